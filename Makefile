@@ -1,0 +1,132 @@
+# tmpfs-sweep: PAM session module + helper that finds, attributes and sweeps what a
+# login session left on tmpfs. `make help` lists the targets.
+
+VERSION     := 0.1.0
+PREFIX      ?= /usr
+SYSCONFDIR  ?= /etc
+SBINDIR     ?= $(PREFIX)/sbin
+LIBEXECDIR  ?= $(PREFIX)/libexec/tmpfs-sweep
+MANDIR      ?= $(PREFIX)/share/man
+PAMDIR      ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
+UNITDIR     ?= /lib/systemd/system
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+STATEDIR    ?= /run/tmpfs-sweep
+DESTDIR     ?=
+
+CC      ?= cc
+PKGS    := pam libsystemd mount
+B       := build
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wwrite-strings \
+           -Wno-unused-parameter
+HARDEN  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong
+CFLAGS  ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -fvisibility=hidden -Ilib \
+           -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+           -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSTATEDIR='"$(STATEDIR)"' \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS_COMMON := -Wl,-z,relro,-z,now,--no-undefined
+LIBS    := $(shell pkg-config --libs libsystemd mount 2>/dev/null)
+
+ifeq ($(WERROR),1)
+BASE_CFLAGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+B       := build-san
+BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BASE_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=3,$(BASE_CFLAGS))
+LDFLAGS_COMMON := -fsanitize=address,undefined -Wl,-z,relro,-z,now
+endif
+ifeq ($(TEST_HOOKS),1)
+BASE_CFLAGS += -DTMPFS_SWEEP_TEST_HOOKS=1
+endif
+
+LIB_SRC    := $(sort $(wildcard lib/*.c))
+HELPER_SRC := $(sort $(wildcard helper/*.c))
+PAM_SRC    := $(sort $(wildcard pam_module/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRC   := $(sort $(wildcard tests/tools/*.c))
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o)
+HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
+PAM_OBJ    := $(PAM_SRC:%.c=$(B)/%.o)
+
+LIBA       := $(B)/libtmpfs-sweep.a
+HELPER     := $(B)/tmpfs-sweep
+PAMMOD     := $(B)/pam_tmpfs_sweep.so
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+.PHONY: all deps check check-unit check-integration demo install clean help fuzz bench check-vm
+all: $(HELPER) $(PAMMOD) $(TOOL_BIN)
+
+$(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(HELPER): $(HELPER_OBJ) $(LIBA)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -pie $(LDFLAGS_COMMON) $(LDFLAGS) -o $@ $(HELPER_OBJ) $(LIBA) $(LIBS)
+
+$(PAMMOD): $(PAM_OBJ) $(LIBA) pam_module/pam_tmpfs_sweep.map
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -shared $(LDFLAGS_COMMON) $(LDFLAGS) \
+		-Wl,--version-script=pam_module/pam_tmpfs_sweep.map -o $@ $(PAM_OBJ) $(LIBA) \
+		$(shell pkg-config --libs pam 2>/dev/null) $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+		$(shell pkg-config --cflags --libs cmocka 2>/dev/null)
+
+$(B)/tools/%: tests/tools/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+		$(shell pkg-config --libs pam pam_misc 2>/dev/null)
+
+$(B)/bench/%: bench/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+		$(shell pkg-config --libs pam 2>/dev/null)
+
+deps:
+	@tools/deps.sh
+
+# The whole suite: unit tests, then root integration tests; ends with "N passed, N failed".
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) WERROR=1
+	@B=$(B) tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@B=$(B) bench/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PAMDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/security $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/tmpfs-sweep
+	ln -sf $(LIBEXECDIR)/tmpfs-sweep $(DESTDIR)$(SBINDIR)/tmpfs-sweep
+	install -m 0644 $(PAMMOD) $(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so
+	test -e $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf || \
+		install -m 0644 conf/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf
+	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || :; done
+	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || :; done
+
+clean:
+	rm -rf build build-san
+
+help:
+	@echo "make            build helper ($(HELPER)) and PAM module ($(PAMMOD))"
+	@echo "make check      install missing deps, build with -Werror, run all tests (root for integration)"
+	@echo "make check SANITIZE=1   the same with ASan+UBSan"
+	@echo "make demo       build, then show a real session's tmpfs leftovers explained and swept"
+	@echo "make bench      benchmarks (ratios against anchors measured in the same run)"
+	@echo "make install [DESTDIR=...] [PREFIX=/usr]"

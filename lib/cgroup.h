@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cgroup.h: the memory cgroup hierarchy, v2 (unified) or the v1 memory controller.
+ * Resolves what an admin types (a /sys/fs/cgroup path, a cgroup path as
+ * /proc/PID/cgroup shows it, or a pid) to a directory fd and the inode number
+ * that /proc/kpagecgroup reports; reads usage and shmem; lists descendants;
+ * creates per-session children. `prefix` lets tests point it at fixture trees.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum cg_mode {
+	CG_NONE = 0,
+	CG_V1 = 1, /* memory controller on a v1 hierarchy */
+	CG_V2 = 2, /* memory controller on the unified hierarchy */
+};
+
+struct cg_root {
+	enum cg_mode mode;
+	char *mnt; /* where the memory hierarchy is mounted, e.g. /sys/fs/cgroup/memory */
+	int fd;    /* O_DIRECTORY fd on mnt */
+};
+
+struct cgroup {
+	char *rel;    /* path relative to the hierarchy root, "/" for the root, "/a/b" below */
+	uint64_t ino; /* what /proc/kpagecgroup reports for pages charged here */
+	int fd;       /* O_DIRECTORY fd */
+};
+
+struct cg_node {
+	char *rel;
+	uint64_t ino;
+};
+
+struct cg_list {
+	struct cg_node *v;
+	size_t n;
+};
+
+/* Find the memory hierarchy from mountinfo (NULL: /proc/self/mountinfo). Returns
+ * -ENOMEDIUM when no hierarchy has the memory controller. */
+int cg_root_open(const char *mountinfo, struct cg_root *ret);
+void cg_root_close(struct cg_root *r);
+
+/* The memory cgroup of pid (0: self) from /proc/PID/cgroup (or the file `proc_cgroup`
+ * when not NULL, for tests). *ret is malloc'd, "/..." relative to the hierarchy. */
+int cg_path_of_pid(const struct cg_root *r, pid_t pid, const char *proc_cgroup, char **ret);
+
+/* spec: an absolute path under r->mnt, a cgroup path ("/remote.slice", also relative
+ * without the leading "/"), or a decimal pid. -ENOENT if no such cgroup. */
+int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret);
+int cg_open_rel(const struct cg_root *r, const char *rel, struct cgroup *ret);
+void cgroup_done(struct cgroup *cg);
+
+/* usage: v1 memory.usage_in_bytes, v2 memory.current; shmem: v1 total_shmem,
+ * v2 shmem (both hierarchical). */
+int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *usage,
+		  uint64_t *shmem);
+
+/* cg itself and all its descendants, iteratively, without following symlinks. */
+int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct cg_list *ret);
+void cg_list_free(struct cg_list *l);
+/* The node of l whose ino is `ino`, or NULL. l is sorted by ino by cg_list_descendants. */
+const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino);
+
+/* Make parent_rel/name (mode 0755) and return it opened; -EEXIST is not an error. */
+int cg_create(const struct cg_root *r, const char *parent_rel, const char *name,
+	      struct cgroup *ret);
+/* Move pid into cg (cgroup.procs). */
+int cg_attach(const struct cgroup *cg, pid_t pid);
+/* rmdir cg if it has no process left; -EBUSY otherwise. */
+int cg_remove_if_empty(const struct cg_root *r, const char *rel);

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "fileio.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+
+ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+
+	if (max < 2)
+		return -EINVAL;
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return negative_errno();
+	buf = malloc(max);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, max - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == max - 1) {
+			char c;
+			if (read(fd, &c, 1) > 0)
+				return -EFBIG;
+			break;
+		}
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	return (ssize_t)len;
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int read_u64_at(int dirfd, const char *path, uint64_t *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	ssize_t n = read_small_file_at(dirfd, path, 64, &buf);
+	char *nl;
+
+	if (n < 0)
+		return (int)n;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	if (streq(buf, "max")) {
+		*ret = UINT64_MAX;
+		return 0;
+	}
+	return parse_u64(buf, ret);
+}
+
+int stat_lookup_u64(const char *buf, const char *key, uint64_t *ret)
+{
+	size_t klen = strlen(key);
+	const char *p = buf;
+
+	while (p && *p) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(p + klen + 1, &end, 10);
+			if (errno || (*end != '\n' && *end != '\0'))
+				return -EINVAL;
+			*ret = v;
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENOENT;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

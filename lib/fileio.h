@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fileio.h: bounded reads of small kernel and state files, relative to a dir fd,
+ * never following symlinks; full writes that survive EINTR and short writes.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Read at most max-1 bytes of dirfd/path into a NUL-terminated malloc'd buffer.
+ * Returns the length, -EFBIG if the file is larger than max-1, or -errno. */
+ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret);
+
+/* Parse the first unsigned decimal number of dirfd/path (e.g. memory.current). */
+int read_u64_at(int dirfd, const char *path, uint64_t *ret);
+
+/* Find "KEY VALUE\n" in a memory.stat-style buffer. Returns 0, -ENOENT, -EINVAL. */
+int stat_lookup_u64(const char *buf, const char *key, uint64_t *ret);
+
+/* write(2) until done; -errno on failure. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* Strict unsigned parse of a whole string (no sign, no spaces, no trailing junk). */
+int parse_u64(const char *s, uint64_t *ret);

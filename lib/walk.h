@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * walk.h: the bounded, iterative, fd-based tree walk under a watched root. Every
+ * directory is entered with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|
+ * RESOLVE_NO_MAGICLINKS|RESOLVE_NO_XDEV) relative to its parent's fd and checked
+ * against the statx taken when it was listed; entries are described by
+ * statx(AT_SYMLINK_NOFOLLOW) only, nothing but directories is ever opened here.
+ * Mount points below the root, private directories (no owner r+x, or root/system
+ * owned without other r+x) and swapped entries are not entered and are counted.
+ * Caps on depth (= open fds), entries and time end the walk with `incomplete`.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+
+#define WALK_ENTER_PRIVATE (1u << 0) /* also enter 0000 and root-private dirs (explain) */
+#define WALK_POST_ORDER (1u << 1)    /* call again with leaving=true after a dir's children */
+
+enum walk_ret {
+	WALK_CONTINUE = 0,
+	WALK_SKIP = 1, /* do not descend into this directory */
+	WALK_STOP = 2,
+};
+
+struct walk_entry {
+	int dirfd;            /* the parent directory */
+	const char *name;     /* name within dirfd */
+	const char *path;     /* full path for display (root + relative) */
+	size_t path_len;
+	const struct statx *stx; /* type, mode, uid, gid, size, blocks, nlink, btime, ctime, ino, dev */
+	unsigned depth;          /* 1 for entries of the root */
+	bool leaving;            /* WALK_POST_ORDER: the directory's children are done */
+};
+
+typedef int (*walk_fn)(const struct walk_entry *e, void *userdata);
+
+struct walk_opts {
+	unsigned max_depth;     /* 0: default 256 */
+	uint64_t max_entries;   /* 0: default 10,000,000 */
+	uint64_t deadline_ns;   /* CLOCK_MONOTONIC absolute; 0: none */
+	unsigned flags;
+};
+
+struct walk_stats {
+	uint64_t entries, dirs;
+	uint64_t skipped_changed, skipped_private, skipped_mounts, errors;
+	bool incomplete;
+	const char *incomplete_reason; /* "depth", "entries", "time", "fds", or NULL */
+};
+
+/* Walk the tree below root_fd (from mounts_open_root). root_path is only for display.
+ * Returns 0 (also when incomplete), or -errno if the root cannot be read. */
+int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, walk_fn fn,
+	      void *userdata, struct walk_stats *st);
+
+/* Open a regular file found by the walk, for reading its pages: openat2 beneath dirfd,
+ * O_RDONLY|O_NONBLOCK|O_NOFOLLOW|O_NOCTTY|O_CLOEXEC|O_NOATIME, then fstat must match
+ * stx (dev, ino, type) or -ESTALE. Never blocks on a lease (-EWOULDBLOCK). */
+int walk_open_file(int dirfd, const char *name, const struct statx *stx);
+
+uint64_t now_monotonic_ns(void);
+uint64_t now_realtime_ns(void);

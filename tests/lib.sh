@@ -1,0 +1,137 @@
+# tests/lib.sh: sourced by every integration test. Scratch tmpfs mounts, memory
+# cgroups (always below the cgroup this test already runs in), users and processes,
+# all removed on exit even when the test fails; and ok/not-ok reporting.
+# shellcheck shell=bash
+set -u
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+B=${B:-build}
+case $B in /*) ;; *) B=$TOP/$B ;; esac
+SWEEP=$B/tmpfs-sweep
+T_NAME=$(basename "$0" .sh)
+T_FAILED=0
+T_CLEANUP=()
+T_SCRATCH=$(mktemp -d "/tmp/tsw-$T_NAME.XXXXXX")
+chmod 755 "$T_SCRATCH"
+
+# Register a cleanup command (run in reverse order at exit).
+at_exit() { T_CLEANUP+=("$*"); }
+_t_cleanup() {
+	local i
+	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${T_CLEANUP[$i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$T_SCRATCH"
+}
+trap _t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { echo "ok - $T_NAME: $*"; }
+not_ok() { echo "not ok - $T_NAME: $*"; T_FAILED=1; }
+# check DESCRIPTION COMMAND...: ok if the command succeeds
+check() {
+	local d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+skip_all() { echo "$*"; exit 77; }
+finish() { exit "$T_FAILED"; }
+need_root() { [ "$(id -u)" -eq 0 ] || skip_all "needs root"; }
+
+# scratch_tmpfs VAR [SIZE]: a fresh tmpfs mounted under the scratch dir.
+scratch_tmpfs() {
+	local __v=$1 size=${2:-256m} d
+	d=$(mktemp -d "$T_SCRATCH/tmpfs.XXXXXX")
+	mount -t tmpfs -o "size=$size,mode=1777" "tsw-$T_NAME" "$d" || return 1
+	at_exit "umount -l '$d'"
+	printf -v "$__v" '%s' "$d"
+}
+
+# The memory cgroup (v1 memory controller or v2) this process is in.
+memcg_mnt() {
+	if grep -q ' /sys/fs/cgroup/memory cgroup .*memory' /proc/self/mounts; then
+		echo /sys/fs/cgroup/memory
+	elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		echo /sys/fs/cgroup
+	else
+		return 1
+	fi
+}
+memcg_self() {
+	local mnt rel
+	mnt=$(memcg_mnt) || return 1
+	if [ "$mnt" = /sys/fs/cgroup/memory ]; then
+		rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+	else
+		rel=$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)
+	fi
+	echo "${mnt}${rel%/}"
+}
+
+# scratch_memcg VAR [PARENT]: a new memory cgroup below PARENT (default: ours).
+scratch_memcg() {
+	local __v=$1 parent=${2:-} d
+	[ -n "$parent" ] || parent=$(memcg_self) || return 1
+	d=$parent/tsw-$T_NAME-$$-$RANDOM$RANDOM
+	mkdir "$d" || return 1
+	at_exit "memcg_remove '$d'"
+	printf -v "$__v" '%s' "$d"
+}
+memcg_remove() {
+	local d=$1 sub p
+	[ -d "$d" ] || return 0
+	for sub in $(find "$d" -mindepth 1 -depth -type d 2>/dev/null); do memcg_remove "$sub"; done
+	for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$d" 2>/dev/null && return 0; sleep 0.1; done
+}
+memcg_shmem() { # v1: total_shmem, v2: shmem
+	local d=$1
+	if [ -e "$d/memory.current" ]; then
+		awk '$1 == "shmem" {print $2}' "$d/memory.stat"
+	else
+		awk '$1 == "total_shmem" {print $2}' "$d/memory.stat"
+	fi
+}
+memcg_usage() {
+	local d=$1
+	if [ -e "$d/memory.current" ]; then cat "$d/memory.current"; else cat "$d/memory.usage_in_bytes"; fi
+}
+# memcg_rel DIR: the cgroup path as /proc/PID/cgroup shows it.
+memcg_rel() { local m; m=$(memcg_mnt); echo "${1#"$m"}"; }
+
+# in_memcg CG CMD...: run CMD in cgroup CG (a child process is moved, never us).
+in_memcg() {
+	local cg=$1; shift
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+
+# scratch_user VAR: a new local user without a home directory.
+scratch_user() {
+	local __v=$1 u
+	u=tsw$(printf '%04x%04x' $RANDOM $RANDOM)
+	useradd -M -N -s /bin/sh "$u" >/dev/null 2>&1 || return 1
+	at_exit "pkill -9 -u '$u'; userdel -f '$u'"
+	printf -v "$__v" '%s' "$u"
+}
+
+# bg VAR CMD...: start CMD in the background, killed at exit.
+bg() {
+	local __v=$1; shift
+	"$@" &
+	local pid=$!
+	at_exit "kill -9 $pid; wait $pid"
+	printf -v "$__v" '%s' "$pid"
+}
+
+# within PCT A B: |A-B| <= PCT% of B
+within() { awk -v p="$1" -v a="$2" -v b="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= b * p / 100) }'; }
+# wait_for SECONDS CMD...: poll until CMD succeeds
+wait_for() {
+	local s=$1 i; shift
+	for ((i = 0; i < s * 10; i++)); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+json_valid_lines() { python3 -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1], "rb"):
+    json.loads(line.decode("utf-8")); n += 1
+print(n)' "$1"; }

@@ -1,0 +1,21 @@
+#!/bin/bash
+# Install the Debian packages the build and the tests need, when any is missing.
+# Used by `make check` and `make demo`; safe to run again (does nothing then).
+set -eu
+pkgs=(gcc make pkg-config libpam0g-dev libsystemd-dev libmount-dev libcmocka-dev
+      pamtester libpam-wrapper openssh-server openssh-client mandoc python3 clang
+      libclang-rt-14-dev procps util-linux passwd e2fsprogs)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing ${missing[*]}; run as root or install them" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
