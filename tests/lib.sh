@@ -107,7 +107,12 @@ in_memcg() {
 scratch_user() {
 	local __v=$1 u
 	u=tsw$(printf '%04x%04x' $RANDOM $RANDOM)
-	useradd -M -N -s /bin/sh "$u" >/dev/null 2>&1 || return 1
+	# useradd takes a lock on /etc/passwd: parallel tests retry.
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		useradd -M -N -s /bin/sh "$u" >/dev/null 2>&1 && break
+		sleep 0.$RANDOM
+	done
+	id "$u" >/dev/null 2>&1 || return 1
 	at_exit "pkill -9 -u '$u'; userdel -f '$u'"
 	printf -v "$__v" '%s' "$u"
 }
