@@ -23,6 +23,7 @@ struct audit {
 	int fd;       /* the log file, or -1 */
 	int file_err; /* why fd is -1 when a path was given (negative errno), else 0 */
 	bool journal;
+	bool lock_gave_up; /* a lock wait timed out once: later lines do not wait again */
 	struct sbuf line;
 };
 
@@ -268,7 +269,8 @@ static uint64_t mono_ms(void)
 }
 
 /* One write(2) of the whole line. The flock keeps writers of other processes out;
- * a holder that never lets go only delays us by AUDIT_LOCK_WAIT_MS. */
+ * a holder that never lets go delays this sink once by AUDIT_LOCK_WAIT_MS, not per line
+ * (O_APPEND still keeps each line whole on a local file system). */
 static int audit_write_line(struct audit *a)
 {
 	uint64_t deadline = mono_ms() + AUDIT_LOCK_WAIT_MS;
@@ -278,13 +280,17 @@ static int audit_write_line(struct audit *a)
 
 	if (a->fd < 0)
 		return a->file_err;
-	for (;;) {
+	while (!a->lock_gave_up) {
 		if (flock(a->fd, LOCK_EX | LOCK_NB) == 0) {
 			locked = true;
 			break;
 		}
-		if ((errno != EWOULDBLOCK && errno != EINTR) || mono_ms() >= deadline)
+		if (errno != EWOULDBLOCK && errno != EINTR)
 			break;
+		if (mono_ms() >= deadline) {
+			a->lock_gave_up = true;
+			break;
+		}
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
 	do
