@@ -10,8 +10,11 @@ scratch_tmpfs nested 16m
 # FIFO, so opening it would hang the scan; its data twin is a charged file elsewhere.
 mkfifo -m 600 "$T_SCRATCH/root-fifo"
 ln -s "$T_SCRATCH/root-fifo" "$mnt/link-to-fifo"
-ln -s /etc/shadow "$mnt/link-to-shadow"
-shadow_atime=$(stat -c %X /etc/shadow)
+# A root-only file with an old atime: any read through the link would bump it (relatime).
+echo secret >"$T_SCRATCH/shadow"; chmod 600 "$T_SCRATCH/shadow"
+touch -a -d '3 days ago' "$T_SCRATCH/shadow"
+ln -s "$T_SCRATCH/shadow" "$mnt/link-to-shadow"
+shadow_atime=$(stat -c %X "$T_SCRATCH/shadow")
 # 5. A FIFO nobody writes, a socket, a device node: classified, never opened.
 mkfifo "$mnt/fifo"
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$mnt/sock"
@@ -61,7 +64,7 @@ assert rows[b"plain"]["size"] == 6
 PY
 check "no raw control character or U+2028 reaches the output" \
 	python3 -c 'import sys; b=open(sys.argv[1],"rb").read(); sys.exit(any(c < 0x20 and c != 10 for c in b) or b"\xe2\x80\xa8" in b)' "$T_SCRATCH/out.jsonl"
-check "/etc/shadow was not read through the link" test "$(stat -c %X /etc/shadow)" = "$shadow_atime"
+check "the root file was not read through the link" test "$(stat -c %X "$T_SCRATCH/shadow")" = "$shadow_atime"
 check "the 0000 directory was not changed" test "$(stat -c %a "$mnt/locked")" = 0
 "$SWEEP" scan --mount "$mnt" >"$T_SCRATCH/human.txt"
 check "the human form escapes names (no raw ESC)" \
