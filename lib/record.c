@@ -188,6 +188,7 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 	sbuf_printf(&b, "cgroup_mode=%s\n", cg_mode_name(r->cg_mode));
 	kv_str(&b, "cgroup", r->cgroup);
 	sbuf_printf(&b, "cgroup_ino=%" PRIu64 "\n", r->cgroup_ino);
+	sbuf_printf(&b, "cgroup_session=%d\n", r->cgroup_session ? 1 : 0);
 	sbuf_printf(&b, "cgroup_created=%d\n", r->cgroup_created ? 1 : 0);
 	kv_str(&b, "cgroup_orig", r->cgroup_orig);
 	sbuf_printf(&b, "pid=%d\n", (int)r->pid);
@@ -268,14 +269,15 @@ static int parse_mount(struct session_record *rec, const char *val)
 
 enum {
 	K_VERSION, K_ID, K_UID, K_USER, K_SERVICE, K_RHOST, K_TTY, K_START, K_BOOT, K_CGMODE,
-	K_CG, K_CGINO, K_CGCREATED, K_CGORIG, K_PID, K_PIDSTART, K_MOUNT, K_STATE, K_COUNT
+	K_CG, K_CGINO, K_CGSESSION, K_CGCREATED, K_CGORIG, K_PID, K_PIDSTART, K_MOUNT, K_STATE, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
 	[K_VERSION] = "version", [K_ID] = "id", [K_UID] = "uid", [K_USER] = "user",
 	[K_SERVICE] = "service", [K_RHOST] = "rhost", [K_TTY] = "tty", [K_START] = "start_ns",
 	[K_BOOT] = "boot_id", [K_CGMODE] = "cgroup_mode", [K_CG] = "cgroup",
-	[K_CGINO] = "cgroup_ino", [K_CGCREATED] = "cgroup_created",
+	[K_CGINO] = "cgroup_ino", [K_CGSESSION] = "cgroup_session",
+	[K_CGCREATED] = "cgroup_created",
 	[K_CGORIG] = "cgroup_orig", [K_PID] = "pid", [K_PIDSTART] = "pid_start",
 	[K_MOUNT] = "mount", [K_STATE] = "state",
 };
@@ -343,10 +345,11 @@ static int parse_line(struct session_record *rec, int k, const char *val)
 		else
 			return -EBADMSG;
 		return 0;
+	case K_CGSESSION:
 	case K_CGCREATED:
 		if (!streq(val, "0") && !streq(val, "1"))
 			return -EBADMSG;
-		rec->cgroup_created = val[0] == '1';
+		*(k == K_CGSESSION ? &rec->cgroup_session : &rec->cgroup_created) = val[0] == '1';
 		return 0;
 	case K_MOUNT:
 		return parse_mount(rec, val);

@@ -49,6 +49,8 @@ struct session_record {
 	enum cg_mode cg_mode;  /* CG_NONE: no memory cgroup known */
 	char *cgroup;          /* session cgroup, relative to the hierarchy root */
 	uint64_t cgroup_ino;   /* as /proc/kpagecgroup reports it */
+	bool cgroup_session;   /* the cgroup is this session's alone (a logind session scope,
+				* or made by the module): only then does "charged" mean it */
 	bool cgroup_created;   /* made by the module: moved back and removed at close */
 	char *cgroup_orig;     /* where the caller was before (only when created) */
 

@@ -52,6 +52,7 @@ static void fill(struct session_record *r, pid_t pid, uint64_t start)
 	r->cgroup = strdup("/user.slice/tmpfs-sweep/x y");
 	r->cgroup_ino = 4242;
 	r->cgroup_created = true;
+	r->cgroup_session = true;
 	r->cgroup_orig = strdup("/user.slice");
 	r->pid = pid;
 	r->pid_start = 777;
@@ -72,7 +73,7 @@ static void test_roundtrip(void **state)
 	int lines = 0;
 	for (size_t i = 0; i < len; i++)
 		lines += buf[i] == '\n';
-	assert_int_equal(lines, 19);
+	assert_int_equal(lines, 20);
 	assert_null(strstr(buf, "\nstate=deferred\nuid"));
 	assert_int_equal(record_parse(buf, len, &b), 0);
 	assert_string_equal(b.id, "4321-1700000000123456789");
@@ -83,6 +84,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(b.state, RECORD_OPEN);
 	assert_int_equal(b.cgroup_ino, 4242);
 	assert_true(b.cgroup_created);
+	assert_true(b.cgroup_session);
 	assert_int_equal(b.pid, 4321);
 	assert_int_equal(b.pid_start, 777);
 	assert_int_equal(b.n_mounts, 2);
