@@ -19,8 +19,8 @@
  *   sigcheck                     sigchld_same=1 if SIGCHLD's action is what we set
  *   timed-close                  close, and close_ms=
  *   cycles:N                     N x (start, open, close, end): fds, RSS, zombies before/after
- *   session-id                   the session id the module stored (pam_get_data)
  *   cgroup                       our memory cgroup line of /proc/self/cgroup
+ *   restart                      pam_end (if needed) and pam_start again: the pam data is gone
  */
 #include <security/pam_appl.h>
 #include <security/pam_modules.h>
@@ -115,6 +115,18 @@ static int count_zombies(void)
 	return n;
 }
 
+static const char *code(int r)
+{
+	static char buf[32];
+
+	if (r == PAM_SUCCESS)
+		return "success";
+	if (r == PAM_IGNORE)
+		return "ignore";
+	snprintf(buf, sizeof(buf), "error-%d", r);
+	return buf;
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -145,13 +157,13 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (!strcmp(a, "open")) {
-			printf("open=%s\n", pam_strerror(pamh, pam_open_session(pamh, 0)));
+			printf("open=%s\n", code(pam_open_session(pamh, 0)));
 		} else if (!strcmp(a, "close")) {
-			printf("close=%s\n", pam_strerror(pamh, pam_close_session(pamh, 0)));
+			printf("close=%s\n", code(pam_close_session(pamh, 0)));
 		} else if (!strcmp(a, "timed-close")) {
 			double t0 = now_ms();
 			r = pam_close_session(pamh, 0);
-			printf("close=%s\nclose_ms=%.0f\n", pam_strerror(pamh, r), now_ms() - t0);
+			printf("close=%s\nclose_ms=%.0f\n", code(r), now_ms() - t0);
 		} else if (!strcmp(a, "end")) {
 			printf("end=%d\n", pam_end(pamh, PAM_SUCCESS));
 			pamh = NULL;
@@ -206,12 +218,14 @@ int main(int argc, char **argv)
 			       now.sa_handler == installed.sa_handler &&
 				       now.sa_flags == installed.sa_flags,
 			       (int)reaped);
-		} else if (!strcmp(a, "session-id")) {
-			const void *d = NULL;
-			if (pam_get_data(pamh, "pam_tmpfs_sweep:session", &d) == PAM_SUCCESS && d)
-				printf("session_id=%s\n", (const char *)d + sizeof(pid_t));
-			else
-				printf("session_id=\n");
+		} else if (!strcmp(a, "restart")) {
+			if (pamh)
+				pam_end(pamh, PAM_SUCCESS);
+			pamh = NULL;
+			r = pam_start_confdir(service, user, &conv, confdir, &pamh);
+			printf("start=%d\n", r);
+			if (r != PAM_SUCCESS)
+				return 1;
 		} else if (!strcmp(a, "cgroup")) {
 			FILE *f = fopen("/proc/self/cgroup", "re");
 			char line[4096];

@@ -7,7 +7,8 @@
  *   *exit*   exits with the number in argv[1]
  *   else     dumps what it inherited: argv, environment, open fds, umask, no_new_privs,
  *            blocked/ignored signals, session id, rlimits. Output goes to argv[1], or
- *            when called as the helper (`PROBE close ID`) to DIR/probe.out next to itself.
+ *            when called as the helper (`PROBE close ID --conf FILE`) to probe.out next to
+ *            FILE (or next to itself without --conf).
  */
 #include "util.h"
 
@@ -57,6 +58,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !streq(argv[1], "close"))
 		snprintf(outpath, sizeof(outpath), "%s", argv[1]);
+	else if (argc > 4 && streq(argv[3], "--conf"))
+		snprintf(outpath, sizeof(outpath), "%s/probe.out", dirname(argv[4]));
 	else
 		snprintf(outpath, sizeof(outpath), "%s/probe.out", dirname(self));
 	out = fopen(outpath, "ae");
