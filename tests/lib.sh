@@ -146,3 +146,8 @@ check_py() {
 	local d=$1 out; shift
 	if out=$(python3 - "$@" 2>&1); then ok "$d"; else not_ok "$d"; printf '%s\n' "$out" | sed 's/^/    /'; fi
 }
+# $T_SAFE: a private root-owned 0755 directory whose every ancestor is root-owned and not
+# group/other-writable (unlike /tmp), for policy files that must pass the safety checks.
+mkdir -p -m 0755 /run/tsw-tests 2>/dev/null
+T_SAFE=$(mktemp -d "/run/tsw-tests/$T_NAME.XXXXXX" 2>/dev/null) && chmod 755 "$T_SAFE" &&
+	at_exit "rm -rf '$T_SAFE'"
