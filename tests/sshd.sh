@@ -30,6 +30,11 @@
 #   sshd_stop              stop sshd and everything it started (also done at exit)
 #   sshd_default_stack [SESSION_LINES...]  print a stack: pam_permit for auth, account,
 #                          password, session, then the given session lines
+#   private_root_enter "$@"  (call BEFORE sourcing lib.sh; it re-executes the script)
+#                          run the script in a private mount namespace, then
+#   private_root_overlay   (after lib.sh) lay scratch overlays over /usr /etc /var /run:
+#                          `make install` to / and useradd land there and vanish at exit,
+#                          unseen by the rest of the machine and by parallel tests.
 # Variables set by sshd_start
 #   SSHD_PID (the listener), SSHD_PORT, SSHD_SERVICE (the PAM service name),
 #   SSHD_DIR (config, keys, logs), SSHD_PAMDIR, SSHD_LOG (sshd's LogLevel DEBUG1 log),
@@ -212,4 +217,23 @@ sshd_wait_closed() {
 		sleep 0.01
 	done
 	return 1
+}
+
+private_root_enter() {
+	[ -n "${TSW_PRIVATE_ROOT:-}" ] && return 0
+	command -v unshare >/dev/null || { echo "unshare missing"; exit 77; }
+	exec unshare --mount --propagation private env TSW_PRIVATE_ROOT=1 bash "$0" "$@"
+}
+
+private_root_overlay() {
+	local base d
+	[ -n "${TSW_PRIVATE_ROOT:-}" ] || { echo "private_root_overlay: not in private_root_enter" >&2; return 1; }
+	# upper and work dirs on a tmpfs: overlayfs needs xattrs, and it all goes at exit.
+	scratch_tmpfs base 512m || return 1
+	for d in /usr /etc /var /run; do
+		mkdir -p "$base$d/upper" "$base$d/work" || return 1
+		mount -t overlay "tsw-root$d" -o \
+			"lowerdir=$d,upperdir=$base$d/upper,workdir=$base$d/work" "$d" || return 1
+		at_exit "umount -l '$d'"
+	done
 }

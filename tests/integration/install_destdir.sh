@@ -5,7 +5,7 @@
 # and logrotate snippet are valid for the tools that read them.
 source "$(dirname "$0")/../lib.sh"
 need_root
-[ -x "$B/tmpfs-sweep" ] && [ -e "$B/pam_tmpfs_sweep.so" ] || skip_all "build first ($B)"
+if [ ! -x "$B/tmpfs-sweep" ] || [ ! -e "$B/pam_tmpfs_sweep.so" ]; then skip_all "build first ($B)"; fi
 
 stage=$T_SCRATCH/stage
 pamdir=$(pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
@@ -133,6 +133,6 @@ check "PREFIX: PAM snippet in /usr/local/share/doc" \
 # uninstall leaves only the admin's policy.
 check "make uninstall succeeds" mk uninstall DESTDIR="$stage"
 left=$(cd "$stage" && find . ! -type d | sed 's|^\.||')
-check "uninstall leaves only the policy file${left:+ (left: $(echo $left))}" \
-	test -z "$(printf '%s\n' $left | grep -vx /etc/security/tmpfs-sweep.conf)"
+left=$(printf '%s\n' "$left" | grep -vx /etc/security/tmpfs-sweep.conf | tr '\n' ' ')
+check "uninstall leaves only the policy file${left:+ (left: $left)}" test -z "${left// /}"
 finish
