@@ -173,7 +173,8 @@ _sshd_reap_pamdirs() {
 	local d pid
 	[ -n "$SSHD_SERVICE" ] || return 0
 	for d in /tmp/pam.?; do
-		[ -f "$d/$SSHD_SERVICE" ] || continue
+		# ours: it holds our service file, or nothing at all (ours without its file)
+		[ -f "$d/$SSHD_SERVICE" ] || [ "$(ls -A "$d" 2>/dev/null)" = pid ] || continue
 		pid=$(cat "$d/pid" 2>/dev/null) || continue
 		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
 		rm -rf "$d"
