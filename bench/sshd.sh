@@ -20,10 +20,10 @@ per=$(( (LOGINS + ROUNDS - 1) / ROUNDS ))
 mod=$B/pam_tmpfs_sweep.so
 [ -e "$mod" ] || skip_all "bench/sshd: $mod not built"
 private_root_overlay || { echo "bench/sshd: no private root"; exit 1; }
-make -C "$TOP" --no-print-directory B="$B" install >"$T_SCRATCH/make.log" 2>&1 ||
-	{ echo "bench/sshd: make install failed"; cat "$T_SCRATCH/make.log"; exit 1; }
+private_root_install || { echo "bench/sshd: make install failed"; exit 1; }
 
 # The module's own world: a watched scratch tmpfs, scratch state and audit.
+watched=''
 scratch_tmpfs watched 64m
 mkdir -m 0700 "$T_SCRATCH/state"
 policy=$T_SCRATCH/tmpfs-sweep.conf
@@ -89,5 +89,5 @@ if grep -q placeholder "$TOP/pam_module/pam_tmpfs_sweep.c"; then
 	echo "sshd_note: module is a placeholder in this tree"
 fi
 records=$(grep -c '"session-close"' "$T_SCRATCH/audit.jsonl" 2>/dev/null)
-echo "sshd_audited_session_closes: ${records:-0} (of $(( ${count[with]} + 1 )) logins with the module)"
+echo "sshd_audited_session_closes: ${records:-0} (of $((count[with] + 1)) logins with the module)"
 exit 0

@@ -35,6 +35,9 @@
 #   private_root_overlay   (after lib.sh) lay scratch overlays over /usr /etc /var /run:
 #                          `make install` to / and useradd land there and vanish at exit,
 #                          unseen by the rest of the machine and by parallel tests.
+#   private_root_install   (after private_root_overlay) `make install` of $B to /, so
+#                          the module finds the built helper at its LIBEXECDIR; the
+#                          make output goes to $T_SCRATCH/make-install.log
 # Variables set by sshd_start
 #   SSHD_PID (the listener), SSHD_PORT, SSHD_SERVICE (the PAM service name),
 #   SSHD_DIR (config, keys, logs), SSHD_PAMDIR, SSHD_LOG (sshd's LogLevel DEBUG1 log),
@@ -237,4 +240,10 @@ private_root_overlay() {
 			"lowerdir=$d,upperdir=$base$d/upper,workdir=$base$d/work" "$d" || return 1
 		at_exit "umount -l '$d'"
 	done
+}
+
+private_root_install() {
+	[ -n "${TSW_PRIVATE_ROOT:-}" ] || { echo "private_root_install: not in a private root" >&2; return 1; }
+	make -C "$TOP" --no-print-directory B="$B" install >"$T_SCRATCH/make-install.log" 2>&1 ||
+		{ cat "$T_SCRATCH/make-install.log" >&2; return 1; }
 }
