@@ -22,7 +22,7 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wwrite-string
            -Wno-unused-parameter
 HARDEN  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong
 CFLAGS  ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -fvisibility=hidden -Ilib \
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -fvisibility=hidden -Ilib \
            -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
            -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSTATEDIR='"$(STATEDIR)"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
