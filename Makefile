@@ -120,9 +120,8 @@ install: all
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/tmpfs-sweep
 	ln -sf $(LIBEXECDIR)/tmpfs-sweep $(DESTDIR)$(SBINDIR)/tmpfs-sweep
 	install -m 0644 $(PAMMOD) $(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so
-	if [ ! -e conf/tmpfs-sweep.conf ]; then echo "install: conf/tmpfs-sweep.conf missing" >&2; \
-	elif [ ! -e $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf ]; then \
-		install -m 0644 conf/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf; fi
+	test -e $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf || \
+		install -m 0644 conf/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf
 	sed 's|/usr/sbin/tmpfs-sweep|$(SBINDIR)/tmpfs-sweep|' conf/tmpfs-sweep-gc.service \
 		>$(B)/tmpfs-sweep-gc.service
 	install -m 0644 $(B)/tmpfs-sweep-gc.service conf/tmpfs-sweep-gc.timer $(DESTDIR)$(UNITDIR)/

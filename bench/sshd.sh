@@ -22,18 +22,24 @@ mod=$B/pam_tmpfs_sweep.so
 private_root_overlay || { echo "bench/sshd: no private root"; exit 1; }
 private_root_install || { echo "bench/sshd: make install failed"; exit 1; }
 
-# The module's own world: a watched scratch tmpfs, scratch state and audit.
+# The module's own world: a watched scratch tmpfs, its own state and audit. The policy
+# lives where the helper accepts it (no directory on its path writable by others): in
+# the private root's /etc, as do the state dir and the audit log in /run and /var.
 watched=''
 scratch_tmpfs watched 64m
-mkdir -m 0700 "$T_SCRATCH/state"
-policy=$T_SCRATCH/tmpfs-sweep.conf
+policy=/etc/security/tmpfs-sweep-bench.conf
+audit=/var/log/tmpfs-sweep-bench/audit.jsonl
+install -d -m 0700 /run/tmpfs-sweep-bench /var/log/tmpfs-sweep-bench
 cat >"$policy" <<POL
 Watch    $watched
-StateDir $T_SCRATCH/state
-AuditLog $T_SCRATCH/audit.jsonl
+StateDir /run/tmpfs-sweep-bench
+AuditLog $audit
 Journal  no
 POL
 chmod 0644 "$policy"
+if ! "$SWEEP" check-config "$policy" >"$T_SCRATCH/check-config.log" 2>&1; then
+	echo "sshd_note: bench policy refused: $(head -c 200 "$T_SCRATCH/check-config.log")"
+fi
 margs=${BENCH_SSHD_MODULE_ARGS-conf=$policy cgroup=create}
 
 without=$(sshd_default_stack)
@@ -88,6 +94,6 @@ awk -v tw="${total_ns[without]}" -v nw="${count[without]}" \
 if grep -q placeholder "$TOP/pam_module/pam_tmpfs_sweep.c"; then
 	echo "sshd_note: module is a placeholder in this tree"
 fi
-records=$(grep -c '"session-close"' "$T_SCRATCH/audit.jsonl" 2>/dev/null)
+records=$(grep -c '"session-close"' "$audit" 2>/dev/null)
 echo "sshd_audited_session_closes: ${records:-0} (of $((count[with] + 1)) logins with the module)"
 exit 0

@@ -44,13 +44,9 @@ want /usr/share/doc/tmpfs-sweep/pam.d-sshd-snippet 644
 check "PAM snippet is not put into /etc/pam.d" test ! -e "$stage/etc/pam.d"
 check "the unit runs /usr/sbin/tmpfs-sweep gc" \
 	grep -qx 'ExecStart=/usr/sbin/tmpfs-sweep gc' "$stage/lib/systemd/system/tmpfs-sweep-gc.service"
-if [ -e "$TOP/conf/tmpfs-sweep.conf" ]; then
-	want /etc/security/tmpfs-sweep.conf 644
-	check "policy file is the shipped one" \
-		cmp -s "$stage/etc/security/tmpfs-sweep.conf" "$TOP/conf/tmpfs-sweep.conf"
-else
-	ok "# SKIP conf/tmpfs-sweep.conf is not in this tree yet"
-fi
+want /etc/security/tmpfs-sweep.conf 644
+check "policy file is the shipped one" \
+	cmp -s "$stage/etc/security/tmpfs-sweep.conf" "$TOP/conf/tmpfs-sweep.conf"
 # The man pages whose sources are in the tree, and the three the design names.
 for m in "$TOP"/man/*.5 "$TOP"/man/*.8; do
 	[ -e "$m" ] || continue
@@ -112,12 +108,10 @@ check "PAM snippet has the module line" \
 	"$stage/usr/share/doc/tmpfs-sweep/pam.d-sshd-snippet"
 
 # An admin's edit of the policy survives a second install.
-if [ -e "$stage/etc/security/tmpfs-sweep.conf" ]; then
-	echo '# edited by the admin' >>"$stage/etc/security/tmpfs-sweep.conf"
-	mk install DESTDIR="$stage"
-	check "second install keeps the edited policy" \
-		grep -qx '# edited by the admin' "$stage/etc/security/tmpfs-sweep.conf"
-fi
+echo '# edited by the admin' >>"$stage/etc/security/tmpfs-sweep.conf"
+mk install DESTDIR="$stage"
+check "second install keeps the edited policy" \
+	grep -qx '# edited by the admin' "$stage/etc/security/tmpfs-sweep.conf"
 
 # PREFIX moves the programs, and the unit follows.
 stage2=$T_SCRATCH/stage-local

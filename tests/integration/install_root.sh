@@ -18,6 +18,8 @@ check "make install (to /) succeeds" \
 	make -C "$TOP" --no-print-directory B="$B" install >"$T_SCRATCH/make.log" 2>&1
 check "tmpfs-sweep --version runs from /usr/sbin" \
 	sh -c '/usr/sbin/tmpfs-sweep --version | grep -q "[0-9]\.[0-9]"'
+check "the installed policy passes tmpfs-sweep check-config" \
+	/usr/sbin/tmpfs-sweep check-config /etc/security/tmpfs-sweep.conf
 check "module installed in the PAM dir" cmp -s "$pamdir/pam_tmpfs_sweep.so" "$B/pam_tmpfs_sweep.so"
 check "gc unit installed" test -f /lib/systemd/system/tmpfs-sweep-gc.service
 if command -v systemd-tmpfiles >/dev/null; then
