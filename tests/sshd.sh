@@ -7,8 +7,9 @@
 # program name, so it is started through a symlink $SSHD_DIR/sshd-tmpfs-test-XXXX ->
 # /usr/sbin/sshd (an absolute path: sshd re-executes itself per connection) with
 # LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$SSHD_PAMDIR, and the
-# service file $SSHD_PAMDIR/$SSHD_SERVICE holds the stack. pam_wrapper wants modules
-# named by absolute path: use $PAM_MODDIR/pam_permit.so etc. Beware: without
+# service file $SSHD_PAMDIR/$SSHD_SERVICE holds the stack. Module names resolve as in
+# /etc/pam.d (a bare pam_exec.so works; $PAM_MODDIR is the system dir), a built module
+# goes in by absolute path (session optional $B/pam_tmpfs_sweep.so). Beware: without
 # pam_wrapper in effect, a service file that libpam cannot find makes it fall back to
 # /etc/pam.d/other without a word, so a test must prove that its stack ran
 # (sshd_smoke.sh does, with pam_exec). With pam_wrapper in effect a missing service file
@@ -17,6 +18,7 @@
 # (pam_wrapper's log; SSHD_PAM_DEBUGLEVEL=0..3 before sshd_start, default 2).
 #
 # Functions
+#   sshd_available         0 when sshd, ssh and pam_wrapper are installed (else skip_all)
 #   sshd_start FILE        start sshd with the PAM stack in FILE ("-" reads stdin)
 #   sshd_start_stack TEXT  the same with the stack given as text
 #   sshd_set_stack TEXT    replace the stack of the running sshd; every new connection
