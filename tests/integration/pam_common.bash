@@ -20,7 +20,8 @@ pam_setup() {
 	scratch_memcg P_CG || skip_all "no memory cgroup"
 	P_STATE=$T_SCRATCH/state
 	P_AUDIT=$T_SCRATCH/audit/audit.jsonl
-	P_CONF=$T_SCRATCH/tmpfs-sweep.conf
+	# policy_load refuses a policy under /tmp (world-writable): $T_SAFE is root-only
+	P_CONF=$T_SAFE/tmpfs-sweep.conf
 	P_PAMD=$T_SCRATCH/pam.d
 	P_BIN=$T_SCRATCH/bin
 	mkdir -p "$P_PAMD" "$P_BIN"
