@@ -89,17 +89,27 @@ int main(int argc, char **argv)
 	items = calloc(n ? n : 1, sizeof(*items));
 	res = calloc(n ? n : 1, sizeof(*res));
 	for (i = 0; i < n; i++) {
-		char full[8192], *tmp1 = strdup(rels[i]), *tmp2 = strdup(rels[i]);
+		char *tmp1 = strdup(rels[i]), *tmp2 = strdup(rels[i]), *walk, *comp, *save;
 		struct statx st, pst;
+		int pfd;
 
 		items[i].parent = strdup(dirname(tmp1));
 		items[i].name = strdup(basename(tmp2));
-		snprintf(full, sizeof(full), "%s/%s", root, rels[i]);
-		if (statx(AT_FDCWD, full, AT_SYMLINK_NOFOLLOW, STATX_ALL, &st) < 0)
-			return perror(full), 1;
-		snprintf(full, sizeof(full), "%s/%s", root, items[i].parent);
-		if (statx(AT_FDCWD, full, AT_SYMLINK_NOFOLLOW, STATX_ALL, &pst) < 0)
-			return perror(full), 1;
+		/* Component by component, so paths past PATH_MAX work too. */
+		pfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		walk = strdup(items[i].parent);
+		for (comp = strtok_r(walk, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+			int nfd = openat(pfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (nfd < 0)
+				return perror(comp), 1;
+			close(pfd);
+			pfd = nfd;
+		}
+		if (statx(pfd, "", AT_EMPTY_PATH, STATX_ALL, &pst) < 0 ||
+		    statx(pfd, items[i].name, AT_SYMLINK_NOFOLLOW, STATX_ALL, &st) < 0)
+			return perror(rels[i]), 1;
+		close(pfd);
 		items[i].dev = makedev(st.stx_dev_major, st.stx_dev_minor);
 		items[i].ino = st.stx_ino;
 		items[i].type = st.stx_mode & S_IFMT;
