@@ -45,7 +45,8 @@ check "no stall with a lease held (${ms} ms < 3000)" [ "$ms" -lt 3000 ]
 sleep 0.3
 check "lease not broken while looking (no SIGIO)" [ ! -e "$MNT/lease.report" ]
 kill -TERM "$(pid_of lease)"
-wait_for 5 test -s "$MNT/lease.report"
+wait_for 10 grep -q . "$MNT/lease.report"
+echo "lease report: $(cat "$MNT/lease.report" 2>&1)"
 check "lease intact afterwards (F_GETLEASE = WRLCK)" grep -qx "intact WRLCK" "$MNT/lease.report"
 
 # After the holders are gone, nothing is in use.
@@ -64,7 +65,10 @@ if wait_for 60 test -e "$MNT/farm.ready"; then
 	fds=$(sed -n 's/.* fds=\([0-9]*\) .*/\1/p' "$T_SCRATCH/farm.stats" | head -1)
 	check "farm file seen open" grep -q " open " "$T_SCRATCH/farm.out"
 	check "snapshot saw >= 100000 fds ($fds)" [ "${fds:-0}" -ge 100000 ]
-	check "1000 procs x 100 fds: snapshot ${best} ms < 1000" awk -v t="$best" 'BEGIN { exit !(t < 1000) }'
+	# ASan builds (and their 10x larger maps) are slower: a looser bound there.
+	limit=1000; case $B in *build-san*) limit=5000 ;; esac
+	check "1000 procs x 100 fds: snapshot ${best} ms < $limit" \
+		awk -v t="$best" -v l="$limit" 'BEGIN { exit !(t < l) }'
 else
 	not_ok "fd farm did not start"
 fi

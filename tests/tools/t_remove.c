@@ -73,8 +73,10 @@ int main(int argc, char **argv)
 			size_t sz = 0;
 			ssize_t l = getline(&rel, &sz, stdin);
 
-			if (l <= 0)
+			if (l <= 0) {
+				free(rel);
 				break;
+			}
 			if (rel[l - 1] == '\n')
 				rel[l - 1] = '\0';
 		} else {
@@ -95,6 +97,8 @@ int main(int argc, char **argv)
 
 		items[i].parent = strdup(dirname(tmp1));
 		items[i].name = strdup(basename(tmp2));
+		free(tmp1);
+		free(tmp2);
 		/* Component by component, so paths past PATH_MAX work too. */
 		pfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		walk = strdup(items[i].parent);
@@ -106,6 +110,7 @@ int main(int argc, char **argv)
 			close(pfd);
 			pfd = nfd;
 		}
+		free(walk);
 		if (statx(pfd, "", AT_EMPTY_PATH, STATX_ALL, &pst) < 0 ||
 		    statx(pfd, items[i].name, AT_SYMLINK_NOFOLLOW, STATX_ALL, &st) < 0)
 			return perror(rels[i]), 1;
@@ -138,5 +143,14 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		printf("%s %s %s %s\n", rels[i], remove_status_str(res[i].status),
 		       remove_check_str(res[i].check), res[i].err ? strerrorname_np(res[i].err) : "0");
+	for (i = 0; i < n; i++) {
+		free(rels[i]);
+		free((char *)items[i].parent);
+		free((char *)items[i].name);
+	}
+	free(rels);
+	free(items);
+	free(res);
+	close(root_fd);
 	return r < 0 ? 1 : 0;
 }
