@@ -10,6 +10,7 @@ MANDIR      ?= $(PREFIX)/share/man
 PAMDIR      ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 UNITDIR     ?= /lib/systemd/system
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
+DOCDIR      ?= $(PREFIX)/share/doc/tmpfs-sweep
 STATEDIR    ?= /run/tmpfs-sweep
 DESTDIR     ?=
 
@@ -59,7 +60,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps check check-unit check-integration demo install clean help fuzz bench check-vm
+.PHONY: all deps check check-unit check-integration demo install uninstall clean help fuzz bench check-vm
 all: $(HELPER) $(PAMMOD) $(TOOL_BIN)
 
 $(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
@@ -109,16 +110,37 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@B=$(B) bench/run
 
+# Everything to its standard place under $(DESTDIR); the policy in $(SYSCONFDIR)/security
+# is never overwritten, and the sshd PAM line goes to the docs: the admin adds it.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PAMDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/security $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(SYSCONFDIR)/security $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(DOCDIR)
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/tmpfs-sweep
 	ln -sf $(LIBEXECDIR)/tmpfs-sweep $(DESTDIR)$(SBINDIR)/tmpfs-sweep
 	install -m 0644 $(PAMMOD) $(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf || \
 		install -m 0644 conf/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf
+	sed 's|/usr/sbin/tmpfs-sweep|$(SBINDIR)/tmpfs-sweep|' conf/tmpfs-sweep-gc.service \
+		>$(B)/tmpfs-sweep-gc.service
+	install -m 0644 $(B)/tmpfs-sweep-gc.service conf/tmpfs-sweep-gc.timer $(DESTDIR)$(UNITDIR)/
+	install -m 0644 conf/tmpfs-sweep.tmpfiles $(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf
+	install -m 0644 conf/tmpfs-sweep.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep
+	install -m 0644 conf/pam.d-sshd-snippet $(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || :; done
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || :; done
+
+# Removes what install put; keeps the policy file (the admin's) and the audit log.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tmpfs-sweep $(DESTDIR)$(LIBEXECDIR)/tmpfs-sweep \
+		$(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so \
+		$(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.service $(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.timer \
+		$(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep \
+		$(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
+	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
+	for m in man/*.8; do rm -f $(DESTDIR)$(MANDIR)/man8/$${m#man/}; done
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san
@@ -130,3 +152,4 @@ help:
 	@echo "make demo       build, then show a real session's tmpfs leftovers explained and swept"
 	@echo "make bench      benchmarks (ratios against anchors measured in the same run)"
 	@echo "make install [DESTDIR=...] [PREFIX=/usr]"
+	@echo "make uninstall [DESTDIR=...] [PREFIX=/usr]   (keeps the policy file)"

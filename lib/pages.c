@@ -150,21 +150,13 @@ static int charge_pfns(struct pages_ctx *c, const uint64_t *pfn, size_t n, struc
 	return 0;
 }
 
-/* One window: [off, off+len) of the file, len <= WINDOW_BYTES, off page aligned. */
-static int scan_window(struct pages_ctx *c, int fd, uint64_t off, size_t len,
-		       struct page_scan *res)
+/* Attribute the resident pages of [p, p+len), a mapping of ours, len <= WINDOW_BYTES. */
+static int scan_mapped(struct pages_ctx *c, uint8_t *p, size_t len, struct page_scan *res)
 {
 	size_t np = (len + c->page - 1) / c->page, nres = 0, npfn = 0;
-	uint8_t *p;
-	int r = 0;
 
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
-	if (p == MAP_FAILED)
+	if (mincore(p, len, c->vec) < 0)
 		return negative_errno();
-	if (mincore(p, len, c->vec) < 0) {
-		r = negative_errno();
-		goto out;
-	}
 	/* Map in only the runs mincore saw resident: a fault on a hole would allocate. */
 	for (size_t i = 0; i < np;) {
 		size_t j;
@@ -179,19 +171,17 @@ static int scan_window(struct pages_ctx *c, int fd, uint64_t off, size_t len,
 			/* EFAULT: the file shrank under us (a read would have been SIGBUS). */
 			if (errno == EFAULT || errno == EINVAL)
 				res->changed = true;
-			else if (errno != EINTR && errno != EAGAIN && errno != ENOMEM) {
-				r = negative_errno();
-				goto out;
-			}
+			else if (errno != EINTR && errno != EAGAIN && errno != ENOMEM)
+				return negative_errno();
 		}
 		i = j;
 	}
 	if (nres == 0)
-		goto out;
-	r = pread_full(c->pagemap_fd, c->pm, np * sizeof(uint64_t),
-		       (off_t)((uintptr_t)p / c->page * sizeof(uint64_t)));
+		return 0;
+	int r = pread_full(c->pagemap_fd, c->pm, np * sizeof(uint64_t),
+			   (off_t)((uintptr_t)p / c->page * sizeof(uint64_t)));
 	if (r < 0)
-		goto out;
+		return r;
 	for (size_t i = 0; i < np; i++) {
 		if (!(c->vec[i] & 1))
 			continue;
@@ -200,8 +190,19 @@ static int scan_window(struct pages_ctx *c, int fd, uint64_t off, size_t len,
 		else
 			res->unknown_bytes += c->page; /* swapped or gone since mincore */
 	}
-	r = charge_pfns(c, c->pfn, npfn, res);
-out:
+	return charge_pfns(c, c->pfn, npfn, res);
+}
+
+/* One window of the file: [off, off+len), len <= WINDOW_BYTES, off page aligned. */
+static int scan_window(struct pages_ctx *c, int fd, uint64_t off, size_t len,
+		       struct page_scan *res)
+{
+	uint8_t *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+	int r;
+
+	if (p == MAP_FAILED)
+		return negative_errno();
+	r = scan_mapped(c, p, len, res);
 	munmap(p, len);
 	return r;
 }
@@ -212,15 +213,26 @@ static int cmp_charge_desc(const void *a, const void *b)
 	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes;
 }
 
+static void scan_reset(struct page_scan *res)
+{
+	res->resident_bytes = res->unknown_bytes = 0;
+	res->changed = false;
+	res->n_charges = 0;
+}
+
+static void scan_finish(struct page_scan *res)
+{
+	for (size_t i = 0; i < res->n_charges; i++)
+		res->resident_bytes += res->charges[i].bytes;
+	qsort(res->charges, res->n_charges, sizeof(*res->charges), cmp_charge_desc);
+}
+
 int pages_scan_fd(struct pages_ctx *c, int fd, uint64_t size, struct page_scan *res)
 {
 	uint64_t off = 0, pagemask = c->page - 1;
 	int r = 0;
 
-	res->resident_bytes = res->unknown_bytes = 0;
-	res->changed = false;
-	res->n_charges = 0;
-
+	scan_reset(res);
 	while (off < size) {
 		off_t data = lseek(fd, (off_t)off, SEEK_DATA), hole;
 
@@ -249,8 +261,17 @@ int pages_scan_fd(struct pages_ctx *c, int fd, uint64_t size, struct page_scan *
 			break;
 		off = (uint64_t)hole;
 	}
-	for (size_t i = 0; i < res->n_charges; i++)
-		res->resident_bytes += res->charges[i].bytes;
-	qsort(res->charges, res->n_charges, sizeof(*res->charges), cmp_charge_desc);
+	scan_finish(res);
+	return r;
+}
+
+int pages_scan_mapping(struct pages_ctx *c, void *addr, size_t len, struct page_scan *res)
+{
+	int r = 0;
+
+	scan_reset(res);
+	for (size_t off = 0; off < len && r == 0; off += WINDOW_BYTES)
+		r = scan_mapped(c, (uint8_t *)addr + off, MIN((size_t)WINDOW_BYTES, len - off), res);
+	scan_finish(res);
 	return r;
 }
