@@ -73,8 +73,10 @@ int main(int argc, char **argv)
 			size_t sz = 0;
 			ssize_t l = getline(&rel, &sz, stdin);
 
-			if (l <= 0)
+			if (l <= 0) {
+				free(rel);
 				break;
+			}
 			if (rel[l - 1] == '\n')
 				rel[l - 1] = '\0';
 		} else {
@@ -89,17 +91,30 @@ int main(int argc, char **argv)
 	items = calloc(n ? n : 1, sizeof(*items));
 	res = calloc(n ? n : 1, sizeof(*res));
 	for (i = 0; i < n; i++) {
-		char full[8192], *tmp1 = strdup(rels[i]), *tmp2 = strdup(rels[i]);
+		char *tmp1 = strdup(rels[i]), *tmp2 = strdup(rels[i]), *walk, *comp, *save;
 		struct statx st, pst;
+		int pfd;
 
 		items[i].parent = strdup(dirname(tmp1));
 		items[i].name = strdup(basename(tmp2));
-		snprintf(full, sizeof(full), "%s/%s", root, rels[i]);
-		if (statx(AT_FDCWD, full, AT_SYMLINK_NOFOLLOW, STATX_ALL, &st) < 0)
-			return perror(full), 1;
-		snprintf(full, sizeof(full), "%s/%s", root, items[i].parent);
-		if (statx(AT_FDCWD, full, AT_SYMLINK_NOFOLLOW, STATX_ALL, &pst) < 0)
-			return perror(full), 1;
+		free(tmp1);
+		free(tmp2);
+		/* Component by component, so paths past PATH_MAX work too. */
+		pfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		walk = strdup(items[i].parent);
+		for (comp = strtok_r(walk, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+			int nfd = openat(pfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (nfd < 0)
+				return perror(comp), 1;
+			close(pfd);
+			pfd = nfd;
+		}
+		free(walk);
+		if (statx(pfd, "", AT_EMPTY_PATH, STATX_ALL, &pst) < 0 ||
+		    statx(pfd, items[i].name, AT_SYMLINK_NOFOLLOW, STATX_ALL, &st) < 0)
+			return perror(rels[i]), 1;
+		close(pfd);
 		items[i].dev = makedev(st.stx_dev_major, st.stx_dev_minor);
 		items[i].ino = st.stx_ino;
 		items[i].type = st.stx_mode & S_IFMT;
@@ -128,5 +143,14 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		printf("%s %s %s %s\n", rels[i], remove_status_str(res[i].status),
 		       remove_check_str(res[i].check), res[i].err ? strerrorname_np(res[i].err) : "0");
+	for (i = 0; i < n; i++) {
+		free(rels[i]);
+		free((char *)items[i].parent);
+		free((char *)items[i].name);
+	}
+	free(rels);
+	free(items);
+	free(res);
+	close(root_fd);
 	return r < 0 ? 1 : 0;
 }
