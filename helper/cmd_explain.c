@@ -179,6 +179,21 @@ static const char *holder_rel(const struct explain *x, uint64_t ino)
 	return n ? n->rel : "?";
 }
 
+/* For people: the holder relative to the cgroup explained ("." for itself). */
+static const char *holder_below(const struct explain *x, uint64_t ino)
+{
+	const char *rel = holder_rel(x, ino);
+	size_t n = strlen(x->cg.rel);
+
+	if (streq(rel, x->cg.rel))
+		return ".";
+	if (streq(x->cg.rel, "/"))
+		return rel + 1;
+	if (strncmp(rel, x->cg.rel, n) == 0 && rel[n] == '/')
+		return rel + n + 1;
+	return rel;
+}
+
 static void print_json(struct explain *x, uint64_t usage, uint64_t shmem, uint64_t explained,
 		       size_t top)
 {
@@ -236,13 +251,13 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 	printf("usage %s, shmem %s\n\n", fmt_size(s1, sizeof(s1), usage),
 	       fmt_size(s2, sizeof(s2), shmem));
 	if (x->n_hits)
-		printf("%9s %9s  %-10s %-19s  %-24s %s\n", "CHARGED", "SIZE", "OWNER", "BORN",
+		printf("%9s %9s  %-10s %-19s  %-16s %s\n", "CHARGED", "SIZE", "OWNER", "BORN",
 		       "CGROUP", "PATH");
 	for (size_t i = 0; i < x->n_hits && (!top || i < top); i++) {
 		const struct hit *h = &x->hits[i];
-		printf("%9s %9s  %-10s %-19s  %-24s ", fmt_size(s1, sizeof(s1), h->charged),
+		printf("%9s %9s  %-10s %-19s  %-16s ", fmt_size(s1, sizeof(s1), h->charged),
 		       fmt_size(s2, sizeof(s2), h->size), fmt_user(u, sizeof(u), h->uid),
-		       fmt_time(t, sizeof(t), h->btime_ns), holder_rel(x, h->holder_ino));
+		       fmt_time(t, sizeof(t), h->btime_ns), holder_below(x, h->holder_ino));
 		print_name(stdout, h->name, h->name_len);
 		if (h->pid)
 			printf("  [%s, held by pid %d %s]", h->kind, (int)h->pid, h->comm);

@@ -43,7 +43,8 @@
 # Variables set by sshd_start
 #   SSHD_PID (the listener), SSHD_PORT, SSHD_SERVICE (the PAM service name),
 #   SSHD_DIR (config, keys, logs), SSHD_PAMDIR, SSHD_LOG (sshd's LogLevel DEBUG1 log),
-#   SSHD_PAMLOG (sshd's stderr: pam_wrapper's log with the modules' syslog), SSHD_CONFIG
+#   SSHD_PAMLOG (sshd's stderr: pam_wrapper's log with the modules' syslog), SSHD_CONFIG,
+#   SSHD_MEMCG (the scratch memory cgroup sshd runs in; removed at exit)
 # Users: scratch_user makes users without a home (ssh says "Could not chdir to home
 # directory" on stderr and goes on) and with a locked password, which UsePAM yes lets
 # through to the (pam_permit) account stack; the key is what authenticates.
@@ -54,7 +55,7 @@ SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
 SSHD_PRELOAD=${SSHD_PRELOAD:-$(for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib; do
 	[ -e "$d/libpam_wrapper.so" ] && { echo "$d/libpam_wrapper.so"; break; }; done)}
 SSHD_PID='' SSHD_PORT='' SSHD_SERVICE='' SSHD_DIR='' SSHD_PAMDIR=''
-SSHD_LOG='' SSHD_PAMLOG='' SSHD_CONFIG=''
+SSHD_LOG='' SSHD_PAMLOG='' SSHD_CONFIG='' SSHD_MEMCG=''
 
 # sshd_available: 0 when sshd, ssh, ssh-keygen and pam_wrapper are all there.
 sshd_available() {
@@ -142,6 +143,10 @@ sshd_start() {
 			"$SSHD_DIR/$SSHD_SERVICE" -D -f "$SSHD_CONFIG" -E "$SSHD_LOG" \
 			</dev/null 2>>"$SSHD_PAMLOG" &
 		SSHD_PID=$!
+		# Its own scratch memory cgroup: what the module makes below it (cgroup=create)
+		# goes with it at exit, and parallel tests do not share a parent.
+		[ -n "$SSHD_MEMCG" ] || scratch_memcg SSHD_MEMCG 2>/dev/null || SSHD_MEMCG=
+		[ -z "$SSHD_MEMCG" ] || echo "$SSHD_PID" >"$SSHD_MEMCG/cgroup.procs"
 		for ((i = 0; i < 100; i++)); do
 			grep -q "Server listening on 127.0.0.1 port $SSHD_PORT" "$SSHD_LOG" && return 0
 			kill -0 "$SSHD_PID" 2>/dev/null || break

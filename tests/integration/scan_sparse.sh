@@ -16,10 +16,12 @@ done
 check "the file is 1 TiB with 3 allocated pages" test "$(stat -c '%s %b' "$f")" = "1099511627776 24"
 
 peak() { # peak memory of a fresh cgroup that ran "$@": v1 max_usage_in_bytes, v2 memory.peak
+	# runs in $(...): a subshell's at_exit would be lost, so it removes its cgroup itself
 	local cg
 	scratch_memcg cg
 	in_memcg "$cg" "$@" >/dev/null
 	if [ -e "$cg/memory.peak" ]; then cat "$cg/memory.peak"; else cat "$cg/memory.max_usage_in_bytes"; fi
+	memcg_remove "$cg"
 }
 used_before=$(stat -f -c '%b %f' "$mnt")
 writer_before=$(memcg_usage "$writer")
