@@ -257,7 +257,7 @@ static void test_python_parses(void **state)
 		S("nul\0byte"), S("latin1\xe9"), S("\xff\xfe"), S(""),
 #undef S
 	};
-	char tmpl[] = "/tmp/tsw-unit-json.XXXXXX", cmd[256], line[512];
+	char tmpl[] = "/tmp/tsw-unit-json.XXXXXX", cmd[512];
 	struct sbuf b = {0};
 	FILE *f, *p;
 	int fd;
@@ -292,21 +292,34 @@ static void test_python_parses(void **state)
 		 " o=json.loads(l); print(o[\"k\"], o[\"path\"].encode(\"utf-8\",\"surrogateescape\").hex())'"
 		 " %s 2>&1",
 		 tmpl);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (fgets(line, sizeof(line), p)) {
-		char want[512];
-		size_t w = (size_t)snprintf(want, sizeof(want), "%zu ", i);
-		for (size_t k = 0; k < samples[i < ARRAY_SIZE(samples) ? i : 0].n; k++)
-			w += (size_t)snprintf(want + w, sizeof(want) - w, "%02x",
-					      (unsigned char)samples[i].s[k]);
-		snprintf(want + w, sizeof(want) - w, "\n");
-		assert_true(i < ARRAY_SIZE(samples));
-		assert_string_equal(line, want);
-		i++;
+	/* all output first, then clean up, then judge: a failing assert leaves nothing */
+	{
+		char got[8192];
+		size_t gl = 0;
+		int rc;
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		gl = fread(got, 1, sizeof(got) - 1, p);
+		got[gl] = '\0';
+		rc = pclose(p);
+		unlink(tmpl);
+		if (rc != 0)
+			fail_msg("python3 rejected the output: %s", got);
+		for (char *l = got, *nl; *l; l = nl) {
+			char want[512];
+			size_t w;
+			nl = strchr(l, '\n');
+			assert_non_null(nl);
+			*nl++ = '\0';
+			assert_true(i < ARRAY_SIZE(samples));
+			w = (size_t)snprintf(want, sizeof(want), "%zu ", i);
+			for (size_t k = 0; k < samples[i].n; k++)
+				w += (size_t)snprintf(want + w, sizeof(want) - w, "%02x",
+						      (unsigned char)samples[i].s[k]);
+			assert_string_equal(l, want);
+			i++;
+		}
 	}
-	assert_int_equal(pclose(p), 0);
-	unlink(tmpl);
 	assert_int_equal(i, ARRAY_SIZE(samples));
 }
 
