@@ -191,11 +191,34 @@ static bool any_path_contains(const struct ctx *c, const char *s)
 
 /* ---- fixtures ---- */
 
+static char cleanup_cmd[PATH_MAX * 2 + 64];
+
+/* A test armed alarm() around anything that could block (a FIFO opened by mistake).
+ * Fail loudly and still remove the scratch tree: execve is async-signal-safe. */
+static void on_alarm(int sig)
+{
+	static const char msg[] = "not ok - a walk or open blocked (SIGALRM)\n";
+
+	(void)!write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+	execl("/bin/sh", "sh", "-c", cleanup_cmd, (char *)NULL);
+	_exit(1);
+}
+
 static int setup(void **state)
 {
 	pathf(T, sizeof(T), "/tmp/tsw-unit-walk.XXXXXX");
 	assert_non_null(mkdtemp(T));
 	assert_int_equal(chmod(T, 0755), 0);
+	pathf(cleanup_cmd, sizeof(cleanup_cmd),
+	      "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'; exit 1", T, T);
+	signal(SIGALRM, on_alarm);
+	return 0;
+}
+
+/* after each test: a failed assert must not leave its alarm armed for the next */
+static int disarm(void **state)
+{
+	alarm(0);
 	return 0;
 }
 
@@ -205,6 +228,7 @@ static int teardown(void **state)
 
 	/* u+rwx first: the tests leave 0000 directories behind when they fail */
 	if (T[0]) {
+		alarm(0);
 		pathf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", T, T);
 		if (system(cmd) != 0)
 			return -1;
@@ -824,19 +848,19 @@ static void test_open_file_replaced(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_walk_visits_everything_once),
-		cmocka_unit_test(test_walk_symlinks_never_followed),
-		cmocka_unit_test(test_walk_private_dirs),
-		cmocka_unit_test(test_walk_skip_and_stop),
-		cmocka_unit_test(test_walk_post_order),
-		cmocka_unit_test(test_walk_depth_cap),
-		cmocka_unit_test(test_walk_depth_hard_cap),
-		cmocka_unit_test(test_walk_fd_cap),
-		cmocka_unit_test(test_walk_entries_cap),
-		cmocka_unit_test(test_walk_deadline),
-		cmocka_unit_test(test_walk_mounts_not_crossed),
-		cmocka_unit_test(test_open_file),
-		cmocka_unit_test(test_open_file_replaced),
+		cmocka_unit_test_teardown(test_walk_visits_everything_once, disarm),
+		cmocka_unit_test_teardown(test_walk_symlinks_never_followed, disarm),
+		cmocka_unit_test_teardown(test_walk_private_dirs, disarm),
+		cmocka_unit_test_teardown(test_walk_skip_and_stop, disarm),
+		cmocka_unit_test_teardown(test_walk_post_order, disarm),
+		cmocka_unit_test_teardown(test_walk_depth_cap, disarm),
+		cmocka_unit_test_teardown(test_walk_depth_hard_cap, disarm),
+		cmocka_unit_test_teardown(test_walk_fd_cap, disarm),
+		cmocka_unit_test_teardown(test_walk_entries_cap, disarm),
+		cmocka_unit_test_teardown(test_walk_deadline, disarm),
+		cmocka_unit_test_teardown(test_walk_mounts_not_crossed, disarm),
+		cmocka_unit_test_teardown(test_open_file, disarm),
+		cmocka_unit_test_teardown(test_open_file_replaced, disarm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
