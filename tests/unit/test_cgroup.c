@@ -313,6 +313,11 @@ static void test_path_of_pid_v2(void **state)
 	assert_string_equal(rel, "/user.slice/user-1000.slice/session-3.scope");
 	free(TAKE_PTR(rel));
 
+	fixture_file(p, sizeof(p), "proc-cgroup-v2-colon");
+	assert_int_equal(cg_path_of_pid(&r, 0, p, &rel), 0);
+	assert_string_equal(rel, "/system.slice/odd:name.service");
+	free(TAKE_PTR(rel));
+
 	fixture_file(p, sizeof(p), "no-such-file");
 	assert_int_equal(cg_path_of_pid(&r, 0, p, &rel), -ENOENT);
 	cg_root_close(&r);
