@@ -14,7 +14,8 @@ const char *fmt_size(char *buf, size_t len, uint64_t bytes)
 	double v = (double)bytes;
 	unsigned u = 0;
 
-	while (v >= 1024 && u < sizeof(units) - 2) {
+	/* 1023.95K would print as "1024.0K": move up a unit before rounding does. */
+	while (v >= 1023.95 && u < sizeof(units) - 2) {
 		v /= 1024;
 		u++;
 	}

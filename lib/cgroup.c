@@ -179,6 +179,13 @@ int cg_open_rel(const struct cg_root *r, const char *rel, struct cgroup *ret)
 		rel++;
 	if (asprintf(&norm, "/%s", rel) < 0)
 		return -ENOMEM;
+	/* Fold repeated slashes: the path is shown to people and stored in records. */
+	for (char *w = norm, *p = norm;; p++) {
+		if (p[0] == '/' && p[1] == '/')
+			continue;
+		if (!(*w++ = *p))
+			break;
+	}
 	len = strlen(norm);
 	while (len > 1 && norm[len - 1] == '/')
 		norm[--len] = '\0';

@@ -51,9 +51,9 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 		const char *type = mnt_fs_get_fstype(fs);
 		struct tmpfs_mount *slot = NULL;
 
-		if (!target || !type || !streq(type, "tmpfs"))
+		if (!target || !type)
 			continue;
-		/* A later mount on the same point hides the earlier one. */
+		/* A later mount on the same point, of any type, hides the earlier one. */
 		for (size_t i = 0; i < l.n; i++)
 			if (streq(l.v[i].path, target)) {
 				slot = &l.v[i];
@@ -61,6 +61,11 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 				free(slot->options);
 				break;
 			}
+		if (!streq(type, "tmpfs")) {
+			if (slot) /* hidden: drop it */
+				*slot = l.v[--l.n];
+			continue;
+		}
 		if (!slot) {
 			struct tmpfs_mount *v = reallocarray(l.v, l.n + 1, sizeof(*v));
 			if (!v) {
@@ -102,7 +107,9 @@ const struct tmpfs_mount *mounts_find_dev(const struct mount_list *l, dev_t dev)
 int mounts_open_root(const char *path, int *ret_fd)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		/* No O_NOFOLLOW: RESOLVE_NO_SYMLINKS refuses a symlink anywhere, the last
+		 * component included, and says so with ELOOP. */
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY,
 		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	_cleanup_close_ int fd = -1;

@@ -195,13 +195,7 @@ static void test_load_stacked_order(void **state)
 	assert_true(mounts_load_tmpfs(p, &l) < 0); /* no such file */
 }
 
-/* KNOWN BUG (lib/mounts.c, mounts_load_tmpfs): mounts.h says only the topmost mount
- * on a point is kept, but a tmpfs hidden by a later NON-tmpfs mount on the same
- * point stays in the list (with the hidden mount's id and dev), because non-tmpfs
- * lines are skipped before the same-point replacement. Harmless for roots.c today
- * (mounts_open_root re-checks with fstatfs), wrong for mounts_find_path/find_dev.
- * Build with CFLAGS=-DTSW_KNOWN_BUGS to run it. */
-#ifdef TSW_KNOWN_BUGS
+/* A tmpfs hidden by a later non-tmpfs mount on the same point is not listed. */
 static void test_load_overmounted_by_other_fs(void **state)
 {
 	struct mount_list l = {0};
@@ -215,7 +209,6 @@ static void test_load_overmounted_by_other_fs(void **state)
 	assert_int_equal(l.n, 1);
 	mount_list_free(&l);
 }
-#endif
 
 static void test_load_system(void **state)
 {
@@ -287,15 +280,7 @@ static void test_open_root_refusals(void **state)
 	assert_int_equal(fd, -1);
 }
 
-/* KNOWN BUG (lib/mounts.c, mounts_open_root): mounts.h promises -ELOOP for a symlink,
- * but a symlink as the LAST component yields -ENOTDIR, because how.flags carries
- * O_NOFOLLOW: the trailing link is then not followed (so RESOLVE_NO_SYMLINKS never
- * fires) and O_DIRECTORY fails on it. Dropping O_NOFOLLOW (RESOLVE_NO_SYMLINKS already
- * refuses every symlink) gives -ELOOP. The symlink is refused either way; only the
- * error code (and so the helper's message) is wrong. Skipped until lib/ is fixed:
- * build with CFLAGS=-DTSW_KNOWN_BUGS to run it. (Not cmocka's skip(): tests/run
- * counts its "not ok N # SKIP" line as a failure.) */
-#ifdef TSW_KNOWN_BUGS
+/* A symlink as the last component is refused with -ELOOP, as mounts.h promises. */
 static void test_open_root_symlink_eloop(void **state)
 {
 	char p[PATH_MAX];
@@ -306,7 +291,6 @@ static void test_open_root_symlink_eloop(void **state)
 	assert_int_equal(mounts_open_root(p, &fd), -ELOOP);
 	unlink(p);
 }
-#endif
 
 static void test_open_root_dev_shm(void **state)
 {
@@ -360,14 +344,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_fixture),
 		cmocka_unit_test(test_load_stacked_order),
-#ifdef TSW_KNOWN_BUGS
 		cmocka_unit_test(test_load_overmounted_by_other_fs),
-#endif
 		cmocka_unit_test(test_load_system),
 		cmocka_unit_test(test_open_root_refusals),
-#ifdef TSW_KNOWN_BUGS
 		cmocka_unit_test(test_open_root_symlink_eloop),
-#endif
 		cmocka_unit_test(test_open_root_dev_shm),
 		cmocka_unit_test(test_is_tmpfs_mountpoint),
 	};
