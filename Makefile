@@ -94,6 +94,20 @@ $(B)/bench/%: bench/%.c $(LIBA)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
 		$(shell pkg-config --libs pam 2>/dev/null)
 
+# libFuzzer target for the policy parser: builds with clang, runs FUZZ_SECONDS (default 60)
+# on a scratch copy of tests/fuzz/corpus; new crashers land in $(B)/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := tests/fuzz/fuzz_policy.c lib/policy.c lib/glob.c
+$(B)/fuzz/fuzz_policy: $(FUZZ_SRC) lib/policy.h lib/glob.h lib/util.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(FUZZ_SRC)
+
+fuzz: $(B)/fuzz/fuzz_policy
+	@rm -rf $(B)/fuzz/corpus && mkdir -p $(B)/fuzz/corpus && cp tests/fuzz/corpus/* $(B)/fuzz/corpus/
+	cd $(B)/fuzz && ./fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-timeout=10 -rss_limit_mb=1024 corpus
+
 deps:
 	@tools/deps.sh
 
@@ -150,6 +164,7 @@ help:
 	@echo "make check      install missing deps, build with -Werror, run all tests (root for integration)"
 	@echo "make check SANITIZE=1   the same with ASan+UBSan"
 	@echo "make demo       build, then show a real session's tmpfs leftovers explained and swept"
+	@echo "make fuzz       fuzz the policy parser for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      benchmarks (ratios against anchors measured in the same run)"
 	@echo "make install [DESTDIR=...] [PREFIX=/usr]"
 	@echo "make uninstall [DESTDIR=...] [PREFIX=/usr]   (keeps the policy file)"

@@ -88,12 +88,15 @@ const char *policy_action_name(enum policy_action a)
 struct parser {
 	struct policy *p;
 	struct policy_errors *errs;
-	unsigned line;
+	unsigned lineno;
 	unsigned seen[ARRAY_SIZE(keywords)];
 	unsigned first_rule;
 	size_t n_errors;
 	bool oom;
+	char *line;  /* POLICY_MAX_LINE + 1 bytes: the line being parsed, split in words */
+	char **args; /* POLICY_MAX_LINE / 2 + 1 words */
 };
+#define MAX_ARGS (POLICY_MAX_LINE / 2 + 1)
 
 static void add_error(struct policy_errors *errs, bool *oom, unsigned line, char *msg)
 {
@@ -122,14 +125,14 @@ static _printf_(2, 3) void perr(struct parser *ps, const char *fmt, ...)
 	if (!ps->errs || ps->errs->n >= POLICY_MAX_ERRORS)
 		return;
 	if (ps->errs->n == POLICY_MAX_ERRORS - 1) {
-		add_error(ps->errs, &ps->oom, ps->line, strdup("too many errors; stopping"));
+		add_error(ps->errs, &ps->oom, ps->lineno, strdup("too many errors; stopping"));
 		return;
 	}
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	add_error(ps->errs, &ps->oom, ps->line, msg);
+	add_error(ps->errs, &ps->oom, ps->lineno, msg);
 }
 
 static void strv_free(struct policy_strv *s)
@@ -484,7 +487,7 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 	struct policy_rule rule = {.action = a,
 				   .class_mask = a == POLICY_KEEP ? POLICY_CLASS_ALL
 								  : POLICY_CLASS_DEFAULT,
-				   .type = POLICY_TYPE_ANY, .line = ps->line};
+				   .type = POLICY_TYPE_ANY, .line = ps->lineno};
 	bool seen_class = false, seen_size = false, seen_type = false, bad = false;
 	const char *err;
 	struct policy_rule *v;
@@ -613,8 +616,7 @@ static size_t tokenize(char *s, char **args, size_t max)
 
 static int parse_line(struct parser *ps, const char *s, size_t len)
 {
-	char line[POLICY_MAX_LINE + 1];
-	char *args[POLICY_MAX_LINE / 2 + 1];
+	char *line = ps->line, **args = ps->args;
 	size_t n;
 
 	if (len > POLICY_MAX_LINE)
@@ -629,7 +631,7 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 			       0;
 	memcpy(line, s, len);
 	line[len] = '\0';
-	n = tokenize(line, args, ARRAY_SIZE(args));
+	n = tokenize(line, args, MAX_ARGS);
 	if (n == 0)
 		return 0;
 
@@ -646,14 +648,14 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 			     ps->seen[i]);
 			return 0;
 		}
-		ps->seen[i] = ps->line;
+		ps->seen[i] = ps->lineno;
 		return set_value(ps, &keywords[i], args + 1, n - 1) == -ENOMEM ? -ENOMEM : 0;
 	}
 	for (int a = 0; a < N_ACTIONS; a++) {
 		if (strcasecmp(args[0], action_names[a]) != 0)
 			continue;
 		if (!ps->first_rule)
-			ps->first_rule = ps->line;
+			ps->first_rule = ps->lineno;
 		return parse_rule(ps, (enum policy_action)a, args, n) == -ENOMEM ? -ENOMEM : 0;
 	}
 	return perr(ps, "unknown keyword '%.64s'", args[0]), 0;
@@ -686,15 +688,19 @@ int policy_defaults(struct policy *p)
 /* Parse into p (already holding defaults), appending to errs. */
 static int parse_into(const char *buf, size_t len, struct policy *p, struct policy_errors *errs)
 {
-	struct parser ps = {.p = p, .errs = errs};
+	_cleanup_free_ char *line = malloc(POLICY_MAX_LINE + 1);
+	_cleanup_free_ char **args = calloc(MAX_ARGS, sizeof(char *));
+	struct parser ps = {.p = p, .errs = errs, .line = line, .args = args};
 	size_t pos = 0;
 	int r;
 
+	if (!line || !args)
+		return -ENOMEM;
 	while (pos < len && ps.n_errors < POLICY_MAX_ERRORS) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
 
-		ps.line++;
+		ps.lineno++;
 		r = parse_line(&ps, buf + pos, n);
 		if (r < 0)
 			return r;
