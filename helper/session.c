@@ -126,6 +126,9 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 		.reason = c->reason[0] ? c->reason : NULL,
 		.policy_sha256 = c->have_sha ? c->sha256 : NULL,
 		.kill_after = c->kill_after,
+		.statedir = dry_run ? NULL : statedir,
+		/* CLOSING: a sweep of it started and did not finish (killed, or out of time) */
+		.resume = rec->state == RECORD_CLOSING,
 	};
 	int r;
 

@@ -2,6 +2,7 @@
 #include "sweep.h"
 #include "cgroup.h"
 #include "inuse.h"
+#include "journal.h"
 #include "mounts.h"
 #include "remove.h"
 #include "scan.h"
@@ -47,8 +48,26 @@ struct sweep {
 	size_t n, cap;
 	size_t mount; /* the mount being walked */
 	size_t root_len;
+	char **audited; /* resume: escaped paths the audit log already has a line for */
+	size_t n_audited;
 	int error;
 };
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Resuming an interrupted sweep: was this path's line written already? */
+static bool already_audited(const struct sweep *s, const char *path, size_t len)
+{
+	_cleanup_free_ char *esc = NULL;
+
+	if (!s->n_audited)
+		return false;
+	esc = journal_escaped_path(path, len);
+	return esc && bsearch(&esc, s->audited, s->n_audited, sizeof(char *), cmp_strp);
+}
 
 static uint64_t ts_ns(const struct statx_timestamp *t)
 {
@@ -199,6 +218,8 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		mask |= POLICY_CLASS_CHARGED;
 	if (stx->stx_uid == rec->uid)
 		mask |= in_window ? POLICY_CLASS_CREATED : POLICY_CLASS_OWNED;
+	if (already_audited(s, e->w->path, e->w->path_len))
+		return WALK_CONTINUE;
 	r = add_cand(s, e, mask, charged);
 	if (r < 0) {
 		s->error = r;
@@ -279,6 +300,36 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 		c->detail = c->error;
 	}
 	inuse_free(u);
+}
+
+/* Before removing, say what is about to go, so that a sweep killed after the unlink and
+ * before the audit line still audits it (see journal.h). */
+static int journal_intents(struct sweep *s)
+{
+	_cleanup_free_ struct journal_entry *e = NULL;
+	_cleanup_free_ char(*rules)[256] = NULL;
+	size_t n = 0;
+
+	if (!s->p->statedir)
+		return 0;
+	e = calloc(s->n, sizeof(*e));
+	rules = calloc(s->n, sizeof(*rules));
+	if (!e || !rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cand *c = &s->c[i];
+		if (!c->pending)
+			continue;
+		e[n] = (struct journal_entry){
+			.dev = c->dev, .ino = c->ino, .size = c->size, .charged = c->charged,
+			.btime_ns = c->btime_ns, .uid = c->uid, .path = c->path,
+			.path_len = c->path_len, .class = (char *)c->class,
+			.action = (char *)policy_action_name(c->action),
+			.rule = (char *)rule_text(c->rule, rules[n], sizeof(rules[n])),
+		};
+		n++;
+	}
+	return journal_append(s->p->statedir, s->rec->id, e, n);
 }
 
 static void remove_pending(struct sweep *s, const int *root_fds)
@@ -393,13 +444,46 @@ static void audit_all(struct sweep *s)
 			res->deferred++;
 		else if (streq(c->result, "error"))
 			res->errors++;
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+		if (s->p->kill_after >= 0 && (long)res->files - 1 >= s->p->kill_after)
+			raise(SIGKILL); /* crash-safety tests: die before this file's line */
+#endif
 		if (s->p->audit && audit_file(s->p->audit, &f) < 0)
 			res->errors++;
-#ifdef TMPFS_SWEEP_TEST_HOOKS
-		if (s->p->kill_after >= 0 && (long)res->files >= s->p->kill_after)
-			raise(SIGKILL);
-#endif
 	}
+}
+
+/* Resuming: intents of the interrupted run whose file is gone and that have no line yet
+ * were removed by it; audit them now, once. */
+static void audit_interrupted(struct sweep *s)
+{
+	struct journal j = {0};
+
+	if (!s->p->statedir || journal_read(s->p->statedir, s->rec->id, &j) < 0)
+		return;
+	for (size_t i = 0; i < j.n; i++) {
+		const struct journal_entry *e = &j.v[i];
+		bool seen = false;
+		for (size_t k = 0; k < s->n && !seen; k++)
+			seen = s->c[k].dev == e->dev && s->c[k].ino == e->ino;
+		if (seen || already_audited(s, e->path, e->path_len))
+			continue;
+		struct audit_file f = {
+			.session = s->rec->id, .path = e->path, .path_len = e->path_len,
+			.size = e->size, .charged_bytes = e->charged, .uid = e->uid,
+			.btime_ns = e->btime_ns, .class = e->class, .action = e->action,
+			.result = "removed", .rule = e->rule,
+			.detail = "removed by an interrupted sweep",
+		};
+		s->res->files++;
+		s->res->bytes += e->size;
+		s->res->charged_bytes += e->charged;
+		s->res->removed++;
+		s->res->removed_bytes += e->size;
+		if (s->p->audit && audit_file(s->p->audit, &f) < 0)
+			s->res->errors++;
+	}
+	journal_free(&j);
 }
 
 int sweep_session(const struct sweep_params *p, struct sweep_result *res)
@@ -424,6 +508,8 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		s.exempt = !pw || policy_user_exempt(p->policy, rec->user, rec->uid, groups,
 						     ng > 0 ? (size_t)ng : 0, uid_min);
 	}
+	if (p->resume && audit_log_paths(p->policy->audit_log, rec->id, &s.audited, &s.n_audited) < 0)
+		s.n_audited = 0;
 	r = load_cgroup(&s);
 	if (r < 0)
 		goto out;
@@ -485,6 +571,16 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		}
 	for (size_t i = 0; i < s.n; i++)
 		if (s.c[i].pending) {
+			if (journal_intents(&s) < 0) {
+				/* Without the journal a crash could lose a removal's line. */
+				for (size_t k = 0; k < s.n; k++)
+					if (s.c[k].pending) {
+						s.c[k].pending = false;
+						s.c[k].result = "reported";
+						s.c[k].detail = "cannot write the sweep journal";
+					}
+				break;
+			}
 			remove_pending(&s, root_fds);
 			break;
 		}
@@ -493,6 +589,10 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		goto out;
 	}
 	audit_all(&s);
+	if (p->resume)
+		audit_interrupted(&s);
+	if (p->statedir && !p->dry_run)
+		journal_remove(p->statedir, rec->id);
 	r = 0;
 out:
 	if (res->keep_record && !res->reason[0] && p->other_sessions)
@@ -521,6 +621,7 @@ out:
 		safe_close(root_fds[i]);
 	pages_ctx_free(pc);
 	free(s.inos);
+	strv_free(s.audited);
 	cands_free(&s);
 	return r;
 }

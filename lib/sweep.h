@@ -29,7 +29,10 @@ struct sweep_params {
 	const char *reason;    /* said in the session-close line (e.g. "report-only: bad policy") */
 	const char *policy_sha256; /* hex of the policy file's bytes, or NULL */
 	uint64_t started_ns;   /* CLOCK_MONOTONIC at the start, for duration_ms */
-	long kill_after;       /* test hook: SIGKILL ourselves after this many file lines, or -1 */
+	long kill_after;       /* test hook: SIGKILL ourselves before file line N (0: right
+				* after the removals), or -1 */
+	const char *statedir;  /* for the journal (journal.h); NULL: no journal */
+	bool resume;           /* an earlier sweep of this record was interrupted */
 };
 
 struct sweep_result {
