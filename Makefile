@@ -60,7 +60,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps check check-unit check-integration demo install uninstall clean help fuzz bench check-vm
+.PHONY: hooks all deps check check-unit check-integration demo install uninstall clean help fuzz bench check-vm
 all: $(HELPER) $(PAMMOD) $(TOOL_BIN)
 
 $(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
@@ -112,8 +112,14 @@ deps:
 	@tools/deps.sh
 
 # The whole suite: unit tests, then root integration tests; ends with "N passed, N failed".
+# The helper again with test hooks (TMPFS_SWEEP_TEST_KILL_AFTER, ...) for the crash tests:
+# $(B)/hooks/tmpfs-sweep. The installed build never honours them.
+hooks:
+	@$(MAKE) --no-print-directory B=$(B)/hooks TEST_HOOKS=1 $(B)/hooks/tmpfs-sweep
+
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) WERROR=1
+	@$(MAKE) --no-print-directory hooks WERROR=1
 	@B=$(B) tests/run
 
 demo: deps
