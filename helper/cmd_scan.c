@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <time.h>
 
 struct scan_cmd {
 	bool json;
@@ -29,6 +30,8 @@ struct scan_cmd {
 	uint64_t *filter_inos; /* --cgroup: it and its descendants, sorted */
 	size_t n_filter;
 	struct sbuf out;
+	time_t last_sec; /* the last second formatted, and its text, for put_time() */
+	char last_sec_str[24];
 	uint64_t files, resident;
 	int error;
 };
@@ -70,6 +73,71 @@ static uint64_t ts_ns(const struct statx_timestamp *t)
 	return (uint64_t)t->tv_sec * NSEC_PER_SEC + t->tv_nsec;
 }
 
+/*
+ * The JSON lines of a scan are most of its cost over a large tree (100,000 files: printf
+ * and strftime took two thirds of the time). The fields below are written directly:
+ * keys are literals that need no escaping, numbers and times are formatted by hand, and
+ * the date part of a timestamp is formatted once per distinct second (the files of a
+ * tree are mostly born within a few seconds). The output is byte-identical to
+ * json_key/json_kv_u64/sbuf_add_time_ns.
+ */
+static void put_key(struct sbuf *b, const char *lit, size_t n)
+{
+	if (b->need_comma)
+		sbuf_addc(b, ',');
+	sbuf_add(b, lit, n);
+	b->need_comma = true;
+}
+#define KEY(b, k) put_key(b, "\"" k "\":", sizeof("\"" k "\":") - 1)
+
+static void put_u64(struct sbuf *b, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sbuf_add(b, d + i, sizeof(d) - i);
+}
+
+static void put_kv_u64(struct sbuf *b, const char *lit, size_t n, uint64_t v)
+{
+	put_key(b, lit, n);
+	put_u64(b, v);
+}
+#define KV_U64(b, k, v) put_kv_u64(b, "\"" k "\":", sizeof("\"" k "\":") - 1, v)
+
+/* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" in quotes, as sbuf_add_time_ns writes it. */
+static void put_time(struct scan_cmd *s, struct sbuf *b, uint64_t ns)
+{
+	time_t sec = (time_t)(ns / NSEC_PER_SEC);
+	uint32_t frac = (uint32_t)(ns % NSEC_PER_SEC);
+	char f[11];
+
+	if (sec != s->last_sec || !s->last_sec_str[0]) {
+		struct tm tm;
+		if (!gmtime_r(&sec, &tm) ||
+		    !strftime(s->last_sec_str, sizeof(s->last_sec_str), "%Y-%m-%dT%H:%M:%S", &tm)) {
+			sbuf_addc(b, '"');
+			sbuf_add_time_ns(b, ns);
+			sbuf_addc(b, '"');
+			s->last_sec_str[0] = '\0';
+			return;
+		}
+		s->last_sec = sec;
+	}
+	sbuf_addc(b, '"');
+	sbuf_adds(b, s->last_sec_str);
+	f[0] = '.';
+	for (int i = 9; i >= 1; i--, frac /= 10)
+		f[i] = (char)('0' + frac % 10);
+	f[10] = 'Z';
+	sbuf_add(b, f, sizeof(f));
+	sbuf_addc(b, '"');
+}
+
 static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t charged)
 {
 	const struct statx *x = e->w->stx;
@@ -79,35 +147,31 @@ static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t c
 	json_begin(b);
 	json_kv_strn(b, "path", e->w->path, e->w->path_len);
 	json_kv_str(b, "type", type_name(x->stx_mode));
-	json_kv_u64(b, "size", x->stx_size);
-	json_kv_u64(b, "allocated", x->stx_blocks * 512);
-	json_kv_u64(b, "uid", x->stx_uid);
-	json_kv_u64(b, "nlink", x->stx_nlink);
-	json_key(b, "btime");
-	if (x->stx_mask & STATX_BTIME) {
-		sbuf_addc(b, '"');
-		sbuf_add_time_ns(b, ts_ns(&x->stx_btime));
-		sbuf_addc(b, '"');
-	} else
+	KV_U64(b, "size", x->stx_size);
+	KV_U64(b, "allocated", x->stx_blocks * 512);
+	KV_U64(b, "uid", x->stx_uid);
+	KV_U64(b, "nlink", x->stx_nlink);
+	KEY(b, "btime");
+	if (x->stx_mask & STATX_BTIME)
+		put_time(s, b, ts_ns(&x->stx_btime));
+	else
 		sbuf_adds(b, "null");
-	json_key(b, "ctime");
-	sbuf_addc(b, '"');
-	sbuf_add_time_ns(b, ts_ns(&x->stx_ctime));
-	sbuf_addc(b, '"');
+	KEY(b, "ctime");
+	put_time(s, b, ts_ns(&x->stx_ctime));
 	if (e->pages) {
-		json_kv_u64(b, "resident_bytes", e->pages->resident_bytes);
-		json_kv_u64(b, "unknown_bytes", e->pages->unknown_bytes);
+		KV_U64(b, "resident_bytes", e->pages->resident_bytes);
+		KV_U64(b, "unknown_bytes", e->pages->unknown_bytes);
 		if (s->n_filter)
-			json_kv_u64(b, "charged_bytes", charged);
-		json_key(b, "charges");
+			KV_U64(b, "charged_bytes", charged);
+		KEY(b, "charges");
 		sbuf_addc(b, '[');
 		for (size_t i = 0; i < e->pages->n_charges; i++) {
 			if (i)
 				sbuf_addc(b, ',');
 			json_begin(b);
 			json_kv_str(b, "cgroup", cg_name(s, e->pages->charges[i].ino));
-			json_kv_u64(b, "ino", e->pages->charges[i].ino);
-			json_kv_u64(b, "bytes", e->pages->charges[i].bytes);
+			KV_U64(b, "ino", e->pages->charges[i].ino);
+			KV_U64(b, "bytes", e->pages->charges[i].bytes);
 			json_end(b);
 		}
 		sbuf_addc(b, ']');
