@@ -23,14 +23,32 @@ result() {
 	fi
 }
 
-# time_us VAR CMD...: run CMD, store its wall time in microseconds in VAR. No fork for
-# the clock (EPOCHREALTIME), so the anchor and the subject pay the same overhead.
-time_us() {
-	local __v=$1 t0 t1; shift
-	t0=${EPOCHREALTIME/./}
-	"$@" || { echo "bench: failed: $*" >&2; return 1; }
-	t1=${EPOCHREALTIME/./}
-	printf -v "$__v" '%s' $((t1 - t0))
+# measure WALL_VAR CPU_VAR CMD...: run CMD (stdout to /dev/null), store its wall time and
+# its CPU time (user + system of CMD and its children, from wait4) in microseconds. The
+# clock starts after the measuring process is up, so start-up is not counted for anyone.
+# CPU time stays meaningful on a busy machine, where wall time mostly measures the load.
+measure() {
+	local __w=$1 __c=$2 out cmd; shift 2
+	cmd=$*
+	out=$(python3 -c '
+import os, sys, time
+t0 = time.monotonic_ns()
+pid = os.fork()
+if pid == 0:
+    fd = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(fd, 1)
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+t1 = time.monotonic_ns()
+print((t1 - t0) // 1000, int((ru.ru_utime + ru.ru_stime) * 1e6), os.waitstatus_to_exitcode(status))
+' "$@") || return 1
+	set -- $out
+	[ "$3" = 0 ] || { echo "bench: failed (exit $3): $cmd" >&2; return 1; }
+	printf -v "$__w" '%s' "$1"
+	printf -v "$__c" '%s' "$2"
 }
 
 # median N...: the median of its arguments (mean of the middle two for an even count).
@@ -39,10 +57,13 @@ median() {
 		END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# fmt A / B with D decimals: ratio A B [D]
+# ratio A B [D]: A / B with D decimals (default 2)
 ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f\n", d, a / b }'; }
 # us -> ms with one decimal
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f\n", u / 1000 }'; }
+
+# load: the 1-minute load average, printed with the results (wall times depend on it)
+load() { cut -d' ' -f1 /proc/loadavg; }
 
 # peak_rss_kib CMD...: the maximum RSS of CMD in KiB (GNU time's %M), CMD's stdout dropped.
 peak_rss_kib() {
