@@ -7,6 +7,10 @@
 # script prints result lines `NAME: VALUE (goal ...)` for the figures with a goal and
 # `NAME: VALUE (info)` for the context (medians, anchors).
 # shellcheck shell=bash
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	echo "bench/lib.sh is sourced by the benchmarks, not a benchmark" >&2
+	exit 77
+fi
 BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOP=$BENCH_TOP
 # shellcheck source=../tests/lib.sh
