@@ -112,9 +112,9 @@ static char *put_time(struct scan_cmd *s, char *p, uint64_t ns)
 
 	if (sec != s->last_sec || !s->last_sec_str[0]) {
 		struct tm tm;
-		s->last_sec_str[0] = '\0';
-		if (gmtime_r(&sec, &tm))
-			strftime(s->last_sec_str, sizeof(s->last_sec_str), "%Y-%m-%dT%H:%M:%S", &tm);
+		if (!gmtime_r(&sec, &tm) ||
+		    !strftime(s->last_sec_str, sizeof(s->last_sec_str), "%Y-%m-%dT%H:%M:%S", &tm))
+			s->last_sec_str[0] = '\0';
 		s->last_sec = sec;
 	}
 	*p++ = '"';
