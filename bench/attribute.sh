@@ -9,6 +9,7 @@
 #   - the anchor, `cat FILE >/dev/null`: reading the same bytes once, printed as the
 #     ratio attribute/cat (> 1: attributing is faster than reading the file).
 # Usage (root): B=build bench/attribute.sh    env: SIZE_MIB, ROUNDS
+# shellcheck source=/dev/null
 . "$(dirname "$0")/lib.sh"
 bench_need
 
@@ -30,14 +31,15 @@ SCAN=("$SWEEP" scan --mount "$M" --json)
 CAT=(cat "$F")
 
 measure w c "${SCAN[@]}" && measure w c "${CAT[@]}" || exit 1 # warm both
-sw=() sc=() aw=() ac=()
+sw_all=() sc_all=() aw_all=() ac_all=()
 for ((i = 0; i < ROUNDS; i++)); do
 	measure w c "${SCAN[@]}" || exit 1
-	sw+=("$w") sc+=("$c")
+	sw_all+=("$w") sc_all+=("$c")
 	measure w c "${CAT[@]}" || exit 1
-	aw+=("$w") ac+=("$c")
+	aw_all+=("$w") ac_all+=("$c")
 done
-sw=$(median "${sw[@]}") sc=$(median "${sc[@]}") aw=$(median "${aw[@]}") ac=$(median "${ac[@]}")
+sw=$(median "${sw_all[@]}") sc=$(median "${sc_all[@]}")
+aw=$(median "${aw_all[@]}") ac=$(median "${ac_all[@]}")
 result "load average" "$(load)" info
 result "attribute (scan)" "$(gibs "$sw") GiB/s" ">= 5 GiB/s"
 result "attribute (scan, cpu)" "$(gibs "$sc") GiB/s" ">= 5 GiB/s"
@@ -48,8 +50,9 @@ if [ -x "$BENCH_BIN/attribute" ]; then
 	# In one process, without start-up and walk. The first round maps the pages into
 	# our page tables for the first time like every scan does; all rounds count.
 	out=$("$BENCH_BIN/attribute" "$F" "$ROUNDS") || exit 1
-	lw=$(median $(awk '$1 == "round" { print int($2 / 1000) }' <<<"$out"))
-	lc=$(median $(awk '$1 == "round" { print int($3 / 1000) }' <<<"$out"))
+	mapfile -t lw_all < <(awk '$1 == "round" { print int($2 / 1000) }' <<<"$out")
+	mapfile -t lc_all < <(awk '$1 == "round" { print int($3 / 1000) }' <<<"$out")
+	lw=$(median "${lw_all[@]}") lc=$(median "${lc_all[@]}")
 	result "attribute (pages_scan_fd)" "$(gibs "$lw") GiB/s" ">= 5 GiB/s"
 	result "attribute (pages_scan_fd, cpu)" "$(gibs "$lc") GiB/s" ">= 5 GiB/s"
 	result "attribute/cat ratio (pages_scan_fd)" "$(ratio "$aw" "$lw"), cpu $(ratio "$ac" "$lc")" info

@@ -12,9 +12,11 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	exit 77
 fi
 BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck disable=SC2034 # TOP is read by tests/lib.sh, BENCH_BIN by the benchmarks
 TOP=$BENCH_TOP
-# shellcheck source=../tests/lib.sh
+# shellcheck source=/dev/null
 . "$BENCH_TOP/tests/lib.sh"
+# shellcheck disable=SC2034
 BENCH_BIN=$B/bench
 ROUNDS=${ROUNDS:-7}
 
@@ -32,7 +34,7 @@ result() {
 # clock starts after the measuring process is up, so start-up is not counted for anyone.
 # CPU time stays meaningful on a busy machine, where wall time mostly measures the load.
 measure() {
-	local __w=$1 __c=$2 out cmd; shift 2
+	local __w=$1 __c=$2 out cmd wall cpu rc; shift 2
 	cmd=$*
 	out=$(python3 -c '
 import os, sys, time
@@ -49,10 +51,10 @@ _, status, ru = os.wait4(pid, 0)
 t1 = time.monotonic_ns()
 print((t1 - t0) // 1000, int((ru.ru_utime + ru.ru_stime) * 1e6), os.waitstatus_to_exitcode(status))
 ' "$@") || return 1
-	set -- $out
-	[ "$3" = 0 ] || { echo "bench: failed (exit $3): $cmd" >&2; return 1; }
-	printf -v "$__w" '%s' "$1"
-	printf -v "$__c" '%s' "$2"
+	read -r wall cpu rc <<<"$out"
+	[ "$rc" = 0 ] || { echo "bench: failed (exit $rc): $cmd" >&2; return 1; }
+	printf -v "$__w" '%s' "$wall"
+	printf -v "$__c" '%s' "$cpu"
 }
 
 # median N...: the median of its arguments (mean of the middle two for an even count).
@@ -78,6 +80,7 @@ peak_rss_kib() {
 
 bench_need() {
 	need_root
+	command -v jq >/dev/null || skip_all "bench: jq missing (apt-get install jq)"
 	[ -x "$SWEEP" ] || skip_all "bench: $SWEEP not built (make)"
 	[ -x /usr/bin/time ] || skip_all "bench: /usr/bin/time missing (apt-get install time)"
 	memcg_mnt >/dev/null || skip_all "bench: no memory cgroup controller"

@@ -8,6 +8,7 @@
 # the issue asks) and CPU time (steady when the machine is busy). Then the peak RSS of
 # one scan over the tree (goal <= 8 MiB).
 # Usage (root): B=build bench/scan.sh    env: FILES, DIRS, ROUNDS
+# shellcheck source=/dev/null
 . "$(dirname "$0")/lib.sh"
 bench_need
 
@@ -46,14 +47,15 @@ got=$("${SCAN[@]}" | jq -s --arg cg "$(basename "$CG")" \
 	echo "bench: warning: scan attributed $got files to the cgroup, expected $((n / 100))" >&2
 
 measure w c "${SCAN[@]}" && measure w c "${FIND[@]}" || exit 1 # warm both
-sw=() sc=() fw=() fc=()
+sw_all=() sc_all=() fw_all=() fc_all=()
 for ((i = 0; i < ROUNDS; i++)); do
 	measure w c "${SCAN[@]}" || exit 1
-	sw+=("$w") sc+=("$c")
+	sw_all+=("$w") sc_all+=("$c")
 	measure w c "${FIND[@]}" || exit 1
-	fw+=("$w") fc+=("$c")
+	fw_all+=("$w") fc_all+=("$c")
 done
-sw=$(median "${sw[@]}") sc=$(median "${sc[@]}") fw=$(median "${fw[@]}") fc=$(median "${fc[@]}")
+sw=$(median "${sw_all[@]}") sc=$(median "${sc_all[@]}")
+fw=$(median "${fw_all[@]}") fc=$(median "${fc_all[@]}")
 result "scan median" "wall $(ms "$sw") ms, cpu $(ms "$sc") ms" info
 result "find median" "wall $(ms "$fw") ms, cpu $(ms "$fc") ms" info
 result "load average" "$(load)" info
