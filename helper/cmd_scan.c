@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <time.h>
 
 struct scan_cmd {
 	bool json;
@@ -29,6 +30,8 @@ struct scan_cmd {
 	uint64_t *filter_inos; /* --cgroup: it and its descendants, sorted */
 	size_t n_filter;
 	struct sbuf out;
+	time_t last_sec; /* the last second formatted, and its text, for put_time() */
+	char last_sec_str[24];
 	uint64_t files, resident;
 	int error;
 };
@@ -70,48 +73,103 @@ static uint64_t ts_ns(const struct statx_timestamp *t)
 	return (uint64_t)t->tv_sec * NSEC_PER_SEC + t->tv_nsec;
 }
 
+/*
+ * The JSON lines of a scan are most of its cost over a large tree (100,000 files: printf
+ * and strftime took two thirds of the time). The fixed fields of a line are written into
+ * a stack buffer and added to the line at once: keys are literals that need no escaping,
+ * numbers and times are formatted by hand, and the date part of a timestamp once per
+ * distinct second (the files of a tree are mostly born within a few seconds). Only names
+ * (path, cgroup) go through the escaping writer. The output is byte-identical to
+ * json_kv_u64/json_kv_str/sbuf_add_time_ns.
+ */
+#define FIXED_MAX 512 /* > the longest fixed part: ~150 bytes of keys, 6 numbers, 2 times */
+
+static char *put_lit(char *p, const char *lit, size_t n)
+{
+	memcpy(p, lit, n);
+	return p + n;
+}
+#define LIT(p, lit) put_lit(p, lit, sizeof(lit) - 1)
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put_lit(p, d + i, sizeof(d) - i);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" in quotes, as sbuf_add_time_ns writes it. */
+static char *put_time(struct scan_cmd *s, char *p, uint64_t ns)
+{
+	time_t sec = (time_t)(ns / NSEC_PER_SEC);
+	uint32_t frac = (uint32_t)(ns % NSEC_PER_SEC);
+	size_t n;
+
+	if (sec != s->last_sec || !s->last_sec_str[0]) {
+		struct tm tm;
+		if (!gmtime_r(&sec, &tm) ||
+		    !strftime(s->last_sec_str, sizeof(s->last_sec_str), "%Y-%m-%dT%H:%M:%S", &tm))
+			s->last_sec_str[0] = '\0';
+		s->last_sec = sec;
+	}
+	*p++ = '"';
+	n = strlen(s->last_sec_str);
+	if (n == 0) /* out of gmtime's range: sbuf_add_time_ns's fallback */
+		return LIT(put_u64(LIT(p, "@"), ns), "\"");
+	p = put_lit(p, s->last_sec_str, n);
+	*p++ = '.';
+	for (int i = 8; i >= 0; i--, frac /= 10)
+		p[i] = (char)('0' + frac % 10);
+	return LIT(p + 9, "Z\"");
+}
+
 static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t charged)
 {
 	const struct statx *x = e->w->stx;
 	struct sbuf *b = &s->out;
+	char fixed[FIXED_MAX], *p = fixed;
+	const char *type = type_name(x->stx_mode);
 
 	sbuf_reset(b);
 	json_begin(b);
 	json_kv_strn(b, "path", e->w->path, e->w->path_len);
-	json_kv_str(b, "type", type_name(x->stx_mode));
-	json_kv_u64(b, "size", x->stx_size);
-	json_kv_u64(b, "allocated", x->stx_blocks * 512);
-	json_kv_u64(b, "uid", x->stx_uid);
-	json_kv_u64(b, "nlink", x->stx_nlink);
-	json_key(b, "btime");
-	if (x->stx_mask & STATX_BTIME) {
-		sbuf_addc(b, '"');
-		sbuf_add_time_ns(b, ts_ns(&x->stx_btime));
-		sbuf_addc(b, '"');
-	} else
-		sbuf_adds(b, "null");
-	json_key(b, "ctime");
-	sbuf_addc(b, '"');
-	sbuf_add_time_ns(b, ts_ns(&x->stx_ctime));
-	sbuf_addc(b, '"');
+	p = LIT(p, ",\"type\":\"");
+	p = put_lit(p, type, strlen(type));
+	p = put_u64(LIT(p, "\",\"size\":"), x->stx_size);
+	p = put_u64(LIT(p, ",\"allocated\":"), x->stx_blocks * 512);
+	p = put_u64(LIT(p, ",\"uid\":"), x->stx_uid);
+	p = put_u64(LIT(p, ",\"nlink\":"), x->stx_nlink);
+	p = LIT(p, ",\"btime\":");
+	if (x->stx_mask & STATX_BTIME)
+		p = put_time(s, p, ts_ns(&x->stx_btime));
+	else
+		p = LIT(p, "null");
+	p = put_time(s, LIT(p, ",\"ctime\":"), ts_ns(&x->stx_ctime));
 	if (e->pages) {
-		json_kv_u64(b, "resident_bytes", e->pages->resident_bytes);
-		json_kv_u64(b, "unknown_bytes", e->pages->unknown_bytes);
+		p = put_u64(LIT(p, ",\"resident_bytes\":"), e->pages->resident_bytes);
+		p = put_u64(LIT(p, ",\"unknown_bytes\":"), e->pages->unknown_bytes);
 		if (s->n_filter)
-			json_kv_u64(b, "charged_bytes", charged);
-		json_key(b, "charges");
-		sbuf_addc(b, '[');
+			p = put_u64(LIT(p, ",\"charged_bytes\":"), charged);
+		p = LIT(p, ",\"charges\":[");
+	}
+	sbuf_add(b, fixed, (size_t)(p - fixed));
+	if (e->pages) {
 		for (size_t i = 0; i < e->pages->n_charges; i++) {
 			if (i)
 				sbuf_addc(b, ',');
 			json_begin(b);
 			json_kv_str(b, "cgroup", cg_name(s, e->pages->charges[i].ino));
-			json_kv_u64(b, "ino", e->pages->charges[i].ino);
-			json_kv_u64(b, "bytes", e->pages->charges[i].bytes);
+			p = put_u64(LIT(fixed, ",\"ino\":"), e->pages->charges[i].ino);
+			p = put_u64(LIT(p, ",\"bytes\":"), e->pages->charges[i].bytes);
+			sbuf_add(b, fixed, (size_t)(p - fixed));
 			json_end(b);
 		}
 		sbuf_addc(b, ']');
-		b->need_comma = true;
 		if (e->pages->changed)
 			json_kv_bool(b, "changed", true);
 	}
@@ -247,6 +305,9 @@ int cmd_scan(int argc, char **argv)
 	if (!need_root())
 		return fail(EXIT_NOPERM, "scan: must be run as root (page attribution reads "
 					 "/proc/kpagecgroup)");
+	/* A large buffer: one write per 64 KiB of JSON lines rather than per 4 KiB. */
+	if (s.json)
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	r = cg_root_open(NULL, &s.root);
 	s.have_root = r == 0;
 	if (cgroup_arg) {

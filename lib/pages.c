@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -227,12 +228,38 @@ static void scan_finish(struct page_scan *res)
 	qsort(res->charges, res->n_charges, sizeof(*res->charges), cmp_charge_desc);
 }
 
+/* [start, end) of the file, start page aligned, window by window. */
+static int scan_range(struct pages_ctx *c, int fd, uint64_t start, uint64_t end,
+		      struct page_scan *res)
+{
+	for (uint64_t w = start; w < end;) {
+		size_t len = (size_t)MIN((uint64_t)WINDOW_BYTES, end - w);
+		int r = scan_window(c, fd, w, len, res);
+		if (r < 0)
+			return r;
+		w += len;
+	}
+	return 0;
+}
+
 int pages_scan_fd(struct pages_ctx *c, int fd, uint64_t size, struct page_scan *res)
 {
 	uint64_t off = 0, pagemask = c->page - 1;
+	struct stat st;
 	int r = 0;
 
 	scan_reset(res);
+	/* A file with a block for every page has no hole: one range, no lseek. SEEK_HOLE
+	 * walks the file's whole page cache (5% of attributing a resident 1 GiB file).
+	 * mincore() still decides what is mapped in, so a hole punched since fstat is
+	 * never faulted either. */
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 >= ((size + pagemask) & ~pagemask)) {
+		r = scan_range(c, fd, 0, size, res);
+		if (r < 0)
+			return r;
+		scan_finish(res);
+		return 0;
+	}
 	while (off < size) {
 		off_t data = lseek(fd, (off_t)off, SEEK_DATA), hole;
 
@@ -250,13 +277,9 @@ int pages_scan_fd(struct pages_ctx *c, int fd, uint64_t size, struct page_scan *
 		}
 		if ((uint64_t)hole > size)
 			hole = (off_t)size;
-		for (uint64_t w = (uint64_t)data & ~pagemask; w < (uint64_t)hole;) {
-			size_t len = (size_t)MIN((uint64_t)WINDOW_BYTES, (uint64_t)hole - w);
-			r = scan_window(c, fd, w, len, res);
-			if (r < 0)
-				return r;
-			w += len;
-		}
+		r = scan_range(c, fd, (uint64_t)data & ~pagemask, (uint64_t)hole, res);
+		if (r < 0)
+			return r;
 		if ((uint64_t)hole <= off) /* no progress: the file changed under us */
 			break;
 		off = (uint64_t)hole;
