@@ -486,6 +486,26 @@ static void audit_interrupted(struct sweep *s)
 	journal_free(&j);
 }
 
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+/* TEST HOOK (tests/integration/threat_races.sh): between the walk and the removal, when
+ * TMPFS_SWEEP_TEST_PAUSE_FILE names a file, create it and wait (at most 10 s) until the
+ * test removes it, so that a test can change the tree at exactly that point. */
+static void test_pause(void)
+{
+	const char *f = getenv("TMPFS_SWEEP_TEST_PAUSE_FILE");
+	int fd;
+
+	if (!f || f[0] != '/')
+		return;
+	fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	close(fd);
+	for (int i = 0; i < 1000 && access(f, F_OK) == 0; i++)
+		usleep(10000);
+}
+#endif
+
 int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 {
 	const struct session_record *rec = p->rec;
@@ -550,6 +570,9 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		}
 	}
 
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	test_pause();
+#endif
 	/* On a cap, remove nothing more: what was found is reported, and a session that ran
 	 * out of time stays recorded for gc. */
 	if (cap_reason) {
