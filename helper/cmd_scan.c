@@ -8,6 +8,7 @@
 #include "fileio.h"
 #include "format.h"
 #include "helper.h"
+#include "inuse.h"
 #include "json.h"
 #include "roots.h"
 #include "scan.h"
@@ -264,6 +265,7 @@ int cmd_scan(int argc, char **argv)
 	const char *cgroup_arg = NULL, *bad = NULL;
 	struct pages_ctx *pc = NULL;
 	struct roots roots = {0};
+	struct inuse *leases = NULL;
 	size_t n_mounts = 0;
 	bool incomplete = false;
 	int c, r, ret = EXIT_FAIL;
@@ -349,9 +351,11 @@ int cmd_scan(int argc, char **argv)
 	if (!s.json)
 		printf("%9s %9s  %-10s %-19s  %-24s %s\n", "RESIDENT", "SIZE", "OWNER", "BORN",
 		       "CGROUP", "PATH");
+	if (inuse_snapshot_locks(NULL, 0, &leases) < 0)
+		leases = NULL;
 	for (size_t i = 0; i < roots.n && !s.error; i++) {
 		struct walk_stats st;
-		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, NULL, on_entry, &s, &st);
+		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, NULL, leases, on_entry, &s, &st);
 		if (r < 0 || st.incomplete) {
 			incomplete = true;
 			warnx_("scan: %s: incomplete (%s)", roots.v[i].path,
@@ -370,6 +374,7 @@ out:
 	sbuf_free(&s.out);
 	free(s.filter_inos);
 	cg_list_free(&s.all);
+	inuse_free(leases);
 	roots_close(&roots);
 	pages_ctx_free(pc);
 	if (s.have_root)

@@ -410,8 +410,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-int inuse_snapshot_at(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n,
-		      struct inuse **ret)
+static int snapshot(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n, bool locks_only,
+		    struct inuse **ret)
 {
 	struct inuse *u;
 	uint64_t t0 = mono_ns();
@@ -431,6 +431,8 @@ int inuse_snapshot_at(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n,
 	r = scan_locks(u, proc_fd);
 	if (r == -ENOMEM)
 		goto fail;
+	if (locks_only)
+		goto done;
 
 	if (lseek(proc_fd, 0, SEEK_SET) < 0) {
 		r = negative_errno();
@@ -476,6 +478,7 @@ int inuse_snapshot_at(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n,
 				u->st.procs_denied++;
 		}
 	}
+done:
 	/* The caller's devs array may not outlive the snapshot: lookups do not need it. */
 	u->devs = NULL;
 	u->ndevs = 0;
@@ -491,11 +494,26 @@ fail:
 	return r;
 }
 
+int inuse_snapshot_at(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n,
+		      struct inuse **ret)
+{
+	return snapshot(proc_fd, skip_pid, devs, n, false, ret);
+}
+
 int inuse_snapshot(const dev_t *devs, size_t n, struct inuse **ret)
 {
 	_cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (proc_fd < 0)
 		return negative_errno();
-	return inuse_snapshot_at(proc_fd, getpid(), devs, n, ret);
+	return snapshot(proc_fd, getpid(), devs, n, false, ret);
+}
+
+int inuse_snapshot_locks(const dev_t *devs, size_t n, struct inuse **ret)
+{
+	_cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (proc_fd < 0)
+		return negative_errno();
+	return snapshot(proc_fd, getpid(), devs, n, true, ret);
 }

@@ -37,6 +37,9 @@ struct inuse;
 /* Snapshot use of inodes on devs[0..n) (n == 0: every device). Our own process is
  * skipped. Returns 0 or -errno (only if /proc itself cannot be read, or -ENOMEM). */
 int inuse_snapshot(const dev_t *devs, size_t n, struct inuse **ret);
+/* Only /proc/locks: cheap, for knowing before a walk which files must not even be
+ * opened (opening a file someone holds a write lease on breaks the lease). */
+int inuse_snapshot_locks(const dev_t *devs, size_t n, struct inuse **ret);
 /* The same against another proc mount (tests), skipping skip_pid (0: none). */
 int inuse_snapshot_at(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n,
 		      struct inuse **ret);

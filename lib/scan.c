@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "scan.h"
+#include "inuse.h"
 #include "util.h"
+
+#include <sys/sysmacros.h>
 
 struct scan_state {
 	struct pages_ctx *pc;
 	struct page_scan ps;
+	const struct inuse *leases;
 	scan_fn fn;
 	void *userdata;
 };
@@ -15,7 +19,17 @@ static int on_entry(const struct walk_entry *w, void *userdata)
 	struct scan_entry e = {.w = w};
 
 	if (!w->leaving && S_ISREG(w->stx->stx_mode) && w->stx->stx_blocks > 0) {
-		int fd = walk_open_file(w->dirfd, w->name, w->stx);
+		const char *why = NULL;
+		int fd;
+
+		if (s->leases &&
+		    inuse_lookup(s->leases, makedev(w->stx->stx_dev_major, w->stx->stx_dev_minor),
+				 w->stx->stx_ino, &why, NULL) &&
+		    streq(why, "leased")) {
+			e.error = -EWOULDBLOCK;
+			return s->fn(&e, s->userdata);
+		}
+		fd = walk_open_file(w->dirfd, w->name, w->stx);
 		if (fd < 0)
 			e.error = fd;
 		else {
@@ -29,9 +43,9 @@ static int on_entry(const struct walk_entry *w, void *userdata)
 }
 
 int scan_mount(struct pages_ctx *pc, int root_fd, const char *root_path, const struct walk_opts *o,
-	       scan_fn fn, void *userdata, struct walk_stats *st)
+	       const struct inuse *leases, scan_fn fn, void *userdata, struct walk_stats *st)
 {
-	struct scan_state s = {.pc = pc, .fn = fn, .userdata = userdata};
+	struct scan_state s = {.pc = pc, .leases = leases, .fn = fn, .userdata = userdata};
 	int r = walk_tree(root_fd, root_path, o, on_entry, &s, st);
 
 	page_scan_done(&s.ps);

@@ -19,10 +19,14 @@ struct scan_entry {
 
 typedef int (*scan_fn)(const struct scan_entry *e, void *userdata);
 
+struct inuse;
+
 /* Walk root_fd (from mounts_open_root) with the page scan of each file. fn returns a
- * walk_ret. Returns 0 or -errno; incomplete walks are reported in st. */
+ * walk_ret. A file that `leases` (inuse_snapshot_locks, may be NULL) says is leased is
+ * not opened: even a failed open breaks a write lease; its entry has error -EWOULDBLOCK.
+ * Returns 0 or -errno; incomplete walks are reported in st. */
 int scan_mount(struct pages_ctx *pc, int root_fd, const char *root_path, const struct walk_opts *o,
-	       scan_fn fn, void *userdata, struct walk_stats *st);
+	       const struct inuse *leases, scan_fn fn, void *userdata, struct walk_stats *st);
 
 /* Bytes of s charged to any cgroup whose inode is in the sorted array inos[n]. */
 uint64_t page_scan_charged_to(const struct page_scan *s, const uint64_t *inos, size_t n);

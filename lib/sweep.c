@@ -402,6 +402,14 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 				c->detail = c->error;
 				break;
 			default:
+				/* Exchanged after the re-check (RENAME_EXCHANGE): the kernel
+				 * refused the unlink because the entry is no longer of its type. */
+				if (results[k].check == REMOVE_CHECK_UNLINK &&
+				    (results[k].err == ENOTDIR || results[k].err == EISDIR)) {
+					c->result = "skipped-changed";
+					c->detail = "changed type just before the unlink";
+					break;
+				}
 				if (c->type == S_IFDIR && results[k].err == ENOTEMPTY) {
 					c->result = "kept";
 					c->detail = "directory not empty";
@@ -512,6 +520,7 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	struct sweep s = {.p = p, .rec = rec, .res = res};
 	int root_fds[RECORD_MAX_MOUNTS];
 	struct pages_ctx *pc = NULL;
+	struct inuse *leases = NULL;
 	const char *cap_reason = NULL;
 	struct audit_summary sum;
 	uid_t uid_min = 1000;
@@ -536,6 +545,16 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	r = pages_ctx_new(&pc);
 	if (r < 0)
 		goto out;
+	{
+		dev_t devs[RECORD_MAX_MOUNTS];
+		size_t nd = 0;
+		for (size_t i = 0; i < rec->n_mounts && nd < RECORD_MAX_MOUNTS; i++)
+			devs[nd++] = rec->mounts[i].dev;
+		/* Leased files must not even be opened by the page scan. */
+		r = inuse_snapshot_locks(devs, nd, &leases);
+		if (r < 0)
+			goto out;
+	}
 
 	for (size_t m = 0; m < rec->n_mounts && m < RECORD_MAX_MOUNTS; m++) {
 		const struct record_mount *rm = &rec->mounts[m];
@@ -559,7 +578,7 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		s.root_len = strlen(rm->path);
 		while (s.root_len > 1 && rm->path[s.root_len - 1] == '/')
 			s.root_len--;
-		r = scan_mount(pc, root_fds[m], rm->path, &wo, on_entry, &s, &st);
+		r = scan_mount(pc, root_fds[m], rm->path, &wo, leases, on_entry, &s, &st);
 		if (s.error < 0) {
 			r = s.error;
 			goto out;
@@ -643,6 +662,7 @@ out:
 	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
 		safe_close(root_fds[i]);
 	pages_ctx_free(pc);
+	inuse_free(leases);
 	free(s.inos);
 	strv_free(s.audited);
 	cands_free(&s);

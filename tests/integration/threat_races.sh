@@ -19,6 +19,8 @@ XCHG=$B/tools/thr_exchange
 
 # The pause hook needs a TEST_HOOKS build: a private one unless HOOKS_SWEEP names one.
 HS=${HOOKS_SWEEP:-}
+# make check builds one with `make hooks`
+[ -n "$HS" ] || [ ! -x "$B/hooks/tmpfs-sweep" ] || HS=$B/hooks/tmpfs-sweep
 if [ -z "$HS" ]; then
 	HS=$T_SCRATCH/bh/tmpfs-sweep
 	make -s -C "$TOP" -j2 B="$T_SCRATCH/bh" TEST_HOOKS=1 "$HS" >"$T_SCRATCH/make.log" 2>&1 ||
