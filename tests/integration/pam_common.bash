@@ -42,6 +42,9 @@ pam_service() {
 # HELPER (a file in $P_BIN) standing in at the module's helper path.
 pam_run() {
 	local helper=$1 user=$2; shift 2
+	# a probe runs under the helper's name: it reads what to be from probe.mode
+	if [ "$helper" = tmpfs-sweep ]; then rm -f "$T_SCRATCH/probe.mode"
+	else echo "$helper" >"$T_SCRATCH/probe.mode"; fi
 	unshare -m --propagation private bash -c '
 		set -e
 		top=$1 path=$2 helper=$3 cg=$4; shift 4
