@@ -18,7 +18,10 @@ pam_setup() {
 	[ -d "$P_LIBEXEC_TOP" ] || skip_all "$P_LIBEXEC_TOP missing"
 	scratch_tmpfs P_SHM 256m || skip_all "cannot mount a scratch tmpfs"
 	scratch_memcg P_CG || skip_all "no memory cgroup"
-	P_STATE=$T_SCRATCH/state
+	# the state dir on a tmpfs, as /run is: record writes fsync
+	scratch_tmpfs P_RUN 16m || skip_all "cannot mount a scratch tmpfs"
+	chmod 755 "$P_RUN"
+	P_STATE=$P_RUN/tmpfs-sweep
 	P_AUDIT=$T_SCRATCH/audit/audit.jsonl
 	P_CONF=$T_SCRATCH/tmpfs-sweep.conf
 	P_PAMD=$T_SCRATCH/pam.d
