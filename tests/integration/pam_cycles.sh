@@ -15,7 +15,7 @@ pam_run tmpfs-sweep "$U1" "cycles:$n" >"$out" 2>"$T_SCRATCH/err"
 rc=$?
 check "host exited cleanly (rc=$rc; sanitizer reports fail it)" test "$rc" -eq 0
 sed 's/^/# /' "$T_SCRATCH/err" | head -n 20
-check "all $n opens and closes succeeded" \
+check "all $n opens and closes succeeded ($(kv "$out" opens_ok), $(kv "$out" closes_ok))" \
 	test "$(kv "$out" opens_ok)" = "$n" -a "$(kv "$out" closes_ok)" = "$n"
 check "no fd growth ($(kv "$out" fds_before) -> $(kv "$out" fds_after))" \
 	test "$(kv "$out" fds_after)" -le "$(kv "$out" fds_before)"
@@ -24,6 +24,6 @@ check "no memory growth after warm-up (RSS $r100 kB -> $rend kB)" \
 	test "$rend" -le "$((r100 + 4096))"
 check "no zombies" test "$(kv "$out" zombies)" -eq 0
 check "no session record left" test "$(n_records)" -eq 0
-check "every session opened and closed in the audit log" \
+check "every session opened and closed in the audit log ($(audit_lines session-open | wc -l))" \
 	test "$(audit_lines session-open | wc -l)" -eq "$n" -a "$(audit_lines session-close | wc -l)" -eq "$n"
 finish
