@@ -109,6 +109,13 @@ static int on_file(const struct scan_entry *e, void *userdata)
 	return WALK_CONTINUE;
 }
 
+static int on_walk(const struct walk_entry *w, void *userdata)
+{
+	struct scan_entry e = {.w = w};
+
+	return on_file(&e, userdata);
+}
+
 /* The inodes that count as "this session" for attribution: only a cgroup that is the
  * session's own (and still the same directory as at open) and its descendants. */
 static int session_inos(const struct session_record *rec, uint64_t **ret, size_t *ret_n)
@@ -282,7 +289,12 @@ int cmd_close(int argc, char **argv)
 			warnx_("close: watched %s skipped: %s", m->path, strerror(-r));
 			continue;
 		}
-		r = scan_mount(pc, fd, m->path, &wo, on_file, &c, &st);
+		/* Without a cgroup of the session's own there is nothing to attribute pages
+		 * to: the plain walk (owner and birth time) is enough. */
+		if (c.inos)
+			r = scan_mount(pc, fd, m->path, &wo, on_file, &c, &st);
+		else
+			r = walk_tree(fd, m->path, &wo, on_walk, &c, &st);
 		if (r < 0) {
 			warnx_("close: %s: %s", m->path, strerror(-r));
 			c.errors++;
