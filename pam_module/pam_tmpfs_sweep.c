@@ -535,6 +535,10 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 		id = found;
 	}
 	r = record_read(set.statedir, id, &rec);
+	if (r == -ENOENT) {
+		debug_log(pamh, o, "session %s already closed", id);
+		goto out;
+	}
 	if (r < 0) {
 		pam_syslog(pamh, LOG_WARNING, "session record %s unreadable: %s", id, strerror(-r));
 		goto out;

@@ -18,7 +18,10 @@ pam_setup() {
 	[ -d "$P_LIBEXEC_TOP" ] || skip_all "$P_LIBEXEC_TOP missing"
 	scratch_tmpfs P_SHM 256m || skip_all "cannot mount a scratch tmpfs"
 	scratch_memcg P_CG || skip_all "no memory cgroup"
-	P_STATE=$T_SCRATCH/state
+	# the state dir on a tmpfs, as /run is: record writes fsync
+	scratch_tmpfs P_RUN 16m || skip_all "cannot mount a scratch tmpfs"
+	chmod 755 "$P_RUN"
+	P_STATE=$P_RUN/tmpfs-sweep
 	P_AUDIT=$T_SCRATCH/audit/audit.jsonl
 	# policy_load refuses a policy under /tmp (world-writable): $T_SAFE is root-only
 	P_CONF=$T_SAFE/tmpfs-sweep.conf
@@ -43,6 +46,9 @@ pam_service() {
 # HELPER (a file in $P_BIN) standing in at the module's helper path.
 pam_run() {
 	local helper=$1 user=$2; shift 2
+	# a probe runs under the helper's name: it reads what to be from probe.mode
+	if [ "$helper" = tmpfs-sweep ]; then rm -f "$T_SCRATCH/probe.mode"
+	else echo "$helper" >"$T_SCRATCH/probe.mode"; fi
 	unshare -m --propagation private bash -c '
 		set -e
 		top=$1 path=$2 helper=$3 cg=$4; shift 4

@@ -121,7 +121,9 @@ static const char *code(int r)
 
 	if (r == PAM_SUCCESS)
 		return "success";
-	if (r == PAM_IGNORE)
+	/* libpam turns a stack in which every module ignored into PAM_PERM_DENIED; the
+	 * module itself never returns that (it only has PAM_SUCCESS and PAM_IGNORE). */
+	if (r == PAM_IGNORE || r == PAM_PERM_DENIED)
 		return "ignore";
 	snprintf(buf, sizeof(buf), "error-%d", r);
 	return buf;
@@ -198,7 +200,7 @@ int main(int argc, char **argv)
 			if (p == 0) {
 				int c = pam_close_session(pamh, 0);
 				pam_end(pamh, PAM_SUCCESS);
-				_exit(c == PAM_SUCCESS ? 10 : c == PAM_IGNORE ? 11 : 12);
+				_exit(c == PAM_SUCCESS ? 10 : !strcmp(code(c), "ignore") ? 11 : 12);
 			}
 			waitpid(p, &st, 0);
 			printf("child_close=%s\n", WEXITSTATUS(st) == 10 ? "success"
@@ -207,10 +209,12 @@ int main(int argc, char **argv)
 			installed = (struct sigaction){.sa_handler = reaper, .sa_flags = SA_RESTART};
 			sigemptyset(&installed.sa_mask);
 			sigaction(SIGCHLD, &installed, NULL);
+			sigaction(SIGCHLD, NULL, &installed); /* as the kernel reports it */
 		} else if (!strcmp(a, "sigchld:ign")) {
 			installed = (struct sigaction){.sa_handler = SIG_IGN};
 			sigemptyset(&installed.sa_mask);
 			sigaction(SIGCHLD, &installed, NULL);
+			sigaction(SIGCHLD, NULL, &installed);
 		} else if (!strcmp(a, "sigcheck")) {
 			struct sigaction now;
 			sigaction(SIGCHLD, NULL, &now);

@@ -8,7 +8,9 @@
  *   else     dumps what it inherited: argv, environment, open fds, umask, no_new_privs,
  *            blocked/ignored signals, session id, rlimits. Output goes to argv[1], or
  *            when called as the helper (`PROBE close ID --conf FILE`) to probe.out next to
- *            FILE (or next to itself without --conf).
+ *            FILE (or next to itself without --conf). As the helper, the mode comes from
+ *            a file probe.mode next to FILE when there is one (the module runs it under
+ *            the helper's name).
  */
 #include "util.h"
 
@@ -44,6 +46,27 @@ int main(int argc, char **argv)
 
 	snprintf(self, sizeof(self), "%s", argv[0]);
 	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (argc > 1 && !streq(argv[1], "close")) {
+		snprintf(outpath, sizeof(outpath), "%s", argv[1]);
+	} else if (argc > 4 && streq(argv[3], "--conf")) {
+		/* as the module's helper: the test leaves probe.mode next to the policy */
+		char conf[4096], mode[64] = "";
+		FILE *m;
+
+		snprintf(conf, sizeof(conf), "%s", argv[4]);
+		snprintf(outpath, sizeof(outpath), "%s/probe.out", dirname(conf));
+		snprintf(conf, sizeof(conf), "%s", argv[4]);
+		snprintf(self, sizeof(self), "%s/probe.mode", dirname(conf));
+		m = fopen(self, "re");
+		if (m && fgets(mode, sizeof(mode), m))
+			mode[strcspn(mode, "\n")] = 0;
+		if (m)
+			fclose(m);
+		if (mode[0])
+			base = strdup(mode);
+	} else {
+		snprintf(outpath, sizeof(outpath), "%s/probe.out", dirname(self));
+	}
 	if (strstr(base, "stall")) {
 		if (fork() == 0)
 			for (;;)
@@ -56,12 +79,6 @@ int main(int argc, char **argv)
 	if (strstr(base, "exit"))
 		return argc > 1 ? atoi(argv[1]) : 0;
 
-	if (argc > 1 && !streq(argv[1], "close"))
-		snprintf(outpath, sizeof(outpath), "%s", argv[1]);
-	else if (argc > 4 && streq(argv[3], "--conf"))
-		snprintf(outpath, sizeof(outpath), "%s/probe.out", dirname(argv[4]));
-	else
-		snprintf(outpath, sizeof(outpath), "%s/probe.out", dirname(self));
 	out = fopen(outpath, "ae");
 	if (!out)
 		return 3;
