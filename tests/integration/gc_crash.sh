@@ -50,7 +50,7 @@ for k in $KS; do
 	SID[$k]=$(audit_lines session-open | jq -r --arg u "$u" 'select(.user == $u) | .session')
 	check "k=$k: one record for the session" test -e "$P_STATE/sessions/${SID[$k]}"
 	# (in a subshell: bash's "Killed" notice goes to the log, not to the test output)
-	(TMPFS_SWEEP_TEST_KILL_AFTER=$k "$HOOKS" close "${SID[$k]}" --conf "$P_CONF") \
+	(TMPFS_SWEEP_TEST_KILL_AFTER=$k "$HOOKS" close "${SID[$k]}" --conf "$P_CONF"; exit $?) \
 		>"$T_SCRATCH/close-$k.out" 2>&1
 	st=$?
 	if [ "$k" -lt "$NLINES" ]; then
