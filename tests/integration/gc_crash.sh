@@ -36,10 +36,9 @@ chmod 755 "$T_SCRATCH/mk.sh"
 NLINES=8
 
 KS="0 1 3 7 20"
-declare -A SID USR
+declare -A SID
 for k in $KS; do
 	scratch_user u
-	USR[$k]=$u
 	out=$T_SCRATCH/open-$k.out
 	# open, write, exit without close: the record is orphaned (its pid is gone)
 	pam_run tmpfs-sweep "$u" open \
