@@ -3,7 +3,7 @@
 #include "helper.h"
 #include "json.h"
 #include "record.h"
-#include "settings.h"
+#include "policy.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -60,23 +60,24 @@ static int parse_common(int argc, char **argv, bool *json, bool *dry_run, const 
 	return 0;
 }
 
-static int load(const char *conf, struct sweep_settings *set)
+/* Only StateDir is needed here; a rejected policy leaves the default one. */
+static int load(const char *conf, struct policy *pol)
 {
-	int r = settings_load(conf, set);
+	struct policy_errors errs = {0};
+	int r = policy_load(conf ? conf : POLICY_DEFAULT_PATH, pol, &errs);
 
+	policy_errors_free(&errs);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		warnx_("policy %s not used (%s): defaults, report only",
-		       conf ? conf : SETTINGS_DEFAULT_CONF,
-		       r == -EPERM ? "not root-owned, writable by group/other, or a symlink"
-				   : strerror(-r));
+		warnx_("policy %s not used (%s): default StateDir %s",
+		       conf ? conf : POLICY_DEFAULT_PATH, strerror(-r), pol->state_dir);
 	return 0;
 }
 
 int cmd_sessions(int argc, char **argv)
 {
-	struct sweep_settings set = {0};
+	struct policy set = {0};
 	const char *conf = NULL;
 	char **ids = NULL;
 	bool json = false;
@@ -89,14 +90,14 @@ int cmd_sessions(int argc, char **argv)
 		return fail(EXIT_NOPERM, "sessions: needs root");
 	if (load(conf, &set) < 0)
 		return fail(EXIT_FAIL, "out of memory");
-	r = record_list(set.statedir, &ids, &n);
+	r = record_list(set.state_dir, &ids, &n);
 	if (r == -ENOENT) {
-		settings_done(&set);
+		policy_free(&set);
 		return EXIT_OK; /* no state dir yet: no sessions */
 	}
 	if (r < 0) {
-		r = fail(EXIT_FAIL, "sessions: %s: %s", set.statedir, strerror(-r));
-		settings_done(&set);
+		r = fail(EXIT_FAIL, "sessions: %s: %s", set.state_dir, strerror(-r));
+		policy_free(&set);
 		return r;
 	}
 	if (!json)
@@ -106,7 +107,7 @@ int cmd_sessions(int argc, char **argv)
 		struct session_record rec = {0};
 		struct sbuf b = {0};
 
-		if (record_read(set.statedir, ids[i], &rec) < 0) {
+		if (record_read(set.state_dir, ids[i], &rec) < 0) {
 			warnx_("sessions: record %s unreadable", ids[i]);
 			continue;
 		}
@@ -148,6 +149,6 @@ int cmd_sessions(int argc, char **argv)
 		record_done(&rec);
 	}
 	record_ids_free(ids);
-	settings_done(&set);
+	policy_free(&set);
 	return EXIT_OK;
 }

@@ -121,7 +121,8 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 		.trigger = trigger,
 		.dry_run = dry_run,
 		.final = final,
-		.end_ns = now_realtime_ns(),
+		/* A deferred session claims only what was born before its own close. */
+		.end_ns = rec->end_ns ? rec->end_ns : now_realtime_ns(),
 		.started_ns = now_monotonic_ns(),
 		.reason = c->reason[0] ? c->reason : NULL,
 		.policy_sha256 = c->have_sha ? c->sha256 : NULL,
@@ -150,6 +151,7 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 		return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 	if (res.keep_record) {
 		rec->state = RECORD_DEFERRED;
+		rec->end_ns = p.end_ns;
 		r = record_write(statedir, rec);
 	} else
 		r = record_remove(statedir, rec->id);

@@ -17,10 +17,14 @@
 #include <time.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <endian.h>
+#include <syslog.h>
 
 struct audit {
 	int fd;       /* the log file, or -1 */
+	int jfd;      /* our own socket to journald (-2: none there), or -1 until first use */
 	int file_err; /* why fd is -1 when a path was given (negative errno), else 0 */
 	bool journal;
 	bool lock_gave_up; /* a lock wait timed out once: later lines do not wait again */
@@ -305,10 +309,53 @@ static int audit_write_line(struct audit *a)
 	return r;
 }
 
+/* journald's native protocol on a socket of our own (not sd_journal_sendv: libsystemd
+ * keeps that socket in a global, and a module that libpam dlopens and dlcloses per
+ * handle would leak one fd per session). A field is "NAME=value\n", or, when the value
+ * holds a newline, "NAME\n" + its length as 64-bit little endian + value + "\n". */
+static void journal_send(struct audit *a, const struct ev *e)
+{
+	static const struct sockaddr_un sa = {
+		.sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket",
+	};
+	struct sbuf b = {0};
+
+	if (a->jfd == -2)
+		return;
+	for (size_t i = 0; i < e->n; i++) {
+		const char *f = e->iov[i].iov_base, *eq = memchr(f, '=', e->iov[i].iov_len);
+		size_t nl = (size_t)(eq - f), vl = e->iov[i].iov_len - nl - 1;
+
+		if (!memchr(eq + 1, '\n', vl)) {
+			sbuf_add(&b, f, e->iov[i].iov_len);
+		} else {
+			uint64_t le = htole64(vl);
+			sbuf_add(&b, f, nl);
+			sbuf_addc(&b, '\n');
+			sbuf_add(&b, &le, sizeof(le));
+			sbuf_add(&b, eq + 1, vl);
+		}
+		sbuf_addc(&b, '\n');
+	}
+	if (!sbuf_str(&b))
+		goto out;
+	if (a->jfd < 0)
+		a->jfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (a->jfd < 0 ||
+	    (sendto(a->jfd, b.buf, b.len, MSG_NOSIGNAL, (const struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	     (errno == ENOENT || errno == ECONNREFUSED))) {
+		/* No journald here: not an error, and not worth another try. */
+		a->jfd = safe_close(a->jfd);
+		a->jfd = -2;
+	}
+out:
+	sbuf_free(&b);
+}
+
 static int audit_emit(struct audit *a, struct ev *e, int r)
 {
 	if (a->journal && e->n)
-		(void)sd_journal_sendv(e->iov, (int)e->n); /* absent journald is not an error */
+		journal_send(a, e);
 	ev_free(e);
 	if (r < 0)
 		return r;
@@ -462,6 +509,7 @@ int audit_open(const char *path, bool journal, struct audit **ret)
 		return -ENOMEM;
 	}
 	a->journal = journal;
+	a->jfd = -1;
 	if (path) {
 		fd = audit_open_file(path);
 		if (fd < 0)
@@ -477,6 +525,8 @@ void audit_close(struct audit *a)
 	if (!a)
 		return;
 	safe_close(a->fd);
+	if (a->jfd >= 0)
+		close(a->jfd);
 	sbuf_free(&a->line);
 	free(a);
 }

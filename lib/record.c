@@ -200,6 +200,8 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 		sbuf_addc(&b, '\n');
 	}
 	sbuf_printf(&b, "state=%s\n", record_state_to_string(r->state));
+	if (r->end_ns)
+		sbuf_printf(&b, "end_ns=%" PRIu64 "\n", r->end_ns);
 	if (!sbuf_str(&b)) {
 		sbuf_free(&b);
 		return -ENOMEM;
@@ -269,7 +271,8 @@ static int parse_mount(struct session_record *rec, const char *val)
 
 enum {
 	K_VERSION, K_ID, K_UID, K_USER, K_SERVICE, K_RHOST, K_TTY, K_START, K_BOOT, K_CGMODE,
-	K_CG, K_CGINO, K_CGSESSION, K_CGCREATED, K_CGORIG, K_PID, K_PIDSTART, K_MOUNT, K_STATE, K_COUNT
+	K_CG, K_CGINO, K_CGSESSION, K_CGCREATED, K_CGORIG, K_PID, K_PIDSTART, K_MOUNT, K_STATE,
+	K_END, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
@@ -279,7 +282,7 @@ static const char *const keys[K_COUNT] = {
 	[K_CGINO] = "cgroup_ino", [K_CGSESSION] = "cgroup_session",
 	[K_CGCREATED] = "cgroup_created",
 	[K_CGORIG] = "cgroup_orig", [K_PID] = "pid", [K_PIDSTART] = "pid_start",
-	[K_MOUNT] = "mount", [K_STATE] = "state",
+	[K_MOUNT] = "mount", [K_STATE] = "state", [K_END] = "end_ns",
 };
 
 static int parse_line(struct session_record *rec, int k, const char *val)
@@ -318,6 +321,8 @@ static int parse_line(struct session_record *rec, int k, const char *val)
 		return 0;
 	case K_START:
 		return parse_u64(val, &rec->start_ns) < 0 ? -EBADMSG : 0;
+	case K_END:
+		return parse_u64(val, &rec->end_ns) < 0 || rec->end_ns == 0 ? -EBADMSG : 0;
 	case K_CGINO:
 		return parse_u64(val, &rec->cgroup_ino) < 0 ? -EBADMSG : 0;
 	case K_PIDSTART:

@@ -61,6 +61,8 @@ struct session_record {
 	size_t n_mounts;
 
 	enum record_state state;
+	uint64_t end_ns;       /* CLOCK_REALTIME of the close that deferred it; 0 while open.
+				* A later sweep (gc) claims files born up to here only. */
 };
 
 /* Free everything the record owns and zero it (safe on a zeroed record). */

@@ -62,13 +62,24 @@ static const struct limit limits[] = {
 	{RLIMIT_RTPRIO, 0, 0},
 };
 
+/* The kernel's struct sigaction, for rt_sigaction(2) itself. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
 static void reset_signal_actions(void)
 {
-	struct sigaction sa = {.sa_handler = SIG_DFL};
+	struct kernel_sigaction ksa = {.handler = SIG_DFL};
 
+	/* The raw system call, not sigaction(3): glibc refuses the signals it reserves for
+	 * itself (32, 33), yet an ignored disposition of theirs is inherited across execve
+	 * like any other (make, for one, starts its recipes with them ignored). */
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);
+			(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
 }
 
 /* Runs in the child: async-signal-safe system calls only, then execve. Signals are

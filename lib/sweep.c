@@ -152,6 +152,8 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, unsigned mask, 
 
 	c->action = policy_decide(s->p->policy, c->path, s->rec->user, s->rec->uid, mask, c->size,
 				  S_ISDIR(w->stx->stx_mode), &c->rule);
+	if (c->action == POLICY_IGNORE)
+		return 1; /* only owned, and no rule asks about it: not this session's business */
 	if (c->action == POLICY_REMOVE || c->action == POLICY_DEFER) {
 		const char *veto = removal_veto(s, c, mask, w->stx);
 		if (veto) {
@@ -214,6 +216,10 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		return WALK_CONTINUE;
 	if (is_dir && (stx->stx_uid != rec->uid || !in_window))
 		return WALK_CONTINUE; /* only directories the session made are worth a line */
+	/* Born in the window but with its pages charged elsewhere only: another session of
+	 * the same user (or a service of theirs) wrote it, not this one. */
+	if (in_window && s->inos && e->pages && e->pages->resident_bytes > 0 && !charged)
+		in_window = false;
 	if (charged)
 		mask |= POLICY_CLASS_CHARGED;
 	if (stx->stx_uid == rec->uid)
@@ -224,6 +230,12 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 	if (r < 0) {
 		s->error = r;
 		return WALK_STOP;
+	}
+	if (r > 0) { /* ignored: drop it again */
+		struct cand *c = &s->c[--s->n];
+		free(c->path);
+		free(c->parent);
+		free(c->name);
 	}
 	return WALK_CONTINUE;
 }

@@ -11,12 +11,12 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "audit.h"
 #include "cgroup.h"
 #include "fileio.h"
-#include "json.h"
 #include "mounts.h"
+#include "policy.h"
 #include "record.h"
-#include "settings.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -117,7 +117,7 @@ static bool user_name_sane(const char *u)
 	return true;
 }
 
-static int lookup_uid(const char *user, uid_t *ret)
+static int lookup_user(const char *user, uid_t *ret, gid_t *ret_gid)
 {
 	struct passwd pw, *res = NULL;
 	size_t size = 16384;
@@ -137,6 +137,7 @@ static int lookup_uid(const char *user, uid_t *ret)
 		if (!res)
 			return -ENOENT;
 		*ret = pw.pw_uid;
+		*ret_gid = pw.pw_gid;
 		return 0;
 	}
 }
@@ -152,11 +153,11 @@ static int get_item_dup(pam_handle_t *pamh, int item, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-static uint64_t realtime_ns(void)
+static uint64_t realtime_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
@@ -234,13 +235,10 @@ static void setup_cgroup(pam_handle_t *pamh, const struct options *o, struct ses
 		parent = strdup(o->cgroup_parent);
 		r = parent ? 0 : -ENOMEM;
 	}
+	/* Made now, entered only once the record is written (enter_cgroup): what open
+	 * writes itself is not the session's to be charged for. */
 	if (r >= 0)
 		r = cg_create(&root, parent, rec->id, &cg);
-	if (r >= 0) {
-		r = cg_attach(&cg, getpid());
-		if (r < 0)
-			(void)cg_remove_if_empty(&root, cg.rel);
-	}
 	if (r < 0) {
 		struct cgroup cur = {.fd = -1};
 
@@ -261,6 +259,41 @@ static void setup_cgroup(pam_handle_t *pamh, const struct options *o, struct ses
 	rec->cgroup_orig = TAKE_PTR(rel);
 	debug_log(pamh, o, "session cgroup %s created", rec->cgroup);
 out:
+	cgroup_done(&cg);
+	cg_root_close(&root);
+}
+
+/* Move the caller into the cgroup it made for the session, so that the user's
+ * processes, forked after us, are charged there. On failure the session falls back to
+ * the caller's own (shared) cgroup, and the record says so. */
+static void enter_cgroup(pam_handle_t *pamh, const struct policy *pol, struct session_record *rec)
+{
+	struct cg_root root = {.fd = -1};
+	struct cgroup cg = {.fd = -1};
+	int r;
+
+	if (!rec->cgroup_created)
+		return;
+	r = cg_root_open(NULL, &root);
+	if (r >= 0)
+		r = cg_open_rel(&root, rec->cgroup, &cg);
+	if (r >= 0)
+		r = cg_attach(&cg, getpid());
+	if (r < 0) {
+		pam_syslog(pamh, LOG_WARNING, "cannot enter session cgroup %s: %s", rec->cgroup,
+			   strerror(-r));
+		if (root.fd >= 0)
+			(void)cg_remove_if_empty(&root, rec->cgroup);
+		free(rec->cgroup);
+		rec->cgroup = TAKE_PTR(rec->cgroup_orig);
+		rec->cgroup_created = rec->cgroup_session = false;
+		rec->cgroup_ino = 0;
+		cgroup_done(&cg);
+		if (rec->cgroup && cg_open_rel(&root, rec->cgroup, &cg) >= 0)
+			rec->cgroup_ino = cg.ino;
+		if (record_write(pol->state_dir, rec) < 0)
+			pam_syslog(pamh, LOG_WARNING, "cannot update session record %s", rec->id);
+	}
 	cgroup_done(&cg);
 	cg_root_close(&root);
 }
@@ -296,113 +329,113 @@ out:
 	cg_root_close(&root);
 }
 
-static void find_mounts(pam_handle_t *pamh, const struct options *o,
-			const struct sweep_settings *set, struct session_record *rec)
+static void find_mounts(pam_handle_t *pamh, const struct options *o, const struct policy *pol,
+			struct session_record *rec)
 {
 	struct mount_list ml = {0};
+	char **paths = NULL;
 	int r = mounts_load_tmpfs(NULL, &ml);
 
 	if (r < 0) {
 		pam_syslog(pamh, LOG_WARNING, "cannot read the mount table: %s", strerror(-r));
 		return;
 	}
-	for (size_t i = 0; i < set->n_watch; i++) {
-		_cleanup_free_ char *path = NULL;
-		const struct tmpfs_mount *m;
+	r = policy_watch_paths(pol, rec->user, rec->uid, &paths);
+	for (int i = 0; i < r; i++) {
+		const struct tmpfs_mount *m = mounts_find_path(&ml, paths[i]);
 
-		if (settings_expand(set->watch[i], rec->user, rec->uid, &path) < 0)
-			continue;
-		m = mounts_find_path(&ml, path);
-		if (!m) {
-			debug_log(pamh, o, "watched %s is not a tmpfs mount point, skipped", path);
-			continue;
-		}
-		if (record_add_mount(rec, m->mnt_id, m->dev, m->path) < 0)
+		if (!m)
+			debug_log(pamh, o, "watched %s is not a tmpfs mount point, skipped", paths[i]);
+		else if (record_add_mount(rec, m->mnt_id, m->dev, m->path) < 0)
 			break;
 	}
+	for (int i = 0; i < r; i++)
+		free(paths[i]);
+	free(paths);
 	mount_list_free(&ml);
 }
 
-/*
- * AUDIT (interim): the session-open line. The lead swaps this one function for the
- * lib/audit writer (which also sends it to journald).
- */
-static void audit_session_open(pam_handle_t *pamh, const struct sweep_settings *set,
-			       const struct session_record *rec)
+/* The audit sink of the policy; a failure to open the file is said, journald goes on. */
+static struct audit *open_audit(pam_handle_t *pamh, const struct policy *pol)
 {
-	_cleanup_close_ int fd = -1;
-	struct sbuf b = {0};
+	struct audit *a = NULL;
+	int r = audit_open(pol->audit_log, pol->journal, &a);
 
-	json_begin(&b);
-	json_kv_str(&b, "event", "session-open");
-	json_kv_str(&b, "session", rec->id);
-	json_kv_str(&b, "user", rec->user);
-	json_kv_u64(&b, "uid", rec->uid);
-	json_kv_str(&b, "service", rec->service);
-	json_kv_str(&b, "rhost", rec->rhost);
-	json_kv_str(&b, "tty", rec->tty);
-	json_kv_str(&b, "cgroup", rec->cgroup);
-	json_key(&b, "time");
-	sbuf_addc(&b, '"');
-	sbuf_add_time_ns(&b, rec->start_ns);
-	sbuf_addc(&b, '"');
-	json_end(&b);
-	sbuf_addc(&b, '\n');
-	fd = settings_open_audit_log(set->auditlog);
-	if (fd < 0 || !sbuf_str(&b) || write_all(fd, b.buf, b.len) < 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", set->auditlog);
-	sbuf_free(&b);
-}
-
-/*
- * AUDIT (interim): the session-close line the module writes itself when the helper
- * could not do it (deadline passed, or it could not run). Swapped for lib/audit.
- */
-static void audit_session_close_failed(pam_handle_t *pamh, const struct sweep_settings *set,
-				       const struct session_record *rec, const char *result,
-				       uint64_t duration_ns)
-{
-	_cleanup_close_ int fd = -1;
-	struct sbuf b = {0};
-
-	json_begin(&b);
-	json_kv_str(&b, "event", "session-close");
-	json_kv_str(&b, "session", rec->id);
-	json_kv_str(&b, "user", rec->user);
-	json_kv_u64(&b, "uid", rec->uid);
-	json_kv_bool(&b, "incomplete", true);
-	json_kv_str(&b, "result", result);
-	json_kv_u64(&b, "duration_ms", duration_ns / NSEC_PER_MSEC);
-	json_key(&b, "time");
-	sbuf_addc(&b, '"');
-	sbuf_add_time_ns(&b, realtime_ns());
-	sbuf_addc(&b, '"');
-	json_end(&b);
-	sbuf_addc(&b, '\n');
-	fd = settings_open_audit_log(set->auditlog);
-	if (fd < 0 || !sbuf_str(&b) || write_all(fd, b.buf, b.len) < 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", set->auditlog);
-	sbuf_free(&b);
-}
-
-static int load_settings(pam_handle_t *pamh, const struct options *o, struct sweep_settings *set)
-{
-	int r = settings_load(o->conf, set);
-
-	if (r == -ENOMEM)
-		return r;
 	if (r < 0)
-		pam_syslog(pamh, LOG_ERR, "policy %s not used (%s): defaults, report only",
-			   o->conf ? o->conf : SETTINGS_DEFAULT_CONF,
-			   r == -EPERM ? "not root-owned, writable by group/other, or a symlink"
-				       : strerror(-r));
+		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s: %s", pol->audit_log,
+			   strerror(-r));
+	return a;
+}
+
+static void audit_open_line(pam_handle_t *pamh, const struct policy *pol,
+			    const struct session_record *rec)
+{
+	struct audit *a = open_audit(pamh, pol);
+	struct audit_session ev = {
+		.session = rec->id, .user = rec->user, .uid = rec->uid, .service = rec->service,
+		.rhost = rec->rhost, .tty = rec->tty, .cgroup = rec->cgroup,
+		.time_ns = rec->start_ns,
+	};
+
+	if (a && audit_session_open(a, &ev) < 0)
+		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", pol->audit_log);
+	audit_close(a);
+}
+
+/* The session-close line when the helper could not write it: it never ran, or it was
+ * killed at the deadline (its record stays for gc, which will finish the sweep). */
+static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
+			       const struct session_record *rec, const char *reason,
+			       uint64_t duration_ns)
+{
+	struct audit *a = open_audit(pamh, pol);
+	struct audit_summary ev = {
+		.session = rec->id, .user = rec->user, .uid = rec->uid, .incomplete = true,
+		.duration_ms = duration_ns / NSEC_PER_MSEC, .time_ns = realtime_ns(CLOCK_REALTIME),
+		.trigger = "close", .reason = reason,
+	};
+
+	if (a && audit_session_close(a, &ev) < 0)
+		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", pol->audit_log);
+	audit_close(a);
+}
+
+/* The policy as the helper will see it. A bad one is said here too (the helper then
+ * runs report-only); the module itself only needs Watch, StateDir, AuditLog and who is
+ * exempt, and keeps the defaults of a rejected file. */
+static int load_policy(pam_handle_t *pamh, const struct options *o, struct policy *pol)
+{
+	struct policy_errors errs = {0};
+	const char *path = o->conf ? o->conf : POLICY_DEFAULT_PATH;
+	int r = policy_load(path, pol, &errs);
+
+	if (r == -ENOMEM) {
+		policy_errors_free(&errs);
+		return r;
+	}
+	if (r < 0)
+		pam_syslog(pamh, LOG_ERR, "policy %s not used, report only: %s%s%s", path,
+			   errs.n ? errs.v[0].msg : strerror(-r), errs.n > 1 ? " (and more: " : "",
+			   errs.n > 1 ? "tmpfs-sweep check-config)" : "");
+	policy_errors_free(&errs);
 	return 0;
+}
+
+static bool user_exempt(const struct policy *pol, const char *user, uid_t uid, gid_t gid)
+{
+	_cleanup_free_ gid_t *groups = NULL;
+	uid_t uid_min = 1000;
+	int n = policy_user_groups(user, gid, &groups);
+
+	policy_uid_min(NULL, &uid_min);
+	return policy_user_exempt(pol, user, uid, groups, n > 0 ? (size_t)n : 0, uid_min);
 }
 
 static int open_session(pam_handle_t *pamh, const struct options *o)
 {
-	struct sweep_settings set = {0};
+	struct policy pol = {0};
 	struct session_record rec = {0};
+	gid_t gid = 0;
 	struct session_data *data = NULL;
 	const char *user = NULL;
 	char id[RECORD_ID_MAX];
@@ -416,25 +449,29 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	rec.user = strdup(user);
 	if (!rec.user)
 		return -ENOMEM;
-	r = lookup_uid(rec.user, &rec.uid);
+	r = lookup_user(rec.user, &rec.uid, &gid);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_NOTICE, "user %s unknown, nothing recorded", rec.user);
 		goto out;
 	}
-	r = load_settings(pamh, o, &set);
+	r = load_policy(pamh, o, &pol);
 	if (r < 0)
 		goto out;
-	if (settings_user_exempt(&set, rec.user, rec.uid)) {
+	if (user_exempt(&pol, rec.user, rec.uid, gid)) {
 		debug_log(pamh, o, "user %s exempt", rec.user);
 		r = -ECANCELED;
 		goto out;
 	}
 
 	rec.pid = getpid();
-	rec.start_ns = realtime_ns();
+	/* The creation window starts on the coarse clock: tmpfs stamps a new file's birth
+	 * time from it, and it lags the fine clock by up to a tick, so a file made just
+	 * after open could otherwise be "born before" the session. The id uses the fine
+	 * clock, unique even for one process opening sessions in a loop. */
+	rec.start_ns = realtime_ns(CLOCK_REALTIME_COARSE);
 	r = proc_pid_starttime(0, &rec.pid_start);
 	if (r >= 0)
-		r = record_make_id(rec.pid, rec.start_ns, id, sizeof(id));
+		r = record_make_id(rec.pid, realtime_ns(CLOCK_REALTIME), id, sizeof(id));
 	if (r >= 0 && !(rec.id = strdup(id)))
 		r = -ENOMEM;
 	if (r < 0)
@@ -449,13 +486,13 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 		rec.boot_id[0] = '\0';
 
 	setup_cgroup(pamh, o, &rec);
-	find_mounts(pamh, o, &set, &rec);
+	find_mounts(pamh, o, &pol, &rec);
 
-	r = record_write(set.statedir, &rec);
+	r = record_write(pol.state_dir, &rec);
 	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "cannot write session record in %s: %s", set.statedir,
+		pam_syslog(pamh, LOG_ERR, "cannot write session record in %s: %s", pol.state_dir,
 			   strerror(-r));
-		restore_cgroup(pamh, &rec, true, true);
+		restore_cgroup(pamh, &rec, false, true); /* not entered yet: just remove it */
 		goto out;
 	}
 	data = calloc(1, sizeof(*data));
@@ -472,12 +509,13 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	/* Without the pam data, close finds the record by our pid: not fatal. */
 	if (r < 0)
 		pam_syslog(pamh, LOG_WARNING, "pam_set_data failed, close will look up by pid");
-	audit_session_open(pamh, &set, &rec);
+	audit_open_line(pamh, &pol, &rec);
+	enter_cgroup(pamh, &pol, &rec);
 	debug_log(pamh, o, "session %s recorded for %s", rec.id, rec.user);
 	r = 0;
 out:
 	record_done(&rec);
-	settings_done(&set);
+	policy_free(&pol);
 	return r;
 }
 
@@ -504,7 +542,7 @@ static uint64_t mono_ns(void)
 
 static int close_session(pam_handle_t *pamh, const struct options *o)
 {
-	struct sweep_settings set = {0};
+	struct policy pol = {0};
 	struct session_record rec = {0};
 	const struct session_data *data = NULL;
 	_cleanup_free_ char *found = NULL;
@@ -523,18 +561,18 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 	} else {
 		data = NULL;
 	}
-	r = load_settings(pamh, o, &set);
+	r = load_policy(pamh, o, &pol);
 	if (r < 0)
 		goto out;
 	if (!data) {
-		r = record_find_by_pid(set.statedir, getpid(), my_start, &found);
+		r = record_find_by_pid(pol.state_dir, getpid(), my_start, &found);
 		if (r < 0) {
 			debug_log(pamh, o, "no session record for pid %d", (int)getpid());
 			goto out;
 		}
 		id = found;
 	}
-	r = record_read(set.statedir, id, &rec);
+	r = record_read(pol.state_dir, id, &rec);
 	if (r == -ENOENT) {
 		debug_log(pamh, o, "session %s already closed", id);
 		goto out;
@@ -558,7 +596,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 		pam_syslog(pamh, LOG_ERR, "helper %s not run: %s", helper,
 			   r == -EPERM ? "not a root-owned regular file writable only by root"
 				       : strerror(-r));
-		audit_session_close_failed(pamh, &set, &rec, "helper-unusable", 0);
+		audit_close_failed(pamh, &pol, &rec, "helper-unusable", 0);
 	} else {
 		char *argv[] = {(char *)helper, (char *)"close", rec.id, NULL, NULL, NULL};
 		struct spawn_opts so = {.timeout_ns = o->timeout_ns};
@@ -572,10 +610,10 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 			pam_syslog(pamh, LOG_ERR, "helper for session %s killed at the %" PRIu64
 				   " s deadline; record kept for gc", rec.id,
 				   (uint64_t)(o->timeout_ns / NSEC_PER_SEC));
-			audit_session_close_failed(pamh, &set, &rec, "timeout", mono_ns() - t0);
+			audit_close_failed(pamh, &pol, &rec, "timeout", mono_ns() - t0);
 		} else if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot run helper %s: %s", helper, strerror(-r));
-			audit_session_close_failed(pamh, &set, &rec, "error", mono_ns() - t0);
+			audit_close_failed(pamh, &pol, &rec, "error", mono_ns() - t0);
 		} else if (!WIFEXITED(r) || (WEXITSTATUS(r) != 0 && WEXITSTATUS(r) != 7)) {
 			pam_syslog(pamh, LOG_WARNING, "helper for session %s failed (status %d)",
 				   rec.id, WIFEXITED(r) ? WEXITSTATUS(r) : 128 + WTERMSIG(r));
@@ -587,7 +625,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 	r = 0;
 out:
 	record_done(&rec);
-	settings_done(&set);
+	policy_free(&pol);
 	return r;
 }
 

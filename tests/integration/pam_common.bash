@@ -25,6 +25,9 @@ pam_setup() {
 	P_AUDIT=$T_SCRATCH/audit/audit.jsonl
 	# policy_load refuses a policy under /tmp (world-writable): $T_SAFE is root-only
 	P_CONF=$T_SAFE/tmpfs-sweep.conf
+	# spawn_probe, standing in as the helper, reads probe.mode and writes probe.out
+	# next to the policy it is given with --conf
+	P_PROBEDIR=$T_SAFE
 	P_PAMD=$T_SCRATCH/pam.d
 	P_BIN=$T_SCRATCH/bin
 	mkdir -p "$P_PAMD" "$P_BIN"
@@ -47,8 +50,8 @@ pam_service() {
 pam_run() {
 	local helper=$1 user=$2; shift 2
 	# a probe runs under the helper's name: it reads what to be from probe.mode
-	if [ "$helper" = tmpfs-sweep ]; then rm -f "$T_SCRATCH/probe.mode"
-	else echo "$helper" >"$T_SCRATCH/probe.mode"; fi
+	if [ "$helper" = tmpfs-sweep ]; then rm -f "$P_PROBEDIR/probe.mode"
+	else echo "$helper" >"$P_PROBEDIR/probe.mode"; fi
 	unshare -m --propagation private bash -c '
 		set -e
 		top=$1 path=$2 helper=$3 cg=$4; shift 4

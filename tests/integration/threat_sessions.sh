@@ -45,18 +45,21 @@ check "14: B's session-close: removed 0, deferred >= 1, reason deferred" \
 check "14: B's record was kept, state deferred (seen while A was open)" \
 	jq_has "$T_SCRATCH/mid.json" 'select(.session == $s and .state == "deferred")' --arg s "$sb"
 SID=$sa
-# A was the user's last session, and B's file was born inside A's window too: A's close
-# removes both (the user's last session has ended: nothing is deferred any more).
+# A was the user's last session. B's file was born inside A's window too, but its pages
+# are charged to B's session cgroup: it is B's, and A leaves it to B's deferred record.
 check "14: A closed last: its own file removed" \
 	eval 'test ! -e "$P_SHM/from-a" && expect_result "$P_SHM/from-a" removed'
-check "14: A closed last: B's file (born in A's window) removed too" \
-	eval 'test ! -e "$P_SHM/from-b" && expect_result "$P_SHM/from-b" removed'
+check "14: A closed last: B's file (charged to B) is not A's to remove" \
+	eval 'test -e "$P_SHM/from-b" && test -z "$(audit_lines file "$sa" | jq -r --arg p "$P_SHM/from-b" "select(.path == \$p) | .path")"'
 check "14: after both closed, B's deferred record is still there for gc" test "$(n_records)" -eq 1
 "$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc.out" 2>&1
 echo "    gc: $(head -c 300 "$T_SCRATCH/gc.out")"
 check "14: gc sweeps the deferred session and leaves no record" test "$(n_records)" -eq 0
 check "14: gc wrote a session-close for B" \
 	test "$(audit_lines session-close "$sb" | wc -l)" -eq 2
+SID=$sb
+check "14: gc removed B's file, audited removed under B" \
+	eval 'test ! -e "$P_SHM/from-b" && audit_lines file "$sb" | jq -e --arg p "$P_SHM/from-b" "select(.path == \$p and .result == \"removed\")" >/dev/null'
 
 # 15 and 16
 rm -f "$P_AUDIT"
