@@ -40,4 +40,13 @@ jr=$(journalctl --since "$since" --no-pager -o cat _COMM=sshd 2>/dev/null)
 check "sshd loaded pam_tmpfs_sweep.so (no dlopen/faulty-module error)" \
 	bash -c '! grep -iE "pam_tmpfs_sweep.*(unable|faulty|undefined)|(unable|faulty).*pam_tmpfs_sweep" <<<"$1"' _ "$jr"
 check "no module symbol errors from sshd" bash -c '! grep -i "undefined symbol" <<<"$1"' _ "$jr"
+
+# During a session, sshd's [priv] process (the one that runs the session stack) has the
+# module mapped: PAM really loaded it from the installed stack.
+session_start s sweepb "true" || not_ok "second login"
+leader=$(loginctl show-session "${S_ID[s]:-none}" -p Leader --value 2>/dev/null)
+note "session ${S_ID[s]:-?} leader ${leader:-?}: $(tr '\0' ' ' </proc/"${leader:-0}"/cmdline 2>/dev/null)"
+check "sshd [priv] of a live session has pam_tmpfs_sweep.so mapped" \
+	grep -q pam_tmpfs_sweep.so /proc/"${leader:-0}"/maps
+session_end s
 finish

@@ -36,7 +36,11 @@ note "user.slice shmem: $shm (then $shm2)"
 # The explained bytes: the per-file charged bytes in explain's JSON, whatever the nesting.
 explained=$(python3 -c '
 import json, sys
-doc = json.loads(sys.stdin.read())
+try:
+    doc = json.loads(sys.stdin.read())
+except ValueError:
+    print(0, 0)
+    sys.exit()
 def walk(x):
     if isinstance(x, dict):
         if "path" in x:

@@ -114,6 +114,19 @@ _gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/nu
 # The logind session is over (scope gone or session no longer listed).
 session_gone() { ! loginctl show-session "${S_ID[$1]}" -p State 2>/dev/null | grep -q active; }
 
+# run_unit UNIT: start a oneshot unit (as its timer would); succeeds only when the unit is
+# loaded, really ran now (a new start timestamp) and exited 0.
+run_unit() {
+	local u=$1 before after
+	[ "$(systemctl show -p LoadState --value "$u")" = loaded ] || { note "$u not loaded"; return 1; }
+	before=$(systemctl show -p ExecMainStartTimestampMonotonic --value "$u")
+	systemctl start "$u" || { note "systemctl start $u failed"; return 1; }
+	after=$(systemctl show -p ExecMainStartTimestampMonotonic --value "$u")
+	[ "$after" != 0 ] && [ "$after" != "$before" ] &&
+		[ "$(systemctl show -p Result --value "$u")" = success ] &&
+		[ "$(systemctl show -p ExecMainStatus --value "$u")" = 0 ]
+}
+
 # ---- cgroup v2 numbers ----
 
 cg_stat() { # CGROUP-DIR KEY -> value of KEY in memory.stat (0 if the cgroup is gone)
@@ -131,9 +144,14 @@ audit_mark() { AUDIT_OFF=$(stat -c %s "$AUDIT" 2>/dev/null || echo 0); }
 aq() { python3 "$VMLIB/audit.py" "$AUDIT" "${AUDIT_OFF:-0}" "$@"; }
 # aqv EXPR: just the value (JSON), whatever its truth.
 aqv() { aq "$@" | sed -n 's/^# aq: //p'; }
-# wait_close USER: the audit log has a session-close for USER since audit_mark.
+# wait_close USER [N]: the audit log has N (default 1) session-closes for USER since
+# audit_mark. The module's own deadline is 30 s (timeout= in the PAM line); once one wait
+# timed out in a test, the next ones are short (what follows fails anyway, faster).
+WAIT_CLOSE_SECS=45
 wait_close() {
 	local uid n=${2:-1}
 	uid=$(id -u "$1")
-	wait_for "${3:-90}" aq "len(closes($uid)) >= $n" >/dev/null
+	wait_for "$WAIT_CLOSE_SECS" aq "len(closes($uid)) >= $n" >/dev/null && return 0
+	WAIT_CLOSE_SECS=5
+	return 1
 }
