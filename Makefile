@@ -10,6 +10,7 @@ MANDIR      ?= $(PREFIX)/share/man
 PAMDIR      ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 UNITDIR     ?= /lib/systemd/system
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
+DOCDIR      ?= $(PREFIX)/share/doc/tmpfs-sweep
 STATEDIR    ?= /run/tmpfs-sweep
 DESTDIR     ?=
 
@@ -21,7 +22,7 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wwrite-string
            -Wno-unused-parameter
 HARDEN  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong
 CFLAGS  ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -fvisibility=hidden -Ilib \
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -fvisibility=hidden -Ilib \
            -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
            -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSTATEDIR='"$(STATEDIR)"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -59,7 +60,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps check check-unit check-integration demo install clean help fuzz bench check-vm
+.PHONY: hooks all deps check check-unit check-integration demo install uninstall clean help fuzz bench check-vm
 all: $(HELPER) $(PAMMOD) $(TOOL_BIN)
 
 $(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
@@ -93,12 +94,32 @@ $(B)/bench/%: bench/%.c $(LIBA)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
 		$(shell pkg-config --libs pam 2>/dev/null)
 
+# libFuzzer target for the policy parser: builds with clang, runs FUZZ_SECONDS (default 60)
+# on a scratch copy of tests/fuzz/corpus; new crashers land in $(B)/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := tests/fuzz/fuzz_policy.c lib/policy.c lib/glob.c
+$(B)/fuzz/fuzz_policy: $(FUZZ_SRC) lib/policy.h lib/glob.h lib/util.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(FUZZ_SRC)
+
+fuzz: $(B)/fuzz/fuzz_policy
+	@rm -rf $(B)/fuzz/corpus && mkdir -p $(B)/fuzz/corpus && cp tests/fuzz/corpus/* $(B)/fuzz/corpus/
+	cd $(B)/fuzz && ./fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-timeout=10 -rss_limit_mb=1024 corpus
+
 deps:
 	@tools/deps.sh
 
 # The whole suite: unit tests, then root integration tests; ends with "N passed, N failed".
+# The helper again with test hooks (TMPFS_SWEEP_TEST_KILL_AFTER, ...) for the crash tests:
+# $(B)/hooks/tmpfs-sweep. The installed build never honours them.
+hooks:
+	@$(MAKE) --no-print-directory B=$(B)/hooks TEST_HOOKS=1 $(B)/hooks/tmpfs-sweep
+
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) WERROR=1
+	@$(MAKE) --no-print-directory hooks WERROR=1
 	@B=$(B) tests/run
 
 # A Debian 12 guest under qemu (systemd, logind, pam_systemd, cgroup v2) with this build
@@ -114,16 +135,37 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@B=$(B) bench/run
 
+# Everything to its standard place under $(DESTDIR); the policy in $(SYSCONFDIR)/security
+# is never overwritten, and the sshd PAM line goes to the docs: the admin adds it.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PAMDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/security $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(SYSCONFDIR)/security $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(DOCDIR)
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/tmpfs-sweep
 	ln -sf $(LIBEXECDIR)/tmpfs-sweep $(DESTDIR)$(SBINDIR)/tmpfs-sweep
 	install -m 0644 $(PAMMOD) $(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf || \
 		install -m 0644 conf/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf
+	sed 's|/usr/sbin/tmpfs-sweep|$(SBINDIR)/tmpfs-sweep|' conf/tmpfs-sweep-gc.service \
+		>$(B)/tmpfs-sweep-gc.service
+	install -m 0644 $(B)/tmpfs-sweep-gc.service conf/tmpfs-sweep-gc.timer $(DESTDIR)$(UNITDIR)/
+	install -m 0644 conf/tmpfs-sweep.tmpfiles $(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf
+	install -m 0644 conf/tmpfs-sweep.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep
+	install -m 0644 conf/pam.d-sshd-snippet $(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || :; done
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || :; done
+
+# Removes what install put; keeps the policy file (the admin's) and the audit log.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tmpfs-sweep $(DESTDIR)$(LIBEXECDIR)/tmpfs-sweep \
+		$(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so \
+		$(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.service $(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.timer \
+		$(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep \
+		$(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
+	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
+	for m in man/*.8; do rm -f $(DESTDIR)$(MANDIR)/man8/$${m#man/}; done
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san
@@ -134,5 +176,7 @@ help:
 	@echo "make check SANITIZE=1   the same with ASan+UBSan"
 	@echo "make check-vm   boot a Debian 12 systemd guest (qemu) with this build installed; run tests/vm/guest"
 	@echo "make demo       build, then show a real session's tmpfs leftovers explained and swept"
+	@echo "make fuzz       fuzz the policy parser for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      benchmarks (ratios against anchors measured in the same run)"
 	@echo "make install [DESTDIR=...] [PREFIX=/usr]"
+	@echo "make uninstall [DESTDIR=...] [PREFIX=/usr]   (keeps the policy file)"

@@ -252,5 +252,5 @@ void sbuf_add_time_ns(struct sbuf *b, uint64_t ns)
 		sbuf_printf(b, "@%" PRIu64, ns);
 		return;
 	}
-	sbuf_printf(b, "%s.%09" PRIu64 "Z", tmp, ns % NSEC_PER_SEC);
+	sbuf_printf(b, "%s.%09" PRIu64 "Z", tmp, (uint64_t)(ns % NSEC_PER_SEC));
 }

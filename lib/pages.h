@@ -35,4 +35,7 @@ struct pages_ctx *pages_ctx_free(struct pages_ctx *c);
 /* Scan fd (a regular tmpfs file opened O_RDONLY) of `size` bytes. res is reset first;
  * its charges array is reused between calls (free with page_scan_done). */
 int pages_scan_fd(struct pages_ctx *c, int fd, uint64_t size, struct page_scan *res);
+/* The same for memory already mapped by us (a SysV segment attached read-only);
+ * addr page aligned. */
+int pages_scan_mapping(struct pages_ctx *c, void *addr, size_t len, struct page_scan *res);
 void page_scan_done(struct page_scan *res);

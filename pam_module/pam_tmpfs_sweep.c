@@ -1,15 +1,608 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* placeholder until the module lands */
+/*
+ * pam_tmpfs_sweep: the PAM session module. open_session writes the session record
+ * (who, from where, when, which memory cgroup, which tmpfs mounts); close_session
+ * runs `tmpfs-sweep close ID` with a deadline. It lives inside sshd: it never fails
+ * a login or a logout because of its own trouble (PAM_SUCCESS or PAM_IGNORE), keeps
+ * no changing globals, leaves no signal handler, fd or child behind, and does nothing
+ * in a forked copy of the process that opened the session.
+ */
 #define PAM_SM_SESSION
+#include <security/pam_ext.h>
 #include <security/pam_modules.h>
+
+#include "cgroup.h"
+#include "fileio.h"
+#include "json.h"
+#include "mounts.h"
+#include "record.h"
+#include "settings.h"
+#include "spawn.h"
 #include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+
+#define DATA_KEY "pam_tmpfs_sweep:session"
+#define HELPER_PATH LIBEXECDIR "/tmpfs-sweep"
+#define DEFAULT_TIMEOUT_NS (5 * NSEC_PER_SEC)
+#define MAX_TIMEOUT_S 3600
+
+struct options {
+	const char *conf;
+	uint64_t timeout_ns;
+	bool create_cgroup;
+	const char *cgroup_parent;
+	bool debug;
+	const char *helper;
+};
+
+/* What pam_set_data keeps between open and close (freed by pam_end). */
+struct session_data {
+	pid_t pid;
+	char id[RECORD_ID_MAX];
+};
+
+#define debug_log(pamh, o, ...)                                                                    \
+	do {                                                                                       \
+		if ((o)->debug)                                                                    \
+			pam_syslog(pamh, LOG_DEBUG, __VA_ARGS__);                                  \
+	} while (0)
+
+/* The one place an internal result becomes a PAM code: the module's own trouble
+ * never fails a login, so every error is PAM_IGNORE. */
+static int pam_code(int r)
+{
+	return r >= 0 ? PAM_SUCCESS : PAM_IGNORE;
+}
+
+static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *o)
+{
+	*o = (struct options){.timeout_ns = DEFAULT_TIMEOUT_NS};
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		uint64_t v;
+
+		if (startswith(a, "conf=") && a[5] == '/') {
+			o->conf = a + 5;
+		} else if (startswith(a, "timeout=")) {
+			if (parse_u64(a + 8, &v) < 0 || v == 0 || v > MAX_TIMEOUT_S)
+				pam_syslog(pamh, LOG_ERR, "bad option %s, using timeout=5", a);
+			else
+				o->timeout_ns = v * NSEC_PER_SEC;
+		} else if (streq(a, "cgroup=inherit")) {
+			o->create_cgroup = false;
+		} else if (streq(a, "cgroup=create")) {
+			o->create_cgroup = true;
+		} else if (startswith(a, "cgroup_parent=") && a[14] == '/') {
+			o->cgroup_parent = a + 14;
+		} else if (streq(a, "debug")) {
+			o->debug = true;
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+		} else if (startswith(a, "helper=") && a[7] == '/') {
+			o->helper = a + 7;
+#endif
+		} else {
+			pam_syslog(pamh, LOG_ERR, "unknown option %s, ignored", a);
+		}
+	}
+}
+
+static void free_data(pam_handle_t *pamh, void *data, int error_status)
+{
+	free(data);
+}
+
+/* Letters, digits and . _ - @ $, not starting with '-', at most 256 bytes: what
+ * useradd and directory services produce, and nothing a path or a log can trip on. */
+static bool user_name_sane(const char *u)
+{
+	size_t n = 0;
+
+	if (!u || !u[0] || u[0] == '-' || streq(u, ".") || streq(u, ".."))
+		return false;
+	for (const char *p = u; *p; p++, n++) {
+		unsigned char c = (unsigned char)*p;
+		if (n >= 256 || !(isalnum(c) || c == '.' || c == '_' || c == '-' || c == '@' ||
+				   c == '$'))
+			return false;
+	}
+	return true;
+}
+
+static int lookup_uid(const char *user, uid_t *ret)
+{
+	struct passwd pw, *res = NULL;
+	size_t size = 16384;
+	int r;
+
+	for (;;) {
+		_cleanup_free_ char *buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+		r = getpwnam_r(user, &pw, buf, size, &res);
+		if (r == ERANGE && size < (1 << 20)) {
+			size *= 2;
+			continue;
+		}
+		if (r)
+			return -r;
+		if (!res)
+			return -ENOENT;
+		*ret = pw.pw_uid;
+		return 0;
+	}
+}
+
+static int get_item_dup(pam_handle_t *pamh, int item, char **ret)
+{
+	const void *v = NULL;
+
+	*ret = NULL;
+	if (pam_get_item(pamh, item, &v) != PAM_SUCCESS || !v || !*(const char *)v)
+		return 0;
+	*ret = strndup(v, 1024);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* A logind session scope, or a cgroup this module made. */
+static bool cgroup_is_per_session(const char *rel)
+{
+	const char *last = strrchr(rel, '/');
+
+	last = last ? last + 1 : rel;
+	if (fnmatch("session-*.scope", last, 0) == 0)
+		return true;
+	return false;
+}
+
+static bool is_systemd_unit_dir(const char *rel)
+{
+	const char *last = strrchr(rel, '/');
+	size_t n;
+
+	last = last ? last + 1 : rel;
+	n = strlen(last);
+	return (n > 6 && streq(last + n - 6, ".slice")) || (n > 6 && streq(last + n - 6, ".scope")) ||
+	       (n > 8 && streq(last + n - 8, ".service"));
+}
+
+/* Find the session's memory cgroup, or make one (cgroup=create) and move the
+ * caller into it so that the user's processes, forked after us, are charged there. */
+static void setup_cgroup(pam_handle_t *pamh, const struct options *o, struct session_record *rec)
+{
+	struct cg_root root = {.fd = -1};
+	struct cgroup cg = {.fd = -1};
+	_cleanup_free_ char *rel = NULL, *parent = NULL;
+	int r;
+
+	r = cg_root_open(NULL, &root);
+	if (r < 0) {
+		debug_log(pamh, o, "no memory cgroup hierarchy: %s", strerror(-r));
+		return;
+	}
+	r = cg_path_of_pid(&root, 0, NULL, &rel);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_WARNING, "cannot read own memory cgroup: %s", strerror(-r));
+		goto out;
+	}
+	rec->cg_mode = root.mode;
+	if (!o->create_cgroup || cgroup_is_per_session(rel)) {
+		r = cg_open_rel(&root, rel, &cg);
+		if (r < 0) {
+			pam_syslog(pamh, LOG_WARNING, "cannot open cgroup %s: %s", rel,
+				   strerror(-r));
+			goto out;
+		}
+		rec->cgroup_session = cgroup_is_per_session(rel);
+		rec->cgroup_ino = cg.ino;
+		rec->cgroup = TAKE_PTR(rel);
+		goto out;
+	}
+
+	if (root.mode == CG_V1) {
+		struct cgroup p = {.fd = -1};
+
+		r = cg_create(&root, rel, "tmpfs-sweep", &p);
+		if (r >= 0) {
+			parent = TAKE_PTR(p.rel);
+			cgroup_done(&p);
+		}
+	} else if (!o->cgroup_parent) {
+		r = -ENOTDIR;
+		pam_syslog(pamh, LOG_WARNING, "cgroup=create on cgroup v2 needs cgroup_parent=");
+	} else if (is_systemd_unit_dir(o->cgroup_parent)) {
+		r = -EPERM;
+		pam_syslog(pamh, LOG_WARNING, "cgroup_parent=%s is a systemd unit, not used",
+			   o->cgroup_parent);
+	} else {
+		parent = strdup(o->cgroup_parent);
+		r = parent ? 0 : -ENOMEM;
+	}
+	if (r >= 0)
+		r = cg_create(&root, parent, rec->id, &cg);
+	if (r >= 0) {
+		r = cg_attach(&cg, getpid());
+		if (r < 0)
+			(void)cg_remove_if_empty(&root, cg.rel);
+	}
+	if (r < 0) {
+		struct cgroup cur = {.fd = -1};
+
+		/* Fall back to the caller's own cgroup, shared by other sessions. */
+		pam_syslog(pamh, LOG_WARNING, "cannot create a session cgroup below %s: %s",
+			   parent ? parent : rel, strerror(-r));
+		if (cg_open_rel(&root, rel, &cur) >= 0) {
+			rec->cgroup_ino = cur.ino;
+			rec->cgroup = TAKE_PTR(rel);
+			cgroup_done(&cur);
+		}
+		goto out;
+	}
+	rec->cgroup_created = true;
+	rec->cgroup_session = true;
+	rec->cgroup_ino = cg.ino;
+	rec->cgroup = TAKE_PTR(cg.rel);
+	rec->cgroup_orig = TAKE_PTR(rel);
+	debug_log(pamh, o, "session cgroup %s created", rec->cgroup);
+out:
+	cgroup_done(&cg);
+	cg_root_close(&root);
+}
+
+/* Move the caller back where it came from; remove_only: just rmdir if empty. */
+static void restore_cgroup(pam_handle_t *pamh, const struct session_record *rec, bool move,
+			   bool remove)
+{
+	struct cg_root root = {.fd = -1};
+	struct cgroup orig = {.fd = -1};
+	int r;
+
+	if (!rec->cgroup_created || !rec->cgroup)
+		return;
+	if (cg_root_open(NULL, &root) < 0 || root.mode != rec->cg_mode)
+		goto out;
+	if (move) {
+		r = cg_open_rel(&root, rec->cgroup_orig ? rec->cgroup_orig : "/", &orig);
+		if (r >= 0)
+			r = cg_attach(&orig, getpid());
+		if (r < 0)
+			pam_syslog(pamh, LOG_WARNING, "cannot move back to cgroup %s: %s",
+				   rec->cgroup_orig, strerror(-r));
+	}
+	if (remove) {
+		r = cg_remove_if_empty(&root, rec->cgroup);
+		if (r < 0 && r != -ENOENT)
+			pam_syslog(pamh, LOG_NOTICE, "session cgroup %s not removed: %s",
+				   rec->cgroup, strerror(-r));
+	}
+out:
+	cgroup_done(&orig);
+	cg_root_close(&root);
+}
+
+static void find_mounts(pam_handle_t *pamh, const struct options *o,
+			const struct sweep_settings *set, struct session_record *rec)
+{
+	struct mount_list ml = {0};
+	int r = mounts_load_tmpfs(NULL, &ml);
+
+	if (r < 0) {
+		pam_syslog(pamh, LOG_WARNING, "cannot read the mount table: %s", strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < set->n_watch; i++) {
+		_cleanup_free_ char *path = NULL;
+		const struct tmpfs_mount *m;
+
+		if (settings_expand(set->watch[i], rec->user, rec->uid, &path) < 0)
+			continue;
+		m = mounts_find_path(&ml, path);
+		if (!m) {
+			debug_log(pamh, o, "watched %s is not a tmpfs mount point, skipped", path);
+			continue;
+		}
+		if (record_add_mount(rec, m->mnt_id, m->dev, m->path) < 0)
+			break;
+	}
+	mount_list_free(&ml);
+}
+
+/*
+ * AUDIT (interim): the session-open line. The lead swaps this one function for the
+ * lib/audit writer (which also sends it to journald).
+ */
+static void audit_session_open(pam_handle_t *pamh, const struct sweep_settings *set,
+			       const struct session_record *rec)
+{
+	_cleanup_close_ int fd = -1;
+	struct sbuf b = {0};
+
+	json_begin(&b);
+	json_kv_str(&b, "event", "session-open");
+	json_kv_str(&b, "session", rec->id);
+	json_kv_str(&b, "user", rec->user);
+	json_kv_u64(&b, "uid", rec->uid);
+	json_kv_str(&b, "service", rec->service);
+	json_kv_str(&b, "rhost", rec->rhost);
+	json_kv_str(&b, "tty", rec->tty);
+	json_kv_str(&b, "cgroup", rec->cgroup);
+	json_key(&b, "time");
+	sbuf_addc(&b, '"');
+	sbuf_add_time_ns(&b, rec->start_ns);
+	sbuf_addc(&b, '"');
+	json_end(&b);
+	sbuf_addc(&b, '\n');
+	fd = settings_open_audit_log(set->auditlog);
+	if (fd < 0 || !sbuf_str(&b) || write_all(fd, b.buf, b.len) < 0)
+		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", set->auditlog);
+	sbuf_free(&b);
+}
+
+/*
+ * AUDIT (interim): the session-close line the module writes itself when the helper
+ * could not do it (deadline passed, or it could not run). Swapped for lib/audit.
+ */
+static void audit_session_close_failed(pam_handle_t *pamh, const struct sweep_settings *set,
+				       const struct session_record *rec, const char *result,
+				       uint64_t duration_ns)
+{
+	_cleanup_close_ int fd = -1;
+	struct sbuf b = {0};
+
+	json_begin(&b);
+	json_kv_str(&b, "event", "session-close");
+	json_kv_str(&b, "session", rec->id);
+	json_kv_str(&b, "user", rec->user);
+	json_kv_u64(&b, "uid", rec->uid);
+	json_kv_bool(&b, "incomplete", true);
+	json_kv_str(&b, "result", result);
+	json_kv_u64(&b, "duration_ms", duration_ns / NSEC_PER_MSEC);
+	json_key(&b, "time");
+	sbuf_addc(&b, '"');
+	sbuf_add_time_ns(&b, realtime_ns());
+	sbuf_addc(&b, '"');
+	json_end(&b);
+	sbuf_addc(&b, '\n');
+	fd = settings_open_audit_log(set->auditlog);
+	if (fd < 0 || !sbuf_str(&b) || write_all(fd, b.buf, b.len) < 0)
+		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", set->auditlog);
+	sbuf_free(&b);
+}
+
+static int load_settings(pam_handle_t *pamh, const struct options *o, struct sweep_settings *set)
+{
+	int r = settings_load(o->conf, set);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		pam_syslog(pamh, LOG_ERR, "policy %s not used (%s): defaults, report only",
+			   o->conf ? o->conf : SETTINGS_DEFAULT_CONF,
+			   r == -EPERM ? "not root-owned, writable by group/other, or a symlink"
+				       : strerror(-r));
+	return 0;
+}
+
+static int open_session(pam_handle_t *pamh, const struct options *o)
+{
+	struct sweep_settings set = {0};
+	struct session_record rec = {0};
+	struct session_data *data = NULL;
+	const char *user = NULL;
+	char id[RECORD_ID_MAX];
+	int r;
+
+	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS ||
+	    !user_name_sane(user)) {
+		pam_syslog(pamh, LOG_NOTICE, "no usable PAM_USER, nothing recorded");
+		return -EINVAL;
+	}
+	rec.user = strdup(user);
+	if (!rec.user)
+		return -ENOMEM;
+	r = lookup_uid(rec.user, &rec.uid);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_NOTICE, "user %s unknown, nothing recorded", rec.user);
+		goto out;
+	}
+	r = load_settings(pamh, o, &set);
+	if (r < 0)
+		goto out;
+	if (settings_user_exempt(&set, rec.user, rec.uid)) {
+		debug_log(pamh, o, "user %s exempt", rec.user);
+		r = -ECANCELED;
+		goto out;
+	}
+
+	rec.pid = getpid();
+	rec.start_ns = realtime_ns();
+	r = proc_pid_starttime(0, &rec.pid_start);
+	if (r >= 0)
+		r = record_make_id(rec.pid, rec.start_ns, id, sizeof(id));
+	if (r >= 0 && !(rec.id = strdup(id)))
+		r = -ENOMEM;
+	if (r < 0)
+		goto out;
+	if (get_item_dup(pamh, PAM_SERVICE, &rec.service) < 0 ||
+	    get_item_dup(pamh, PAM_RHOST, &rec.rhost) < 0 ||
+	    get_item_dup(pamh, PAM_TTY, &rec.tty) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (read_boot_id(rec.boot_id) < 0)
+		rec.boot_id[0] = '\0';
+
+	setup_cgroup(pamh, o, &rec);
+	find_mounts(pamh, o, &set, &rec);
+
+	r = record_write(set.statedir, &rec);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot write session record in %s: %s", set.statedir,
+			   strerror(-r));
+		restore_cgroup(pamh, &rec, true, true);
+		goto out;
+	}
+	data = calloc(1, sizeof(*data));
+	if (!data) {
+		r = -ENOMEM;
+	} else {
+		data->pid = rec.pid;
+		snprintf(data->id, sizeof(data->id), "%s", rec.id);
+		if (pam_set_data(pamh, DATA_KEY, data, free_data) != PAM_SUCCESS) {
+			free(data);
+			r = -ENOMEM;
+		}
+	}
+	/* Without the pam data, close finds the record by our pid: not fatal. */
+	if (r < 0)
+		pam_syslog(pamh, LOG_WARNING, "pam_set_data failed, close will look up by pid");
+	audit_session_open(pamh, &set, &rec);
+	debug_log(pamh, o, "session %s recorded for %s", rec.id, rec.user);
+	r = 0;
+out:
+	record_done(&rec);
+	settings_done(&set);
+	return r;
+}
+
+/* The helper is root's: a regular file, not a symlink, owned by root, not writable
+ * by group or other. Anything else is not run. */
+static int helper_usable(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) || !(st.st_mode & 0100))
+		return -EPERM;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static int close_session(pam_handle_t *pamh, const struct options *o)
+{
+	struct sweep_settings set = {0};
+	struct session_record rec = {0};
+	const struct session_data *data = NULL;
+	_cleanup_free_ char *found = NULL;
+	const char *helper = o->helper ? o->helper : HELPER_PATH;
+	const char *id = NULL;
+	uint64_t my_start = 0, t0;
+	int r;
+
+	if (proc_pid_starttime(0, &my_start) < 0)
+		return -ESRCH;
+	if (pam_get_data(pamh, DATA_KEY, (const void **)&data) == PAM_SUCCESS && data) {
+		/* A forked child calling pam_end/close: the session is not its to close. */
+		if (data->pid != getpid())
+			return -ECHILD;
+		id = data->id;
+	} else {
+		data = NULL;
+	}
+	r = load_settings(pamh, o, &set);
+	if (r < 0)
+		goto out;
+	if (!data) {
+		r = record_find_by_pid(set.statedir, getpid(), my_start, &found);
+		if (r < 0) {
+			debug_log(pamh, o, "no session record for pid %d", (int)getpid());
+			goto out;
+		}
+		id = found;
+	}
+	r = record_read(set.statedir, id, &rec);
+	if (r == -ENOENT) {
+		debug_log(pamh, o, "session %s already closed", id);
+		goto out;
+	}
+	if (r < 0) {
+		pam_syslog(pamh, LOG_WARNING, "session record %s unreadable: %s", id, strerror(-r));
+		goto out;
+	}
+	if (rec.pid != getpid() || rec.pid_start != my_start) {
+		r = -ECHILD;
+		goto out;
+	}
+
+	/* Back to where we came from before the helper runs: it is not charged to the
+	 * session, and the session cgroup keeps only what the user left. */
+	restore_cgroup(pamh, &rec, true, false);
+
+	t0 = mono_ns();
+	r = helper_usable(helper);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "helper %s not run: %s", helper,
+			   r == -EPERM ? "not a root-owned regular file writable only by root"
+				       : strerror(-r));
+		audit_session_close_failed(pamh, &set, &rec, "helper-unusable", 0);
+	} else {
+		char *argv[] = {(char *)helper, (char *)"close", rec.id, NULL, NULL, NULL};
+		struct spawn_opts so = {.timeout_ns = o->timeout_ns};
+
+		if (o->conf) {
+			argv[3] = (char *)"--conf";
+			argv[4] = (char *)o->conf;
+		}
+		r = spawn_run(argv, &so);
+		if (r == -ETIMEDOUT) {
+			pam_syslog(pamh, LOG_ERR, "helper for session %s killed at the %" PRIu64
+				   " s deadline; record kept for gc", rec.id,
+				   (uint64_t)(o->timeout_ns / NSEC_PER_SEC));
+			audit_session_close_failed(pamh, &set, &rec, "timeout", mono_ns() - t0);
+		} else if (r < 0) {
+			pam_syslog(pamh, LOG_ERR, "cannot run helper %s: %s", helper, strerror(-r));
+			audit_session_close_failed(pamh, &set, &rec, "error", mono_ns() - t0);
+		} else if (!WIFEXITED(r) || (WEXITSTATUS(r) != 0 && WEXITSTATUS(r) != 7)) {
+			pam_syslog(pamh, LOG_WARNING, "helper for session %s failed (status %d)",
+				   rec.id, WIFEXITED(r) ? WEXITSTATUS(r) : 128 + WTERMSIG(r));
+		} else {
+			debug_log(pamh, o, "session %s closed", rec.id);
+		}
+	}
+	restore_cgroup(pamh, &rec, false, true);
+	r = 0;
+out:
+	record_done(&rec);
+	settings_done(&set);
+	return r;
+}
 
 _public_ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return PAM_IGNORE;
+	struct options o;
+
+	parse_options(pamh, argc, argv, &o);
+	return pam_code(open_session(pamh, &o));
 }
 
 _public_ int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return PAM_IGNORE;
+	struct options o;
+
+	parse_options(pamh, argc, argv, &o);
+	return pam_code(close_session(pamh, &o));
 }

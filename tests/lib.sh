@@ -37,12 +37,13 @@ finish() { exit "$T_FAILED"; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip_all "needs root"; }
 
 # scratch_tmpfs VAR [SIZE]: a fresh tmpfs mounted under the scratch dir.
+# (Locals are __-prefixed: printf -v must not hit a local of the caller's chosen name.)
 scratch_tmpfs() {
-	local __v=$1 size=${2:-256m} d
-	d=$(mktemp -d "$T_SCRATCH/tmpfs.XXXXXX")
-	mount -t tmpfs -o "size=$size,mode=1777" "tsw-$T_NAME" "$d" || return 1
-	at_exit "umount -l '$d'"
-	printf -v "$__v" '%s' "$d"
+	local __v=$1 __size=${2:-256m} __d
+	__d=$(mktemp -d "$T_SCRATCH/tmpfs.XXXXXX")
+	mount -t tmpfs -o "size=$__size,mode=1777" "tsw-$T_NAME" "$__d" || return 1
+	at_exit "umount -l '$__d'"
+	printf -v "$__v" '%s' "$__d"
 }
 
 # The memory cgroup (v1 memory controller or v2) this process is in.
@@ -68,12 +69,12 @@ memcg_self() {
 
 # scratch_memcg VAR [PARENT]: a new memory cgroup below PARENT (default: ours).
 scratch_memcg() {
-	local __v=$1 parent=${2:-} d
-	[ -n "$parent" ] || parent=$(memcg_self) || return 1
-	d=$parent/tsw-$T_NAME-$$-$RANDOM$RANDOM
-	mkdir "$d" || return 1
-	at_exit "memcg_remove '$d'"
-	printf -v "$__v" '%s' "$d"
+	local __v=$1 __parent=${2:-} __d
+	[ -n "$__parent" ] || __parent=$(memcg_self) || return 1
+	__d=$__parent/tsw-$T_NAME-$$-$RANDOM$RANDOM
+	mkdir "$__d" || return 1
+	at_exit "memcg_remove '$__d'"
+	printf -v "$__v" '%s' "$__d"
 }
 memcg_remove() {
 	local d=$1 sub p
@@ -105,25 +106,25 @@ in_memcg() {
 
 # scratch_user VAR: a new local user without a home directory.
 scratch_user() {
-	local __v=$1 u
-	u=tsw$(printf '%04x%04x' $RANDOM $RANDOM)
+	local __v=$1 __u
+	__u=tsw$(printf '%04x%04x' $RANDOM $RANDOM)
 	# useradd takes a lock on /etc/passwd: parallel tests retry.
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		useradd -M -N -s /bin/sh "$u" >/dev/null 2>&1 && break
+		useradd -M -N -s /bin/sh "$__u" >/dev/null 2>&1 && break
 		sleep 0.$RANDOM
 	done
-	id "$u" >/dev/null 2>&1 || return 1
-	at_exit "pkill -9 -u '$u'; userdel -f '$u'"
-	printf -v "$__v" '%s' "$u"
+	id "$__u" >/dev/null 2>&1 || return 1
+	at_exit "pkill -9 -u '$__u'; userdel -f '$__u'"
+	printf -v "$__v" '%s' "$__u"
 }
 
 # bg VAR CMD...: start CMD in the background, killed at exit.
 bg() {
 	local __v=$1; shift
 	"$@" &
-	local pid=$!
-	at_exit "kill -9 $pid; wait $pid"
-	printf -v "$__v" '%s' "$pid"
+	local __pid=$!
+	at_exit "kill -9 $__pid; wait $__pid"
+	printf -v "$__v" '%s' "$__pid"
 }
 
 # within PCT A B: |A-B| <= PCT% of B
@@ -140,3 +141,13 @@ n = 0
 for line in open(sys.argv[1], "rb"):
     json.loads(line.decode("utf-8")); n += 1
 print(n)' "$1"; }
+# check_py DESC ARGS... <<'PY' ... PY: ok if the python script (stdin) passes its asserts.
+check_py() {
+	local d=$1 out; shift
+	if out=$(python3 - "$@" 2>&1); then ok "$d"; else not_ok "$d"; printf '%s\n' "$out" | sed 's/^/    /'; fi
+}
+# $T_SAFE: a private root-owned 0755 directory whose every ancestor is root-owned and not
+# group/other-writable (unlike /tmp), for policy files that must pass the safety checks.
+mkdir -p -m 0755 /run/tsw-tests 2>/dev/null
+T_SAFE=$(mktemp -d "/run/tsw-tests/$T_NAME.XXXXXX" 2>/dev/null) && chmod 755 "$T_SAFE" &&
+	at_exit "rm -rf '$T_SAFE'"

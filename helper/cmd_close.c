@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tmpfs-sweep close ID [--dry-run] [--conf FILE]: what the PAM module runs at logout.
+ * Takes the record's lock (so gc never sweeps it at the same time), sweeps the session
+ * by policy (sweep.h) and removes the record, or keeps it as deferred for gc.
+ */
+#include "helper.h"
+#include "session.h"
+#include "util.h"
+
+#include <getopt.h>
+
+int cmd_close(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dry-run", no_argument, NULL, 'n'},
+		{"conf", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct session_record rec = {0};
+	struct sweep_ctx ctx;
+	const char *conf = NULL, *id;
+	bool dry_run = false;
+	int c, r, lock, ret;
+
+	while ((c = getopt_long(argc, argv, "nc:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'n':
+			dry_run = true;
+			break;
+		case 'c':
+			if (optarg[0] != '/')
+				return fail(EXIT_USAGE, "close: --conf wants an absolute path");
+			conf = optarg;
+			break;
+		case 'h':
+			printf("Usage: tmpfs-sweep close SESSION-ID [--dry-run] [--conf FILE]\n");
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return fail(EXIT_USAGE, "close: exactly one SESSION-ID expected (see --help)");
+	id = argv[optind];
+	if (!record_id_valid(id))
+		return fail(EXIT_USAGE, "close: '%s' is not a session id", id);
+	if (!need_root())
+		return fail(EXIT_NOPERM, "close: must be run as root");
+	if (sweep_ctx_open(conf, &ctx) < 0)
+		return fail(EXIT_FAIL, "close: out of memory");
+	lock = record_lock(ctx.policy.state_dir, id);
+	if (lock == -EBUSY) {
+		ret = fail(EXIT_FAIL, "close: session %s is being swept by another process", id);
+		goto out;
+	}
+	r = record_read(ctx.policy.state_dir, id, &rec);
+	if (r < 0) {
+		ret = fail(r == -ENOENT ? EXIT_NOTFOUND : EXIT_FAIL, "close: session %s: %s", id,
+			   r == -ENOENT ? "no such record" : strerror(-r));
+		if (lock >= 0)
+			record_unlock(ctx.policy.state_dir, id, lock, r == -ENOENT);
+		goto out;
+	}
+	if (lock < 0)
+		warnx_("close: session %s: no lock (%s); going on", id, strerror(-lock));
+	ret = sweep_one(&ctx, &rec, "close", dry_run, false);
+	if (lock >= 0)
+		record_unlock(ctx.policy.state_dir, id, lock, !dry_run && ret != EXIT_FAIL);
+out:
+	record_done(&rec);
+	sweep_ctx_close(&ctx);
+	return ret;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmd_config.c: `check-config [FILE]` (like `sshd -t`, `visudo -c`): every problem of the
+ * policy file as FILE:LINE: message (FILE: message for the file's owner, mode, size),
+ * exit 1 if any; and `dump-config [FILE]`: the effective policy in the file syntax,
+ * defaults included (`--keywords` lists the language's words, for the tests).
+ */
+#include "helper.h"
+#include "policy.h"
+#include "util.h"
+
+static void print_errors(const struct policy_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		if (errs->v[i].line)
+			fprintf(stderr, "%s:%u: %s\n", errs->file, errs->v[i].line,
+				errs->v[i].msg);
+		else
+			fprintf(stderr, "%s: %s\n", errs->file, errs->v[i].msg);
+	}
+}
+
+/* [--keywords] [FILE]; returns the file or NULL after a usage error. */
+static const char *parse_args(int argc, char **argv, bool *keywords)
+{
+	const char *file = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (keywords && streq(argv[i], "--keywords")) {
+			*keywords = true;
+		} else if (streq(argv[i], "--") && i + 1 == argc - 1 && !file) {
+			file = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fail(EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);
+			return NULL;
+		} else if (!file) {
+			file = argv[i];
+		} else {
+			fail(EXIT_USAGE, "%s: one FILE at most", argv[0]);
+			return NULL;
+		}
+	}
+	return file ? file : POLICY_DEFAULT_PATH;
+}
+
+int cmd_check_config(int argc, char **argv)
+{
+	struct policy_errors errs;
+	struct policy p;
+	const char *file = parse_args(argc, argv, NULL);
+	int r;
+
+	if (!file)
+		return EXIT_USAGE;
+	r = policy_load(file, &p, &errs);
+	print_errors(&errs);
+	policy_errors_free(&errs);
+	policy_free(&p);
+	if (r == -ENOMEM)
+		return fail(EXIT_FAIL, "out of memory");
+	if (r < 0)
+		return EXIT_FAIL;
+	printf("%s: OK\n", file);
+	return EXIT_OK;
+}
+
+int cmd_dump_config(int argc, char **argv)
+{
+	struct policy_errors errs;
+	struct policy p;
+	bool keywords = false;
+	const char *file = parse_args(argc, argv, &keywords);
+	int r;
+
+	if (!file)
+		return EXIT_USAGE;
+	if (keywords) {
+		for (const char *const *k = policy_keywords(); *k; k++)
+			puts(*k);
+		return EXIT_OK;
+	}
+	r = policy_load(file, &p, &errs);
+	print_errors(&errs);
+	policy_errors_free(&errs);
+	if (r == -ENOMEM) {
+		policy_free(&p);
+		return fail(EXIT_FAIL, "out of memory");
+	}
+	/* A rejected file still has an effective policy: the defaults, report-only. */
+	if (policy_dump(&p, stdout) < 0 || fflush(stdout) != 0)
+		r = -EIO;
+	policy_free(&p);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tmpfs-sweep explain CGROUP: which tmpfs files hold this memory cgroup's shmem.
+ * Walks every tmpfs mount, attributes each file's resident pages, keeps those charged
+ * to the cgroup or a descendant; then names what no path reaches: memfds and deleted
+ * files held by processes, and SysV segments. Largest first, then how much of the
+ * cgroup's shmem that explains.
+ */
+#include "cgroup.h"
+#include "fileio.h"
+#include "format.h"
+#include "helper.h"
+#include "inuse.h"
+#include "json.h"
+#include "procshm.h"
+#include "roots.h"
+#include "scan.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+
+struct hit {
+	char *name; /* path, or the description of a memfd / SysV segment */
+	size_t name_len;
+	const char *kind; /* "file", "memfd", "deleted", "sysv" */
+	uint64_t size, charged, btime_ns;
+	uid_t uid;
+	uint64_t holder_ino;
+	pid_t pid;
+	char comm[17];
+};
+
+struct explain {
+	struct cg_root root;
+	struct cgroup cg;
+	struct cg_list desc;
+	uint64_t *inos; /* sorted inodes of cg and its descendants */
+	struct hit *hits;
+	size_t n_hits, cap_hits;
+	bool incomplete;
+	int error;
+};
+
+static void explain_done(struct explain *x)
+{
+	for (size_t i = 0; i < x->n_hits; i++)
+		free(x->hits[i].name);
+	free(x->hits);
+	free(x->inos);
+	cg_list_free(&x->desc);
+	cgroup_done(&x->cg);
+	cg_root_close(&x->root);
+}
+
+/* The descendant holding most of this file's charged pages. */
+static uint64_t holder_of(const struct explain *x, const struct page_scan *ps)
+{
+	for (size_t i = 0; i < ps->n_charges; i++) /* charges are sorted largest first */
+		if (cg_list_find(&x->desc, ps->charges[i].ino))
+			return ps->charges[i].ino;
+	return 0;
+}
+
+static struct hit *add_hit(struct explain *x, const struct page_scan *ps, uint64_t charged)
+{
+	struct hit *h;
+
+	if (x->n_hits == x->cap_hits) {
+		size_t nc = x->cap_hits ? x->cap_hits * 2 : 32;
+		h = reallocarray(x->hits, nc, sizeof(*h));
+		if (!h)
+			return NULL;
+		x->hits = h;
+		x->cap_hits = nc;
+	}
+	h = &x->hits[x->n_hits++];
+	*h = (struct hit){.charged = charged, .holder_ino = holder_of(x, ps)};
+	return h;
+}
+
+static int on_file(const struct scan_entry *e, void *userdata)
+{
+	struct explain *x = userdata;
+	const struct statx *s = e->w->stx;
+	uint64_t charged;
+	struct hit *h;
+
+	if (!e->pages)
+		return WALK_CONTINUE;
+	if (e->pages->changed)
+		x->incomplete = true;
+	charged = page_scan_charged_to(e->pages, x->inos, x->desc.n);
+	if (charged == 0)
+		return WALK_CONTINUE;
+	h = add_hit(x, e->pages, charged);
+	if (!h || !(h->name = strndup(e->w->path, e->w->path_len))) {
+		x->error = -ENOMEM;
+		return WALK_STOP;
+	}
+	h->name_len = e->w->path_len;
+	h->kind = "file";
+	h->size = s->stx_size;
+	h->uid = s->stx_uid;
+	h->btime_ns = (s->stx_mask & STATX_BTIME) ? (uint64_t)s->stx_btime.tv_sec * NSEC_PER_SEC +
+							    s->stx_btime.tv_nsec
+						  : 0;
+	return WALK_CONTINUE;
+}
+
+static int scan_shm_obj(struct pages_ctx *pc, const struct shm_obj *o, struct page_scan *ps)
+{
+	int r;
+
+	if (o->open_path[0]) {
+		_cleanup_close_ int fd = open(o->open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		struct stat st;
+		if (fd < 0)
+			return negative_errno();
+		if (fstat(fd, &st) < 0 || st.st_dev != o->dev || st.st_ino != o->ino)
+			return -ESTALE;
+		return pages_scan_fd(pc, fd, (uint64_t)st.st_size, ps);
+	}
+	/* A SysV segment nobody has attached: attach it read-only just to look. */
+	void *p = shmat(o->shmid, NULL, SHM_RDONLY);
+	if (p == (void *)-1)
+		return negative_errno();
+	r = pages_scan_mapping(pc, p, (size_t)o->size, ps);
+	shmdt(p);
+	return r;
+}
+
+static int explain_processes(struct explain *x, struct pages_ctx *pc)
+{
+	struct shm_list l = {0};
+	struct page_scan ps = {0};
+	int r = procshm_list(NULL, &l);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < l.n; i++) {
+		const struct shm_obj *o = &l.v[i];
+		uint64_t charged;
+		struct hit *h;
+
+		if (scan_shm_obj(pc, o, &ps) < 0)
+			continue;
+		charged = page_scan_charged_to(&ps, x->inos, x->desc.n);
+		if (charged == 0)
+			continue;
+		h = add_hit(x, &ps, charged);
+		if (!h || !(h->name = strdup(o->desc))) {
+			r = -ENOMEM;
+			break;
+		}
+		h->name_len = strlen(h->name);
+		h->kind = shm_kind_name(o->kind);
+		h->size = o->size;
+		h->uid = o->uid;
+		h->pid = o->pid;
+		memcpy(h->comm, o->comm, sizeof(h->comm));
+	}
+	page_scan_done(&ps);
+	shm_list_free(&l);
+	return r;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	return x->charged > y->charged ? -1 : x->charged < y->charged;
+}
+
+static const char *holder_rel(const struct explain *x, uint64_t ino)
+{
+	const struct cg_node *n = cg_list_find(&x->desc, ino);
+	return n ? n->rel : "?";
+}
+
+/* For people: the holder relative to the cgroup explained ("." for itself). */
+static const char *holder_below(const struct explain *x, uint64_t ino)
+{
+	const char *rel = holder_rel(x, ino);
+	size_t n = strlen(x->cg.rel);
+
+	if (streq(rel, x->cg.rel))
+		return ".";
+	if (streq(x->cg.rel, "/"))
+		return rel + 1;
+	if (strncmp(rel, x->cg.rel, n) == 0 && rel[n] == '/')
+		return rel + n + 1;
+	return rel;
+}
+
+static void print_json(struct explain *x, uint64_t usage, uint64_t shmem, uint64_t explained,
+		       size_t top)
+{
+	struct sbuf b = {0};
+
+	json_begin(&b);
+	json_kv_str(&b, "cgroup", x->cg.rel);
+	json_kv_str(&b, "hierarchy", x->root.mode == CG_V2 ? "v2" : "v1");
+	json_kv_str(&b, "mount", x->root.mnt);
+	json_kv_u64(&b, "usage", usage);
+	json_kv_u64(&b, "shmem", shmem);
+	json_key(&b, "files");
+	sbuf_addc(&b, '[');
+	for (size_t i = 0; i < x->n_hits && (!top || i < top); i++) {
+		const struct hit *h = &x->hits[i];
+		if (i)
+			sbuf_addc(&b, ',');
+		json_begin(&b);
+		json_kv_strn(&b, "path", h->name, h->name_len);
+		json_kv_str(&b, "kind", h->kind);
+		json_kv_u64(&b, "size", h->size);
+		json_kv_u64(&b, "charged_bytes", h->charged);
+		json_kv_u64(&b, "uid", h->uid);
+		if (h->btime_ns) {
+			json_key(&b, "btime");
+			sbuf_addc(&b, '"');
+			sbuf_add_time_ns(&b, h->btime_ns);
+			sbuf_addc(&b, '"');
+		}
+		json_kv_str(&b, "cgroup", holder_rel(x, h->holder_ino));
+		if (h->pid) {
+			json_kv_i64(&b, "pid", h->pid);
+			json_kv_str(&b, "comm", h->comm);
+		}
+		json_end(&b);
+	}
+	sbuf_addc(&b, ']');
+	b.need_comma = true;
+	json_kv_u64(&b, "explained_bytes", explained);
+	json_kv_u64(&b, "unexplained_bytes", shmem > explained ? shmem - explained : 0);
+	json_kv_bool(&b, "incomplete", x->incomplete);
+	json_end(&b);
+	if (sbuf_str(&b))
+		printf("%s\n", sbuf_str(&b));
+	sbuf_free(&b);
+}
+
+static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint64_t explained,
+			size_t top)
+{
+	char s1[32], s2[32], s3[32], t[32], u[64];
+
+	printf("cgroup %s (%s, %s%s)\n", x->cg.rel, x->root.mode == CG_V2 ? "v2" : "v1",
+	       x->root.mnt, streq(x->cg.rel, "/") ? "" : x->cg.rel);
+	printf("usage %s, shmem %s\n\n", fmt_size(s1, sizeof(s1), usage),
+	       fmt_size(s2, sizeof(s2), shmem));
+	if (x->n_hits)
+		printf("%9s %9s  %-10s %-19s  %-16s %s\n", "CHARGED", "SIZE", "OWNER", "BORN",
+		       "CGROUP", "PATH");
+	for (size_t i = 0; i < x->n_hits && (!top || i < top); i++) {
+		const struct hit *h = &x->hits[i];
+		printf("%9s %9s  %-10s %-19s  %-16s ", fmt_size(s1, sizeof(s1), h->charged),
+		       fmt_size(s2, sizeof(s2), h->size), fmt_user(u, sizeof(u), h->uid),
+		       fmt_time(t, sizeof(t), h->btime_ns), holder_below(x, h->holder_ino));
+		print_name(stdout, h->name, h->name_len);
+		if (h->pid)
+			printf("  [%s, held by pid %d %s]", h->kind, (int)h->pid, h->comm);
+		else if (!streq(h->kind, "file"))
+			printf("  [%s]", h->kind);
+		putchar('\n');
+	}
+	if (top && x->n_hits > top)
+		printf("... and %zu more\n", x->n_hits - top);
+	printf("\nexplained %s of %s shmem (%.1f%%)%s\n", fmt_size(s1, sizeof(s1), explained),
+	       fmt_size(s3, sizeof(s3), shmem),
+	       shmem ? 100.0 * (double)explained / (double)shmem : 100.0,
+	       x->incomplete ? ", incomplete" : "");
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"top", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct explain x = {.root.fd = -1, .cg.fd = -1};
+	struct pages_ctx *pc = NULL;
+	struct roots roots = {0};
+	struct inuse *leases = NULL;
+	bool json = false;
+	uint64_t top = 0, usage = 0, shmem = 0, explained = 0;
+	int c, r, ret = EXIT_FAIL;
+
+	while ((c = getopt_long(argc, argv, "jt:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 't':
+			if (parse_u64(optarg, &top) < 0)
+				return fail(EXIT_USAGE, "explain: --top wants a number, not '%s'", optarg);
+			break;
+		case 'h':
+			printf("Usage: tmpfs-sweep explain CGROUP [--json] [--top N]\n"
+			       "CGROUP: a path under the memory hierarchy (/sys/fs/cgroup/...), a cgroup\n"
+			       "path as /proc/PID/cgroup shows it (/user.slice), or a pid.\n");
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return fail(EXIT_USAGE, "explain: exactly one CGROUP expected (see --help)");
+	if (!need_root())
+		return fail(EXIT_NOPERM, "explain: must be run as root (page attribution reads "
+					 "/proc/kpagecgroup)");
+	r = cg_root_open(NULL, &x.root);
+	if (r == -ENOMEDIUM)
+		return fail(EXIT_NOMEMCG, "explain: no memory controller is mounted");
+	if (r < 0)
+		return fail(EXIT_FAIL, "explain: cgroup hierarchy: %s", strerror(-r));
+	r = cg_resolve(&x.root, argv[optind], &x.cg);
+	if (r < 0) {
+		if (r == -ENOMEDIUM)
+			ret = fail(EXIT_NOMEMCG, "explain: %s: no memory controller in that hierarchy "
+						 "(the memory controller is at %s)",
+				   argv[optind], x.root.mnt);
+		else if (r == -ENOENT || r == -ESRCH || r == -EINVAL || r == -ENOTDIR)
+			ret = fail(EXIT_NOTFOUND, "explain: %s: no such cgroup", argv[optind]);
+		else
+			ret = fail(EXIT_FAIL, "explain: %s: %s", argv[optind], strerror(-r));
+		goto out;
+	}
+	if ((r = cg_read_usage(&x.root, &x.cg, &usage, &shmem)) < 0 ||
+	    (r = cg_list_descendants(&x.root, &x.cg, &x.desc)) < 0) {
+		ret = fail(EXIT_FAIL, "explain: %s: %s", x.cg.rel, strerror(-r));
+		goto out;
+	}
+	x.inos = malloc(x.desc.n * sizeof(*x.inos));
+	if (!x.inos) {
+		ret = fail(EXIT_FAIL, "explain: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < x.desc.n; i++)
+		x.inos[i] = x.desc.v[i].ino; /* cg_list_descendants sorts by ino */
+	if ((r = pages_ctx_new(&pc)) < 0) {
+		ret = fail(EXIT_FAIL, "explain: page attribution: %s", strerror(-r));
+		goto out;
+	}
+	if ((r = roots_open(NULL, 0, &roots, NULL)) < 0) {
+		ret = fail(EXIT_FAIL, "explain: tmpfs mounts: %s", strerror(-r));
+		goto out;
+	}
+	if (inuse_snapshot_locks(NULL, 0, &leases) < 0)
+		leases = NULL; /* without it a leased file would be opened: say incomplete */
+	for (size_t i = 0; i < roots.n && x.error == 0; i++) {
+		struct walk_opts wo = {.flags = WALK_ENTER_PRIVATE};
+		struct walk_stats st;
+		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, &wo, leases, on_file, &x, &st);
+		if (r < 0 || st.incomplete)
+			x.incomplete = true;
+	}
+	if (x.error == 0)
+		x.error = explain_processes(&x, pc);
+	if (x.error < 0) {
+		ret = fail(EXIT_FAIL, "explain: %s", strerror(-x.error));
+		goto out;
+	}
+	qsort(x.hits, x.n_hits, sizeof(*x.hits), cmp_hit);
+	for (size_t i = 0; i < x.n_hits; i++)
+		explained += x.hits[i].charged;
+	if (json)
+		print_json(&x, usage, shmem, explained, (size_t)top);
+	else
+		print_human(&x, usage, shmem, explained, (size_t)top);
+	ret = x.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+out:
+	inuse_free(leases);
+	roots_close(&roots);
+	pages_ctx_free(pc);
+	explain_done(&x);
+	return ret;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tmpfs-sweep gc [--dry-run] [--conf FILE]: sweep the sessions whose close never ran or
+ * was deferred. A record is swept when it is from another boot; when the process that
+ * opened it is gone (pid and start time, so a reused pid does not keep it alive); or,
+ * deferred, when the user has no other session left. Each record is locked while it is
+ * swept, so close and gc never sweep one twice.
+ */
+#include "cgroup.h"
+#include "helper.h"
+#include "session.h"
+#include "sweep.h"
+#include "util.h"
+
+#include <getopt.h>
+
+/* Why to sweep rec now, or NULL to leave it. *final: no session of the user is left. */
+static const char *gc_reason(struct sweep_ctx *c, const struct session_record *rec, bool *final)
+{
+	char boot[RECORD_BOOT_ID_LEN + 1];
+
+	*final = false;
+	if (read_boot_id(boot) == 0 && !streq(boot, rec->boot_id)) {
+		*final = true;
+		return "from another boot";
+	}
+	if (rec->state == RECORD_DEFERRED) {
+		if (user_has_other_sessions(c->policy.state_dir, rec))
+			return NULL;
+		*final = true;
+		return "deferred, and the user's last session has ended";
+	}
+	if (record_is_alive(rec))
+		return NULL;
+	return rec->state == RECORD_CLOSING ? "close was interrupted" : "the session's process is gone";
+}
+
+static void remove_session_cgroup(const struct session_record *rec)
+{
+	struct cg_root root = {.fd = -1};
+
+	if (!rec->cgroup_created || !rec->cgroup || cg_root_open(NULL, &root) < 0)
+		return;
+	if (root.mode == rec->cg_mode)
+		(void)cg_remove_if_empty(&root, rec->cgroup);
+	cg_root_close(&root);
+}
+
+int cmd_gc(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dry-run", no_argument, NULL, 'n'},
+		{"conf", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct sweep_ctx ctx;
+	const char *conf = NULL;
+	bool dry_run = false;
+	char **ids = NULL;
+	size_t n = 0;
+	int c, r, ret = EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "nc:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'n':
+			dry_run = true;
+			break;
+		case 'c':
+			if (optarg[0] != '/')
+				return fail(EXIT_USAGE, "gc: --conf wants an absolute path");
+			conf = optarg;
+			break;
+		case 'h':
+			printf("Usage: tmpfs-sweep gc [--dry-run] [--conf FILE]\n");
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return fail(EXIT_USAGE, "gc: unexpected argument '%s'", argv[optind]);
+	if (!need_root())
+		return fail(EXIT_NOPERM, "gc: must be run as root");
+	if (sweep_ctx_open(conf, &ctx) < 0)
+		return fail(EXIT_FAIL, "gc: out of memory");
+	r = record_list(ctx.policy.state_dir, &ids, &n);
+	if (r == -ENOENT)
+		goto out; /* no state dir: nothing was ever recorded */
+	if (r < 0) {
+		ret = fail(EXIT_FAIL, "gc: %s: %s", ctx.policy.state_dir, strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct session_record rec = {0};
+		const char *why;
+		bool final;
+		int lock = record_lock(ctx.policy.state_dir, ids[i]), k;
+
+		if (lock < 0)
+			continue; /* busy: a close or another gc has it */
+		if (record_read(ctx.policy.state_dir, ids[i], &rec) < 0) {
+			record_unlock(ctx.policy.state_dir, ids[i], lock, false);
+			continue;
+		}
+		why = gc_reason(&ctx, &rec, &final);
+		if (why) {
+			printf("%s %s (%s, uid %u): %s\n", dry_run ? "would sweep" : "sweeping", rec.id,
+			       rec.user, (unsigned)rec.uid, why);
+			k = sweep_one(&ctx, &rec, "gc", dry_run, final);
+			if (k != EXIT_OK && ret == EXIT_OK)
+				ret = k;
+			if (!dry_run && k != EXIT_FAIL && rec.state != RECORD_DEFERRED)
+				remove_session_cgroup(&rec);
+		}
+		record_unlock(ctx.policy.state_dir, ids[i], lock, why && !dry_run);
+		record_done(&rec);
+	}
+out:
+	record_ids_free(ids);
+	sweep_ctx_close(&ctx);
+	fflush(stdout);
+	return ret;
+}

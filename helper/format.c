@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "format.h"
+#include "fileio.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <time.h>
+
+const char *fmt_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char units[] = "BKMGTPE";
+	double v = (double)bytes;
+	unsigned u = 0;
+
+	/* 1023.95K would print as "1024.0K": move up a unit before rounding does. */
+	while (v >= 1023.95 && u < sizeof(units) - 2) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 "B", bytes);
+	else
+		snprintf(buf, len, "%.1f%c", v, units[u]);
+	return buf;
+}
+
+const char *fmt_time(char *buf, size_t len, uint64_t ns)
+{
+	time_t t = (time_t)(ns / NSEC_PER_SEC);
+	struct tm tm;
+
+	if (ns == 0 || !localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+const char *fmt_user(char *buf, size_t len, uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw && pw->pw_name)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%u", (unsigned)uid);
+	return buf;
+}
+
+void print_name(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\\')
+			fputs("\\\\", f);
+		else if (c < 0x20 || c == 0x7f || c >= 0x80)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	if (*end) {
+		switch (*end) {
+		case 'K': case 'k': mul = 1ULL << 10; break;
+		case 'M': case 'm': mul = 1ULL << 20; break;
+		case 'G': case 'g': mul = 1ULL << 30; break;
+		case 'T': case 't': mul = 1ULL << 40; break;
+		default: return -EINVAL;
+		}
+		if (end[1])
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / mul)
+		return -ERANGE;
+	*ret = v * mul;
+	return 0;
+}
+
+int parse_time_arg(const char *s, uint64_t *ret_ns)
+{
+	struct tm tm = {0};
+	uint64_t secs;
+	const char *end;
+
+	if (*s == '@')
+		s++;
+	if (parse_u64(s, &secs) == 0) {
+		if (secs > UINT64_MAX / NSEC_PER_SEC)
+			return -ERANGE;
+		*ret_ns = secs * NSEC_PER_SEC;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end && *end) {
+		const char *e2 = strptime(end, " %H:%M:%S", &tm);
+		if (!e2)
+			e2 = strptime(end, " %H:%M", &tm);
+		end = e2;
+	}
+	if (!end || *end)
+		return -EINVAL;
+	tm.tm_isdst = -1;
+	time_t t = mktime(&tm);
+	if (t < 0)
+		return -EINVAL;
+	*ret_ns = (uint64_t)t * NSEC_PER_SEC;
+	return 0;
+}

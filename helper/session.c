@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "session.h"
+#include "helper.h"
+#include "sweep.h"
+#include "walk.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+int sweep_ctx_open(const char *conf, struct sweep_ctx *c)
+{
+	struct policy_errors errs = {0};
+	const char *path = conf ? conf : POLICY_DEFAULT_PATH;
+	int r;
+
+	*c = (struct sweep_ctx){.conf = conf, .kill_after = -1};
+	r = policy_load(path, &c->policy, &errs);
+	if (r == -ENOMEM) {
+		policy_errors_free(&errs);
+		return r;
+	}
+	for (size_t i = 0; i < errs.n; i++) {
+		if (errs.v[i].line)
+			warnx_("%s:%u: %s", errs.file ? errs.file : path, errs.v[i].line, errs.v[i].msg);
+		else
+			warnx_("%s: %s", errs.file ? errs.file : path, errs.v[i].msg);
+	}
+	if (c->policy.report_only)
+		snprintf(c->reason, sizeof(c->reason), "report-only: %s policy %s",
+			 r == -ENOENT ? "no" : "bad", path);
+	policy_errors_free(&errs);
+	if (c->policy.raw) {
+		sha256_hex(c->policy.raw, c->policy.raw_len, c->sha256);
+		c->have_sha = true;
+	}
+	r = audit_open(c->policy.audit_log, c->policy.journal, &c->audit);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		warnx_("audit log %s: %s (journal only)", c->policy.audit_log, strerror(-r));
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	{
+		const char *k = getenv("TMPFS_SWEEP_TEST_KILL_AFTER");
+		if (k)
+			c->kill_after = atol(k);
+	}
+#endif
+	return 0;
+}
+
+void sweep_ctx_close(struct sweep_ctx *c)
+{
+	audit_close(c->audit);
+	c->audit = NULL;
+	policy_free(&c->policy);
+}
+
+static int open_lock_dir(const char *statedir)
+{
+	_cleanup_close_ int sfd = -1;
+	int fd;
+	struct stat st;
+
+	sfd = open(statedir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0)
+		return negative_errno();
+	if (mkdirat(sfd, "locks", 0700) < 0 && errno != EEXIST)
+		return negative_errno();
+	fd = openat(sfd, "locks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0022)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int record_lock(const char *statedir, const char *id)
+{
+	_cleanup_close_ int dfd = open_lock_dir(statedir);
+	int fd;
+
+	if (dfd < 0)
+		return dfd;
+	if (!record_id_valid(id))
+		return -EINVAL;
+	fd = openat(dfd, id, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return negative_errno();
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it)
+{
+	if (unlink_it) {
+		_cleanup_close_ int dfd = open_lock_dir(statedir);
+		if (dfd >= 0)
+			unlinkat(dfd, id, 0);
+	}
+	safe_close(fd);
+}
+
+int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,
+	      bool final)
+{
+	const char *statedir = c->policy.state_dir;
+	struct sweep_result res;
+	struct sweep_params p = {
+		.rec = rec,
+		.policy = &c->policy,
+		.audit = c->audit,
+		.trigger = trigger,
+		.dry_run = dry_run,
+		.final = final,
+		.end_ns = now_realtime_ns(),
+		.started_ns = now_monotonic_ns(),
+		.reason = c->reason[0] ? c->reason : NULL,
+		.policy_sha256 = c->have_sha ? c->sha256 : NULL,
+		.kill_after = c->kill_after,
+		.statedir = dry_run ? NULL : statedir,
+		/* CLOSING: a sweep of it started and did not finish (killed, or out of time) */
+		.resume = rec->state == RECORD_CLOSING,
+	};
+	int r;
+
+	p.deadline_ns = p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
+	if (c->policy.other_sessions == POLICY_OTHER_DEFER && !final)
+		p.other_sessions = user_has_other_sessions(statedir, rec);
+	if (!dry_run && rec->state != RECORD_CLOSING) {
+		rec->state = RECORD_CLOSING;
+		r = record_write(statedir, rec);
+		if (r < 0)
+			warnx_("session %s: cannot mark it closing: %s", rec->id, strerror(-r));
+	}
+	r = sweep_session(&p, &res);
+	if (r < 0) {
+		warnx_("session %s: %s", rec->id, strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (dry_run)
+		return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+	if (res.keep_record) {
+		rec->state = RECORD_DEFERRED;
+		r = record_write(statedir, rec);
+	} else
+		r = record_remove(statedir, rec->id);
+	if (r < 0)
+		warnx_("session %s: record: %s", rec->id, strerror(-r));
+	return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* session.h: what `close` and `gc` share: the policy as loaded (report-only when it is
+ * bad, and why), the audit sink, the per-record lock, and sweeping one record. */
+#pragma once
+
+#include "audit.h"
+#include "policy.h"
+#include "record.h"
+#include "sha256.h"
+
+#include <stdbool.h>
+
+struct sweep_ctx {
+	struct policy policy;
+	char sha256[SHA256_HEX_SIZE];
+	bool have_sha;
+	char reason[160]; /* why the policy is report-only, or "" */
+	struct audit *audit;
+	const char *conf;
+	long kill_after; /* test hook, -1 */
+};
+
+/* Load the policy (conf NULL: the default path) and open the audit sink. Problems are
+ * said on stderr; a bad policy makes the run report-only. Returns 0 or -ENOMEM. */
+int sweep_ctx_open(const char *conf, struct sweep_ctx *c);
+void sweep_ctx_close(struct sweep_ctx *c);
+
+/* Take the per-record lock (StateDir/locks/ID, flock, non-blocking). Returns the lock fd,
+ * -EBUSY when another close or gc holds it, or -errno. */
+int record_lock(const char *statedir, const char *id);
+void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it);
+
+/* Sweep one record (the lock is held by the caller) and then remove it, or keep it as
+ * deferred. Returns a helper exit code. */
+int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,
+	      bool final);

@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * audit.c: every event is described once as a list of typed facts; the JSON line and
+ * the journald fields are both rendered from that list, so the two sinks always say
+ * the same thing.
+ */
+#include "audit.h"
+#include "json.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+
+struct audit {
+	int fd;       /* the log file, or -1 */
+	int file_err; /* why fd is -1 when a path was given (negative errno), else 0 */
+	bool journal;
+	bool lock_gave_up; /* a lock wait timed out once: later lines do not wait again */
+	struct sbuf line;
+};
+
+#define EV_MAX_FIELDS 40
+
+/* One event being rendered to both sinks. */
+struct ev {
+	struct sbuf *json;
+	bool journal;
+	struct iovec iov[EV_MAX_FIELDS];
+	size_t n;
+	bool oom;
+};
+
+static void ev_field(struct ev *e, const char *name, const void *val, size_t len)
+{
+	size_t nl = strlen(name);
+	char *p;
+
+	if (!e->journal)
+		return;
+	if (e->n >= EV_MAX_FIELDS) {
+		e->oom = true;
+		return;
+	}
+	p = malloc(nl + 1 + len + 1);
+	if (!p) {
+		e->oom = true;
+		return;
+	}
+	memcpy(p, name, nl);
+	p[nl] = '=';
+	memcpy(p + nl + 1, val, len);
+	p[nl + 1 + len] = '\0';
+	e->iov[e->n++] = (struct iovec){ .iov_base = p, .iov_len = nl + 1 + len };
+}
+
+/* journald field for a JSON key: TMPFS_SWEEP_ + upper case, '-' -> '_'. */
+static void ev_jfield(struct ev *e, const char *key, const void *val, size_t len)
+{
+	char name[64] = "TMPFS_SWEEP_";
+	size_t i, o = strlen(name);
+
+	for (i = 0; key[i] && o < sizeof(name) - 1; i++)
+		name[o++] = key[i] == '-' ? '_' : (char)toupper((unsigned char)key[i]);
+	name[o] = '\0';
+	ev_field(e, name, val, len);
+}
+
+static void ev_strn(struct ev *e, const char *key, const char *val, size_t len)
+{
+	json_kv_strn(e->json, key, val, len);
+	if (val)
+		ev_jfield(e, key, val, len);
+}
+
+static void ev_str(struct ev *e, const char *key, const char *val)
+{
+	ev_strn(e, key, val, val ? strlen(val) : 0);
+}
+
+/* Optional field: absent from both sinks when NULL. */
+static void ev_opt(struct ev *e, const char *key, const char *val)
+{
+	if (val)
+		ev_str(e, key, val);
+}
+
+static void ev_u64(struct ev *e, const char *key, uint64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+
+	json_kv_u64(e->json, key, v);
+	ev_jfield(e, key, tmp, (size_t)n);
+}
+
+static void ev_bool(struct ev *e, const char *key, bool v)
+{
+	json_kv_bool(e->json, key, v);
+	ev_jfield(e, key, v ? "true" : "false", v ? 4 : 5);
+}
+
+static void ev_time(struct ev *e, const char *key, uint64_t ns)
+{
+	struct sbuf t = {0};
+
+	json_key(e->json, key);
+	if (!ns) {
+		sbuf_adds(e->json, "null");
+		return;
+	}
+	sbuf_add_time_ns(&t, ns);
+	if (!sbuf_str(&t)) {
+		e->oom = true;
+		sbuf_adds(e->json, "null");
+		return;
+	}
+	json_add_string(e->json, t.buf, t.len);
+	ev_jfield(e, key, t.buf, t.len);
+	sbuf_free(&t);
+}
+
+static void ev_free(struct ev *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->iov[i].iov_base);
+	e->n = 0;
+}
+
+static void ev_begin(struct ev *e, struct sbuf *json, bool journal, const char *event,
+		     const char *message_id)
+{
+	*e = (struct ev){ .json = json, .journal = journal };
+	sbuf_reset(json);
+	json_begin(json);
+	ev_field(e, "MESSAGE_ID", message_id, strlen(message_id));
+	ev_field(e, "SYSLOG_IDENTIFIER", "tmpfs-sweep", 11);
+	ev_str(e, "event", event);
+}
+
+/* Finish the JSON line; for journald add MESSAGE (human text, names escaped as in
+ * JSON so that no control byte reaches a terminal) and PRIORITY. */
+static int ev_end(struct ev *e, int priority, struct sbuf *msg)
+{
+	char prio[2] = { (char)('0' + priority), '\0' };
+
+	json_end(e->json);
+	sbuf_addc(e->json, '\n');
+	if (e->journal) {
+		if (!sbuf_str(msg))
+			e->oom = true;
+		else
+			ev_field(e, "MESSAGE", msg->buf, msg->len);
+		ev_field(e, "PRIORITY", prio, 1);
+	}
+	if (!sbuf_str(e->json) || e->oom)
+		return -ENOMEM;
+	return 0;
+}
+
+static void fill_session_open(struct ev *e, const struct audit_session *s)
+{
+	ev_str(e, "session", s->session);
+	ev_str(e, "user", s->user);
+	ev_u64(e, "uid", s->uid);
+	ev_str(e, "service", s->service);
+	ev_str(e, "rhost", s->rhost);
+	ev_str(e, "tty", s->tty);
+	ev_str(e, "cgroup", s->cgroup);
+	ev_time(e, "time", s->time_ns);
+}
+
+static void fill_file(struct ev *e, const struct audit_file *f)
+{
+	ev_str(e, "session", f->session);
+	ev_strn(e, "path", f->path, f->path && !f->path_len ? strlen(f->path) : f->path_len);
+	ev_u64(e, "size", f->size);
+	ev_u64(e, "charged_bytes", f->charged_bytes);
+	ev_u64(e, "uid", f->uid);
+	ev_time(e, "btime", f->btime_ns);
+	ev_str(e, "class", f->class);
+	ev_str(e, "action", f->action);
+	ev_str(e, "result", f->result);
+	ev_str(e, "rule", f->rule);
+	ev_opt(e, "error", f->error);
+	ev_opt(e, "detail", f->detail);
+}
+
+static void fill_session_close(struct ev *e, const struct audit_summary *s)
+{
+	ev_str(e, "session", s->session);
+	ev_str(e, "user", s->user);
+	ev_u64(e, "uid", s->uid);
+	ev_u64(e, "files", s->files);
+	ev_u64(e, "bytes", s->bytes);
+	ev_u64(e, "charged_bytes", s->charged_bytes);
+	ev_u64(e, "removed", s->removed);
+	ev_u64(e, "removed_bytes", s->removed_bytes);
+	ev_u64(e, "kept", s->kept);
+	ev_u64(e, "deferred", s->deferred);
+	ev_u64(e, "errors", s->errors);
+	ev_bool(e, "incomplete", s->incomplete);
+	ev_u64(e, "duration_ms", s->duration_ms);
+	ev_str(e, "policy_sha256", s->policy_sha256);
+	ev_time(e, "time", s->time_ns);
+	ev_opt(e, "trigger", s->trigger);
+	ev_opt(e, "reason", s->reason);
+}
+
+static void msg_str(struct sbuf *m, const char *s)
+{
+	if (s)
+		json_add_string(m, s, strlen(s));
+	else
+		sbuf_adds(m, "?");
+}
+
+int audit_format_session_open(struct sbuf *b, const struct audit_session *s)
+{
+	struct ev e;
+	int r;
+
+	ev_begin(&e, b, false, "session-open", AUDIT_MID_SESSION_OPEN);
+	fill_session_open(&e, s);
+	r = ev_end(&e, 6, NULL);
+	ev_free(&e);
+	return r;
+}
+
+int audit_format_file(struct sbuf *b, const struct audit_file *f)
+{
+	struct ev e;
+	int r;
+
+	ev_begin(&e, b, false, "file", AUDIT_MID_FILE);
+	fill_file(&e, f);
+	r = ev_end(&e, 6, NULL);
+	ev_free(&e);
+	return r;
+}
+
+int audit_format_session_close(struct sbuf *b, const struct audit_summary *s)
+{
+	struct ev e;
+	int r;
+
+	ev_begin(&e, b, false, "session-close", AUDIT_MID_SESSION_CLOSE);
+	fill_session_close(&e, s);
+	r = ev_end(&e, 6, NULL);
+	ev_free(&e);
+	return r;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One write(2) of the whole line. The flock keeps writers of other processes out;
+ * a holder that never lets go delays this sink once by AUDIT_LOCK_WAIT_MS, not per line
+ * (O_APPEND still keeps each line whole on a local file system). */
+static int audit_write_line(struct audit *a)
+{
+	uint64_t deadline = mono_ms() + AUDIT_LOCK_WAIT_MS;
+	bool locked = false;
+	ssize_t n;
+	int r = 0;
+
+	if (a->fd < 0)
+		return a->file_err;
+	while (!a->lock_gave_up) {
+		if (flock(a->fd, LOCK_EX | LOCK_NB) == 0) {
+			locked = true;
+			break;
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		if (mono_ms() >= deadline) {
+			a->lock_gave_up = true;
+			break;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	do
+		n = write(a->fd, a->line.buf, a->line.len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		r = negative_errno();
+	else if ((size_t)n != a->line.len)
+		r = -EIO; /* a partial line: finishing it could interleave, so say so instead */
+	if (locked)
+		flock(a->fd, LOCK_UN);
+	return r;
+}
+
+static int audit_emit(struct audit *a, struct ev *e, int r)
+{
+	if (a->journal && e->n)
+		(void)sd_journal_sendv(e->iov, (int)e->n); /* absent journald is not an error */
+	ev_free(e);
+	if (r < 0)
+		return r;
+	return audit_write_line(a);
+}
+
+int audit_session_open(struct audit *a, const struct audit_session *s)
+{
+	struct sbuf msg = {0};
+	struct ev e;
+	int r;
+
+	ev_begin(&e, &a->line, a->journal, "session-open", AUDIT_MID_SESSION_OPEN);
+	fill_session_open(&e, s);
+	sbuf_adds(&msg, "session ");
+	msg_str(&msg, s->session);
+	sbuf_adds(&msg, " opened for ");
+	msg_str(&msg, s->user);
+	sbuf_printf(&msg, " (uid %u), service ", (unsigned)s->uid);
+	msg_str(&msg, s->service);
+	r = ev_end(&e, LOG_INFO, &msg);
+	sbuf_free(&msg);
+	return audit_emit(a, &e, r);
+}
+
+int audit_file(struct audit *a, const struct audit_file *f)
+{
+	struct sbuf msg = {0};
+	struct ev e;
+	int prio = LOG_INFO, r;
+
+	if (f->result && (streq(f->result, "error") || streq(f->result, "skipped-changed")))
+		prio = LOG_WARNING;
+	else if (f->result && streq(f->result, "removed"))
+		prio = LOG_NOTICE;
+	ev_begin(&e, &a->line, a->journal, "file", AUDIT_MID_FILE);
+	fill_file(&e, f);
+	sbuf_adds(&msg, "session ");
+	msg_str(&msg, f->session);
+	sbuf_adds(&msg, ": ");
+	if (f->path)
+		json_add_string(&msg, f->path, f->path_len ? f->path_len : strlen(f->path));
+	sbuf_adds(&msg, ": ");
+	sbuf_adds(&msg, f->result ? f->result : "?");
+	sbuf_printf(&msg, " (%" PRIu64 " bytes, %" PRIu64 " charged, class %s, action %s, rule ",
+		    f->size, f->charged_bytes, f->class ? f->class : "?",
+		    f->action ? f->action : "?");
+	msg_str(&msg, f->rule);
+	if (f->error) {
+		sbuf_adds(&msg, ", error ");
+		msg_str(&msg, f->error);
+	}
+	if (f->detail) {
+		sbuf_adds(&msg, ", ");
+		msg_str(&msg, f->detail);
+	}
+	sbuf_addc(&msg, ')');
+	r = ev_end(&e, prio, &msg);
+	sbuf_free(&msg);
+	return audit_emit(a, &e, r);
+}
+
+int audit_session_close(struct audit *a, const struct audit_summary *s)
+{
+	struct sbuf msg = {0};
+	struct ev e;
+	int r;
+
+	ev_begin(&e, &a->line, a->journal, "session-close", AUDIT_MID_SESSION_CLOSE);
+	fill_session_close(&e, s);
+	sbuf_adds(&msg, "session ");
+	msg_str(&msg, s->session);
+	sbuf_adds(&msg, " of ");
+	msg_str(&msg, s->user);
+	sbuf_printf(&msg,
+		    " closed: %" PRIu64 " files (%" PRIu64 " bytes, %" PRIu64 " charged), removed %"
+		    PRIu64 " (%" PRIu64 " bytes), kept %" PRIu64 ", deferred %" PRIu64
+		    ", errors %" PRIu64 "%s",
+		    s->files, s->bytes, s->charged_bytes, s->removed, s->removed_bytes, s->kept,
+		    s->deferred, s->errors, s->incomplete ? ", incomplete" : "");
+	if (s->reason) {
+		sbuf_adds(&msg, ", ");
+		msg_str(&msg, s->reason);
+	}
+	r = ev_end(&e, s->errors || s->incomplete ? LOG_WARNING : LOG_INFO, &msg);
+	sbuf_free(&msg);
+	return audit_emit(a, &e, r);
+}
+
+/* Directory part: created if missing (last component only), never a symlink, ours and
+ * not writable by anyone else (else someone could swap the file under us). */
+static int audit_open_dir(const char *dir)
+{
+	_cleanup_close_ int dfd = -1;
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return negative_errno();
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOTDIR ? -ELOOP : negative_errno();
+	if (fstat(dfd, &st) < 0)
+		return negative_errno();
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return -EPERM;
+	return TAKE_FD(dfd);
+}
+
+static int audit_open_file(const char *path)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dfd = -1, fd = -1;
+	const char *slash, *base;
+	struct stat st;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	slash = strrchr(path, '/');
+	base = slash + 1;
+	if (!*base || streq(base, ".") || streq(base, ".."))
+		return -EINVAL;
+	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	dfd = audit_open_dir(dir);
+	if (dfd < 0)
+		return dfd;
+	/* O_NONBLOCK: a FIFO planted here fails (ENXIO) instead of blocking the open. */
+	fd = openat(dfd, base,
+		    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		    0600);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_uid != geteuid() || st.st_nlink != 1)
+		return -EPERM;
+	return TAKE_FD(fd);
+}
+
+int audit_open(const char *path, bool journal, struct audit **ret)
+{
+	struct audit *a;
+	int fd = -1;
+
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	a->journal = journal;
+	if (path) {
+		fd = audit_open_file(path);
+		if (fd < 0)
+			a->file_err = fd;
+	}
+	a->fd = fd;
+	*ret = a;
+	return a->file_err;
+}
+
+void audit_close(struct audit *a)
+{
+	if (!a)
+		return;
+	safe_close(a->fd);
+	sbuf_free(&a->line);
+	free(a);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * audit.h: the audit trail of DESIGN.md. One JSON object per line appended to the
+ * AuditLog file (each line one write(2) under a bounded flock, so concurrent helpers
+ * never interleave), and the same facts to journald as structured fields with one
+ * MESSAGE_ID per event type. The file is opened once, refusing symlinks and
+ * non-regular files; journald being absent is never an error.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* journald MESSAGE_IDs (`journalctl MESSAGE_ID=...`), fixed forever. */
+#define AUDIT_MID_SESSION_OPEN "1cb7a6eee69144188becdcbc59c4cfbe"
+#define AUDIT_MID_FILE "d77d0264bda1417e9ac2a252016a0a95"
+#define AUDIT_MID_SESSION_CLOSE "e48e1d1b6d4d4fdd8d3e083de4d632e7"
+
+/* Default AuditLog. */
+#define AUDIT_DEFAULT_PATH "/var/log/tmpfs-sweep/audit.jsonl"
+
+struct audit;
+
+/* String members may be NULL (written as JSON null, left out of journald).
+ * Times are nanoseconds since the epoch, written as RFC 3339 UTC; 0 = unknown (null). */
+struct audit_session {
+	const char *session;
+	const char *user;
+	uid_t uid;
+	const char *service, *rhost, *tty;
+	const char *cgroup;
+	uint64_t time_ns;
+};
+
+struct audit_file {
+	const char *session;
+	const char *path; /* any bytes: escaped reversibly */
+	size_t path_len;  /* 0: strlen(path) */
+	uint64_t size, charged_bytes;
+	uid_t uid;
+	uint64_t btime_ns;
+	const char *class;  /* "charged", "created", "owned" */
+	const char *action; /* "remove", "report", "keep", "defer" */
+	const char *result; /* "removed", "reported", "kept", "deferred", "skipped-in-use",
+			     * "skipped-changed", "error" */
+	const char *rule;   /* the rule's text, or "default" */
+	/* Optional, left out when NULL: */
+	const char *error;  /* e.g. strerror text, or the failed re-check */
+	const char *detail; /* e.g. "open by pid 1234", "report-only: bad policy" */
+};
+
+struct audit_summary {
+	const char *session;
+	const char *user;
+	uid_t uid;
+	uint64_t files, bytes, charged_bytes;
+	uint64_t removed, removed_bytes, kept, deferred, errors;
+	bool incomplete;
+	uint64_t duration_ms;
+	const char *policy_sha256; /* 64 hex digits, or NULL when no policy was read */
+	uint64_t time_ns;
+	/* Optional, left out when NULL: */
+	const char *trigger; /* "close", "gc" */
+	const char *reason;  /* "report-only: bad policy", "timeout", "time" (cap hit), ... */
+};
+
+/* Open the sink. path NULL: journald only. The directory (last component only; its
+ * parents must exist) is created root 0700 if missing; it must not be a symlink, must
+ * be owned by us and not writable by group or other; the file is created 0600, must be
+ * a regular file owned by us, and is never reached through a symlink.
+ * On a file error *ret is still set (journald-only sink, if journal) and -errno is
+ * returned: the caller says so and goes on. Only -ENOMEM leaves *ret NULL. */
+int audit_open(const char *path, bool journal, struct audit **ret);
+void audit_close(struct audit *a);
+
+/* Each returns 0 when the line reached the file (or there is no file), else -errno
+ * (the file's error, e.g. the one audit_open met). journald gets the event either way. */
+int audit_session_open(struct audit *a, const struct audit_session *s);
+int audit_file(struct audit *a, const struct audit_file *f);
+int audit_session_close(struct audit *a, const struct audit_summary *s);
+
+/* The JSON line (with its '\n') an event would write; for tests and `--json` output.
+ * Returns 0 or -ENOMEM. */
+struct sbuf;
+int audit_format_session_open(struct sbuf *b, const struct audit_session *s);
+int audit_format_file(struct sbuf *b, const struct audit_file *f);
+int audit_format_session_close(struct sbuf *b, const struct audit_summary *s);
+
+/* Upper bound on waiting for another writer's lock before writing anyway. */
+#define AUDIT_LOCK_WAIT_MS 200

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "cgroup.h"
+#include "fileio.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <libmount.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+static void mnt_unref_tablep(struct libmnt_table **t)
+{
+	mnt_unref_table(*t);
+}
+static void mnt_free_iterp(struct libmnt_iter **i)
+{
+	mnt_free_iter(*i);
+}
+
+static bool list_has_word(const char *list, const char *word, const char *seps)
+{
+	size_t wl = strlen(word);
+
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, seps);
+		if (n == wl && strncmp(p, word, wl) == 0)
+			return true;
+		p += n;
+		p += strspn(p, seps);
+	}
+	return false;
+}
+
+static int open_dir_beneath(int dirfd, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   RESOLVE_NO_XDEV,
+	};
+	int fd;
+
+	while (*rel == '/')
+		rel++;
+	fd = (int)syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
+	return fd < 0 ? negative_errno() : fd;
+}
+
+int cg_root_open(const char *mountinfo, struct cg_root *ret)
+{
+	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
+	_cleanup_(mnt_free_iterp) struct libmnt_iter *it = NULL;
+	_cleanup_free_ char *v1 = NULL, *v2 = NULL;
+	struct libmnt_fs *fs;
+	int r;
+
+	tb = mnt_new_table();
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (!tb || !it)
+		return -ENOMEM;
+	r = mnt_table_parse_file(tb, mountinfo ? mountinfo : "/proc/self/mountinfo");
+	if (r < 0)
+		return r;
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *type = mnt_fs_get_fstype(fs), *target = mnt_fs_get_target(fs);
+
+		if (!type || !target)
+			continue;
+		if (streq(type, "cgroup") && !v1 &&
+		    list_has_word(mnt_fs_get_fs_options(fs), "memory", ",")) {
+			v1 = strdup(target);
+			if (!v1)
+				return -ENOMEM;
+		} else if (streq(type, "cgroup2") && !v2) {
+			_cleanup_free_ char *ctl = NULL, *p = NULL;
+			if (asprintf(&p, "%s/cgroup.controllers", target) < 0)
+				return -ENOMEM;
+			if (read_small_file_at(AT_FDCWD, p, 4096, &ctl) >= 0 &&
+			    list_has_word(ctl, "memory", " \n")) {
+				v2 = strdup(target);
+				if (!v2)
+					return -ENOMEM;
+			}
+		}
+	}
+	*ret = (struct cg_root){.fd = -1};
+	if (v2) {
+		ret->mode = CG_V2;
+		ret->mnt = TAKE_PTR(v2);
+	} else if (v1) {
+		ret->mode = CG_V1;
+		ret->mnt = TAKE_PTR(v1);
+	} else
+		return -ENOMEDIUM;
+	ret->fd = open(ret->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (ret->fd < 0) {
+		r = negative_errno();
+		cg_root_close(ret);
+		return r;
+	}
+	return 0;
+}
+
+void cg_root_close(struct cg_root *r)
+{
+	free(r->mnt);
+	r->mnt = NULL;
+	r->fd = safe_close(r->fd);
+	r->mode = CG_NONE;
+}
+
+int cg_path_of_pid(const struct cg_root *r, pid_t pid, const char *proc_cgroup, char **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	ssize_t n;
+
+	if (!proc_cgroup) {
+		if (pid > 0)
+			snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+		else
+			snprintf(path, sizeof(path), "/proc/self/cgroup");
+		proc_cgroup = path;
+	}
+	n = read_small_file_at(AT_FDCWD, proc_cgroup, 64 * 1024, &buf);
+	if (n < 0)
+		return (int)n;
+	/* Lines are "ID:CONTROLLERS:PATH"; PATH may itself contain ':'. */
+	for (char *line = buf, *next; line && *line; line = next) {
+		char *c1, *c2;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		c1 = strchr(line, ':');
+		if (!c1)
+			continue;
+		c2 = strchr(c1 + 1, ':');
+		if (!c2)
+			continue;
+		*c1 = '\0';
+		*c2 = '\0';
+		/* v2: "0::/path"; v1: "N:memory[,other]:/path" */
+		if ((r->mode == CG_V2 && streq(line, "0") && c1[1] == '\0') ||
+		    (r->mode == CG_V1 && list_has_word(c1 + 1, "memory", ","))) {
+			if (c2[1] != '/')
+				return -EINVAL;
+			*ret = strdup(c2 + 1);
+			return *ret ? 0 : -ENOMEM;
+		}
+	}
+	return -ENOENT;
+}
+
+static bool rel_is_sane(const char *rel)
+{
+	/* No "..", no "." components: the path must name what it says. */
+	for (const char *p = rel; *p;) {
+		size_t n;
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+int cg_open_rel(const struct cg_root *r, const char *rel, struct cgroup *ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *norm = NULL;
+	struct stat st;
+	size_t len;
+
+	if (!rel_is_sane(rel))
+		return -EINVAL;
+	while (*rel == '/')
+		rel++;
+	if (asprintf(&norm, "/%s", rel) < 0)
+		return -ENOMEM;
+	/* Fold repeated slashes: the path is shown to people and stored in records. */
+	for (char *w = norm, *p = norm;; p++) {
+		if (p[0] == '/' && p[1] == '/')
+			continue;
+		if (!(*w++ = *p))
+			break;
+	}
+	len = strlen(norm);
+	while (len > 1 && norm[len - 1] == '/')
+		norm[--len] = '\0';
+	fd = open_dir_beneath(r->fd, norm);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	*ret = (struct cgroup){.rel = TAKE_PTR(norm), .ino = st.st_ino, .fd = TAKE_FD(fd)};
+	return 0;
+}
+
+int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret)
+{
+	size_t ml = strlen(r->mnt);
+	uint64_t pid;
+
+	if (!spec || !*spec)
+		return -EINVAL;
+	if (parse_u64(spec, &pid) == 0) {
+		_cleanup_free_ char *rel = NULL;
+		int k;
+		if (pid == 0 || pid > INT32_MAX)
+			return -ESRCH;
+		k = cg_path_of_pid(r, (pid_t)pid, NULL, &rel);
+		if (k < 0)
+			return k == -ENOENT ? -ESRCH : k;
+		return cg_open_rel(r, rel, ret);
+	}
+	if (strncmp(spec, r->mnt, ml) == 0 && (spec[ml] == '/' || spec[ml] == '\0'))
+		return cg_open_rel(r, spec + ml, ret);
+	/* Under /sys/fs/cgroup but not in the memory hierarchy (e.g. a v1 controller or a
+	 * v2 tree without memory): say so rather than guess. */
+	if (startswith(spec, "/sys/fs/cgroup/") || streq(spec, "/sys/fs/cgroup"))
+		return -ENOMEDIUM;
+	return cg_open_rel(r, spec, ret);
+}
+
+void cgroup_done(struct cgroup *cg)
+{
+	free(cg->rel);
+	cg->rel = NULL;
+	cg->fd = safe_close(cg->fd);
+}
+
+int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *usage,
+		  uint64_t *shmem)
+{
+	_cleanup_free_ char *stat = NULL;
+	ssize_t n;
+	int k;
+
+	if (usage) {
+		k = read_u64_at(cg->fd, r->mode == CG_V2 ? "memory.current" : "memory.usage_in_bytes",
+				usage);
+		if (k < 0)
+			return k;
+	}
+	if (shmem) {
+		n = read_small_file_at(cg->fd, "memory.stat", 64 * 1024, &stat);
+		if (n < 0)
+			return (int)n;
+		k = stat_lookup_u64(stat, r->mode == CG_V2 ? "shmem" : "total_shmem", shmem);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+void cg_list_free(struct cg_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].rel);
+	free(l->v);
+	*l = (struct cg_list){0};
+}
+
+static int cg_list_add(struct cg_list *l, size_t *cap, const char *rel, uint64_t ino)
+{
+	if (l->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct cg_node *v = reallocarray(l->v, nc, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		*cap = nc;
+	}
+	l->v[l->n].rel = strdup(rel);
+	if (!l->v[l->n].rel)
+		return -ENOMEM;
+	l->v[l->n++].ino = ino;
+	return 0;
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+	const struct cg_node *x = a, *y = b;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct cg_list *ret)
+{
+	struct cg_list l = {0};
+	size_t cap = 0;
+	int k;
+
+	k = cg_list_add(&l, &cap, cg->rel, cg->ino);
+	/* Breadth-first over the list itself: entry i's children are appended. */
+	for (size_t i = 0; k == 0 && i < l.n; i++) {
+		_cleanup_closedir_ DIR *d = NULL;
+		struct dirent *de;
+		int fd = open_dir_beneath(r->fd, l.v[i].rel);
+
+		if (fd < 0)
+			continue; /* removed meanwhile */
+		d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			k = negative_errno();
+			break;
+		}
+		while (k == 0 && (de = readdir(d))) {
+			_cleanup_free_ char *child = NULL;
+			struct stat st;
+			if (de->d_type != DT_DIR || de->d_name[0] == '.')
+				continue;
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISDIR(st.st_mode))
+				continue;
+			if (asprintf(&child, "%s/%s", streq(l.v[i].rel, "/") ? "" : l.v[i].rel,
+				     de->d_name) < 0)
+				k = -ENOMEM;
+			else
+				k = cg_list_add(&l, &cap, child, st.st_ino);
+		}
+	}
+	if (k < 0) {
+		cg_list_free(&l);
+		return k;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), cmp_node);
+	*ret = l;
+	return 0;
+}
+
+const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino)
+{
+	struct cg_node key = {.ino = ino};
+	return bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_node);
+}
+
+int cg_create(const struct cg_root *r, const char *parent_rel, const char *name,
+	      struct cgroup *ret)
+{
+	_cleanup_close_ int pfd = -1;
+	_cleanup_free_ char *rel = NULL;
+
+	if (!name[0] || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+		return -EINVAL;
+	pfd = open_dir_beneath(r->fd, parent_rel);
+	if (pfd < 0)
+		return pfd;
+	if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
+		return negative_errno();
+	while (*parent_rel == '/')
+		parent_rel++;
+	if (asprintf(&rel, "/%s%s%s", parent_rel, *parent_rel ? "/" : "", name) < 0)
+		return -ENOMEM;
+	return cg_open_rel(r, rel, ret);
+}
+
+int cg_attach(const struct cgroup *cg, pid_t pid)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[32];
+	int n;
+
+	fd = openat(cg->fd, "cgroup.procs", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return negative_errno();
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	return write_all(fd, buf, (size_t)n);
+}
+
+int cg_remove_if_empty(const struct cg_root *r, const char *rel)
+{
+	while (*rel == '/')
+		rel++;
+	if (!*rel || !rel_is_sane(rel))
+		return -EINVAL;
+	if (unlinkat(r->fd, rel, AT_REMOVEDIR) < 0)
+		return negative_errno();
+	return 0;
+}

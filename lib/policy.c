@@ -1,0 +1,1187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * policy.c: the policy file's parser, checks, dump, matching and exemptions (policy.h).
+ * The keyword table below is the one source of truth for the settings: the parser, the
+ * defaults (written in the file syntax and parsed by the same code) and policy_dump()
+ * all walk it, and a test checks each name against the man page and the shipped conf.
+ */
+#include "policy.h"
+#include "glob.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#ifndef STATEDIR
+#define STATEDIR "/run/tmpfs-sweep"
+#endif
+
+#define MAX_LIST 64 /* Watch paths, exempt names */
+#define KIB 1024ULL
+
+enum kw_kind { KW_PATHS, KW_PATH, KW_BOOL, KW_DURATION, KW_NAMES, KW_ENUM, KW_COUNT };
+
+static const char *const other_sessions_names[] = {"defer", "proceed", NULL};
+static const char *const remove_as_names[] = {"user", "root", NULL};
+
+struct keyword {
+	const char *name;
+	enum kw_kind kind;
+	size_t off;
+	const char *def;          /* the default, in the file syntax; NULL: an empty list */
+	const char *const *names; /* KW_ENUM values, index = stored int */
+	uint64_t min, max;        /* KW_COUNT; KW_DURATION in ms */
+};
+
+#define OFF(f) offsetof(struct policy, f)
+static const struct keyword keywords[] = {
+	{"Watch", KW_PATHS, OFF(watch), "/dev/shm /tmp /run/user/%U", NULL, 0, 0},
+	{"StateDir", KW_PATH, OFF(state_dir), STATEDIR, NULL, 0, 0},
+	{"AuditLog", KW_PATH, OFF(audit_log), "/var/log/tmpfs-sweep/audit.jsonl", NULL, 0, 0},
+	{"Journal", KW_BOOL, OFF(journal), "yes", NULL, 0, 0},
+	{"Timeout", KW_DURATION, OFF(timeout_ms), "5s", NULL, 1, 3600 * 1000},
+	{"ExemptUsers", KW_NAMES, OFF(exempt_users), "root", NULL, 0, 0},
+	{"ExemptGroups", KW_NAMES, OFF(exempt_groups), NULL, NULL, 0, 0},
+	{"IncludeSystemUsers", KW_BOOL, OFF(include_system_users), "no", NULL, 0, 0},
+	{"OtherSessions", KW_ENUM, OFF(other_sessions), "defer", other_sessions_names, 0, 0},
+	{"RemoveAs", KW_ENUM, OFF(remove_as), "user", remove_as_names, 0, 0},
+	{"MaxDepth", KW_COUNT, OFF(max_depth), "256", NULL, 1, 65536},
+	{"MaxEntries", KW_COUNT, OFF(max_entries), "1000000", NULL, 1, 1000000000},
+};
+
+static const char *const action_names[] = {
+	[POLICY_REPORT] = "report",
+	[POLICY_KEEP] = "keep",
+	[POLICY_REMOVE] = "remove",
+	[POLICY_DEFER] = "defer",
+	[POLICY_IGNORE] = "ignore",
+};
+#define N_ACTIONS 4 /* the ones a file may use */
+
+static const char *const class_names[] = {"charged", "created", "owned"};
+static const char *const type_names[] = {[POLICY_TYPE_FILE] = "file", [POLICY_TYPE_DIR] = "dir",
+					 [POLICY_TYPE_ANY] = "any"};
+
+static const char *const all_keywords[] = {
+	"Watch", "StateDir", "AuditLog", "Journal", "Timeout", "ExemptUsers", "ExemptGroups",
+	"IncludeSystemUsers", "OtherSessions", "RemoveAs", "MaxDepth", "MaxEntries",
+	"keep", "report", "remove", "defer", "class", "min-size", "type", NULL,
+};
+
+const char *const *policy_keywords(void)
+{
+	_Static_assert(ARRAY_SIZE(all_keywords) == ARRAY_SIZE(keywords) + N_ACTIONS + 3 + 1,
+		       "all_keywords must list every keyword, action and condition");
+	return all_keywords;
+}
+
+const char *policy_action_name(enum policy_action a)
+{
+	return (unsigned)a < ARRAY_SIZE(action_names) ? action_names[a] : "?";
+}
+
+struct parser {
+	struct policy *p;
+	struct policy_errors *errs;
+	unsigned lineno;
+	unsigned seen[ARRAY_SIZE(keywords)];
+	unsigned first_rule;
+	size_t n_errors;
+	bool oom;
+	char *line;  /* POLICY_MAX_LINE + 1 bytes: the line being parsed, split in words */
+	char **args; /* POLICY_MAX_LINE / 2 + 1 words */
+};
+#define MAX_ARGS (POLICY_MAX_LINE / 2 + 1)
+
+static void add_error(struct policy_errors *errs, bool *oom, unsigned line, char *msg)
+{
+	struct policy_error *v;
+
+	if (!msg) {
+		*oom = true;
+		return;
+	}
+	v = reallocarray(errs->v, errs->n + 1, sizeof(*v));
+	if (!v) {
+		free(msg);
+		*oom = true;
+		return;
+	}
+	errs->v = v;
+	errs->v[errs->n++] = (struct policy_error){.line = line, .msg = msg};
+}
+
+static _printf_(2, 3) void perr(struct parser *ps, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	ps->n_errors++;
+	if (!ps->errs || ps->errs->n >= POLICY_MAX_ERRORS)
+		return;
+	if (ps->errs->n == POLICY_MAX_ERRORS - 1) {
+		add_error(ps->errs, &ps->oom, ps->lineno, strdup("too many errors; stopping"));
+		return;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	add_error(ps->errs, &ps->oom, ps->lineno, msg);
+}
+
+static void strv_free(struct policy_strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	*s = (struct policy_strv){0};
+}
+
+static void watch_globs_free(struct policy *p)
+{
+	if (p->watch_globs)
+		for (size_t i = 0; i < p->watch.n; i++)
+			glob_free(&p->watch_globs[i]);
+	free(p->watch_globs);
+	p->watch_globs = NULL;
+}
+
+static void rules_free(struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		free(p->rules[i].pattern);
+		glob_free(p->rules[i].glob);
+		free(p->rules[i].glob);
+	}
+	free(p->rules);
+	p->rules = NULL;
+	p->n_rules = 0;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	watch_globs_free(p);
+	strv_free(&p->watch);
+	strv_free(&p->exempt_users);
+	strv_free(&p->exempt_groups);
+	free(p->state_dir);
+	free(p->audit_log);
+	rules_free(p);
+	free(p->raw);
+	*p = (struct policy){0};
+}
+
+void policy_errors_free(struct policy_errors *errs)
+{
+	if (!errs)
+		return;
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->v[i].msg);
+	free(errs->v);
+	free(errs->file);
+	*errs = (struct policy_errors){0};
+}
+
+/* Decimal digits only; -EINVAL without digits or with junk, -ERANGE on overflow. */
+static int parse_number(const char *s, uint64_t *ret, const char **end)
+{
+	uint64_t v = 0;
+	const char *q = s;
+
+	if (*q < '0' || *q > '9')
+		return -EINVAL;
+	for (; *q >= '0' && *q <= '9'; q++) {
+		if (v > (UINT64_MAX - (uint64_t)(*q - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*q - '0');
+	}
+	*ret = v;
+	if (end)
+		*end = q;
+	else if (*q)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_size(const char *s, uint64_t *ret)
+{
+	const char *end;
+	uint64_t v, mult = 1;
+	int r = parse_number(s, &v, &end);
+
+	if (r < 0)
+		return r;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mult = KIB; break;
+		case 'm': case 'M': mult = KIB * KIB; break;
+		case 'g': case 'G': mult = KIB * KIB * KIB; break;
+		default: return -EINVAL;
+		}
+		if (end[1])
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	*ret = v * mult;
+	return 0;
+}
+
+static int parse_duration_ms(const char *s, uint64_t *ret)
+{
+	const char *end;
+	uint64_t v, mult = 1000;
+	int r = parse_number(s, &v, &end);
+
+	if (r < 0)
+		return r;
+	if (strcasecmp(end, "ms") == 0)
+		mult = 1;
+	else if (*end && strcasecmp(end, "s") != 0)
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	*ret = v * mult;
+	return 0;
+}
+
+/* User and group names as shadow's useradd accepts them by default (plus a trailing $). */
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32 || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '$' && i == n - 1 && i > 0)
+			continue;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return !streq(s, ".") && !streq(s, "..");
+}
+
+static int set_paths(struct parser *ps, const struct keyword *k, char **args, size_t n)
+{
+	struct policy *p = ps->p;
+	struct policy_strv v = {0};
+	struct glob *globs;
+	bool bad = false;
+
+	if (n > MAX_LIST)
+		return perr(ps, "'%s' takes at most %d paths", k->name, MAX_LIST), -EINVAL;
+	globs = calloc(n, sizeof(*globs));
+	v.v = calloc(n, sizeof(char *));
+	if (!globs || !v.v) {
+		free(globs);
+		free(v.v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *err;
+		int r = glob_compile(args[i], &globs[v.n], &err);
+
+		if (r == -ENOMEM)
+			goto oom;
+		if (r < 0) {
+			perr(ps, "%s: bad path '%s': %s", k->name, args[i], err);
+			bad = true;
+			continue;
+		}
+		if (globs[v.n].wild || globs[v.n].n_comps == 0) {
+			perr(ps, "%s: '%s': %s", k->name, args[i],
+			     globs[v.n].wild ? "wildcards are not allowed in watched paths"
+					     : "'/' cannot be watched, name tmpfs mounts");
+			glob_free(&globs[v.n]);
+			bad = true;
+			continue;
+		}
+		for (size_t j = 0; j < v.n; j++)
+			if (streq(v.v[j], args[i])) {
+				perr(ps, "%s: '%s' is listed twice", k->name, args[i]);
+				bad = true;
+			}
+		v.v[v.n] = strdup(args[i]);
+		if (!v.v[v.n]) {
+			glob_free(&globs[v.n]);
+			goto oom;
+		}
+		v.n++;
+	}
+	if (bad) {
+		for (size_t i = 0; i < v.n; i++)
+			glob_free(&globs[i]);
+		free(globs);
+		strv_free(&v);
+		return -EINVAL;
+	}
+	watch_globs_free(p);
+	strv_free(&p->watch);
+	p->watch = v;
+	p->watch_globs = globs;
+	return 0;
+oom:
+	for (size_t i = 0; i < v.n; i++)
+		glob_free(&globs[i]);
+	free(globs);
+	strv_free(&v);
+	return -ENOMEM;
+}
+
+static int set_names(struct parser *ps, const struct keyword *k, char **args, size_t n)
+{
+	struct policy_strv *dst = (struct policy_strv *)((char *)ps->p + k->off);
+	struct policy_strv v = {0};
+
+	if (n > MAX_LIST)
+		return perr(ps, "'%s' takes at most %d names", k->name, MAX_LIST), -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!name_ok(args[i]))
+			return perr(ps, "%s: bad name '%.64s'", k->name, args[i]), -EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (streq(args[i], args[j]))
+				return perr(ps, "%s: '%s' is listed twice", k->name, args[i]),
+				       -EINVAL;
+	}
+	v.v = calloc(n ? n : 1, sizeof(char *));
+	if (!v.v)
+		return -ENOMEM;
+	for (; v.n < n; v.n++) {
+		v.v[v.n] = strdup(args[v.n]);
+		if (!v.v[v.n]) {
+			strv_free(&v);
+			return -ENOMEM;
+		}
+	}
+	strv_free(dst);
+	*dst = v;
+	return 0;
+}
+
+static int set_value(struct parser *ps, const struct keyword *k, char **args, size_t n)
+{
+	void *field = (char *)ps->p + k->off;
+	const char *err = NULL;
+	uint64_t v;
+	int r;
+
+	if (n == 0)
+		return perr(ps, "'%s' needs a value", k->name), -EINVAL;
+	if (k->kind == KW_PATHS)
+		return set_paths(ps, k, args, n);
+	if (k->kind == KW_NAMES)
+		return set_names(ps, k, args, n);
+	if (n > 1)
+		return perr(ps, "'%s' takes one value; extra argument '%.64s'", k->name, args[1]),
+		       -EINVAL;
+
+	switch (k->kind) {
+	case KW_PATH: {
+		struct glob g;
+		char *s;
+
+		r = glob_compile(args[0], &g, &err);
+		if (r == -ENOMEM)
+			return r;
+		if (r == 0) {
+			if (g.wild || strchr(args[0], '%'))
+				err = "wildcards and '%' escapes are not allowed here";
+			else if (g.n_comps == 0)
+				err = "'/' is not allowed here";
+			glob_free(&g);
+		}
+		if (err)
+			return perr(ps, "%s: bad path '%s': %s", k->name, args[0], err), -EINVAL;
+		s = strdup(args[0]);
+		if (!s)
+			return -ENOMEM;
+		free(*(char **)field);
+		*(char **)field = s;
+		return 0;
+	}
+	case KW_BOOL:
+		if (strcasecmp(args[0], "yes") == 0)
+			*(bool *)field = true;
+		else if (strcasecmp(args[0], "no") == 0)
+			*(bool *)field = false;
+		else
+			return perr(ps, "%s: expected yes or no, got '%.64s'", k->name, args[0]),
+			       -EINVAL;
+		return 0;
+	case KW_ENUM:
+		for (int i = 0; k->names[i]; i++)
+			if (strcasecmp(args[0], k->names[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		return perr(ps, "%s: expected %s or %s, got '%.64s'", k->name, k->names[0],
+			    k->names[1], args[0]),
+		       -EINVAL;
+	case KW_DURATION:
+	case KW_COUNT:
+		r = k->kind == KW_DURATION ? parse_duration_ms(args[0], &v)
+					   : parse_number(args[0], &v, NULL);
+		if (r == -ERANGE)
+			return perr(ps, "%s: number too large: '%.64s'", k->name, args[0]), -EINVAL;
+		if (r < 0)
+			return perr(ps, "%s: bad %s '%.64s'", k->name,
+				    k->kind == KW_DURATION ? "duration (N, Ns or Nms)" : "number",
+				    args[0]),
+			       -EINVAL;
+		if (v < k->min || v > k->max) {
+			if (k->kind == KW_DURATION)
+				return perr(ps, "%s: out of range: '%.64s' (1ms to %" PRIu64 "s)",
+					    k->name, args[0], k->max / 1000),
+				       -EINVAL;
+			return perr(ps, "%s: out of range: '%.64s' (%" PRIu64 " to %" PRIu64 ")",
+				    k->name, args[0], k->min, k->max),
+			       -EINVAL;
+		}
+		*(uint64_t *)field = v;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int parse_class(struct parser *ps, const char *val, unsigned *mask)
+{
+	const char *s = val;
+
+	*mask = 0;
+	for (;;) {
+		size_t n = strcspn(s, ",");
+		unsigned bit = 0;
+
+		for (size_t i = 0; i < ARRAY_SIZE(class_names); i++)
+			if (n == strlen(class_names[i]) && strncasecmp(s, class_names[i], n) == 0)
+				bit = 1u << i;
+		if (!bit)
+			return perr(ps, "unknown class '%.*s' (charged, created or owned)",
+				    (int)MIN(n, 64), s),
+			       -EINVAL;
+		if (*mask & bit)
+			return perr(ps, "class '%.*s' listed twice", (int)n, s), -EINVAL;
+		*mask |= bit;
+		if (!s[n])
+			return 0;
+		s += n + 1;
+	}
+}
+
+static int parse_rule(struct parser *ps, enum policy_action a, char **args, size_t n)
+{
+	struct policy *p = ps->p;
+	/* Keeping is always safe, so keep applies to every class unless told otherwise. */
+	struct policy_rule rule = {.action = a,
+				   .class_mask = a == POLICY_KEEP ? POLICY_CLASS_ALL
+								  : POLICY_CLASS_DEFAULT,
+				   .type = POLICY_TYPE_ANY, .line = ps->lineno};
+	bool seen_class = false, seen_size = false, seen_type = false, bad = false;
+	const char *err;
+	struct policy_rule *v;
+	int r;
+
+	if (n < 2)
+		return perr(ps, "'%s' needs a pattern", action_names[a]), -EINVAL;
+	if (p->n_rules >= POLICY_MAX_RULES)
+		return perr(ps, "too many rules (at most %d)", POLICY_MAX_RULES), -EINVAL;
+	for (size_t i = 2; i < n; i++) {
+		char *eq = strchr(args[i], '=');
+		const char *val;
+		size_t klen;
+
+		if (!eq) {
+			perr(ps, "expected a condition (class=, min-size=, type=), got '%.64s'",
+			     args[i]);
+			bad = true;
+			continue;
+		}
+		klen = (size_t)(eq - args[i]);
+		val = eq + 1;
+		if (klen == 5 && strncasecmp(args[i], "class", 5) == 0) {
+			if (seen_class) {
+				perr(ps, "duplicate condition 'class'");
+				bad = true;
+			}
+			seen_class = true;
+			if (parse_class(ps, val, &rule.class_mask) < 0)
+				bad = true;
+		} else if (klen == 8 && strncasecmp(args[i], "min-size", 8) == 0) {
+			if (seen_size) {
+				perr(ps, "duplicate condition 'min-size'");
+				bad = true;
+			}
+			seen_size = true;
+			r = parse_size(val, &rule.min_size);
+			if (r < 0) {
+				perr(ps, r == -ERANGE ? "min-size: size too large: '%.64s'"
+						      : "min-size: bad size '%.64s' (N, NK, NM or NG)",
+				     val);
+				bad = true;
+			}
+		} else if (klen == 4 && strncasecmp(args[i], "type", 4) == 0) {
+			if (seen_type) {
+				perr(ps, "duplicate condition 'type'");
+				bad = true;
+			}
+			seen_type = true;
+			if (strcasecmp(val, "file") == 0)
+				rule.type = POLICY_TYPE_FILE;
+			else if (strcasecmp(val, "dir") == 0)
+				rule.type = POLICY_TYPE_DIR;
+			else if (strcasecmp(val, "any") == 0)
+				rule.type = POLICY_TYPE_ANY;
+			else {
+				perr(ps, "type: expected file, dir or any, got '%.64s'", val);
+				bad = true;
+			}
+		} else {
+			perr(ps, "unknown condition '%.*s' (class=, min-size=, type=)",
+			     (int)MIN(klen, 64), args[i]);
+			bad = true;
+		}
+	}
+
+	rule.glob = calloc(1, sizeof(*rule.glob));
+	if (!rule.glob)
+		return -ENOMEM;
+	r = glob_compile(args[1], rule.glob, &err);
+	if (r == -ENOMEM) {
+		free(rule.glob);
+		return r;
+	}
+	if (r < 0) {
+		perr(ps, "bad pattern '%.256s': %s", args[1], err);
+		free(rule.glob);
+		return -EINVAL;
+	}
+	/* A rule that may remove must never be able to name a watched root itself. */
+	if (a == POLICY_REMOVE || a == POLICY_DEFER)
+		for (size_t i = 0; i < p->watch.n; i++)
+			if (glob_may_match(rule.glob, &p->watch_globs[i])) {
+				perr(ps, "pattern '%.256s' can match the watched root '%s' itself",
+				     args[1], p->watch.v[i]);
+				bad = true;
+				break;
+			}
+	if (bad) {
+		glob_free(rule.glob);
+		free(rule.glob);
+		return -EINVAL;
+	}
+	rule.pattern = strdup(args[1]);
+	v = reallocarray(p->rules, p->n_rules + 1, sizeof(*v));
+	if (!rule.pattern || !v) {
+		free(rule.pattern);
+		glob_free(rule.glob);
+		free(rule.glob);
+		if (v)
+			p->rules = v;
+		return -ENOMEM;
+	}
+	p->rules = v;
+	p->rules[p->n_rules++] = rule;
+	return 0;
+}
+
+/* Split in place at blanks; a word starting with '#' ends the line. */
+static size_t tokenize(char *s, char **args, size_t max)
+{
+	size_t n = 0;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#' || n == max)
+			return n;
+		args[n++] = s;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+		if (*s)
+			*s++ = '\0';
+	}
+}
+
+static int parse_line(struct parser *ps, const char *s, size_t len)
+{
+	char *line = ps->line, **args = ps->args;
+	size_t n;
+
+	if (len > POLICY_MAX_LINE)
+		return perr(ps, "line longer than %d bytes", POLICY_MAX_LINE), 0;
+	if (memchr(s, '\0', len))
+		return perr(ps, "NUL byte in line"), 0;
+	if (memchr(s, '\r', len))
+		return perr(ps, "carriage return in line (CRLF line endings?)"), 0;
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+			return perr(ps, "control character 0x%02x in line", (unsigned char)s[i]),
+			       0;
+	memcpy(line, s, len);
+	line[len] = '\0';
+	n = tokenize(line, args, MAX_ARGS);
+	if (n == 0)
+		return 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		if (strcasecmp(args[0], keywords[i].name) != 0)
+			continue;
+		if (ps->first_rule)
+			return perr(ps, "setting '%s' after the first rule (line %u): settings "
+					"come before rules",
+				    keywords[i].name, ps->first_rule),
+			       0;
+		if (ps->seen[i]) {
+			perr(ps, "duplicate setting '%s' (first on line %u)", keywords[i].name,
+			     ps->seen[i]);
+			return 0;
+		}
+		ps->seen[i] = ps->lineno;
+		return set_value(ps, &keywords[i], args + 1, n - 1) == -ENOMEM ? -ENOMEM : 0;
+	}
+	for (int a = 0; a < N_ACTIONS; a++) {
+		if (strcasecmp(args[0], action_names[a]) != 0)
+			continue;
+		if (!ps->first_rule)
+			ps->first_rule = ps->lineno;
+		return parse_rule(ps, (enum policy_action)a, args, n) == -ENOMEM ? -ENOMEM : 0;
+	}
+	return perr(ps, "unknown keyword '%.64s'", args[0]), 0;
+}
+
+int policy_defaults(struct policy *p)
+{
+	struct parser ps = {.p = p};
+
+	*p = (struct policy){0};
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		const struct keyword *k = &keywords[i];
+		char buf[256], *args[16];
+		size_t n;
+		int r;
+
+		if (!k->def)
+			continue;
+		snprintf(buf, sizeof(buf), "%s", k->def);
+		n = tokenize(buf, args, ARRAY_SIZE(args));
+		r = set_value(&ps, k, args, n);
+		if (r < 0) {
+			policy_free(p);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Parse into p (already holding defaults), appending to errs. */
+static int parse_into(const char *buf, size_t len, struct policy *p, struct policy_errors *errs)
+{
+	_cleanup_free_ char *line = malloc(POLICY_MAX_LINE + 1);
+	_cleanup_free_ char **args = calloc(MAX_ARGS, sizeof(char *));
+	struct parser ps = {.p = p, .errs = errs, .line = line, .args = args};
+	size_t pos = 0;
+	int r;
+
+	if (!line || !args)
+		return -ENOMEM;
+	while (pos < len && ps.n_errors < POLICY_MAX_ERRORS) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+
+		ps.lineno++;
+		r = parse_line(&ps, buf + pos, n);
+		if (r < 0)
+			return r;
+		pos += n + (nl ? 1 : 0);
+	}
+	if (ps.oom)
+		return -ENOMEM;
+	return ps.n_errors ? -EINVAL : 0;
+}
+
+static int keep_raw(struct policy *p, const char *buf, size_t len)
+{
+	p->raw = malloc(len + 1);
+	if (!p->raw)
+		return -ENOMEM;
+	memcpy(p->raw, buf, len);
+	p->raw[len] = '\0';
+	p->raw_len = len;
+	return 0;
+}
+
+/* After any error: the defaults, no rules, report-only; the raw bytes stay. */
+static int make_report_only(struct policy *p)
+{
+	char *raw = TAKE_PTR(p->raw);
+	size_t raw_len = p->raw_len;
+	int r;
+
+	policy_free(p);
+	r = policy_defaults(p);
+	p->raw = raw;
+	p->raw_len = raw_len;
+	p->report_only = true;
+	return r;
+}
+
+int policy_parse_buffer(const char *name, const char *buf, size_t len, struct policy *p,
+			struct policy_errors *errs)
+{
+	struct policy_errors local = {0};
+	int r, q;
+
+	if (!errs)
+		errs = &local;
+	*errs = (struct policy_errors){.file = strdup(name ? name : "-")};
+	r = policy_defaults(p);
+	if (r < 0) {
+		policy_errors_free(&local);
+		return r;
+	}
+	if (!errs->file)
+		r = -ENOMEM;
+	if (r == 0)
+		r = keep_raw(p, buf, len);
+	if (r == 0)
+		r = parse_into(buf, len, p, errs);
+	if (r < 0) {
+		q = make_report_only(p);
+		if (q < 0)
+			r = q;
+	}
+	policy_errors_free(&local);
+	return r;
+}
+
+static _printf_(4, 5) void ferr(struct policy_errors *errs, int *first, int err, const char *fmt,
+				...)
+{
+	va_list ap;
+	char *msg;
+	bool oom = false;
+
+	if (*first == 0)
+		*first = err;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	add_error(errs, &oom, 0, msg);
+}
+
+static void check_owner_mode(struct policy_errors *errs, int *first, const struct stat *st,
+			     const char *what, const char *name)
+{
+	if (st->st_uid != 0)
+		ferr(errs, first, -EPERM, "%s%s is owned by uid %u, not by root", what, name,
+		     (unsigned)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		ferr(errs, first, -EPERM, "%s%s is writable by group or others (mode %04o)", what,
+		     name, (unsigned)(st->st_mode & 07777));
+}
+
+/* Open the directory that holds path, checking it and each of its ancestors from "/". */
+static int open_checked_dir(const char *path, struct policy_errors *errs, int *first,
+			    const char **base)
+{
+	_cleanup_free_ char *dir = NULL, *real = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	char *save = NULL, *comp, *walked;
+
+	*base = slash ? slash + 1 : path;
+	dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return -ENOMEM;
+	real = realpath(*dir ? dir : "/", NULL);
+	if (!real) {
+		int r = negative_errno();
+
+		ferr(errs, first, r, "cannot resolve its directory: %s", strerror(-r));
+		return r;
+	}
+	walked = calloc(1, strlen(real) + 2);
+	if (!walked)
+		return -ENOMEM;
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		free(walked);
+		return negative_errno();
+	}
+	check_owner_mode(errs, first, &st, "directory ", "/");
+	for (comp = strtok_r(real, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		int nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		strcat(walked, "/");
+		strcat(walked, comp);
+		if (nfd < 0 || fstat(nfd, &st) < 0) {
+			int r = negative_errno();
+
+			safe_close(nfd);
+			ferr(errs, first, r, "directory %s: %s", walked, strerror(-r));
+			free(walked);
+			return r;
+		}
+		safe_close(fd);
+		fd = nfd;
+		check_owner_mode(errs, first, &st, "directory ", walked);
+	}
+	free(walked);
+	return TAKE_FD(fd);
+}
+
+int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
+{
+	struct policy_errors local = {0};
+	_cleanup_close_ int dfd = -1, fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	const char *base;
+	struct stat st;
+	size_t len = 0;
+	int first = 0, r;
+
+	if (!errs)
+		errs = &local;
+	*errs = (struct policy_errors){.file = strdup(path)};
+	r = policy_defaults(p);
+	if (r < 0 || !errs->file)
+		goto fail_nomem;
+	p->report_only = true; /* until every check has passed */
+
+	dfd = open_checked_dir(path, errs, &first, &base);
+	if (dfd == -ENOMEM)
+		goto fail_nomem;
+	if (dfd < 0)
+		goto done;
+	fd = openat(dfd, *base ? base : ".", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+						     O_CLOEXEC);
+	if (fd < 0) {
+		r = negative_errno();
+		if (r == -ELOOP)
+			ferr(errs, &first, r, "is a symbolic link: not used");
+		else
+			ferr(errs, &first, r, "cannot open: %s", strerror(-r));
+		goto done;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = negative_errno();
+		ferr(errs, &first, r, "cannot stat: %s", strerror(-r));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ferr(errs, &first, -EINVAL, "is not a regular file");
+		goto done;
+	}
+	check_owner_mode(errs, &first, &st, "file", "");
+	if (st.st_size > POLICY_MAX_FILE_SIZE) {
+		ferr(errs, &first, -EFBIG, "is larger than %d bytes (%lld)", POLICY_MAX_FILE_SIZE,
+		     (long long)st.st_size);
+		goto done;
+	}
+	buf = malloc(POLICY_MAX_FILE_SIZE + 2);
+	if (!buf)
+		goto fail_nomem;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, POLICY_MAX_FILE_SIZE + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = negative_errno();
+			ferr(errs, &first, r, "cannot read: %s", strerror(-r));
+			goto done;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > POLICY_MAX_FILE_SIZE) {
+			ferr(errs, &first, -EFBIG, "is larger than %d bytes", POLICY_MAX_FILE_SIZE);
+			goto done;
+		}
+	}
+	if (keep_raw(p, buf, len) < 0)
+		goto fail_nomem;
+	r = parse_into(buf, len, p, errs);
+	if (r == -ENOMEM)
+		goto fail_nomem;
+	if (r < 0 && first == 0)
+		first = r;
+done:
+	if (first == 0 && errs->n == 0) {
+		p->report_only = false;
+		policy_errors_free(&local);
+		return 0;
+	}
+	r = make_report_only(p);
+	policy_errors_free(&local);
+	return r < 0 ? r : (first ? first : -EINVAL);
+fail_nomem:
+	make_report_only(p);
+	policy_errors_free(&local);
+	return -ENOMEM;
+}
+
+static void dump_size(FILE *f, uint64_t v)
+{
+	static const char suffix[] = "GMK";
+	uint64_t unit = KIB * KIB * KIB;
+
+	for (int i = 0; i < 3; i++, unit /= KIB)
+		if (v % unit == 0) {
+			fprintf(f, "%" PRIu64 "%c", v / unit, suffix[i]);
+			return;
+		}
+	fprintf(f, "%" PRIu64, v);
+}
+
+static void dump_strv(FILE *f, const char *name, const struct policy_strv *s)
+{
+	if (s->n == 0) {
+		fprintf(f, "#%s (none)\n", name);
+		return;
+	}
+	fputs(name, f);
+	for (size_t i = 0; i < s->n; i++)
+		fprintf(f, " %s", s->v[i]);
+	fputc('\n', f);
+}
+
+int policy_dump(const struct policy *p, FILE *f)
+{
+	fputs("# tmpfs-sweep.conf(5): the effective policy, defaults included\n", f);
+	if (p->report_only)
+		fputs("# REPORT-ONLY: the policy file was rejected, nothing will be removed\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		const struct keyword *k = &keywords[i];
+		const void *field = (const char *)p + k->off;
+		uint64_t v;
+
+		switch (k->kind) {
+		case KW_PATHS:
+		case KW_NAMES:
+			dump_strv(f, k->name, field);
+			break;
+		case KW_PATH:
+			fprintf(f, "%s %s\n", k->name, *(char *const *)field);
+			break;
+		case KW_BOOL:
+			fprintf(f, "%s %s\n", k->name, *(const bool *)field ? "yes" : "no");
+			break;
+		case KW_ENUM:
+			fprintf(f, "%s %s\n", k->name, k->names[*(const int *)field]);
+			break;
+		case KW_DURATION:
+			v = *(const uint64_t *)field;
+			if (v % 1000 == 0)
+				fprintf(f, "%s %" PRIu64 "s\n", k->name, v / 1000);
+			else
+				fprintf(f, "%s %" PRIu64 "ms\n", k->name, v);
+			break;
+		case KW_COUNT:
+			fprintf(f, "%s %" PRIu64 "\n", k->name, *(const uint64_t *)field);
+			break;
+		}
+	}
+	fputs("\n# ACTION PATTERN CONDITIONS (first match wins; unmatched files are reported\n"
+	      "# when charged or created)\n",
+	      f);
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		const char *sep = "";
+
+		fprintf(f, "%s %s class=", action_names[r->action], r->pattern);
+		for (size_t c = 0; c < ARRAY_SIZE(class_names); c++)
+			if (r->class_mask & (1u << c)) {
+				fprintf(f, "%s%s", sep, class_names[c]);
+				sep = ",";
+			}
+		if (r->min_size) {
+			fputs(" min-size=", f);
+			dump_size(f, r->min_size);
+		}
+		if (r->type != POLICY_TYPE_ANY)
+			fprintf(f, " type=%s", type_names[r->type]);
+		fputc('\n', f);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+const struct policy_rule *policy_match(const struct policy *p, const char *path,
+				       const char *user, uid_t uid, unsigned class_mask,
+				       uint64_t size, bool is_dir)
+{
+	const struct policy_rule *found = NULL;
+	struct glob_path gp;
+
+	if (glob_path_split(path, &gp) < 0)
+		return NULL;
+	for (size_t i = 0; i < p->watch.n; i++)
+		if (glob_match(&p->watch_globs[i], &gp, user, uid))
+			goto out;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+
+		if (!(r->class_mask & class_mask) || size < r->min_size)
+			continue;
+		if (!(r->type & (is_dir ? POLICY_TYPE_DIR : POLICY_TYPE_FILE)))
+			continue;
+		if (glob_match(r->glob, &gp, user, uid)) {
+			found = r;
+			break;
+		}
+	}
+out:
+	glob_path_free(&gp);
+	return found;
+}
+
+enum policy_action policy_decide(const struct policy *p, const char *path, const char *user,
+				 uid_t uid, unsigned class_mask, uint64_t size, bool is_dir,
+				 const struct policy_rule **rule)
+{
+	const struct policy_rule *r = policy_match(p, path, user, uid, class_mask, size, is_dir);
+	enum policy_action a;
+
+	if (rule)
+		*rule = r;
+	if (r)
+		a = r->action;
+	else
+		a = class_mask & POLICY_CLASS_DEFAULT ? POLICY_REPORT : POLICY_IGNORE;
+	if (p->report_only && (a == POLICY_REMOVE || a == POLICY_DEFER))
+		a = POLICY_REPORT;
+	return a;
+}
+
+int policy_watch_paths(const struct policy *p, const char *user, uid_t uid, char ***ret)
+{
+	char **v = calloc(p->watch.n + 1, sizeof(char *));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->watch.n; i++) {
+		int r = glob_expand(&p->watch_globs[i], user, uid, &v[n]);
+
+		if (r == -EINVAL)
+			continue;
+		if (r < 0) {
+			while (n)
+				free(v[--n]);
+			free(v);
+			return r;
+		}
+		n++;
+	}
+	*ret = v;
+	return (int)n;
+}
+
+int policy_uid_min(const char *login_defs, uid_t *ret)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	*ret = 1000;
+	f = fopen(login_defs ? login_defs : "/etc/login.defs", "re");
+	if (!f)
+		return errno == ENOENT ? 0 : negative_errno();
+	while (getline(&line, &cap, f) > 0) {
+		char *args[3];
+		uint64_t v;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (char *c = line; *c; c++)
+			if (*c == '\t')
+				*c = ' ';
+		if (tokenize(line, args, ARRAY_SIZE(args)) < 2 || !streq(args[0], "UID_MIN"))
+			continue;
+		if (parse_number(args[1], &v, NULL) < 0 || v > UINT32_MAX - 1)
+			return -EINVAL;
+		*ret = (uid_t)v;
+		return 0;
+	}
+	return 0;
+}
+
+int policy_user_groups(const char *user, gid_t gid, gid_t **ret)
+{
+	int n = 32;
+
+	for (int tries = 0; tries < 8; tries++) {
+		gid_t *v = calloc((size_t)n, sizeof(gid_t));
+		int want = n;
+
+		if (!v)
+			return -ENOMEM;
+		if (getgrouplist(user, gid, v, &want) >= 0) {
+			*ret = v;
+			return want;
+		}
+		free(v);
+		if (want <= n)
+			n *= 2;
+		else
+			n = want;
+	}
+	return -E2BIG;
+}
+
+/* 1: user is a member, 0: not, -errno: cannot tell. */
+static int in_group(const char *name, const gid_t *groups, size_t n_groups)
+{
+	size_t cap = 4096;
+
+	for (;;) {
+		_cleanup_free_ char *buf = malloc(cap);
+		struct group gr, *res = NULL;
+		int r;
+
+		if (!buf)
+			return -ENOMEM;
+		r = getgrnam_r(name, &gr, buf, cap, &res);
+		if (r == ERANGE && cap < (1u << 20)) {
+			cap *= 4;
+			continue;
+		}
+		if (r != 0)
+			return -r;
+		if (!res)
+			return 0;
+		for (size_t i = 0; i < n_groups; i++)
+			if (groups[i] == res->gr_gid)
+				return 1;
+		return 0;
+	}
+}
+
+bool policy_user_exempt(const struct policy *p, const char *user, uid_t uid, const gid_t *groups,
+			size_t n_groups, uid_t uid_min)
+{
+	if (uid == 0 || !user)
+		return true;
+	if (!p->include_system_users && uid < uid_min)
+		return true;
+	for (size_t i = 0; i < p->exempt_users.n; i++)
+		if (streq(p->exempt_users.v[i], user))
+			return true;
+	for (size_t i = 0; i < p->exempt_groups.n; i++)
+		if (in_group(p->exempt_groups.v[i], groups, n_groups) != 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * policy.h: the policy file /etc/security/tmpfs-sweep.conf (tmpfs-sweep.conf(5)):
+ * its parser, driven by one keyword table that also gives the defaults and the dump;
+ * the safety checks on the file (regular, root-owned, not group/other-writable, in
+ * root-owned directories that are not group/other-writable, at most 64 KiB); rule
+ * matching (first match wins); who is exempt (root, uid < UID_MIN of login.defs,
+ * ExemptUsers, ExemptGroups).
+ *
+ * A policy that failed to load or parse is never half-applied: it holds the defaults,
+ * no rules, and report_only = true, so nothing is removed. An empty file is valid: the
+ * defaults and no rules, so unmatched files are only reported (charged or created) or
+ * ignored (owned), and nothing is removed.
+ *
+ * Usage:
+ *	struct policy p;
+ *	struct policy_errors errs;
+ *	r = policy_load(path, &p, &errs);   // p and errs are always initialised
+ *	... errs.v[i].line (0: the file as a whole), errs.v[i].msg ...
+ *	policy_errors_free(&errs);
+ *	rule = policy_match(&p, path, user, uid, POLICY_CLASS_CREATED, size, false);
+ *	policy_free(&p);
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define POLICY_MAX_FILE_SIZE (64 * 1024)
+#define POLICY_MAX_LINE 4096
+#define POLICY_MAX_RULES 4096
+#define POLICY_MAX_ERRORS 200
+#define POLICY_DEFAULT_PATH SYSCONFDIR_POLICY "/security/tmpfs-sweep.conf"
+#ifdef SYSCONFDIR
+#define SYSCONFDIR_POLICY SYSCONFDIR
+#else
+#define SYSCONFDIR_POLICY "/etc"
+#endif
+
+enum policy_action {
+	POLICY_REPORT,
+	POLICY_KEEP,
+	POLICY_REMOVE,
+	POLICY_DEFER,
+	POLICY_IGNORE, /* never written in a file: the default for an unmatched, only-owned file */
+};
+
+#define POLICY_CLASS_CHARGED (1u << 0)
+#define POLICY_CLASS_CREATED (1u << 1)
+#define POLICY_CLASS_OWNED (1u << 2)
+/* A rule without class= applies to these: keep to every class, the other actions to
+ * charged and created files (owned files only when a rule says class=owned). */
+#define POLICY_CLASS_DEFAULT (POLICY_CLASS_CHARGED | POLICY_CLASS_CREATED)
+#define POLICY_CLASS_ALL (POLICY_CLASS_CHARGED | POLICY_CLASS_CREATED | POLICY_CLASS_OWNED)
+
+enum policy_type {
+	POLICY_TYPE_FILE = 1, /* anything but a directory */
+	POLICY_TYPE_DIR = 2,
+	POLICY_TYPE_ANY = 3,
+};
+
+enum policy_other_sessions { POLICY_OTHER_DEFER, POLICY_OTHER_PROCEED };
+enum policy_remove_as { POLICY_REMOVE_AS_USER, POLICY_REMOVE_AS_ROOT };
+
+struct glob;
+
+struct policy_rule {
+	enum policy_action action;
+	char *pattern;       /* as written */
+	unsigned class_mask; /* POLICY_CLASS_*: the file's classes must intersect it */
+	uint64_t min_size;   /* bytes; 0: no condition */
+	enum policy_type type;
+	unsigned line;       /* in the policy file, for the audit's "rule" field */
+	struct glob *glob;   /* compiled pattern (private) */
+};
+
+struct policy_strv {
+	char **v;
+	size_t n;
+};
+
+struct policy {
+	/* Settings (see the keyword table in policy.c for defaults). */
+	struct policy_strv watch;  /* absolute paths, may hold %u/%U: see policy_watch_paths() */
+	char *state_dir;
+	char *audit_log;
+	bool journal;
+	uint64_t timeout_ms;
+	struct policy_strv exempt_users;
+	struct policy_strv exempt_groups;
+	bool include_system_users;
+	int other_sessions;        /* enum policy_other_sessions */
+	int remove_as;             /* enum policy_remove_as */
+	uint64_t max_depth;
+	uint64_t max_entries;
+
+	struct policy_rule *rules;
+	size_t n_rules;
+
+	/* true after any load or parse error: policy_decide() never says remove or defer. */
+	bool report_only;
+	/* The bytes read from the file (NUL-terminated; NULL if it could not be read). */
+	char *raw;
+	size_t raw_len;
+
+	struct glob *watch_globs; /* private: compiled watch paths */
+};
+
+struct policy_error {
+	unsigned line; /* 0: about the file as a whole (owner, mode, size, open) */
+	char *msg;
+};
+
+struct policy_errors {
+	char *file; /* name used in messages */
+	struct policy_error *v;
+	size_t n;
+};
+
+/* Fill p with the defaults, no rules, report_only false. Returns 0 or -ENOMEM. */
+int policy_defaults(struct policy *p);
+void policy_free(struct policy *p);
+void policy_errors_free(struct policy_errors *errs);
+
+/* Parse len bytes (NUL bytes are errors, no terminator needed). p and errs (may be NULL)
+ * are initialised here. Returns 0, or -EINVAL after collecting every error (then p holds
+ * the defaults, no rules and report_only), or -ENOMEM. */
+int policy_parse_buffer(const char *name, const char *buf, size_t len, struct policy *p,
+			struct policy_errors *errs);
+
+/* Open path (O_NOFOLLOW; its directories resolved and checked one by one from "/"), check
+ * the file and every parent as described above, read and parse it. Returns 0, or a negative
+ * errno of the first problem (-ELOOP symlink, -EPERM unsafe owner/mode, -EFBIG too big,
+ * -EINVAL syntax, -ENOENT ...), with every problem in errs and p report-only. */
+int policy_load(const char *path, struct policy *p, struct policy_errors *errs);
+
+/* Print the policy in the file syntax, defaults included; the output parses back to a
+ * policy that dumps byte-identically. */
+int policy_dump(const struct policy *p, FILE *f);
+
+/* Every word of the language (settings, actions, conditions), NULL-terminated. */
+const char *const *policy_keywords(void);
+const char *policy_action_name(enum policy_action a);
+
+/* The first rule whose pattern, class, size and type conditions all hold, or NULL.
+ * class_mask holds the file's POLICY_CLASS_* bits. A watched root itself never matches. */
+const struct policy_rule *policy_match(const struct policy *p, const char *path,
+				       const char *user, uid_t uid, unsigned class_mask,
+				       uint64_t size, bool is_dir);
+
+/* The action to take: the first matching rule's, or for no match REPORT when charged or
+ * created and IGNORE otherwise; REMOVE and DEFER become REPORT when p->report_only.
+ * *rule (optional) is set to the matching rule or NULL. */
+enum policy_action policy_decide(const struct policy *p, const char *path, const char *user,
+				 uid_t uid, unsigned class_mask, uint64_t size, bool is_dir,
+				 const struct policy_rule **rule);
+
+/* The Watch paths with %u/%U expanded for this session, as a NULL-terminated array
+ * (free each and the array). A path that needs %u is left out when the user name is not
+ * usable (empty, '/', '.', ".."). Returns the number of paths or -ENOMEM. */
+int policy_watch_paths(const struct policy *p, const char *user, uid_t uid, char ***ret);
+
+/* UID_MIN from a login.defs file (NULL: /etc/login.defs); 1000 when the file or the key
+ * is missing. Returns 0, or -EINVAL for a malformed UID_MIN value (*ret is then 1000). */
+int policy_uid_min(const char *login_defs, uid_t *ret);
+
+/* The supplementary groups of user (plus gid) from getgrouplist(). Returns the count. */
+int policy_user_groups(const char *user, gid_t gid, gid_t **ret);
+
+/* Is this user exempt from removal: root (uid 0), uid < uid_min unless IncludeSystemUsers,
+ * named in ExemptUsers, or a member (groups[]) of an ExemptGroups group? A group name that
+ * cannot be looked up because of an NSS error makes the user exempt (fail safe). */
+bool policy_user_exempt(const struct policy *p, const char *user, uid_t uid, const gid_t *groups,
+			size_t n_groups, uid_t uid_min);

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "procshm.h"
+#include "fileio.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+
+const char *shm_kind_name(enum shm_kind k)
+{
+	switch (k) {
+	case SHM_MEMFD:
+		return "memfd";
+	case SHM_DELETED:
+		return "deleted";
+	case SHM_SYSV:
+		return "sysv";
+	}
+	return "?";
+}
+
+void shm_list_free(struct shm_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].desc);
+	free(l->v);
+	*l = (struct shm_list){0};
+}
+
+static struct shm_obj *find_obj(struct shm_list *l, dev_t dev, ino_t ino, int shmid)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (shmid >= 0 && l->v[i].shmid == shmid)
+			return &l->v[i];
+		if (shmid < 0 && l->v[i].shmid < 0 && l->v[i].dev == dev && l->v[i].ino == ino)
+			return &l->v[i];
+	}
+	return NULL;
+}
+
+static struct shm_obj *add_obj(struct shm_list *l, size_t *cap)
+{
+	if (l->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct shm_obj *v = reallocarray(l->v, nc, sizeof(*v));
+		if (!v)
+			return NULL;
+		l->v = v;
+		*cap = nc;
+	}
+	l->v[l->n] = (struct shm_obj){.shmid = -1};
+	return &l->v[l->n++];
+}
+
+static bool is_shm_link(const char *t, enum shm_kind *kind, int *shmid)
+{
+	size_t n = strlen(t);
+	unsigned key;
+
+	*shmid = -1;
+	if (sscanf(t, "/SYSV%8x", &key) == 1) {
+		*kind = SHM_SYSV;
+		return true;
+	}
+	if (startswith(t, "/memfd:")) {
+		*kind = SHM_MEMFD;
+		return true;
+	}
+	if (n > 10 && streq(t + n - 10, " (deleted)") && t[0] == '/') {
+		*kind = SHM_DELETED;
+		return true;
+	}
+	return false;
+}
+
+static void read_comm(const char *proc, const char *pid, char comm[17])
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s/comm", proc, pid);
+	comm[0] = '\0';
+	if (read_small_file_at(AT_FDCWD, path, 64, &buf) > 0) {
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(comm, 17, "%s", buf);
+	}
+}
+
+/* Record the object behind `path` (a /proc magic link) if it is tmpfs-backed shmem. */
+static int consider(struct shm_list *l, size_t *cap, const char *path, const char *target,
+		    enum shm_kind kind, int shmid, const char *proc, const char *pid)
+{
+	struct shm_obj *o;
+	struct statfs sfs;
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (kind != SHM_SYSV && st.st_nlink > 0)
+		return 0; /* still reachable by a path: the mount walk covers it */
+	if (statfs(path, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
+		return 0;
+	if (find_obj(l, st.st_dev, st.st_ino, shmid))
+		return 0;
+	o = add_obj(l, cap);
+	if (!o)
+		return -ENOMEM;
+	o->kind = kind;
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	o->size = (uint64_t)st.st_size;
+	o->uid = st.st_uid;
+	o->shmid = shmid;
+	o->pid = atoi(pid);
+	read_comm(proc, pid, o->comm);
+	snprintf(o->open_path, sizeof(o->open_path), "%s", path);
+	if (kind == SHM_SYSV) {
+		if (asprintf(&o->desc, "%s id=%d", target, shmid) < 0)
+			o->desc = NULL;
+	} else
+		o->desc = strdup(target);
+	if (!o->desc) {
+		l->n--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const char *pid)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	char path[512], target[4096];
+	struct dirent *de;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s/fd", proc, pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		enum shm_kind kind;
+		int shmid;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/fd/%s", proc, pid, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!is_shm_link(target, &kind, &shmid) || kind == SHM_SYSV)
+			continue;
+		r = consider(l, cap, path, target, kind, -1, proc, pid);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const char *pid)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
+	char path[512];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s/maps", proc, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &len, f) > 0) {
+		unsigned long start, end, ino;
+		enum shm_kind kind;
+		int shmid, pos = 0;
+		char *name;
+
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %n", &start, &end, &ino, &pos) < 3 || !pos)
+			continue;
+		name = line + pos;
+		name[strcspn(name, "\n")] = '\0';
+		if (!is_shm_link(name, &kind, &shmid))
+			continue;
+		if (kind == SHM_SYSV)
+			shmid = (int)ino; /* maps shows the shmid as the inode of a SysV mapping */
+		snprintf(path, sizeof(path), "%s/%s/map_files/%lx-%lx", proc, pid, start, end);
+		r = consider(l, cap, path, name, kind, shmid, proc, pid);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* SysV segments nobody maps: listed from /proc/sysvipc/shm, attached later by shmid. */
+static int scan_sysv(struct shm_list *l, size_t *cap, const char *proc)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/sysvipc/shm", proc);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (getline(&line, &len, f) > 0) {
+		int key, shmid, cpid;
+		unsigned perms;
+		unsigned long long size;
+		unsigned uid;
+		struct shm_obj *o;
+
+		if (sscanf(line, "%d %d %o %llu %d %*d %*u %u", &key, &shmid, &perms, &size, &cpid,
+			   &uid) != 6)
+			continue; /* the header line */
+		if (find_obj(l, 0, 0, shmid))
+			continue;
+		o = add_obj(l, cap);
+		if (!o)
+			return -ENOMEM;
+		o->kind = SHM_SYSV;
+		o->shmid = shmid;
+		o->size = size;
+		o->uid = uid;
+		o->pid = 0;
+		if (asprintf(&o->desc, "SYSV key=0x%08x id=%d", (unsigned)key, shmid) < 0) {
+			l->n--;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int procshm_list(const char *proc, struct shm_list *ret)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct shm_list l = {0};
+	char self[32];
+	size_t cap = 0;
+	struct dirent *de;
+	int r = 0;
+
+	if (!proc)
+		proc = "/proc";
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	d = opendir(proc);
+	if (!d)
+		return negative_errno();
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || streq(de->d_name, self))
+			continue;
+		r = scan_fds(&l, &cap, proc, de->d_name);
+		if (r == 0)
+			r = scan_maps(&l, &cap, proc, de->d_name);
+	}
+	if (r == 0)
+		r = scan_sysv(&l, &cap, proc);
+	if (r < 0) {
+		shm_list_free(&l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}

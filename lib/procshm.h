@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * procshm.h: shared memory that no path in a mount reaches, so that `explain` can name
+ * what else holds a cgroup's shmem: memfds and deleted tmpfs files still open or mapped
+ * by a process (/proc/PID/fd, /proc/PID/maps), and SysV segments (/proc/sysvipc/shm).
+ * Each object is listed once (by device and inode, or shmid), with one holder.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum shm_kind {
+	SHM_MEMFD,   /* memfd_create() */
+	SHM_DELETED, /* an unlinked tmpfs file still open or mapped */
+	SHM_SYSV,    /* a System V shared memory segment */
+};
+
+struct shm_obj {
+	enum shm_kind kind;
+	char *desc;      /* "/memfd:name (deleted)", "/dev/shm/x (deleted)", "SYSV key=0x.. id=N" */
+	dev_t dev;       /* 0 for SysV segments not mapped by anyone */
+	ino_t ino;
+	uint64_t size;
+	uid_t uid;
+	pid_t pid;       /* one process holding it; 0 if none (SysV, unattached) */
+	char comm[17];
+	int shmid;       /* SysV only, else -1 */
+	char open_path[512]; /* /proc/PID/fd/N or /proc/PID/map_files/A-B; "" = attach by shmid */
+};
+
+struct shm_list {
+	struct shm_obj *v;
+	size_t n;
+};
+
+/* Scan /proc (or `proc` for tests) once. Processes that vanish meanwhile are skipped. */
+int procshm_list(const char *proc, struct shm_list *ret);
+void shm_list_free(struct shm_list *l);
+const char *shm_kind_name(enum shm_kind k);

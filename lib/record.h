@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * record.h: the session record, the one thing the PAM module hands the helper.
+ * Written at open_session to STATEDIR/sessions/ID (root 0600, temp file + fsync +
+ * rename, so a reader sees a whole record or none), read by `tmpfs-sweep close ID`,
+ * `sessions` and `gc`. Text, one `key=value` a line; values are escaped so that no
+ * byte of a user-controlled string (rhost, tty, paths) can end a line or forge a key;
+ * the parser is strict (unknown or repeated keys, bad numbers, oversize: -EBADMSG).
+ *
+ * The id is "PID-STARTNS" (the [priv] process and the session's start time in ns),
+ * so the record of a pid is found by a directory scan of "PID-*" names.
+ */
+#pragma once
+
+#include "cgroup.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define RECORD_MAX_SIZE (64 * 1024)
+#define RECORD_MAX_MOUNTS 64
+#define RECORD_ID_MAX 48       /* "PID-NS" with room to spare, NUL included */
+#define RECORD_BOOT_ID_LEN 36  /* as /proc/sys/kernel/random/boot_id, without the newline */
+
+enum record_state {
+	RECORD_OPEN = 0,
+	RECORD_CLOSING = 1,  /* the helper has started on it */
+	RECORD_DEFERRED = 2, /* kept for gc (another session of the user, or incomplete) */
+};
+
+struct record_mount {
+	int mnt_id;
+	dev_t dev;
+	char *path;
+};
+
+struct session_record {
+	char *id;
+	uid_t uid;
+	char *user;
+	char *service; /* may be NULL (not set by the application) */
+	char *rhost;   /* may be NULL */
+	char *tty;     /* may be NULL */
+	uint64_t start_ns; /* CLOCK_REALTIME */
+	char boot_id[RECORD_BOOT_ID_LEN + 1];
+
+	enum cg_mode cg_mode;  /* CG_NONE: no memory cgroup known */
+	char *cgroup;          /* session cgroup, relative to the hierarchy root */
+	uint64_t cgroup_ino;   /* as /proc/kpagecgroup reports it */
+	bool cgroup_session;   /* the cgroup is this session's alone (a logind session scope,
+				* or made by the module): only then does "charged" mean it */
+	bool cgroup_created;   /* made by the module: moved back and removed at close */
+	char *cgroup_orig;     /* where the caller was before (only when created) */
+
+	pid_t pid;             /* the process that opened the session (sshd [priv]) */
+	uint64_t pid_start;    /* its start time, clock ticks after boot (stat field 22) */
+
+	struct record_mount *mounts;
+	size_t n_mounts;
+
+	enum record_state state;
+};
+
+/* Free everything the record owns and zero it (safe on a zeroed record). */
+void record_done(struct session_record *r);
+#define record_free record_done
+
+/* Add a watched mount (path is copied). -E2BIG beyond RECORD_MAX_MOUNTS. */
+int record_add_mount(struct session_record *r, int mnt_id, dev_t dev, const char *path);
+
+/* "PID-STARTNS" into buf (RECORD_ID_MAX). */
+int record_make_id(pid_t pid, uint64_t start_ns, char *buf, size_t size);
+/* An id is digits, one '-', digits, nothing else: it is safe as a file name. */
+bool record_id_valid(const char *id);
+
+/* Serialise / parse (exposed for tests; record_write/read use them). */
+int record_format(const struct session_record *r, char **ret, size_t *ret_len);
+int record_parse(const char *buf, size_t len, struct session_record *ret);
+
+/* Open (and create, root 0700, when missing) statedir and statedir/sessions; refuse
+ * a symlink, a non-directory, an owner other than our euid, or group/other write.
+ * Returns the fd of the sessions dir. */
+int record_open_dir(const char *statedir, bool create);
+
+/* Atomic write of rec to statedir/sessions/rec->id (replaces an existing one). */
+int record_write(const char *statedir, const struct session_record *rec);
+/* -ENOENT when there is no such record; -EINVAL for a malformed id. */
+int record_read(const char *statedir, const char *id, struct session_record *ret);
+int record_remove(const char *statedir, const char *id);
+/* The id of the record whose pid and pid_start match (pid_start 0: any). -ENOENT. */
+int record_find_by_pid(const char *statedir, pid_t pid, uint64_t pid_start, char **ret_id);
+/* All record ids, sorted; *ret is a NULL-terminated malloc'd array (record_ids_free). */
+int record_list(const char *statedir, char ***ret, size_t *ret_n);
+void record_ids_free(char **ids);
+
+/* Field 22 of /proc/PID/stat (0: self). */
+int proc_pid_starttime(pid_t pid, uint64_t *ret);
+/* /proc/sys/kernel/random/boot_id without the newline. */
+int read_boot_id(char buf[RECORD_BOOT_ID_LEN + 1]);
+
+const char *record_state_to_string(enum record_state s);

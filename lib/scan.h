@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * scan.h: walk one watched tmpfs mount and attribute every regular file's resident
+ * pages to memory cgroups. The walk (walk.h) decides what is visited; this adds the
+ * page scan (pages.h) for files that have blocks, and hands each entry to a callback.
+ * Files with no blocks are never opened; a file is opened only beneath its parent's
+ * fd and only if it is still what the walk saw.
+ */
+#pragma once
+
+#include "pages.h"
+#include "walk.h"
+
+struct scan_entry {
+	const struct walk_entry *w; /* dirfd, name, path, statx, depth, leaving */
+	const struct page_scan *pages; /* NULL unless a regular file with blocks was scanned */
+	int error;                     /* -errno from opening or scanning it, else 0 */
+};
+
+typedef int (*scan_fn)(const struct scan_entry *e, void *userdata);
+
+struct inuse;
+
+/* Walk root_fd (from mounts_open_root) with the page scan of each file. fn returns a
+ * walk_ret. A file that `leases` (inuse_snapshot_locks, may be NULL) says is leased is
+ * not opened: even a failed open breaks a write lease; its entry has error -EWOULDBLOCK.
+ * Returns 0 or -errno; incomplete walks are reported in st. */
+int scan_mount(struct pages_ctx *pc, int root_fd, const char *root_path, const struct walk_opts *o,
+	       const struct inuse *leases, scan_fn fn, void *userdata, struct walk_stats *st);
+
+/* Bytes of s charged to any cgroup whose inode is in the sorted array inos[n]. */
+uint64_t page_scan_charged_to(const struct page_scan *s, const uint64_t *inos, size_t n);

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "walk.h"
+#include "util.h"
+
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#define DEFAULT_MAX_DEPTH 256u
+#define HARD_MAX_DEPTH 1024u
+#define DEFAULT_MAX_ENTRIES 10000000ULL
+#define DIRBUF 8192
+#define STATX_WANT                                                                                 \
+	(STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO | STATX_SIZE |  \
+	 STATX_BLOCKS | STATX_BTIME | STATX_CTIME | STATX_MNT_ID)
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+struct frame {
+	int fd;
+	char *buf; /* getdents64 buffer */
+	size_t len, pos;
+	size_t path_len; /* length of this directory's path */
+	struct statx stx;
+	char *name; /* name in the parent (for the leaving call) */
+};
+
+uint64_t now_monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t now_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static int openat2_beneath(int dirfd, const char *name, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   RESOLVE_NO_XDEV,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+
+	/* O_NOATIME is refused (EPERM) to a caller that neither owns the file nor has
+	 * CAP_FOWNER: retry without it rather than fail. */
+	if (fd < 0 && errno == EPERM && (flags & O_NOATIME)) {
+		how.flags &= ~(uint64_t)O_NOATIME;
+		fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	}
+	return fd < 0 ? negative_errno() : fd;
+}
+
+static bool same_identity(int fd, const struct statx *want)
+{
+	struct statx now;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO, &now) < 0)
+		return false;
+	return now.stx_ino == want->stx_ino && now.stx_dev_major == want->stx_dev_major &&
+	       now.stx_dev_minor == want->stx_dev_minor &&
+	       (now.stx_mode & S_IFMT) == (want->stx_mode & S_IFMT);
+}
+
+int walk_open_file(int dirfd, const char *name, const struct statx *stx)
+{
+	int fd;
+
+	if (!S_ISREG(stx->stx_mode))
+		return -EBADFD;
+	fd = openat2_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOATIME);
+	if (fd < 0)
+		return fd;
+	if (!same_identity(fd, stx)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* A directory we do not look into: nobody may read it by its mode, or root keeps it
+ * private. Root could enter it anyway; the walk respects what the mode says. */
+static bool dir_is_private(const struct statx *stx)
+{
+	mode_t m = stx->stx_mode;
+
+	if ((m & (S_IRUSR | S_IXUSR)) != (S_IRUSR | S_IXUSR))
+		return true;
+	return stx->stx_uid == 0 && (m & (S_IROTH | S_IXOTH)) != (S_IROTH | S_IXOTH);
+}
+
+static bool path_append(char **path, size_t *cap, size_t at, const char *name, size_t *ret_len)
+{
+	size_t nl = strlen(name), need = at + 1 + nl + 1;
+
+	if (need > *cap) {
+		size_t nc = *cap ? *cap : 256;
+		char *p;
+		while (nc < need)
+			nc *= 2;
+		p = realloc(*path, nc);
+		if (!p)
+			return false;
+		*path = p;
+		*cap = nc;
+	}
+	(*path)[at] = '/';
+	memcpy(*path + at + 1, name, nl + 1);
+	*ret_len = at + 1 + nl;
+	return true;
+}
+
+static void frame_done(struct frame *f, bool close_fd)
+{
+	if (close_fd)
+		safe_close(f->fd);
+	free(f->buf);
+	free(f->name);
+	*f = (struct frame){.fd = -1};
+}
+
+static void set_incomplete(struct walk_stats *st, const char *why)
+{
+	st->incomplete = true;
+	if (!st->incomplete_reason)
+		st->incomplete_reason = why;
+}
+
+int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, walk_fn fn,
+	      void *userdata, struct walk_stats *st)
+{
+	unsigned max_depth = o && o->max_depth ? MIN(o->max_depth, HARD_MAX_DEPTH) : DEFAULT_MAX_DEPTH;
+	uint64_t max_entries = o && o->max_entries ? o->max_entries : DEFAULT_MAX_ENTRIES;
+	uint64_t deadline = o ? o->deadline_ns : 0;
+	unsigned flags = o ? o->flags : 0;
+	struct frame *stack = NULL;
+	_cleanup_free_ char *path = NULL;
+	size_t path_cap = 0, root_len;
+	unsigned depth = 0; /* index of the top frame */
+	struct statx root_stx;
+	int r = 0;
+
+	*st = (struct walk_stats){0};
+	if (statx(root_fd, "", AT_EMPTY_PATH, STATX_WANT, &root_stx) < 0)
+		return negative_errno();
+	if (lseek(root_fd, 0, SEEK_SET) < 0)
+		return negative_errno();
+	stack = calloc(max_depth + 1, sizeof(*stack));
+	path_cap = strlen(root_path) + 256;
+	path = malloc(path_cap);
+	if (!stack || !path) {
+		free(stack);
+		return -ENOMEM;
+	}
+	root_len = strlen(root_path);
+	while (root_len > 1 && root_path[root_len - 1] == '/')
+		root_len--;
+	memcpy(path, root_path, root_len);
+	path[root_len] = '\0';
+	if (root_len == 1) /* "/" joins as "/name", not "//name" */
+		root_len = 0;
+	stack[0] = (struct frame){.fd = root_fd, .path_len = root_len, .stx = root_stx};
+	stack[0].buf = malloc(DIRBUF);
+	if (!stack[0].buf) {
+		free(stack);
+		return -ENOMEM;
+	}
+
+	for (;;) {
+		struct frame *f = &stack[depth];
+		struct linux_dirent64 *de;
+		struct walk_entry e;
+		struct statx stx;
+		size_t plen;
+		int ret;
+
+		if (f->pos >= f->len) {
+			long n = syscall(SYS_getdents64, f->fd, f->buf, DIRBUF);
+			if (n < 0) {
+				st->errors++;
+				n = 0;
+			}
+			if (n == 0) {
+				/* Directory done: pop, and tell the caller if it asked. */
+				if (depth == 0)
+					break;
+				if (flags & WALK_POST_ORDER) {
+					struct frame *parent = &stack[depth - 1];
+					path[f->path_len] = '\0';
+					e = (struct walk_entry){.dirfd = parent->fd, .name = f->name,
+								.path = path, .path_len = f->path_len,
+								.stx = &f->stx, .depth = depth,
+								.leaving = true};
+					ret = fn(&e, userdata);
+				} else
+					ret = WALK_CONTINUE;
+				frame_done(f, true);
+				depth--;
+				if (ret == WALK_STOP)
+					break;
+				continue;
+			}
+			f->len = (size_t)n;
+			f->pos = 0;
+		}
+		de = (struct linux_dirent64 *)(f->buf + f->pos);
+		f->pos += de->d_reclen;
+		if (de->d_name[0] == '.' &&
+		    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+
+		if (++st->entries > max_entries) {
+			st->entries--;
+			set_incomplete(st, "entries");
+			break;
+		}
+		if (deadline && (st->entries & 255) == 0 && now_monotonic_ns() > deadline) {
+			set_incomplete(st, "time");
+			break;
+		}
+		if (statx(f->fd, de->d_name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
+			  STATX_WANT, &stx) < 0) {
+			if (errno == ENOENT)
+				st->skipped_changed++; /* gone since readdir */
+			else
+				st->errors++;
+			continue;
+		}
+		/* Something mounted here (a bind mount, FUSE, another tmpfs): not ours. */
+		if (stx.stx_mnt_id != root_stx.stx_mnt_id ||
+		    ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+		     (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))) {
+			st->skipped_mounts++;
+			continue;
+		}
+		if (!path_append(&path, &path_cap, f->path_len, de->d_name, &plen)) {
+			r = -ENOMEM;
+			break;
+		}
+		e = (struct walk_entry){.dirfd = f->fd, .name = de->d_name, .path = path,
+					.path_len = plen, .stx = &stx, .depth = depth + 1};
+		ret = fn(&e, userdata);
+		if (ret == WALK_STOP)
+			break;
+		if (!S_ISDIR(stx.stx_mode))
+			continue;
+		st->dirs++;
+		if (ret == WALK_SKIP)
+			continue;
+		if (!(flags & WALK_ENTER_PRIVATE) && dir_is_private(&stx)) {
+			st->skipped_private++;
+			continue;
+		}
+		if (depth + 1 >= max_depth) {
+			set_incomplete(st, "depth");
+			continue;
+		}
+		int cfd = openat2_beneath(f->fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NONBLOCK |
+								    O_NOATIME);
+		if (cfd < 0) {
+			if (cfd == -EXDEV)
+				st->skipped_mounts++;
+			else if (cfd == -ELOOP || cfd == -ENOENT || cfd == -ENOTDIR)
+				st->skipped_changed++; /* swapped for a symlink or gone */
+			else if (cfd == -EMFILE || cfd == -ENFILE) {
+				set_incomplete(st, "fds");
+			} else
+				st->errors++;
+			continue;
+		}
+		if (!same_identity(cfd, &stx)) {
+			st->skipped_changed++;
+			close(cfd);
+			continue;
+		}
+		struct frame *c = &stack[depth + 1];
+		*c = (struct frame){.fd = cfd, .path_len = plen, .stx = stx};
+		c->buf = malloc(DIRBUF);
+		c->name = strdup(de->d_name);
+		if (!c->buf || !c->name) {
+			frame_done(c, true);
+			r = -ENOMEM;
+			break;
+		}
+		depth++;
+	}
+	while (depth > 0)
+		frame_done(&stack[depth--], true);
+	free(stack[0].buf);
+	free(stack);
+	return r;
+}

@@ -1,0 +1,76 @@
+#!/bin/bash
+# In-use snapshot against processes of another (scratch) uid on a scratch tmpfs: a file
+# open, one only mapped (fd closed), flocked, POSIX- and OFD-locked, write-leased (the
+# lease must NOT be broken: the holder reports any SIGIO, and no stall), a memfd; an
+# unused file is not found. Also the speed with 1000 processes x 100 fds.
+. "$(dirname "$0")/../lib.sh"
+need_root
+TOOLS=$B/tools
+scratch_tmpfs MNT 32m
+scratch_user UA
+uid=$(id -u "$UA") gid=$(id -g "$UA")
+as_a() { setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; }
+
+for m in open mmap flock posix ofd lease none; do
+	printf 'data %s\n' "$m" >"$MNT/$m"
+	chown "$uid:$gid" "$MNT/$m"
+done
+for m in open mmap flock posix ofd; do
+	bg P_$m as_a "$TOOLS/t_hold" $m "$MNT/$m" "$MNT/$m.ready"
+done
+bg P_memfd as_a "$TOOLS/t_hold" memfd x "$MNT/memfd.ready"
+bg P_lease as_a "$TOOLS/t_lease" "$MNT/lease" "$MNT/lease.ready" "$MNT/lease.report"
+for m in open mmap flock posix ofd memfd lease; do
+	wait_for 10 test -e "$MNT/$m.ready" || not_ok "holder $m did not start"
+done
+memfd=$(awk '{print $2}' "$MNT/memfd.ready")
+
+start=$(date +%s%N)
+out=$("$TOOLS/t_inuse" "$MNT/open" "$MNT/mmap" "$MNT/flock" "$MNT/posix" "$MNT/ofd" \
+	"$MNT/lease" "$MNT/none" "@$memfd" 2>"$T_SCRATCH/stats")
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "$out"; cat "$T_SCRATCH/stats"
+pid_of() { awk '{print $1}' "$MNT/$1.ready"; }
+check "open by another uid: open, right pid" grep -qx "$MNT/open open $(pid_of open)" <<<"$out"
+check "only mapped (fd closed): mapped" grep -qx "$MNT/mmap mapped $(pid_of mmap)" <<<"$out"
+check "flock held: locked" grep -qx "$MNT/flock locked $(pid_of flock)" <<<"$out"
+check "POSIX lock: locked" grep -qx "$MNT/posix locked $(pid_of posix)" <<<"$out"
+check "OFD lock: locked" grep -qE "^$MNT/ofd (locked|open) " <<<"$out"
+check "write lease: leased" grep -qx "$MNT/lease leased $(pid_of lease)" <<<"$out"
+check "unused file: not found" grep -qx "$MNT/none none" <<<"$out"
+check "memfd: seen (open, mapped)" grep -qE "^@$memfd (open|mapped) $(pid_of memfd)\$" <<<"$out"
+check "no stall with a lease held (${ms} ms < 3000)" [ "$ms" -lt 3000 ]
+
+# The lease survived: no SIGIO, and F_GETLEASE still says WRLCK.
+sleep 0.3
+check "lease not broken while looking (no SIGIO)" [ ! -e "$MNT/lease.report" ]
+kill -TERM "$(pid_of lease)"
+wait_for 10 grep -q . "$MNT/lease.report"
+echo "lease report: $(cat "$MNT/lease.report" 2>&1)"
+check "lease intact afterwards (F_GETLEASE = WRLCK)" grep -qx "intact WRLCK" "$MNT/lease.report"
+
+# After the holders are gone, nothing is in use.
+for m in open mmap flock posix ofd; do kill -9 "$(pid_of $m)"; done
+wait_for 5 sh -c "! '$TOOLS/t_inuse' '$MNT/open' '$MNT/mmap' '$MNT/flock' 2>/dev/null | grep -qv ' none\$'"
+out=$("$TOOLS/t_inuse" "$MNT/open" "$MNT/mmap" "$MNT/flock" "$MNT/posix" 2>/dev/null)
+check "holders gone: nothing in use" [ "$(grep -c ' none$' <<<"$out")" -eq 4 ]
+
+# Speed: 1000 processes with 100 fds each on the tmpfs (plus everything else running).
+mkdir "$MNT/farm"
+bg FARM sh -c "sleep 120 | '$TOOLS/t_fdfarm' 1000 100 '$MNT/farm' '$MNT/farm.ready'"
+if wait_for 60 test -e "$MNT/farm.ready"; then
+	"$TOOLS/t_inuse" --repeat 3 "$MNT/farm/f7" >"$T_SCRATCH/farm.out" 2>"$T_SCRATCH/farm.stats"
+	cat "$T_SCRATCH/farm.stats"
+	best=$(sed -n 's/^snapshot_ms=\([0-9.]*\) .*/\1/p' "$T_SCRATCH/farm.stats" | sort -n | head -1)
+	fds=$(sed -n 's/.* fds=\([0-9]*\) .*/\1/p' "$T_SCRATCH/farm.stats" | head -1)
+	check "farm file seen open" grep -q " open " "$T_SCRATCH/farm.out"
+	check "snapshot saw >= 100000 fds ($fds)" [ "${fds:-0}" -ge 100000 ]
+	# ASan builds (and their 10x larger maps) are slower: a looser bound there.
+	limit=1000; case $B in *build-san*) limit=5000 ;; esac
+	check "1000 procs x 100 fds: snapshot ${best} ms < $limit" \
+		awk -v t="$best" -v l="$limit" 'BEGIN { exit !(t < l) }'
+else
+	not_ok "fd farm did not start"
+fi
+pkill -9 -f "t_fdfarm 1000 100 $MNT/farm" 2>/dev/null
+finish

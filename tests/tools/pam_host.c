@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pam_host: a small PAM application for the module's tests, playing the host (sshd)
+ * in the ways THREATS.md 20-26 care about. It runs a PAM stack from a private
+ * confdir (pam_start_confdir) and then the actions given on the command line, in
+ * order, printing one `key=value` line per result:
+ *
+ *   pam_host CONFDIR SERVICE USER ACTION...      (USER "-": none; "": empty)
+ *
+ *   open | close | end           pam_open_session / pam_close_session / pam_end
+ *   item:rhost=H | item:tty=T    pam_set_item
+ *   user:NAME | user:-           change PAM_USER (or unset it)
+ *   putenv:K=V                   pam_putenv (PAM environment)
+ *   setenv:K=V                   the process environment (poison for the helper)
+ *   fds:N                        open N fds without O_CLOEXEC
+ *   run:CMD                      /bin/sh -c CMD as a child (inherits our cgroup), waited for
+ *   fork-close                   fork; the child does close + end; the parent waits
+ *   sigchld:reaper | sigchld:ign a SIGCHLD handler reaping with waitpid(-1), or SIG_IGN
+ *   sigcheck                     sigchld_same=1 if SIGCHLD's action is what we set
+ *   timed-close                  close, and close_ms=
+ *   cycles:N                     N x (start, open, close, end): fds, RSS, zombies before/after
+ *   cgroup                       our memory cgroup line of /proc/self/cgroup
+ *   restart                      pam_end (if needed) and pam_start again: the pam data is gone
+ */
+#include <security/pam_appl.h>
+#include <security/pam_modules.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t reaped;
+static struct sigaction installed;
+
+static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *d)
+{
+	return PAM_CONV_ERR;
+}
+
+static const struct pam_conv conv = {null_conv, NULL};
+
+static void reaper(int sig)
+{
+	int saved = errno, st;
+
+	while (waitpid(-1, &st, WNOHANG) > 0)
+		reaped++;
+	errno = saved;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	if (d)
+		closedir(d);
+	return n - 1;
+}
+
+static long status_kb(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	long v = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = atol(line + strlen(key));
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Children of ours that are zombies. */
+static int count_zombies(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char p[300], buf[512];
+		FILE *f;
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
+		f = fopen(p, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f)) {
+			char *q = strrchr(buf, ')');
+			char state;
+			int ppid;
+			if (q && sscanf(q + 2, "%c %d", &state, &ppid) == 2 && ppid == getpid() &&
+			    state == 'Z')
+				n++;
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static const char *code(int r)
+{
+	static char buf[32];
+
+	if (r == PAM_SUCCESS)
+		return "success";
+	/* libpam turns a stack in which every module ignored into PAM_PERM_DENIED; the
+	 * module itself never returns that (it only has PAM_SUCCESS and PAM_IGNORE). */
+	if (r == PAM_IGNORE || r == PAM_PERM_DENIED)
+		return "ignore";
+	snprintf(buf, sizeof(buf), "error-%d", r);
+	return buf;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	const char *confdir, *service, *user;
+	pam_handle_t *pamh = NULL;
+	int r;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: pam_host CONFDIR SERVICE USER ACTION...\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	confdir = argv[1];
+	service = argv[2];
+	user = strcmp(argv[3], "-") ? argv[3] : NULL;
+	r = pam_start_confdir(service, user, &conv, confdir, &pamh);
+	printf("start=%d\n", r);
+	if (r != PAM_SUCCESS)
+		return 1;
+
+	for (int i = 4; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "open")) {
+			printf("open=%s\n", code(pam_open_session(pamh, 0)));
+		} else if (!strcmp(a, "close")) {
+			printf("close=%s\n", code(pam_close_session(pamh, 0)));
+		} else if (!strcmp(a, "timed-close")) {
+			double t0 = now_ms();
+			r = pam_close_session(pamh, 0);
+			printf("close=%s\nclose_ms=%.0f\n", code(r), now_ms() - t0);
+		} else if (!strcmp(a, "end")) {
+			printf("end=%d\n", pam_end(pamh, PAM_SUCCESS));
+			pamh = NULL;
+		} else if (!strncmp(a, "item:rhost=", 11)) {
+			pam_set_item(pamh, PAM_RHOST, a + 11);
+		} else if (!strncmp(a, "item:tty=", 9)) {
+			pam_set_item(pamh, PAM_TTY, a + 9);
+		} else if (!strncmp(a, "user:", 5)) {
+			pam_set_item(pamh, PAM_USER, strcmp(a + 5, "-") ? a + 5 : NULL);
+		} else if (!strncmp(a, "putenv:", 7)) {
+			pam_putenv(pamh, a + 7);
+		} else if (!strncmp(a, "setenv:", 7)) {
+			putenv(strdup(a + 7));
+		} else if (!strncmp(a, "fds:", 4)) {
+			for (int k = atoi(a + 4); k > 0; k--)
+				if (open("/dev/null", O_RDONLY) < 0)
+					return 1;
+			printf("fds=%d\n", count_fds());
+		} else if (!strncmp(a, "run:", 4)) {
+			pid_t p = fork();
+			int st;
+			if (p == 0) {
+				execl("/bin/sh", "sh", "-c", a + 4, (char *)NULL);
+				_exit(127);
+			}
+			while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+				;
+			printf("run=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		} else if (!strcmp(a, "fork-close")) {
+			pid_t p = fork();
+			int st;
+			if (p == 0) {
+				int c = pam_close_session(pamh, 0);
+				pam_end(pamh, PAM_SUCCESS);
+				_exit(c == PAM_SUCCESS ? 10 : !strcmp(code(c), "ignore") ? 11 : 12);
+			}
+			waitpid(p, &st, 0);
+			printf("child_close=%s\n", WEXITSTATUS(st) == 10 ? "success"
+						   : WEXITSTATUS(st) == 11 ? "ignore" : "other");
+		} else if (!strcmp(a, "sigchld:reaper")) {
+			installed = (struct sigaction){.sa_handler = reaper, .sa_flags = SA_RESTART};
+			sigemptyset(&installed.sa_mask);
+			sigaction(SIGCHLD, &installed, NULL);
+			sigaction(SIGCHLD, NULL, &installed); /* as the kernel reports it */
+		} else if (!strcmp(a, "sigchld:ign")) {
+			installed = (struct sigaction){.sa_handler = SIG_IGN};
+			sigemptyset(&installed.sa_mask);
+			sigaction(SIGCHLD, &installed, NULL);
+			sigaction(SIGCHLD, NULL, &installed);
+		} else if (!strcmp(a, "sigcheck")) {
+			struct sigaction now;
+			sigaction(SIGCHLD, NULL, &now);
+			printf("sigchld_same=%d\nreaped=%d\n",
+			       now.sa_handler == installed.sa_handler &&
+				       now.sa_flags == installed.sa_flags,
+			       (int)reaped);
+		} else if (!strcmp(a, "restart")) {
+			if (pamh)
+				pam_end(pamh, PAM_SUCCESS);
+			pamh = NULL;
+			r = pam_start_confdir(service, user, &conv, confdir, &pamh);
+			printf("start=%d\n", r);
+			if (r != PAM_SUCCESS)
+				return 1;
+		} else if (!strcmp(a, "cgroup")) {
+			FILE *f = fopen("/proc/self/cgroup", "re");
+			char line[4096];
+			while (f && fgets(line, sizeof(line), f))
+				if (strstr(line, ":memory:"))
+					printf("cgroup=%s", strstr(line, ":memory:") + 8);
+			if (f)
+				fclose(f);
+		} else if (!strncmp(a, "cycles:", 7)) {
+			int n = atoi(a + 7), fds0 = count_fds(), opens = 0, closes = 0;
+			long rss100 = 0;
+			if (pamh)
+				pam_end(pamh, PAM_SUCCESS);
+			pamh = NULL;
+			for (int k = 0; k < n; k++) {
+				pam_handle_t *h = NULL;
+				if (pam_start_confdir(service, user, &conv, confdir, &h) != PAM_SUCCESS)
+					return 1;
+				opens += pam_open_session(h, 0) == PAM_SUCCESS;
+				closes += pam_close_session(h, 0) == PAM_SUCCESS;
+				pam_end(h, PAM_SUCCESS);
+				if (k == 99)
+					rss100 = status_kb("VmRSS:");
+			}
+			printf("cycles=%d\nopens_ok=%d\ncloses_ok=%d\nfds_before=%d\nfds_after=%d\n"
+			       "rss_kb_100=%ld\nrss_kb_end=%ld\nzombies=%d\n",
+			       n, opens, closes, fds0, count_fds(), rss100, status_kb("VmRSS:"),
+			       count_zombies());
+		} else {
+			fprintf(stderr, "pam_host: unknown action %s\n", a);
+			return 2;
+		}
+	}
+	if (pamh)
+		pam_end(pamh, PAM_SUCCESS);
+	return 0;
+}

@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests for lib/policy.c and lib/glob.c: parsing, every error kind, matching,
+ * first match wins, exemptions, dump round trips, linear-time matching. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "glob.h"
+#include "policy.h"
+#include "util.h"
+
+#include <grp.h>
+#include <time.h>
+
+static int parse(const char *text, struct policy *p, struct policy_errors *e)
+{
+	return policy_parse_buffer("t.conf", text, strlen(text), p, e);
+}
+
+/* Parse text that must be valid; fail the test with its errors otherwise. */
+static void parse_ok(const char *text, struct policy *p)
+{
+	struct policy_errors e;
+	int r = parse(text, p, &e);
+
+	for (size_t i = 0; i < e.n; i++)
+		print_error("unexpected error %u: %s\n", e.v[i].line, e.v[i].msg);
+	assert_int_equal(r, 0);
+	assert_int_equal(e.n, 0);
+	assert_false(p->report_only);
+	policy_errors_free(&e);
+}
+
+static char *dump_str(const struct policy *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(policy_dump(p, f), 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_defaults(void **state)
+{
+	struct policy p;
+
+	assert_int_equal(policy_defaults(&p), 0);
+	assert_int_equal(p.watch.n, 3);
+	assert_string_equal(p.watch.v[0], "/dev/shm");
+	assert_string_equal(p.watch.v[2], "/run/user/%U");
+	assert_string_equal(p.state_dir, "/run/tmpfs-sweep");
+	assert_string_equal(p.audit_log, "/var/log/tmpfs-sweep/audit.jsonl");
+	assert_true(p.journal);
+	assert_int_equal(p.timeout_ms, 5000);
+	assert_int_equal(p.exempt_users.n, 1);
+	assert_string_equal(p.exempt_users.v[0], "root");
+	assert_int_equal(p.exempt_groups.n, 0);
+	assert_false(p.include_system_users);
+	assert_int_equal(p.other_sessions, POLICY_OTHER_DEFER);
+	assert_int_equal(p.remove_as, POLICY_REMOVE_AS_USER);
+	assert_int_equal(p.max_depth, 256);
+	assert_int_equal(p.max_entries, 1000000);
+	assert_int_equal(p.n_rules, 0);
+	assert_false(p.report_only);
+	policy_free(&p);
+}
+
+static void test_empty_file(void **state)
+{
+	struct policy p;
+
+	parse_ok("", &p);
+	assert_int_equal(p.n_rules, 0);
+	/* Nothing matches: charged/created are reported, owned-only ignored. */
+	assert_int_equal(policy_decide(&p, "/dev/shm/x", "u", 1000, POLICY_CLASS_CREATED, 1,
+				       false, NULL),
+			 POLICY_REPORT);
+	assert_int_equal(policy_decide(&p, "/dev/shm/x", "u", 1000, POLICY_CLASS_OWNED, 1, false,
+				       NULL),
+			 POLICY_IGNORE);
+	policy_free(&p);
+	parse_ok("# only a comment\n\n   \t\n", &p);
+	assert_int_equal(p.n_rules, 0);
+	policy_free(&p);
+}
+
+static void test_settings(void **state)
+{
+	struct policy p;
+
+	parse_ok("watch /dev/shm /run/user/%U   # trailing comment\n"
+		 "STATEDIR /run/x\n"
+		 "AuditLog /var/log/a#b.jsonl\n"
+		 "Journal NO\n"
+		 "Timeout 250ms\n"
+		 "ExemptUsers root postgres www-data\n"
+		 "ExemptGroups wheel adm\n"
+		 "IncludeSystemUsers yes\n"
+		 "OtherSessions Proceed\n"
+		 "RemoveAs root\n"
+		 "MaxDepth 12\n"
+		 "MaxEntries 5000\n",
+		 &p);
+	assert_int_equal(p.watch.n, 2);
+	assert_string_equal(p.watch.v[1], "/run/user/%U");
+	assert_string_equal(p.state_dir, "/run/x");
+	assert_string_equal(p.audit_log, "/var/log/a#b.jsonl");
+	assert_false(p.journal);
+	assert_int_equal(p.timeout_ms, 250);
+	assert_int_equal(p.exempt_users.n, 3);
+	assert_string_equal(p.exempt_users.v[2], "www-data");
+	assert_int_equal(p.exempt_groups.n, 2);
+	assert_true(p.include_system_users);
+	assert_int_equal(p.other_sessions, POLICY_OTHER_PROCEED);
+	assert_int_equal(p.remove_as, POLICY_REMOVE_AS_ROOT);
+	assert_int_equal(p.max_depth, 12);
+	assert_int_equal(p.max_entries, 5000);
+	policy_free(&p);
+
+	parse_ok("Timeout 7\n", &p);
+	assert_int_equal(p.timeout_ms, 7000);
+	policy_free(&p);
+	parse_ok("Timeout 3S\n", &p);
+	assert_int_equal(p.timeout_ms, 3000);
+	policy_free(&p);
+}
+
+static void test_rules(void **state)
+{
+	struct policy p;
+
+	parse_ok("KEEP /dev/shm/PostgreSQL.*\n"
+		 "Remove /dev/shm/** CLASS=Charged,created min-size=1M type=FILE\n"
+		 "defer /tmp/** class=owned\n"
+		 "report /** min-size=0 type=dir\n",
+		 &p);
+	assert_int_equal(p.n_rules, 4);
+	assert_int_equal(p.rules[0].action, POLICY_KEEP);
+	assert_int_equal(p.rules[0].class_mask, POLICY_CLASS_ALL);
+	assert_int_equal(p.rules[0].line, 1);
+	assert_int_equal(p.rules[1].action, POLICY_REMOVE);
+	assert_int_equal(p.rules[1].class_mask, POLICY_CLASS_CHARGED | POLICY_CLASS_CREATED);
+	assert_int_equal(p.rules[1].min_size, 1024 * 1024);
+	assert_int_equal(p.rules[1].type, POLICY_TYPE_FILE);
+	assert_int_equal(p.rules[2].action, POLICY_DEFER);
+	assert_int_equal(p.rules[2].class_mask, POLICY_CLASS_OWNED);
+	assert_int_equal(p.rules[3].action, POLICY_REPORT);
+	assert_int_equal(p.rules[3].class_mask, POLICY_CLASS_DEFAULT);
+	assert_int_equal(p.rules[3].type, POLICY_TYPE_DIR);
+	assert_int_equal(p.rules[3].line, 4);
+	policy_free(&p);
+}
+
+struct bad {
+	const char *text;
+	size_t len; /* 0: strlen */
+	unsigned line;
+	const char *msg;
+};
+
+static const struct bad bad_cases[] = {
+	{"Frobnicate yes\n", 0, 1, "unknown keyword 'Frobnicate'"},
+	{"Journal yes\njournal no\n", 0, 2, "duplicate setting 'Journal' (first on line 1)"},
+	{"Journal\n", 0, 1, "'Journal' needs a value"},
+	{"Journal yes no\n", 0, 1, "extra argument 'no'"},
+	{"MaxDepth 12x\n", 0, 1, "bad number '12x'"},
+	{"MaxDepth 99999999999999999999999\n", 0, 1, "number too large"},
+	{"MaxDepth 0\n", 0, 1, "out of range"},
+	{"Timeout 5m\n", 0, 1, "bad duration"},
+	{"Timeout 3601s\n", 0, 1, "out of range"},
+	{"remove /tmp/x min-size=1T\n", 0, 1, "bad size '1T'"},
+	{"remove /tmp/x min-size=99999999999G\n", 0, 1, "size too large"},
+	{"Journal yes\0\n", 13, 1, "NUL byte"},
+	{"Journal yes\r\n", 0, 1, "carriage return"},
+	{"Journal\x01yes\n", 0, 1, "control character 0x01"},
+	{"Watch dev/shm\n", 0, 1, "must be absolute"},
+	{"Watch /dev/../etc\n", 0, 1, "'..' components are not allowed"},
+	{"remove tmp/**\n", 0, 1, "must be absolute"},
+	{"remove /tmp/../etc/**\n", 0, 1, "'..' components"},
+	{"remove /tmp//x\n", 0, 1, "empty path component"},
+	{"remove /dev/shm\n", 0, 1, "can match the watched root '/dev/shm' itself"},
+	{"remove /dev/*\n", 0, 1, "can match the watched root '/dev/shm'"},
+	{"remove /**\n", 0, 1, "can match the watched root"},
+	{"remove /run/user/*\n", 0, 1, "can match the watched root '/run/user/%U'"},
+	{"remove /run/user/1000\n", 0, 1, "can match the watched root '/run/user/%U'"},
+	{"defer /run/**\n", 0, 1, "can match the watched root '/run/user/%U'"},
+	{"Watch /srv/%u\nremove /srv/*\n", 0, 2, "can match the watched root '/srv/%u'"},
+	{"remove /tmp/a***b\n", 0, 1, "'**' must be a whole path component"},
+	{"remove /tmp/%x\n", 0, 1, "'%' must be followed by u, U or %"},
+	{"remove /tmp/x class=\n", 0, 1, "unknown class ''"},
+	{"remove /tmp/x class=charged,foo\n", 0, 1, "unknown class 'foo'"},
+	{"remove /tmp/x class=owned,owned\n", 0, 1, "listed twice"},
+	{"remove /tmp/x colour=red\n", 0, 1, "unknown condition 'colour'"},
+	{"remove /tmp/x type=fifo\n", 0, 1, "expected file, dir or any"},
+	{"remove /tmp/x type=file type=dir\n", 0, 1, "duplicate condition 'type'"},
+	{"remove /tmp/x junk\n", 0, 1, "expected a condition"},
+	{"remove\n", 0, 1, "'remove' needs a pattern"},
+	{"report /**\nJournal no\n", 0, 2, "setting 'Journal' after the first rule (line 1)"},
+	{"Journal maybe\n", 0, 1, "expected yes or no"},
+	{"OtherSessions later\n", 0, 1, "expected defer or proceed"},
+	{"ExemptUsers -rf\n", 0, 1, "bad name '-rf'"},
+	{"Watch /dev/shm /dev/shm\n", 0, 1, "listed twice"},
+	{"Watch /dev/*\n", 0, 1, "wildcards are not allowed"},
+	{"Watch /\n", 0, 1, "'/' cannot be watched"},
+	{"StateDir /run/%u\n", 0, 1, "'%' escapes are not allowed"},
+};
+
+static void test_errors(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
+		const struct bad *b = &bad_cases[i];
+		struct policy_errors e;
+		struct policy p;
+		bool found = false;
+		int r = policy_parse_buffer("t.conf", b->text, b->len ? b->len : strlen(b->text),
+					    &p, &e);
+
+		for (size_t k = 0; k < e.n; k++)
+			if (e.v[k].line == b->line && strstr(e.v[k].msg, b->msg))
+				found = true;
+		if (!found || r != -EINVAL) {
+			print_error("case %zu '%s': r=%d\n", i, b->text, r);
+			for (size_t k = 0; k < e.n; k++)
+				print_error("  got %u: %s\n", e.v[k].line, e.v[k].msg);
+		}
+		assert_int_equal(r, -EINVAL);
+		assert_true(found);
+		assert_string_equal(e.file, "t.conf");
+		/* Rejected whole: defaults, no rules, report-only. */
+		assert_true(p.report_only);
+		assert_int_equal(p.n_rules, 0);
+		assert_int_equal(p.watch.n, 3);
+		policy_errors_free(&e);
+		policy_free(&p);
+	}
+}
+
+static void test_long_line_and_all_errors(void **state)
+{
+	size_t n = 1024 * 1024;
+	_cleanup_free_ char *buf = malloc(n + 64);
+	struct policy_errors e;
+	struct policy p;
+
+	memset(buf, 'a', n);
+	memcpy(buf, "report /", 8);
+	strcpy(buf + n, "\nJournal maybe\nFoo\nremove /dev/shm\n");
+	assert_int_equal(policy_parse_buffer("big", buf, strlen(buf), &p, &e), -EINVAL);
+	assert_int_equal(e.n, 4);
+	assert_int_equal(e.v[0].line, 1);
+	assert_non_null(strstr(e.v[0].msg, "longer than 4096"));
+	assert_int_equal(e.v[1].line, 2);
+	assert_int_equal(e.v[2].line, 3);
+	assert_int_equal(e.v[3].line, 4);
+	policy_errors_free(&e);
+	policy_free(&p);
+
+	/* 4096 bytes exactly is fine. */
+	memset(buf, ' ', 4096);
+	memcpy(buf, "Journal yes", 11);
+	buf[4096] = '\n';
+	assert_int_equal(policy_parse_buffer("x", buf, 4097, &p, NULL), 0);
+	policy_free(&p);
+
+	/* Too many stars: 65 rejected, 64 accepted. */
+	strcpy(buf, "report /tmp/");
+	for (int i = 0; i < 65; i++)
+		strcat(buf, "*a");
+	assert_int_equal(parse(buf, &p, &e), -EINVAL);
+	assert_non_null(strstr(e.v[0].msg, "more than 64"));
+	policy_errors_free(&e);
+	policy_free(&p);
+	buf[strlen(buf) - 2] = '\0';
+	parse_ok(buf, &p);
+	policy_free(&p);
+}
+
+static bool m(const struct policy *p, const char *path, const char *user, uid_t uid)
+{
+	return policy_match(p, path, user, uid, POLICY_CLASS_CREATED, 1, false) != NULL;
+}
+
+static void test_glob(void **state)
+{
+	struct policy p;
+
+	parse_ok("report /dev/shm/**\n", &p);
+	assert_true(m(&p, "/dev/shm/a", "u", 1));
+	assert_true(m(&p, "/dev/shm/a/b/c", "u", 1));
+	assert_true(m(&p, "/dev/shm/.hidden", "u", 1));
+	assert_false(m(&p, "/dev/shm", "u", 1));
+	assert_false(m(&p, "/dev/shmx/a", "u", 1));
+	assert_false(m(&p, "/dev/a", "u", 1));
+	policy_free(&p);
+
+	parse_ok("report /tmp/**/x\n", &p);
+	assert_true(m(&p, "/tmp/x", "u", 1)); /* ** matches zero components */
+	assert_true(m(&p, "/tmp/a/b/x", "u", 1));
+	assert_false(m(&p, "/tmp/a/b/xy", "u", 1));
+	policy_free(&p);
+
+	parse_ok("report /tmp/a?c\nreport /tmp/*.log\nreport /tmp/100%%\n", &p);
+	assert_true(m(&p, "/tmp/abc", "u", 1));
+	assert_false(m(&p, "/tmp/ac", "u", 1));
+	assert_false(m(&p, "/tmp/a/c", "u", 1)); /* ? never matches '/' */
+	assert_true(m(&p, "/tmp/x.log", "u", 1));
+	assert_true(m(&p, "/tmp/.log", "u", 1));
+	assert_false(m(&p, "/tmp/d/x.log", "u", 1)); /* * stays in its component */
+	assert_true(m(&p, "/tmp/100%", "u", 1));
+	policy_free(&p);
+
+	parse_ok("report /tmp/%u-*\nreport /run/user/%U/**\n", &p);
+	assert_true(m(&p, "/tmp/alice-1", "alice", 1000));
+	assert_false(m(&p, "/tmp/bob-1", "alice", 1000));
+	/* A user name with glob characters is literal: it never widens the pattern. */
+	assert_false(m(&p, "/tmp/alice-1", "*", 1000));
+	assert_true(m(&p, "/tmp/*-1", "*", 1000));
+	assert_false(m(&p, "/tmp/ab-1", "a?", 1000));
+	assert_false(m(&p, "/tmp/x/y-1", "x/y", 1000));
+	assert_false(m(&p, "/tmp/-1", "", 1000));
+	assert_false(m(&p, "/tmp/..-1", "..", 1000));
+	assert_false(m(&p, "/tmp/a-1", NULL, 1000));
+	assert_true(m(&p, "/run/user/1000/f", "alice", 1000));
+	assert_false(m(&p, "/run/user/1001/f", "alice", 1000));
+	assert_false(m(&p, "/run/user/10000/f", "alice", 1000));
+	policy_free(&p);
+}
+
+static void test_first_match_and_conditions(void **state)
+{
+	struct policy p;
+	const struct policy_rule *r;
+	enum policy_action a;
+
+	parse_ok("keep /dev/shm/PostgreSQL.*\n"
+		 "remove /dev/shm/big* min-size=1K\n"
+		 "remove /dev/shm/** class=charged,created type=file\n"
+		 "report /dev/shm/** class=owned\n",
+		 &p);
+	r = policy_match(&p, "/dev/shm/PostgreSQL.123", "u", 1000, POLICY_CLASS_CHARGED, 1, false);
+	assert_non_null(r);
+	assert_int_equal(r->line, 1);
+	/* keep without class= covers owned files too. */
+	r = policy_match(&p, "/dev/shm/PostgreSQL.1", "u", 1000, POLICY_CLASS_OWNED, 1, false);
+	assert_int_equal(r->line, 1);
+	r = policy_match(&p, "/dev/shm/big1", "u", 1000, POLICY_CLASS_CREATED, 4096, false);
+	assert_int_equal(r->line, 2);
+	r = policy_match(&p, "/dev/shm/big1", "u", 1000, POLICY_CLASS_CREATED, 1023, false);
+	assert_int_equal(r->line, 3); /* too small for rule 2 */
+	r = policy_match(&p, "/dev/shm/d", "u", 1000, POLICY_CLASS_CREATED, 0, true);
+	assert_null(r); /* type=file, then class=owned */
+	r = policy_match(&p, "/dev/shm/o", "u", 1000, POLICY_CLASS_OWNED, 0, false);
+	assert_int_equal(r->line, 4);
+	/* remove without class= never takes an owned-only file */
+	a = policy_decide(&p, "/dev/shm/big2", "u", 1000, POLICY_CLASS_OWNED, 9999, false, &r);
+	assert_int_equal(a, POLICY_REPORT);
+	assert_int_equal(r->line, 4);
+	/* A watched root itself never matches. */
+	assert_null(policy_match(&p, "/dev/shm", "u", 1000, POLICY_CLASS_ALL, 1, true));
+	assert_int_equal(policy_decide(&p, "/dev/shm/x", "u", 1, POLICY_CLASS_CHARGED, 1, false,
+				       NULL),
+			 POLICY_REMOVE);
+	p.report_only = true;
+	assert_int_equal(policy_decide(&p, "/dev/shm/x", "u", 1, POLICY_CLASS_CHARGED, 1, false,
+				       NULL),
+			 POLICY_REPORT);
+	policy_free(&p);
+
+	parse_ok("report /dev/shm/a\nremove /dev/shm/*\n", &p);
+	assert_int_equal(policy_decide(&p, "/dev/shm/a", "u", 1, POLICY_CLASS_CREATED, 1, false,
+				       NULL),
+			 POLICY_REPORT);
+	assert_int_equal(policy_decide(&p, "/dev/shm/b", "u", 1, POLICY_CLASS_CREATED, 1, false,
+				       NULL),
+			 POLICY_REMOVE);
+	policy_free(&p);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void test_linear_matching(void **state)
+{
+	char pat[512] = "report /tmp/";
+	char *path = malloc(4200);
+	struct policy p;
+	double t0, dt;
+
+	/* 64 stars in one component, against a 4096-byte component that almost matches. */
+	for (int i = 0; i < 63; i++)
+		strcat(pat, "*a");
+	strcat(pat, "*b");
+	parse_ok(pat, &p);
+	strcpy(path, "/tmp/");
+	memset(path + 5, 'a', 4091);
+	path[4096] = '\0';
+	t0 = now_ms();
+	for (int i = 0; i < 10; i++)
+		assert_false(m(&p, path, "u", 1));
+	dt = (now_ms() - t0) / 10;
+	print_message("# 64 stars vs 4096-byte name: %.2f ms per match\n", dt);
+	assert_true(dt < 200);
+	policy_free(&p);
+
+	/* 32 `**` components against a path of 2048 components. */
+	strcpy(pat, "report /tmp");
+	for (int i = 0; i < 31; i++)
+		strcat(pat, "/**/a");
+	strcat(pat, "/**/b");
+	parse_ok(pat, &p);
+	strcpy(path, "/tmp");
+	for (int i = 0; i < 2045; i++)
+		strcat(path, "/a");
+	t0 = now_ms();
+	assert_false(m(&p, path, "u", 1));
+	dt = now_ms() - t0;
+	print_message("# 32 '**' vs 2046 components: %.2f ms\n", dt);
+	assert_true(dt < 500);
+	strcat(path, "/b");
+	assert_true(m(&p, path, "u", 1));
+	policy_free(&p);
+	free(path);
+}
+
+static void test_watch_paths(void **state)
+{
+	struct policy p;
+	char **v = NULL;
+
+	parse_ok("Watch /dev/shm /run/user/%U /srv/%u/tmp /x/100%%\n", &p);
+	assert_int_equal(policy_watch_paths(&p, "alice", 1000, &v), 4);
+	assert_string_equal(v[0], "/dev/shm");
+	assert_string_equal(v[1], "/run/user/1000");
+	assert_string_equal(v[2], "/srv/alice/tmp");
+	assert_string_equal(v[3], "/x/100%");
+	assert_null(v[4]);
+	for (char **s = v; *s; s++)
+		free(*s);
+	free(v);
+	/* A user name that cannot stand for %u drops that path, nothing else. */
+	assert_int_equal(policy_watch_paths(&p, "../etc", 7, &v), 3);
+	assert_string_equal(v[1], "/run/user/7");
+	assert_string_equal(v[2], "/x/100%");
+	for (char **s = v; *s; s++)
+		free(*s);
+	free(v);
+	policy_free(&p);
+}
+
+static void test_root_safety(void **state)
+{
+	struct policy p;
+
+	/* keep/report may name a root; remove/defer of what lies below one is fine. */
+	parse_ok("report /**\nkeep /dev/shm\nremove /dev/shm/**\nremove /run/user/%U/*\n"
+		 "defer /tmp/*/**\nremove /run/user/%U/**\n",
+		 &p);
+	assert_int_equal(p.n_rules, 6);
+	policy_free(&p);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_exemption(void **state)
+{
+	char dir[] = "/tmp/tsw-test-policy.XXXXXX";
+	char defs[64];
+	struct group *gr;
+	gid_t users_gid, groups[2];
+	struct policy p;
+	uid_t min;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(defs, sizeof(defs), "%s/login.defs", dir);
+	write_file(defs, "# comment\nMAIL_DIR /var/mail\nUID_MIN\t\t 2000\nUID_MAX 60000\n");
+	assert_int_equal(policy_uid_min(defs, &min), 0);
+	assert_int_equal(min, 2000);
+	write_file(defs, "UID_MAX 60000\n");
+	assert_int_equal(policy_uid_min(defs, &min), 0);
+	assert_int_equal(min, 1000);
+	write_file(defs, "UID_MIN lots\n");
+	assert_int_equal(policy_uid_min(defs, &min), -EINVAL);
+	assert_int_equal(min, 1000);
+	unlink(defs);
+	assert_int_equal(policy_uid_min(defs, &min), 0);
+	assert_int_equal(min, 1000);
+	rmdir(dir);
+
+	gr = getgrnam("users");
+	users_gid = gr ? gr->gr_gid : 100;
+	parse_ok("ExemptUsers postgres\nExemptGroups users\n", &p);
+	groups[0] = 4242;
+	groups[1] = users_gid;
+	assert_true(policy_user_exempt(&p, "root", 0, NULL, 0, 2000));
+	assert_true(policy_user_exempt(&p, "svc", 1500, NULL, 0, 2000));
+	assert_false(policy_user_exempt(&p, "alice", 2500, groups, 1, 2000));
+	assert_true(policy_user_exempt(&p, "postgres", 2501, groups, 1, 2000));
+	if (gr)
+		assert_true(policy_user_exempt(&p, "bob", 2502, groups, 2, 2000));
+	assert_true(policy_user_exempt(&p, NULL, 2503, NULL, 0, 2000));
+	policy_free(&p);
+	parse_ok("IncludeSystemUsers yes\n", &p);
+	assert_false(policy_user_exempt(&p, "svc", 1500, NULL, 0, 2000));
+	assert_true(policy_user_exempt(&p, "root", 0, NULL, 0, 2000)); /* root always */
+	policy_free(&p);
+}
+
+static void roundtrip(const char *text)
+{
+	struct policy p, q;
+	_cleanup_free_ char *d1 = NULL, *d2 = NULL;
+
+	parse_ok(text, &p);
+	d1 = dump_str(&p);
+	parse_ok(d1, &q);
+	d2 = dump_str(&q);
+	assert_string_equal(d1, d2);
+	assert_int_equal(p.n_rules, q.n_rules);
+	policy_free(&p);
+	policy_free(&q);
+}
+
+static void test_dump_roundtrip(void **state)
+{
+	struct policy p;
+	_cleanup_free_ char *d = NULL;
+
+	roundtrip("");
+	roundtrip("Watch /dev/shm\nTimeout 1500ms\nExemptGroups wheel\n"
+		  "remove /dev/shm/** min-size=3K type=dir\nreport /** min-size=1025\n");
+	roundtrip("MaxEntries 1\nremove /dev/shm/x min-size=2G class=owned,charged\n");
+	parse_ok("Timeout 2000ms\nremove /dev/shm/* min-size=1048576\n", &p);
+	d = dump_str(&p);
+	assert_non_null(strstr(d, "\nTimeout 2s\n"));
+	assert_non_null(strstr(d, "\nremove /dev/shm/* class=charged,created min-size=1M\n"));
+	assert_non_null(strstr(d, "\n#ExemptGroups (none)\n"));
+	policy_free(&p);
+}
+
+static void test_shipped_conf(void **state)
+{
+	const char *top = getenv("TOP");
+	char path[4096];
+	FILE *f;
+	_cleanup_free_ char *buf = calloc(1, 65537);
+	size_t n;
+	struct policy p;
+
+	snprintf(path, sizeof(path), "%s/conf/tmpfs-sweep.conf", top ? top : ".");
+	f = fopen(path, "re");
+	assert_non_null(f);
+	n = fread(buf, 1, 65536, f);
+	fclose(f);
+	assert_true(n > 0 && n < 65536);
+	roundtrip(buf);
+	parse_ok(buf, &p);
+	assert_int_equal(policy_decide(&p, "/dev/shm/x", "u", 1000, POLICY_CLASS_CREATED, 1,
+				       false, NULL),
+			 POLICY_REMOVE);
+	assert_int_equal(policy_decide(&p, "/dev/shm/PostgreSQL.9", "u", 1000,
+				       POLICY_CLASS_CHARGED, 1, false, NULL),
+			 POLICY_KEEP);
+	assert_int_equal(policy_decide(&p, "/tmp/x", "u", 1000, POLICY_CLASS_CREATED, 1, false,
+				       NULL),
+			 POLICY_REPORT);
+	assert_int_equal(policy_decide(&p, "/run/user/1000/systemd/x", "u", 1000,
+				       POLICY_CLASS_CREATED, 1, false, NULL),
+			 POLICY_KEEP);
+	assert_int_equal(policy_decide(&p, "/dev/shm/old", "u", 1000, POLICY_CLASS_OWNED, 1,
+				       false, NULL),
+			 POLICY_IGNORE);
+	policy_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_long_line_and_all_errors),
+		cmocka_unit_test(test_glob),
+		cmocka_unit_test(test_first_match_and_conditions),
+		cmocka_unit_test(test_linear_matching),
+		cmocka_unit_test(test_watch_paths),
+		cmocka_unit_test(test_root_safety),
+		cmocka_unit_test(test_exemption),
+		cmocka_unit_test(test_dump_roundtrip),
+		cmocka_unit_test(test_shipped_conf),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
