@@ -29,7 +29,12 @@ check "100 MiB charged to the session's slice while logged in" \
 sess=$("$SWEEP" sessions --json 2>&1)
 note "sessions --json: $(head -c 600 <<<"$sess")"
 check "sessions --json names the session-N.scope path" grep -qF "$scope" <<<"$sess"
-check "sessions --json has the scope's cgroup id $cgid" grep -qE "(^|[^0-9])$cgid([^0-9]|$)" <<<"$sess"
+# The id: in sessions --json, or else in the record file (under StateDir) naming the scope.
+rec=$(grep -lF "$scope" /run/tmpfs-sweep/sessions/* 2>/dev/null | head -n1)
+note "record: ${rec:-none}: $(grep -i cgroup "${rec:-/dev/null}" 2>/dev/null | tr '\n' ' ')"
+check "the module recorded the scope's cgroup id $cgid (sessions --json or record)" \
+	bash -c 'grep -qE "(^|[^0-9])$1([^0-9]|$)" <<<"$2" ||
+		grep -qE "(^|[^0-9])$1([^0-9]|$)" "${3:-/dev/null}"' _ "$cgid" "$sess" "$rec"
 check "audit session-open: cgroup is the session scope" \
 	aq "any('$scope' in str(e.get('cgroup')) for e in opens($uid))"
 

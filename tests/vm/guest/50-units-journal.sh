@@ -7,9 +7,16 @@
 units=$(cd /lib/systemd/system && ls tmpfs-sweep* 2>/dev/null | tr '\n' ' ')
 note "installed units: $units"
 check "a gc service and timer are installed" \
-	[ -f /lib/systemd/system/tmpfs-sweep-gc.service ] -a -f /lib/systemd/system/tmpfs-sweep-gc.timer
+	test -f /lib/systemd/system/tmpfs-sweep-gc.service -a -f /lib/systemd/system/tmpfs-sweep-gc.timer
 for unit in $units; do
-	v=$(systemd-analyze verify "/lib/systemd/system/$unit" 2>&1)
+	# The guest has no man(1): verify's Documentation= probe fails for every page; the
+	# pages themselves are checked below instead.
+	v=$(systemd-analyze verify "/lib/systemd/system/$unit" 2>&1 | grep -v "Command 'man ")
+	for doc in $(systemctl show -p Documentation --value "$unit"); do
+		case $doc in man:*) ;; *) continue ;; esac
+		page=${doc#man:} sec=${page##*\(} sec=${sec%\)} page=${page%\(*}
+		check "$unit: Documentation $doc installed" test -f "/usr/share/man/man$sec/$page.$sec"
+	done
 	[ -z "$v" ] || note "verify $unit: $v"
 	check "systemd-analyze verify $unit: no complaint" [ -z "$v" ]
 	check "$unit not failed" [ "$(systemctl is-failed "$unit")" != failed ]

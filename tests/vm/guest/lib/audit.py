@@ -73,7 +73,8 @@ def main():
     for b in (any, all, len, sum, min, max, abs, int, float, str, sorted, set, list, round):
         names[b.__name__] = b
     try:
-        res = eval("(" + expr + "\n)", {"__builtins__": {}}, names)
+        names["__builtins__"] = {}  # globals, so that generator expressions see them
+        res = eval("(" + expr + "\n)", names)
     except Exception as e:  # a missing field is a failed assertion, not a crash
         print(f"# aq: {type(e).__name__}: {e}")
         sys.exit(1)
