@@ -122,6 +122,11 @@ check: deps
 	@$(MAKE) --no-print-directory hooks WERROR=1
 	@B=$(B) tests/run
 
+# A Debian 12 guest under qemu (systemd, logind, pam_systemd, cgroup v2) with this build
+# installed; runs tests/vm/guest/*.sh in it over ssh. Root; ends with "N passed, N failed".
+check-vm: all
+	@B=$(B) tests/vm/run.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) tools/demo.sh
@@ -169,6 +174,7 @@ help:
 	@echo "make            build helper ($(HELPER)) and PAM module ($(PAMMOD))"
 	@echo "make check      install missing deps, build with -Werror, run all tests (root for integration)"
 	@echo "make check SANITIZE=1   the same with ASan+UBSan"
+	@echo "make check-vm   boot a Debian 12 systemd guest (qemu) with this build installed; run tests/vm/guest"
 	@echo "make demo       build, then show a real session's tmpfs leftovers explained and swept"
 	@echo "make fuzz       fuzz the policy parser for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      benchmarks (ratios against anchors measured in the same run)"
