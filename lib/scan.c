@@ -18,7 +18,7 @@ static int on_entry(const struct walk_entry *w, void *userdata)
 	struct scan_state *s = userdata;
 	struct scan_entry e = {.w = w};
 
-	if (!w->leaving && S_ISREG(w->stx->stx_mode) && w->stx->stx_blocks > 0) {
+	if (s->pc && !w->leaving && S_ISREG(w->stx->stx_mode) && w->stx->stx_blocks > 0) {
 		const char *why = NULL;
 		int fd;
 

@@ -21,7 +21,8 @@ typedef int (*scan_fn)(const struct scan_entry *e, void *userdata);
 
 struct inuse;
 
-/* Walk root_fd (from mounts_open_root) with the page scan of each file. fn returns a
+/* Walk root_fd (from mounts_open_root) with the page scan of each file (none when pc is
+ * NULL: then every entry's pages is NULL). fn returns a
  * walk_ret. A file that `leases` (inuse_snapshot_locks, may be NULL) says is leased is
  * not opened: even a failed open breaks a write lease; its entry has error -EWOULDBLOCK.
  * Returns 0 or -errno; incomplete walks are reported in st. */

@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <systemd/sd-daemon.h>
@@ -67,6 +68,22 @@ static bool already_audited(const struct sweep *s, const char *path, size_t len)
 		return false;
 	esc = journal_escaped_path(path, len);
 	return esc && bsearch(&esc, s->audited, s->n_audited, sizeof(char *), cmp_strp);
+}
+
+/* Append to the session-close reason ("; "-separated, cut at the buffer's end). */
+static void __attribute__((format(printf, 2, 3))) add_reason(struct sweep_result *res,
+							      const char *fmt, ...)
+{
+	size_t n = strlen(res->reason);
+	va_list ap;
+
+	if (n && n + 2 < sizeof(res->reason)) {
+		memcpy(res->reason + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(res->reason + n, sizeof(res->reason) - n, fmt, ap);
+	va_end(ap);
 }
 
 static uint64_t ts_ns(const struct statx_timestamp *t)
@@ -255,8 +272,7 @@ static int load_cgroup(struct sweep *s)
 	r = cg_open_rel(&root, s->rec->cgroup, &cg);
 	if (r < 0 || cg.ino != s->rec->cgroup_ino) {
 		/* Gone (or replaced): the kernel now reports its pages under an ancestor. */
-		snprintf(s->res->reason, sizeof(s->res->reason),
-			 "session cgroup gone: attributed by uid and creation time only");
+		add_reason(s->res, "session cgroup gone: attributed by uid and creation time only");
 		goto out;
 	}
 	r = cg_list_descendants(&root, &cg, &l);
@@ -555,8 +571,13 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	if (r < 0)
 		goto out;
 	r = pages_ctx_new(&pc);
-	if (r < 0)
-		goto out;
+	if (r < 0) {
+		/* No page attribution (no CAP_SYS_ADMIN, /proc/kpagecgroup hidden by a
+		 * sandbox): uid and birth time still classify, and say so. */
+		add_reason(res, "no page attribution (%s): by uid and birth time only",
+			   strerror(-r));
+		pc = NULL;
+	}
 	{
 		dev_t devs[RECORD_MAX_MOUNTS];
 		size_t nd = 0;
@@ -580,9 +601,13 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		struct stat rst;
 
 		/* The mount must still be the one the session saw (same device). */
-		if (mounts_open_root(rm->path, &root_fds[m]) < 0)
+		r = mounts_open_root(rm->path, &root_fds[m]);
+		if (r < 0) {
+			add_reason(res, "watched %s not usable: %s", rm->path, strerror(-r));
 			continue;
+		}
 		if (fstat(root_fds[m], &rst) < 0 || rst.st_dev != rm->dev) {
+			add_reason(res, "watched %s is another mount now", rm->path);
 			root_fds[m] = safe_close(root_fds[m]);
 			continue;
 		}
@@ -615,8 +640,7 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 			}
 		if (streq(cap_reason, "time"))
 			res->keep_record = true;
-		if (!res->reason[0])
-			snprintf(res->reason, sizeof(res->reason), "incomplete: %s", cap_reason);
+		add_reason(res, "incomplete: %s", cap_reason);
 	}
 	for (size_t i = 0; i < s.n; i++)
 		if (s.c[i].pending) {
@@ -649,8 +673,8 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		journal_remove(p->statedir, rec->id);
 	r = 0;
 out:
-	if (res->keep_record && !res->reason[0] && p->other_sessions)
-		snprintf(res->reason, sizeof(res->reason), "deferred: another session of the user");
+	if (res->keep_record && p->other_sessions)
+		add_reason(res, "deferred: another session of the user");
 	sum = (struct audit_summary){
 		.session = rec->id, .user = rec->user, .uid = rec->uid,
 		.files = res->files, .bytes = res->bytes, .charged_bytes = res->charged_bytes,

@@ -39,7 +39,7 @@ struct sweep_result {
 	uint64_t files, bytes, charged_bytes, removed, removed_bytes, kept, deferred, errors;
 	bool incomplete;
 	bool keep_record; /* something was deferred: keep the record (state deferred) for gc */
-	char reason[160];
+	char reason[512];
 };
 
 int sweep_session(const struct sweep_params *p, struct sweep_result *res);
