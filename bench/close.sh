@@ -16,7 +16,9 @@
 # each (default 7), medians. After every round: the 1,000 files are gone, the others are
 # all there unchanged (same inode, owner and name list), and for a close round the audit
 # log has 1,000 "removed" file lines for that session and a session-close that says so.
-# Usage (root): B=build bench/close.sh      env: ROUNDS, OTHERS, DIRS, SESSION_FILES, PROFILE
+# ALT=/path/to/another/tmpfs-sweep adds a third kind of round, a close by that helper, for
+# an A/B of two builds in the same run (info lines only).
+# Usage (root): B=build bench/close.sh      env: ROUNDS, OTHERS, DIRS, SESSION_FILES, PROFILE, ALT
 # shellcheck source=/dev/null
 . "$(dirname "$0")/lib.sh"
 bench_need
@@ -127,9 +129,9 @@ check_after() {
 
 FIND=(find "$M" -printf '%i %s %U %B@\n')
 RM=(xargs -0 -a "$T_SCRATCH/session.list" rm -f --)
-close_round() {
+close_round() { # [HELPER]: the helper to time (default $SWEEP)
 	open_session || exit 1
-	measure w c "$SWEEP" close "$SID" --conf "$P_CONF" || exit 1
+	measure w c "${1:-$SWEEP}" close "$SID" --conf "$P_CONF" || exit 1
 	check_after close
 }
 anchor_round() {
@@ -142,12 +144,16 @@ anchor_round() {
 }
 
 close_round && anchor_round # warm both
-cw_all=() cc_all=() aw_all=() ac_all=() fw_all=() rw_all=()
+cw_all=() cc_all=() aw_all=() ac_all=() fw_all=() rw_all=() xw_all=() xc_all=()
 for ((i = 0; i < ROUNDS; i++)); do
 	close_round
 	cw_all+=("$w") cc_all+=("$c")
 	anchor_round
 	aw_all+=("$w") ac_all+=("$c") fw_all+=("$find_w") rw_all+=("$rm_w")
+	if [ -n "${ALT:-}" ]; then
+		close_round "$ALT"
+		xw_all+=("$w") xc_all+=("$c")
+	fi
 done
 cw=$(median "${cw_all[@]}") cc=$(median "${cc_all[@]}")
 aw=$(median "${aw_all[@]}") ac=$(median "${ac_all[@]}")
@@ -156,6 +162,11 @@ result "anchor rounds (wall ms)" "$(for v in "${aw_all[@]}"; do printf '%s ' "$(
 result "close median" "wall $(ms "$cw") ms, cpu $(ms "$cc") ms" info
 result "find+rm median" "wall $(ms "$aw") ms, cpu $(ms "$ac") ms" info
 result "find, rm medians" "wall $(ms "$(median "${fw_all[@]}")") ms, $(ms "$(median "${rw_all[@]}")") ms" info
+if [ -n "${ALT:-}" ]; then
+	xw=$(median "${xw_all[@]}") xc=$(median "${xc_all[@]}")
+	result "ALT close median" "wall $(ms "$xw") ms, cpu $(ms "$xc") ms ($ALT)" info
+	result "close/ALT ratio" "wall $(ratio "$cw" "$xw"), cpu $(ratio "$cc" "$xc")" info
+fi
 result "load average" "$(load)" info
 result "close correctness" "$([ $bad = 0 ] && echo "every round: $NS removed and audited, others untouched" ||
 	echo FAILED)" info
