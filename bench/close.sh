@@ -160,8 +160,8 @@ aw=$(median "${aw_all[@]}") ac=$(median "${ac_all[@]}")
 result "close rounds (wall ms)" "$(for v in "${cw_all[@]}"; do printf '%s ' "$(ms "$v")"; done)" info
 result "anchor rounds (wall ms)" "$(for v in "${aw_all[@]}"; do printf '%s ' "$(ms "$v")"; done)" info
 result "close median" "wall $(ms "$cw") ms, cpu $(ms "$cc") ms" info
-result "find+rm median" "wall $(ms "$aw") ms, cpu $(ms "$ac") ms" info
-result "find, rm medians" "wall $(ms "$(median "${fw_all[@]}")") ms, $(ms "$(median "${rw_all[@]}")") ms" info
+result "anchor median (find and rm)" "wall $(ms "$aw") ms, cpu $(ms "$ac") ms" info
+result "anchor parts (wall)" "find $(ms "$(median "${fw_all[@]}")") ms, rm $(ms "$(median "${rw_all[@]}")") ms" info
 if [ -n "${ALT:-}" ]; then
 	xw=$(median "${xw_all[@]}") xc=$(median "${xc_all[@]}")
 	result "ALT close median" "wall $(ms "$xw") ms, cpu $(ms "$xc") ms ($ALT)" info
