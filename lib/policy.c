@@ -1020,24 +1020,37 @@ int policy_dump(const struct policy *p, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
+static bool rule_may_apply(const struct policy_rule *r, unsigned class_mask, uint64_t size,
+			   bool is_dir)
+{
+	return (r->class_mask & class_mask) && size >= r->min_size &&
+	       (r->type & (is_dir ? POLICY_TYPE_DIR : POLICY_TYPE_FILE));
+}
+
 const struct policy_rule *policy_match(const struct policy *p, const char *path,
 				       const char *user, uid_t uid, unsigned class_mask,
 				       uint64_t size, bool is_dir)
 {
 	const struct policy_rule *found = NULL;
 	struct glob_path gp;
+	size_t i;
 
+	/* Most entries of a tree can match no rule by class, size or type alone (a user's
+	 * older files, class owned): no need to split the path or match a glob. */
+	for (i = 0; i < p->n_rules; i++)
+		if (rule_may_apply(&p->rules[i], class_mask, size, is_dir))
+			break;
+	if (i == p->n_rules)
+		return NULL;
 	if (glob_path_split(path, &gp) < 0)
 		return NULL;
-	for (size_t i = 0; i < p->watch.n; i++)
-		if (glob_match(&p->watch_globs[i], &gp, user, uid))
+	for (size_t w = 0; w < p->watch.n; w++)
+		if (glob_match(&p->watch_globs[w], &gp, user, uid))
 			goto out;
-	for (size_t i = 0; i < p->n_rules; i++) {
+	for (; i < p->n_rules; i++) { /* from the first rule that may apply */
 		const struct policy_rule *r = &p->rules[i];
 
-		if (!(r->class_mask & class_mask) || size < r->min_size)
-			continue;
-		if (!(r->type & (is_dir ? POLICY_TYPE_DIR : POLICY_TYPE_FILE)))
+		if (!rule_may_apply(r, class_mask, size, is_dir))
 			continue;
 		if (glob_match(r->glob, &gp, user, uid)) {
 			found = r;

@@ -129,9 +129,17 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, unsigned mask, 
 {
 	const struct walk_entry *w = e->w;
 	const char *rel = w->path + s->root_len + 1, *slash;
+	const struct policy_rule *rule;
+	enum policy_action action;
 	struct stat pst;
 	struct cand *c;
 
+	/* Decided first: most entries of a big tree are a user's older files that no rule
+	 * asks about, and cost nothing more than this. */
+	action = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, mask,
+			       w->stx->stx_size, S_ISDIR(w->stx->stx_mode), &rule);
+	if (action == POLICY_IGNORE)
+		return 1; /* only owned, and no rule asks about it: not this session's business */
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
 		c = reallocarray(s->c, nc, sizeof(*c));
@@ -167,10 +175,8 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, unsigned mask, 
 	if (!c->path || !c->name || !c->parent)
 		return -ENOMEM;
 
-	c->action = policy_decide(s->p->policy, c->path, s->rec->user, s->rec->uid, mask, c->size,
-				  S_ISDIR(w->stx->stx_mode), &c->rule);
-	if (c->action == POLICY_IGNORE)
-		return 1; /* only owned, and no rule asks about it: not this session's business */
+	c->action = action;
+	c->rule = rule;
 	if (c->action == POLICY_REMOVE || c->action == POLICY_DEFER) {
 		const char *veto = removal_veto(s, c, mask, w->stx);
 		if (veto) {
@@ -247,12 +253,6 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 	if (r < 0) {
 		s->error = r;
 		return WALK_STOP;
-	}
-	if (r > 0) { /* ignored: drop it again */
-		struct cand *c = &s->c[--s->n];
-		free(c->path);
-		free(c->parent);
-		free(c->name);
 	}
 	return WALK_CONTINUE;
 }
