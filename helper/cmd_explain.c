@@ -365,7 +365,8 @@ int cmd_explain(int argc, char **argv)
 		ret = fail(EXIT_FAIL, "explain: %s", strerror(-x.error));
 		goto out;
 	}
-	qsort(x.hits, x.n_hits, sizeof(*x.hits), cmp_hit);
+	if (x.n_hits)
+		qsort(x.hits, x.n_hits, sizeof(*x.hits), cmp_hit);
 	for (size_t i = 0; i < x.n_hits; i++)
 		explained += x.hits[i].charged;
 	if (json)

@@ -54,6 +54,12 @@ PAM_MODDIR=${PAM_MODDIR:-$(pkg-config --variable=libdir pam 2>/dev/null || echo 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
 SSHD_PRELOAD=${SSHD_PRELOAD:-$(for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib; do
 	[ -e "$d/libpam_wrapper.so" ] && { echo "$d/libpam_wrapper.so"; break; }; done)}
+# make check SANITIZE=1: an ASan-built module loads into sshd only if the ASan runtime
+# comes first in the process (sshd itself is not instrumented).
+if [ -e "${B:-build}/pam_tmpfs_sweep.so" ] && ldd "${B:-build}/pam_tmpfs_sweep.so" 2>/dev/null | grep -q libasan; then
+	SSHD_PRELOAD="$(gcc -print-file-name=libasan.so):$SSHD_PRELOAD"
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:verify_asan_link_order=0}
+fi
 SSHD_PID='' SSHD_PORT='' SSHD_SERVICE='' SSHD_DIR='' SSHD_PAMDIR=''
 SSHD_LOG='' SSHD_PAMLOG='' SSHD_CONFIG='' SSHD_MEMCG=''
 
