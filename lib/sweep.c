@@ -138,8 +138,10 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, unsigned mask, 
 	 * asks about, and cost nothing more than this. */
 	action = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, mask,
 			       w->stx->stx_size, S_ISDIR(w->stx->stx_mode), &rule);
-	if (action == POLICY_IGNORE)
-		return 1; /* only owned, and no rule asks about it: not this session's business */
+	/* Only owned, and no rule asks about it (or a keep rule, which applies to every
+	 * class, says leave it): not this session's business, no line. */
+	if (action == POLICY_IGNORE || (mask == POLICY_CLASS_OWNED && action == POLICY_KEEP))
+		return 1;
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
 		c = reallocarray(s->c, nc, sizeof(*c));
