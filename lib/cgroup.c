@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "cgroup.h"
+#include "beneath.h"
 #include "fileio.h"
 #include "util.h"
 
@@ -34,17 +35,9 @@ static bool list_has_word(const char *list, const char *word, const char *seps)
 
 static int open_dir_beneath(int dirfd, const char *rel)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-			   RESOLVE_NO_XDEV,
-	};
-	int fd;
-
 	while (*rel == '/')
 		rel++;
-	fd = (int)syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
-	return fd < 0 ? negative_errno() : fd;
+	return openat_beneath(dirfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY);
 }
 
 int cg_root_open(const char *mountinfo, struct cg_root *ret)

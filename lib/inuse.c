@@ -410,29 +410,9 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-/* Another root process running this very program (an `explain` or `scan`, another
- * close): it holds a file open only for the instant of a page scan, never as a use.
- * Counting that would make concurrent sweeps skip each other's files at random. A
- * user's own exec of the program runs with the user's uid and still counts. */
-static bool is_sibling_scanner(int proc_fd, const char *pid_s, const struct stat *self_exe)
-{
-	char path[64];
-	struct stat st;
-
-	if (!self_exe->st_ino)
-		return false;
-	if (fstatat(proc_fd, pid_s, &st, 0) < 0 || st.st_uid != 0)
-		return false;
-	snprintf(path, sizeof(path), "%s/exe", pid_s);
-	if (fstatat(proc_fd, path, &st, 0) < 0)
-		return false;
-	return st.st_dev == self_exe->st_dev && st.st_ino == self_exe->st_ino;
-}
-
 static int snapshot(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n, bool locks_only,
 		    struct inuse **ret)
 {
-	struct stat self_exe = {0};
 	struct inuse *u;
 	uint64_t t0 = mono_ns();
 	char dbuf[32768];
@@ -447,8 +427,6 @@ static int snapshot(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n, bo
 	if (r < 0)
 		goto fail;
 
-	if (stat("/proc/self/exe", &self_exe) < 0)
-		self_exe = (struct stat){0};
 	/* Locks first: a lease holder may have no other trace we could see. */
 	r = scan_locks(u, proc_fd);
 	if (r == -ENOMEM)
@@ -479,7 +457,7 @@ static int snapshot(int proc_fd, pid_t skip_pid, const dev_t *devs, size_t n, bo
 			if (!all_digits(d->d_name))
 				continue;
 			pid = (pid_t)strtol(d->d_name, NULL, 10);
-			if (pid == skip_pid || is_sibling_scanner(proc_fd, d->d_name, &self_exe))
+			if (pid == skip_pid)
 				continue;
 			u->st.procs++;
 			r = scan_fds(u, proc_fd, d->d_name, pid, &denied);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "mounts.h"
+#include "beneath.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -106,21 +107,16 @@ const struct tmpfs_mount *mounts_find_dev(const struct mount_list *l, dev_t dev)
 
 int mounts_open_root(const char *path, int *ret_fd)
 {
-	struct open_how how = {
-		/* No O_NOFOLLOW: RESOLVE_NO_SYMLINKS refuses a symlink anywhere, the last
-		 * component included, and says so with ELOOP. */
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
 	_cleanup_close_ int fd = -1;
 	struct statfs sfs;
 	struct statx stx;
 
 	if (!path || path[0] != '/')
 		return -EINVAL;
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	/* No symlink in any component, the last included (ELOOP). */
+	fd = open_no_symlinks(path, O_RDONLY | O_DIRECTORY | O_NOCTTY);
 	if (fd < 0)
-		return negative_errno();
+		return fd;
 	if (fstatfs(fd, &sfs) < 0)
 		return negative_errno();
 	if (sfs.f_type != TMPFS_MAGIC)

@@ -11,6 +11,7 @@
  * remains (window: one statx + unlinkat), which is why user is the default.
  */
 #include "remove.h"
+#include "beneath.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -83,20 +84,7 @@ static void child_report(int wfd, size_t idx, enum remove_status s, enum remove_
 
 static int openat2_dir(int dirfd, const char *path)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-			   RESOLVE_NO_XDEV,
-	};
-	int fd, tries;
-
-	/* EAGAIN: a concurrent rename somewhere; retrying a few times is what the kernel asks. */
-	for (tries = 0; tries < 8; tries++) {
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-		if (fd >= 0 || errno != EAGAIN)
-			break;
-	}
-	return fd < 0 ? -errno : fd;
+	return openat_beneath(dirfd, path, O_PATH | O_DIRECTORY);
 }
 
 /* Resolve parent beneath root, in chunks below PATH_MAX so depth is no limit.

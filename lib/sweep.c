@@ -296,7 +296,7 @@ out:
 	return r == -ENOMEM ? r : 0;
 }
 
-static void check_in_use(struct sweep *s, const int *root_fds)
+static struct inuse *snapshot_devs(const struct sweep *s, const int *root_fds)
 {
 	dev_t devs[RECORD_MAX_MOUNTS];
 	struct inuse *u = NULL;
@@ -305,21 +305,40 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 	for (size_t i = 0; i < s->rec->n_mounts && nd < RECORD_MAX_MOUNTS; i++)
 		if (root_fds[i] >= 0)
 			devs[nd++] = s->rec->mounts[i].dev;
-	if (inuse_snapshot(devs, nd, &u) < 0) {
-		/* Cannot tell what is in use: remove nothing. */
-		for (size_t i = 0; i < s->n; i++)
-			if (s->c[i].pending) {
-				s->c[i].pending = false;
-				s->c[i].result = "skipped-in-use";
-				s->c[i].detail = "cannot read /proc to tell";
-			}
-		return;
+	return inuse_snapshot(devs, nd, &u) < 0 ? NULL : u;
+}
+
+/* A file in use is never removed. A hit is looked at twice, 50 ms apart, so that only
+ * a use that lasts counts: a scanner (another close, an explain) or a backup holds a
+ * file open for an instant, and that instant alone should not keep a file forever. */
+static void check_in_use(struct sweep *s, const int *root_fds)
+{
+	struct inuse *u = snapshot_devs(s, root_fds), *again = NULL;
+	bool any = false;
+
+	for (size_t i = 0; u && i < s->n; i++)
+		if (s->c[i].pending && inuse_lookup(u, s->c[i].dev, s->c[i].ino, NULL, NULL))
+			any = true;
+	if (any) {
+		usleep(50 * 1000);
+		again = snapshot_devs(s, root_fds);
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		struct cand *c = &s->c[i];
 		const char *why;
 		pid_t pid;
-		if (!c->pending || !inuse_lookup(u, c->dev, c->ino, &why, &pid))
+
+		if (!c->pending)
+			continue;
+		if (!u || (any && !again)) {
+			/* Cannot tell what is in use: remove nothing. */
+			c->pending = false;
+			c->result = "skipped-in-use";
+			c->detail = "cannot read /proc to tell";
+			continue;
+		}
+		if (!inuse_lookup(u, c->dev, c->ino, &why, &pid) ||
+		    !inuse_lookup(again, c->dev, c->ino, &why, &pid))
 			continue;
 		c->pending = false;
 		c->result = "skipped-in-use";
@@ -329,6 +348,7 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 			snprintf(c->error, sizeof(c->error), "%s", why);
 		c->detail = c->error;
 	}
+	inuse_free(again);
 	inuse_free(u);
 }
 

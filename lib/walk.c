@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "walk.h"
+#include "beneath.h"
 #include "util.h"
 
 #include <linux/openat2.h>
@@ -47,20 +48,13 @@ uint64_t now_realtime_ns(void)
 
 static int openat2_beneath(int dirfd, const char *name, int flags)
 {
-	struct open_how how = {
-		.flags = (uint64_t)flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-			   RESOLVE_NO_XDEV,
-	};
-	int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	int fd = openat_beneath(dirfd, name, flags | O_NOCTTY);
 
 	/* O_NOATIME is refused (EPERM) to a caller that neither owns the file nor has
 	 * CAP_FOWNER: retry without it rather than fail. */
-	if (fd < 0 && errno == EPERM && (flags & O_NOATIME)) {
-		how.flags &= ~(uint64_t)O_NOATIME;
-		fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
-	}
-	return fd < 0 ? negative_errno() : fd;
+	if (fd == -EPERM && (flags & O_NOATIME))
+		fd = openat_beneath(dirfd, name, (flags & ~O_NOATIME) | O_NOCTTY);
+	return fd;
 }
 
 static bool same_identity(int fd, const struct statx *want)

@@ -45,7 +45,13 @@ check "the session's [priv] process ($priv) is the listener's only child and ope
 	test -n "$priv" -a "$priv" = "$rpid"
 check "it is sshd's [priv] monitor" grep -q 'priv' "/proc/$priv/cmdline"
 tree=$(_sshd_tree "$priv")
-kill -9 "$priv"
+if ! kill -9 "$priv" 2>/dev/null; then
+	# Seen once under a loaded make check: the session had already ended by itself, so
+	# close_session ran normally and there is nothing orphaned to test.
+	echo "the session ended before it could be killed: $(tail -n 3 "$T_SCRATCH/ssh.err")"
+	[ "$T_FAILED" -eq 0 ] && skip_all "the session ended on its own before the kill"
+	finish
+fi
 # shellcheck disable=SC2086
 [ -z "$tree" ] || kill -9 $tree 2>/dev/null
 check "the [priv] process is gone" wait_for 10 eval '! kill -0 '"$priv"' 2>/dev/null'

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "beneath.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+static int mnt_id_of(int fd, uint64_t *ret)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0)
+		return negative_errno();
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	*ret = stx.stx_mnt_id;
+	return 0;
+}
+
+/* The fallback: component by component, each opened with O_NOFOLLOW (a symlink is never
+ * followed: ELOOP, or ENOTDIR for O_DIRECTORY|O_PATH on one) and checked to be on dirfd's
+ * mount. Names come from our own walks and records; ".." is refused outright. */
+static int open_by_components(int dirfd, const char *path, int flags, bool xdev)
+{
+	_cleanup_close_ int cur = -1;
+	uint64_t want = 0, got = 0;
+	const char *p = path;
+	int r, fd;
+
+	r = xdev ? 0 : mnt_id_of(dirfd, &want);
+	if (r < 0)
+		return r;
+	cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (cur < 0)
+		return negative_errno();
+	for (;;) {
+		char comp[256];
+		size_t n;
+		bool last;
+
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		last = p[n + strspn(p + n, "/")] == '\0';
+		if (n == 0) { /* "" or only slashes: dirfd itself */
+			fd = openat(cur, ".", flags | O_CLOEXEC);
+			return fd < 0 ? negative_errno() : fd;
+		}
+		if (n >= sizeof(comp))
+			return -ENAMETOOLONG;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		p += n;
+		if (streq(comp, ".."))
+			return -EXDEV;
+		if (streq(comp, ".") && !last)
+			continue;
+		fd = openat(cur, comp,
+			    (last ? flags : O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			struct stat st;
+			int e = errno;
+			/* O_NOFOLLOW on a symlink fails ELOOP, or ENOTDIR with O_DIRECTORY:
+			 * say ELOOP for a symlink as openat2 would. */
+			if ((e == ENOTDIR || e == ELOOP) &&
+			    fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				return -ELOOP;
+			return -e;
+		}
+		r = xdev ? 0 : mnt_id_of(fd, &got);
+		if (r < 0 || (!xdev && got != want)) {
+			close(fd);
+			return r < 0 ? r : -EXDEV;
+		}
+		if (last)
+			return fd;
+		safe_close(cur);
+		cur = fd;
+	}
+}
+
+static bool has_dotdot(const char *p)
+{
+	for (;;) {
+		size_t n;
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		if (n == 0)
+			return false;
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		p += n;
+	}
+}
+
+static int open_resolved(int dirfd, const char *path, int flags, bool xdev)
+{
+	/* No O_NOFOLLOW here: RESOLVE_NO_SYMLINKS refuses a symlink anywhere, the last
+	 * component included, and says so with ELOOP (O_NOFOLLOW|O_DIRECTORY would say
+	 * ENOTDIR). */
+	struct open_how how = {
+		.flags = (uint64_t)flags | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+			   (xdev ? 0 : RESOLVE_NO_XDEV),
+	};
+	int fd;
+
+	/* O_PATH takes no other access flags but these. */
+	if (flags & O_PATH)
+		if (flags & O_PATH)
+		how.flags &= O_PATH | O_DIRECTORY | O_CLOEXEC;
+	/* Nothing we open is named with "..": refuse it, whichever way we resolve. */
+	if (has_dotdot(path))
+		return -EXDEV;
+	for (int tries = 0; tries < 8; tries++) {
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (fd >= 0)
+			return fd;
+		if (errno == ENOSYS)
+			return open_by_components(dirfd, path, flags, xdev);
+		/* EAGAIN: a concurrent rename somewhere; retrying is what the kernel asks. */
+		if (errno != EAGAIN)
+			break;
+	}
+	return negative_errno();
+}
+
+int openat_beneath(int dirfd, const char *path, int flags)
+{
+	return open_resolved(dirfd, path, flags, false);
+}
+
+int open_no_symlinks(const char *path, int flags)
+{
+	_cleanup_close_ int root = -1;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return negative_errno();
+	path += strspn(path, "/");
+	return open_resolved(root, *path ? path : ".", flags, true);
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * beneath.h: the one way this project opens a path below a directory fd: openat2 with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV.
+ * Where openat2 is missing (a kernel before 5.6, or a seccomp filter that answers
+ * ENOSYS, as systemd 252's @system-service does), the same rules are kept by hand: one
+ * component at a time with O_NOFOLLOW, "." skipped, ".." refused, and each step checked
+ * to be on the mount of dirfd.
+ */
+#pragma once
+
+/* flags as for openat (O_CLOEXEC and O_NOFOLLOW are added). Returns an fd or -errno:
+ * -ELOOP for a symlink on the way, -EXDEV for a mount crossed, -EXDEV for "..". */
+int openat_beneath(int dirfd, const char *path, int flags);
+
+/* An absolute path, with no symlink in any component (mounts may be crossed): for the
+ * watched roots themselves. */
+int open_no_symlinks(const char *path, int flags);
