@@ -29,15 +29,20 @@ static const char usage_text[] =
 	"controller, 6 not a tmpfs mount point, 7 incomplete (a limit cut the work short).\n"
 	"See tmpfs-sweep(8) and tmpfs-sweep.conf(5).\n";
 
+static void vwarn(const char *fmt, va_list ap)
+{
+	fputs("tmpfs-sweep: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tmpfs-sweep: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 
@@ -45,11 +50,9 @@ void warnx_(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tmpfs-sweep: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 bool need_root(void)

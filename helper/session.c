@@ -60,23 +60,7 @@ void sweep_ctx_close(struct sweep_ctx *c)
 
 static int open_lock_dir(const char *statedir)
 {
-	_cleanup_close_ int sfd = -1;
-	int fd;
-	struct stat st;
-
-	sfd = open(statedir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sfd < 0)
-		return negative_errno();
-	if (mkdirat(sfd, "locks", 0700) < 0 && errno != EEXIST)
-		return negative_errno();
-	fd = openat(sfd, "locks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0022)) {
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
+	return record_open_subdir(statedir, "locks");
 }
 
 int record_lock(const char *statedir, const char *id)

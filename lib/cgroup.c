@@ -5,19 +5,11 @@
 #include "util.h"
 
 #include <fcntl.h>
-#include <libmount.h>
+#include "libmount-util.h"
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-static void mnt_unref_tablep(struct libmnt_table **t)
-{
-	mnt_unref_table(*t);
-}
-static void mnt_free_iterp(struct libmnt_iter **i)
-{
-	mnt_free_iter(*i);
-}
 
 static bool list_has_word(const char *list, const char *word, const char *seps)
 {

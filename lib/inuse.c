@@ -6,6 +6,7 @@
  */
 #include "inuse.h"
 #include "util.h"
+#include "dirent64.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -282,13 +283,6 @@ static ssize_t read_all_at(struct inuse *u, int dirfd, const char *path)
 	return (ssize_t)len;
 }
 
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
 
 static bool all_digits(const char *s)
 {

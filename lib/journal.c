@@ -2,6 +2,7 @@
 #include "journal.h"
 #include "fileio.h"
 #include "json.h"
+#include "record.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -10,22 +11,7 @@
 
 static int open_journal_dir(const char *statedir)
 {
-	_cleanup_close_ int sfd = open(statedir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	int fd;
-
-	if (sfd < 0)
-		return negative_errno();
-	if (mkdirat(sfd, "journal", 0700) < 0 && errno != EEXIST)
-		return negative_errno();
-	fd = openat(sfd, "journal", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0022)) {
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
+	return record_open_subdir(statedir, "journal");
 }
 
 static void add_hex(struct sbuf *b, const char *s, size_t n)

@@ -4,7 +4,7 @@
 #include "util.h"
 
 #include <fcntl.h>
-#include <libmount.h>
+#include "libmount-util.h"
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -12,14 +12,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
-static void mnt_unref_tablep(struct libmnt_table **t)
-{
-	mnt_unref_table(*t);
-}
-static void mnt_free_iterp(struct libmnt_iter **i)
-{
-	mnt_free_iter(*i);
-}
 
 void mount_list_free(struct mount_list *l)
 {

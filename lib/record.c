@@ -739,3 +739,15 @@ int read_boot_id(char buf[RECORD_BOOT_ID_LEN + 1])
 	buf[RECORD_BOOT_ID_LEN] = '\0';
 	return 0;
 }
+
+int record_open_subdir(const char *statedir, const char *name)
+{
+	_cleanup_close_ int sfd = -1;
+
+	if (!statedir || statedir[0] != '/')
+		return -EINVAL;
+	sfd = open_checked_dir(AT_FDCWD, statedir, false);
+	if (sfd < 0)
+		return sfd;
+	return open_checked_dir(sfd, name, true);
+}

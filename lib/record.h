@@ -86,6 +86,9 @@ int record_parse(const char *buf, size_t len, struct session_record *ret);
  * Returns the fd of the sessions dir. */
 int record_open_dir(const char *statedir, bool create);
 
+/* statedir/NAME (made 0700 when missing), ours and not group/other-writable: the
+ * homes of the sweep journal and the per-record locks. Returns an O_DIRECTORY fd. */
+int record_open_subdir(const char *statedir, const char *name);
 /* Atomic write of rec to statedir/sessions/rec->id (replaces an existing one). */
 int record_write(const char *statedir, const struct session_record *rec);
 /* -ENOENT when there is no such record; -EINVAL for a malformed id. */

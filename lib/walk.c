@@ -2,6 +2,7 @@
 #include "walk.h"
 #include "beneath.h"
 #include "util.h"
+#include "dirent64.h"
 
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -15,13 +16,6 @@
 	(STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO | STATX_SIZE |  \
 	 STATX_BLOCKS | STATX_BTIME | STATX_CTIME | STATX_MNT_ID)
 
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
 
 struct frame {
 	int fd;
