@@ -285,7 +285,7 @@ int cmd_explain(int argc, char **argv)
 	struct explain x = {.root.fd = -1, .cg.fd = -1};
 	struct pages_ctx *pc = NULL;
 	struct roots roots = {0};
-	struct inuse *leases = NULL;
+	struct lease_view leases = {0};
 	bool json = false;
 	uint64_t top = 0, usage = 0, shmem = 0, explained = 0;
 	int c, r, ret = EXIT_FAIL;
@@ -350,12 +350,10 @@ int cmd_explain(int argc, char **argv)
 		ret = fail(EXIT_FAIL, "explain: tmpfs mounts: %s", strerror(-r));
 		goto out;
 	}
-	if (inuse_snapshot_locks(NULL, 0, &leases) < 0)
-		leases = NULL; /* without it a leased file would be opened: say incomplete */
 	for (size_t i = 0; i < roots.n && x.error == 0; i++) {
 		struct walk_opts wo = {.flags = WALK_ENTER_PRIVATE};
 		struct walk_stats st;
-		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, &wo, leases, on_file, &x, &st);
+		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, &wo, &leases, NULL, on_file, &x, &st);
 		if (r < 0 || st.incomplete)
 			x.incomplete = true;
 	}
@@ -375,7 +373,7 @@ int cmd_explain(int argc, char **argv)
 		print_human(&x, usage, shmem, explained, (size_t)top);
 	ret = x.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 out:
-	inuse_free(leases);
+	lease_view_done(&leases);
 	roots_close(&roots);
 	pages_ctx_free(pc);
 	explain_done(&x);

@@ -265,7 +265,7 @@ int cmd_scan(int argc, char **argv)
 	const char *cgroup_arg = NULL, *bad = NULL;
 	struct pages_ctx *pc = NULL;
 	struct roots roots = {0};
-	struct inuse *leases = NULL;
+	struct lease_view leases = {0};
 	size_t n_mounts = 0;
 	bool incomplete = false;
 	int c, r, ret = EXIT_FAIL;
@@ -351,11 +351,9 @@ int cmd_scan(int argc, char **argv)
 	if (!s.json)
 		printf("%9s %9s  %-10s %-19s  %-24s %s\n", "RESIDENT", "SIZE", "OWNER", "BORN",
 		       "CGROUP", "PATH");
-	if (inuse_snapshot_locks(NULL, 0, &leases) < 0)
-		leases = NULL;
 	for (size_t i = 0; i < roots.n && !s.error; i++) {
 		struct walk_stats st;
-		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, NULL, leases, on_entry, &s, &st);
+		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, NULL, &leases, NULL, on_entry, &s, &st);
 		if (r < 0 || st.incomplete) {
 			incomplete = true;
 			warnx_("scan: %s: incomplete (%s)", roots.v[i].path,
@@ -374,7 +372,7 @@ out:
 	sbuf_free(&s.out);
 	free(s.filter_inos);
 	cg_list_free(&s.all);
-	inuse_free(leases);
+	lease_view_done(&leases);
 	roots_close(&roots);
 	pages_ctx_free(pc);
 	if (s.have_root)

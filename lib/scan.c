@@ -8,24 +8,43 @@
 struct scan_state {
 	struct pages_ctx *pc;
 	struct page_scan ps;
-	const struct inuse *leases;
+	struct lease_view *leases;
+	scan_want_fn want;
 	scan_fn fn;
 	void *userdata;
 };
+
+void lease_view_done(struct lease_view *v)
+{
+	inuse_free(v->set);
+	*v = (struct lease_view){0};
+}
+
+static bool is_leased(struct lease_view *v, const struct statx *stx)
+{
+	const char *why = NULL;
+
+	if (!v->loaded) {
+		v->error = inuse_snapshot_locks(v->devs, v->n_devs, &v->set);
+		v->loaded = true;
+	}
+	if (v->error < 0)
+		return true; /* cannot tell: do not risk breaking one */
+	return inuse_lookup(v->set, makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino,
+			    &why, NULL) &&
+	       streq(why, "leased");
+}
 
 static int on_entry(const struct walk_entry *w, void *userdata)
 {
 	struct scan_state *s = userdata;
 	struct scan_entry e = {.w = w};
 
-	if (s->pc && !w->leaving && S_ISREG(w->stx->stx_mode) && w->stx->stx_blocks > 0) {
-		const char *why = NULL;
+	if (s->pc && !w->leaving && S_ISREG(w->stx->stx_mode) && w->stx->stx_blocks > 0 &&
+	    (!s->want || s->want(w->stx, s->userdata))) {
 		int fd;
 
-		if (s->leases &&
-		    inuse_lookup(s->leases, makedev(w->stx->stx_dev_major, w->stx->stx_dev_minor),
-				 w->stx->stx_ino, &why, NULL) &&
-		    streq(why, "leased")) {
+		if (s->leases && is_leased(s->leases, w->stx)) {
 			e.error = -EWOULDBLOCK;
 			return s->fn(&e, s->userdata);
 		}
@@ -43,9 +62,12 @@ static int on_entry(const struct walk_entry *w, void *userdata)
 }
 
 int scan_mount(struct pages_ctx *pc, int root_fd, const char *root_path, const struct walk_opts *o,
-	       const struct inuse *leases, scan_fn fn, void *userdata, struct walk_stats *st)
+	       struct lease_view *leases, scan_want_fn want, scan_fn fn, void *userdata,
+	       struct walk_stats *st)
 {
-	struct scan_state s = {.pc = pc, .leases = leases, .fn = fn, .userdata = userdata};
+	struct scan_state s = {
+		.pc = pc, .leases = leases, .want = want, .fn = fn, .userdata = userdata,
+	};
 	int r = walk_tree(root_fd, root_path, o, on_entry, &s, st);
 
 	page_scan_done(&s.ps);

@@ -18,16 +18,34 @@ struct scan_entry {
 };
 
 typedef int (*scan_fn)(const struct scan_entry *e, void *userdata);
+/* Whether a regular file with blocks is worth its page scan (NULL: every one). */
+typedef bool (*scan_want_fn)(const struct statx *stx, void *userdata);
 
 struct inuse;
 
+/* Which files are leased, read from /proc/locks only when the first file has to be
+ * opened: opening a file someone holds a write lease on breaks the lease (even when the
+ * open fails), and reading /proc/locks costs an RCU grace period (10-40 ms), which a
+ * session that left nothing should not pay. devs/n_devs: the devices of interest (0: all).
+ * Zero-initialise, set devs, and lease_view_done() at the end. */
+struct lease_view {
+	const dev_t *devs;
+	size_t n_devs;
+	bool loaded;
+	int error;          /* reading /proc/locks failed: no file is opened */
+	struct inuse *set;
+};
+
+void lease_view_done(struct lease_view *v);
+
 /* Walk root_fd (from mounts_open_root) with the page scan of each file (none when pc is
- * NULL: then every entry's pages is NULL). fn returns a
- * walk_ret. A file that `leases` (inuse_snapshot_locks, may be NULL) says is leased is
- * not opened: even a failed open breaks a write lease; its entry has error -EWOULDBLOCK.
+ * NULL: then every entry's pages is NULL). fn returns a walk_ret. A file that `leases`
+ * says is leased (or every file, when the lease table cannot be read) is not opened; its
+ * entry has error -EWOULDBLOCK. leases may be NULL (no check: tests only).
  * Returns 0 or -errno; incomplete walks are reported in st. */
 int scan_mount(struct pages_ctx *pc, int root_fd, const char *root_path, const struct walk_opts *o,
-	       const struct inuse *leases, scan_fn fn, void *userdata, struct walk_stats *st);
+	       struct lease_view *leases, scan_want_fn want, scan_fn fn, void *userdata,
+	       struct walk_stats *st);
 
 /* Bytes of s charged to any cgroup whose inode is in the sorted array inos[n]. */
 uint64_t page_scan_charged_to(const struct page_scan *s, const uint64_t *inos, size_t n);

@@ -259,6 +259,17 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 	return WALK_CONTINUE;
 }
 
+/* At logout only what may be the session's is worth its page scan: the user's files,
+ * and files born during the session (another uid writing from inside it). Other users'
+ * older files (a database's shared memory, gigabytes) are left to `explain`. */
+static bool worth_scanning(const struct statx *stx, void *userdata)
+{
+	const struct sweep *s = userdata;
+	uint64_t btime = (stx->stx_mask & STATX_BTIME) ? ts_ns(&stx->stx_btime) : 0;
+
+	return stx->stx_uid == s->rec->uid || !btime || btime >= s->rec->start_ns;
+}
+
 static int load_cgroup(struct sweep *s)
 {
 	struct cg_root root = {.fd = -1};
@@ -570,7 +581,8 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	struct sweep s = {.p = p, .rec = rec, .res = res};
 	int root_fds[RECORD_MAX_MOUNTS];
 	struct pages_ctx *pc = NULL;
-	struct inuse *leases = NULL;
+	struct lease_view leases = {0};
+	dev_t devs[RECORD_MAX_MOUNTS];
 	const char *cap_reason = NULL;
 	struct audit_summary sum;
 	uid_t uid_min = 1000;
@@ -600,16 +612,10 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 			   strerror(-r));
 		pc = NULL;
 	}
-	{
-		dev_t devs[RECORD_MAX_MOUNTS];
-		size_t nd = 0;
-		for (size_t i = 0; i < rec->n_mounts && nd < RECORD_MAX_MOUNTS; i++)
-			devs[nd++] = rec->mounts[i].dev;
-		/* Leased files must not even be opened by the page scan. */
-		r = inuse_snapshot_locks(devs, nd, &leases);
-		if (r < 0)
-			goto out;
-	}
+	for (size_t i = 0; i < rec->n_mounts && i < RECORD_MAX_MOUNTS; i++)
+		devs[i] = rec->mounts[i].dev;
+	leases.devs = devs;
+	leases.n_devs = MIN(rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
 
 	for (size_t m = 0; m < rec->n_mounts && m < RECORD_MAX_MOUNTS; m++) {
 		const struct record_mount *rm = &rec->mounts[m];
@@ -637,7 +643,7 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		s.root_len = strlen(rm->path);
 		while (s.root_len > 1 && rm->path[s.root_len - 1] == '/')
 			s.root_len--;
-		r = scan_mount(pc, root_fds[m], rm->path, &wo, leases, on_entry, &s, &st);
+		r = scan_mount(pc, root_fds[m], rm->path, &wo, &leases, worth_scanning, on_entry, &s, &st);
 		if (s.error < 0) {
 			r = s.error;
 			goto out;
@@ -720,7 +726,7 @@ out:
 	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
 		safe_close(root_fds[i]);
 	pages_ctx_free(pc);
-	inuse_free(leases);
+	lease_view_done(&leases);
 	free(s.inos);
 	strv_free(s.audited);
 	cands_free(&s);
