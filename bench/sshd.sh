@@ -40,7 +40,11 @@ chmod 0644 "$policy"
 if ! "$SWEEP" check-config "$policy" >"$T_SCRATCH/check-config.log" 2>&1; then
 	echo "sshd_note: bench policy refused: $(head -c 200 "$T_SCRATCH/check-config.log")"
 fi
-margs=${BENCH_SSHD_MODULE_ARGS-conf=$policy cgroup=create}
+# The module's default options (cgroup=inherit: under logind the session scope is the
+# session's cgroup). BENCH_SSHD_MODULE_ARGS="conf=... cgroup=create" measures the per-session
+# cgroup mode, which on the v1 memory controller pays two cgroup.procs writes per login
+# (each may wait for an RCU grace period, ~10-15 ms here).
+margs=${BENCH_SSHD_MODULE_ARGS-conf=$policy}
 
 without=$(sshd_default_stack)
 with=$(sshd_default_stack "session optional $mod $margs")
