@@ -12,35 +12,16 @@
 
 int cmd_close(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"dry-run", no_argument, NULL, 'n'},
-		{"conf", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{},
-	};
 	struct session_record rec = {0};
 	struct sweep_ctx ctx;
 	const char *conf = NULL, *id;
 	bool dry_run = false;
 	int c, r, lock, ret;
 
-	while ((c = getopt_long(argc, argv, "nc:h", opts, NULL)) >= 0) {
-		switch (c) {
-		case 'n':
-			dry_run = true;
-			break;
-		case 'c':
-			if (optarg[0] != '/')
-				return fail(EXIT_USAGE, "close: --conf wants an absolute path");
-			conf = optarg;
-			break;
-		case 'h':
-			printf("Usage: tmpfs-sweep close SESSION-ID [--dry-run] [--conf FILE]\n");
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
+	c = sweep_args(argc, argv, "tmpfs-sweep close SESSION-ID [--dry-run] [--conf FILE]",
+		       &dry_run, &conf);
+	if (c >= 0)
+		return c;
 	if (optind != argc - 1)
 		return fail(EXIT_USAGE, "close: exactly one SESSION-ID expected (see --help)");
 	id = argv[optind];

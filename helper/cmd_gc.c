@@ -48,12 +48,6 @@ static void remove_session_cgroup(const struct session_record *rec)
 
 int cmd_gc(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"dry-run", no_argument, NULL, 'n'},
-		{"conf", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{},
-	};
 	struct sweep_ctx ctx;
 	const char *conf = NULL;
 	bool dry_run = false;
@@ -61,23 +55,9 @@ int cmd_gc(int argc, char **argv)
 	size_t n = 0;
 	int c, r, ret = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "nc:h", opts, NULL)) >= 0) {
-		switch (c) {
-		case 'n':
-			dry_run = true;
-			break;
-		case 'c':
-			if (optarg[0] != '/')
-				return fail(EXIT_USAGE, "gc: --conf wants an absolute path");
-			conf = optarg;
-			break;
-		case 'h':
-			printf("Usage: tmpfs-sweep gc [--dry-run] [--conf FILE]\n");
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
+	c = sweep_args(argc, argv, "tmpfs-sweep gc [--dry-run] [--conf FILE]", &dry_run, &conf);
+	if (c >= 0)
+		return c;
 	if (optind != argc)
 		return fail(EXIT_USAGE, "gc: unexpected argument '%s'", argv[optind]);
 	if (!need_root())

@@ -6,9 +6,40 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+
+int sweep_args(int argc, char **argv, const char *usage, bool *dry_run, const char **conf)
+{
+	static const struct option opts[] = {
+		{"dry-run", no_argument, NULL, 'n'},
+		{"conf", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "nc:h", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'n':
+			*dry_run = true;
+			break;
+		case 'c':
+			if (optarg[0] != '/')
+				return fail(EXIT_USAGE, "%s: --conf wants an absolute path", argv[0]);
+			*conf = optarg;
+			break;
+		case 'h':
+			printf("Usage: %s\n", usage);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
 
 int sweep_ctx_open(const char *conf, struct sweep_ctx *c)
 {

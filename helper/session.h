@@ -20,6 +20,10 @@ struct sweep_ctx {
 	long kill_after; /* test hook, -1 */
 };
 
+/* The options close and gc share: [--dry-run] [--conf FILE] [--help] (usage: the line
+ * --help prints). Returns -1 to go on (optind at the first operand), or an exit code. */
+int sweep_args(int argc, char **argv, const char *usage, bool *dry_run, const char **conf);
+
 /* Load the policy (conf NULL: the default path) and open the audit sink. Problems are
  * said on stderr; a bad policy makes the run report-only. Returns 0 or -ENOMEM. */
 int sweep_ctx_open(const char *conf, struct sweep_ctx *c);

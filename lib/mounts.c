@@ -31,13 +31,12 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 	struct mount_list l = {0};
 	int r;
 
-	tb = mnt_new_table();
-	it = mnt_new_iter(MNT_ITER_FORWARD);
-	if (!tb || !it)
-		return -ENOMEM;
-	r = mnt_table_parse_file(tb, mountinfo ? mountinfo : "/proc/self/mountinfo");
+	r = mountinfo_load(mountinfo, &tb);
 	if (r < 0)
 		return r;
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (!it)
+		return -ENOMEM;
 
 	while (mnt_table_next_fs(tb, it, &fs) == 0) {
 		const char *target = mnt_fs_get_target(fs);
