@@ -230,6 +230,10 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 	 * the children first. */
 	if (is_dir != e->w->leaving)
 		return WALK_CONTINUE;
+	/* Gone, or another file now, since the walk listed it (another close removing its
+	 * own file): nothing of ours to judge. */
+	if (e->error == -ENOENT || e->error == -ESTALE)
+		return WALK_CONTINUE;
 	if (e->pages && s->inos)
 		charged = page_scan_charged_to(e->pages, s->inos, s->n_inos);
 	if (e->pages && e->pages->changed)

@@ -9,7 +9,9 @@ scratch_memcg parent
 mkdir "$parent/child"
 in_memcg "$parent/child" dd if=/dev/zero of="$mnt/test.img" bs=10240 count=10240 status=none
 want=$((100 * 1024 * 1024))
-shmem=$(memcg_shmem "$parent")
+# memory.stat is flushed lazily (per-cpu counters): give it a moment to catch up.
+shmem_near() { shmem=$(memcg_shmem "$parent"); within 1 "$shmem" "$1"; }
+wait_for 10 shmem_near "$want"
 check "the cgroup holds the file's shmem after dd exited ($shmem)" within 1 "$shmem" "$want"
 
 rel=$(memcg_rel "$parent")
@@ -40,6 +42,7 @@ rm "$mnt/test.img"
 "$SWEEP" explain "$parent" --json >"$T_SCRATCH/after.json"
 check "after rm the file is gone from the answer" \
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(any(f["path"].endswith("test.img") for f in d["files"]))' "$T_SCRATCH/after.json"
-shmem=$(memcg_shmem "$parent")
+shmem_low() { shmem=$(memcg_shmem "$parent"); test "$shmem" -lt 1048576; }
+wait_for 10 shmem_low
 check "and the cgroup's shmem dropped ($shmem)" test "$shmem" -lt 1048576
 finish
