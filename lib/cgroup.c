@@ -5,7 +5,8 @@
 #include "util.h"
 
 #include <fcntl.h>
-#include "libmount-util.h"
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,41 +33,98 @@ static int open_dir_beneath(int dirfd, const char *rel)
 	return openat_beneath(dirfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY);
 }
 
+/* mountinfo escapes space, tab, newline and backslash in paths as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else
+			*w++ = *p;
+	}
+	*w = '\0';
+}
+
+static bool v2_has_memory(const char *mnt)
+{
+	_cleanup_free_ char *ctl = NULL, *p = NULL;
+
+	if (asprintf(&p, "%s/cgroup.controllers", mnt) < 0)
+		return false;
+	return read_small_file_at(AT_FDCWD, p, 4096, &ctl) >= 0 && list_has_word(ctl, "memory", " \n");
+}
+
+/* The memory hierarchy from a mountinfo file: a cgroup2 mount whose controllers include
+ * memory wins over a v1 mount with the memory controller (the kernel binds a controller
+ * to one hierarchy only, so there is at most one of either in practice). A small reader
+ * of our own: the PAM module uses this, and should not load libmount for it. */
+static int find_in_mountinfo(const char *mountinfo, char **v1, char **v2)
+{
+	_cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return negative_errno();
+	while (getline(&line, &len, f) > 0) {
+		char *fields[6] = {0}, *save = NULL, *sep, *type, *opts;
+		size_t n = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		*sep = '\0';
+		for (char *t = strtok_r(line, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+			fields[n++] = t;
+		type = strtok_r(sep + 3, " ", &save);
+		(void)strtok_r(NULL, " ", &save); /* source */
+		opts = strtok_r(NULL, " ", &save);
+		if (n < 5 || !type)
+			continue;
+		unescape_octal(fields[4]);
+		if (streq(type, "cgroup") && !*v1 && opts && list_has_word(opts, "memory", ",")) {
+			if (!(*v1 = strdup(fields[4])))
+				return -ENOMEM;
+		} else if (streq(type, "cgroup2") && !*v2 && v2_has_memory(fields[4])) {
+			if (!(*v2 = strdup(fields[4])))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The usual places, by statfs and one small read, before reading the mount table. */
+static void find_usual(char **v1, char **v2)
+{
+	static const char *const v2_places[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	struct statfs sfs;
+
+	for (size_t i = 0; i < ARRAY_SIZE(v2_places) && !*v2; i++)
+		if (statfs(v2_places[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+		    v2_has_memory(v2_places[i]))
+			*v2 = strdup(v2_places[i]);
+	if (!*v2 && statfs("/sys/fs/cgroup/memory", &sfs) == 0 &&
+	    sfs.f_type == CGROUP_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup/memory/memory.usage_in_bytes", F_OK) == 0)
+		*v1 = strdup("/sys/fs/cgroup/memory");
+}
+
 int cg_root_open(const char *mountinfo, struct cg_root *ret)
 {
-	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
-	_cleanup_(mnt_free_iterp) struct libmnt_iter *it = NULL;
 	_cleanup_free_ char *v1 = NULL, *v2 = NULL;
-	struct libmnt_fs *fs;
 	int r;
 
-	r = mountinfo_load(mountinfo, &tb);
-	if (r < 0)
-		return r;
-	it = mnt_new_iter(MNT_ITER_FORWARD);
-	if (!it)
-		return -ENOMEM;
-	while (mnt_table_next_fs(tb, it, &fs) == 0) {
-		const char *type = mnt_fs_get_fstype(fs), *target = mnt_fs_get_target(fs);
-
-		if (!type || !target)
-			continue;
-		if (streq(type, "cgroup") && !v1 &&
-		    list_has_word(mnt_fs_get_fs_options(fs), "memory", ",")) {
-			v1 = strdup(target);
-			if (!v1)
-				return -ENOMEM;
-		} else if (streq(type, "cgroup2") && !v2) {
-			_cleanup_free_ char *ctl = NULL, *p = NULL;
-			if (asprintf(&p, "%s/cgroup.controllers", target) < 0)
-				return -ENOMEM;
-			if (read_small_file_at(AT_FDCWD, p, 4096, &ctl) >= 0 &&
-			    list_has_word(ctl, "memory", " \n")) {
-				v2 = strdup(target);
-				if (!v2)
-					return -ENOMEM;
-			}
-		}
+	if (!mountinfo)
+		find_usual(&v1, &v2);
+	if (!v1 && !v2) {
+		r = find_in_mountinfo(mountinfo ? mountinfo : "/proc/self/mountinfo", &v1, &v2);
+		if (r < 0)
+			return r;
 	}
 	*ret = (struct cg_root){.fd = -1};
 	if (v2) {

@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -329,30 +330,34 @@ out:
 	cg_root_close(&root);
 }
 
+/* Each Watch path that is a tmpfs mount point (as the helper will check it again), by
+ * its own mount id and device: no mount table is read, and libmount is not loaded. */
 static void find_mounts(pam_handle_t *pamh, const struct options *o, const struct policy *pol,
 			struct session_record *rec)
 {
-	struct mount_list ml = {0};
 	char **paths = NULL;
-	int r = mounts_load_tmpfs(NULL, &ml);
+	int n = policy_watch_paths(pol, rec->user, rec->uid, &paths);
 
-	if (r < 0) {
-		pam_syslog(pamh, LOG_WARNING, "cannot read the mount table: %s", strerror(-r));
-		return;
-	}
-	r = policy_watch_paths(pol, rec->user, rec->uid, &paths);
-	for (int i = 0; i < r; i++) {
-		const struct tmpfs_mount *m = mounts_find_path(&ml, paths[i]);
+	for (int i = 0; i < n; i++) {
+		_cleanup_close_ int fd = -1;
+		struct statx stx;
+		int r = mounts_open_root(paths[i], &fd);
 
-		if (!m)
-			debug_log(pamh, o, "watched %s is not a tmpfs mount point, skipped", paths[i]);
-		else if (record_add_mount(rec, m->mnt_id, m->dev, m->path) < 0)
+		if (r < 0) {
+			debug_log(pamh, o, "watched %s is not a tmpfs mount point (%s), skipped",
+				  paths[i], strerror(-r));
+			continue;
+		}
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
+		    !(stx.stx_mask & STATX_MNT_ID))
+			continue;
+		if (record_add_mount(rec, (int)stx.stx_mnt_id,
+				     makedev(stx.stx_dev_major, stx.stx_dev_minor), paths[i]) < 0)
 			break;
 	}
-	for (int i = 0; i < r; i++)
+	for (int i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
-	mount_list_free(&ml);
 }
 
 /* The audit sink of the policy; a failure to open the file is said, journald goes on. */

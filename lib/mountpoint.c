@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mountpoint.c: the watched-root checks of mounts.h, apart from the libmount listing so
+ * that the PAM module can use them without loading libmount. */
+#include "mounts.h"
+#include "beneath.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+int mounts_open_root(const char *path, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	struct statfs sfs;
+	struct statx stx;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	/* No symlink in any component, the last included (ELOOP). */
+	fd = open_no_symlinks(path, O_RDONLY | O_DIRECTORY | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+	if (fstatfs(fd, &sfs) < 0)
+		return negative_errno();
+	if (sfs.f_type != TMPFS_MAGIC)
+		return -EMEDIUMTYPE;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &stx) < 0)
+		return negative_errno();
+	if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return -EREMOTE;
+	/* "/" as tmpfs (initramfs-like systems) is never a watched root. */
+	if (streq(path, "/") || path[strspn(path, "/")] == '\0')
+		return -EPERM;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int mounts_is_tmpfs_mountpoint(const char *path)
+{
+	_cleanup_close_ int fd = -1;
+	int r = mounts_open_root(path, &fd);
+
+	if (r == 0)
+		return 1;
+	if (r == -EMEDIUMTYPE || r == -EREMOTE || r == -ENOTDIR || r == -ELOOP || r == -EPERM ||
+	    r == -ENOENT)
+		return 0;
+	return r;
+}
