@@ -108,9 +108,12 @@ in_memcg() {
 scratch_user() {
 	local __v=$1 __u
 	__u=tsw$(printf '%04x%04x' $RANDOM $RANDOM)
-	# useradd takes a lock on /etc/passwd: parallel tests retry.
+	# useradd takes a lock on /etc/passwd: parallel tests retry. A random uid (not the
+	# next free one): a test in a private root (its own /etc) would otherwise get the
+	# same uid as a user of another test, whose `pkill -u` would then hit it.
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		useradd -M -N -s /bin/sh "$__u" >/dev/null 2>&1 && break
+		useradd -M -N -s /bin/sh -u $((20000 + (RANDOM * 32768 + RANDOM) % 39000)) \
+			"$__u" >/dev/null 2>&1 && break
 		sleep 0.$RANDOM
 	done
 	id "$__u" >/dev/null 2>&1 || return 1
