@@ -33,7 +33,7 @@ ns_round() {
 		mkdir -m 755 /run/pol
 		bash -c "$setup"
 		"$path" check-config "$pol" >"$out/cc.out" 2>&1 && echo 0 >"$out/cc.rc" || echo $? >"$out/cc.rc"
-		(echo $$ >"$cg/cgroup.procs"; exec "$@") >"$out/host.out" 2>&1 || true
+		(echo $BASHPID >"$cg/cgroup.procs"; exec "$@") >"$out/host.out" 2>&1 || true
 		cp /var/log/tmpfs-sweep/audit.jsonl "$out/audit.jsonl" 2>/dev/null || true
 		ls -A /dev/shm >"$out/shm.list"
 		ls -A /run/tmpfs-sweep/sessions >"$out/records" 2>/dev/null || true
