@@ -283,7 +283,6 @@ static ssize_t read_all_at(struct inuse *u, int dirfd, const char *path)
 	return (ssize_t)len;
 }
 
-
 static bool all_digits(const char *s)
 {
 	if (!*s)

@@ -1,17 +1,37 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mounts.c: the tmpfs mounts of the system through libmount (mounts.h); the watched-root
+ * checks are in mountpoint.c, which the PAM module uses without libmount. */
 #include "mounts.h"
-#include "beneath.h"
 #include "util.h"
 
-#include <fcntl.h>
-#include "libmount-util.h"
-#include <linux/magic.h>
-#include <linux/openat2.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
+#include <libmount.h>
 
+static void mnt_unref_tablep(struct libmnt_table **t)
+{
+	mnt_unref_table(*t);
+}
+
+static void mnt_free_iterp(struct libmnt_iter **i)
+{
+	mnt_free_iter(*i);
+}
+
+/* mountinfo (NULL: /proc/self/mountinfo) parsed into *ret. */
+static int mountinfo_load(const char *mountinfo, struct libmnt_table **ret)
+{
+	struct libmnt_table *tb = mnt_new_table();
+	int r;
+
+	if (!tb)
+		return -ENOMEM;
+	r = mnt_table_parse_file(tb, mountinfo ? mountinfo : "/proc/self/mountinfo");
+	if (r < 0) {
+		mnt_unref_table(tb);
+		return r;
+	}
+	*ret = tb;
+	return 0;
+}
 
 void mount_list_free(struct mount_list *l)
 {
