@@ -79,8 +79,20 @@ int cmd_gc(int argc, char **argv)
 
 		if (lock < 0)
 			continue; /* busy: a close or another gc has it */
-		if (record_read(ctx.policy.state_dir, ids[i], &rec) < 0) {
-			record_unlock(ctx.policy.state_dir, ids[i], lock, false);
+		k = record_read(ctx.policy.state_dir, ids[i], &rec);
+		if (k < 0) {
+			/* Unreadable: written before a crash cut it short (records are not
+			 * fsynced), or damaged. Of an earlier boot, it can only be dropped;
+			 * of this one, it is left for someone to look at. */
+			bool drop = k == -EBADMSG && record_before_boot(ctx.policy.state_dir, ids[i]);
+
+			if (drop) {
+				printf("%s %s: unreadable record from an earlier boot\n",
+				       dry_run ? "would drop" : "dropping", ids[i]);
+				if (!dry_run && record_remove(ctx.policy.state_dir, ids[i]) < 0)
+					drop = false;
+			}
+			record_unlock(ctx.policy.state_dir, ids[i], lock, drop && !dry_run);
 			continue;
 		}
 		why = gc_reason(&ctx, &rec, &final);

@@ -447,19 +447,22 @@ int audit_session_close(struct audit *a, const struct audit_summary *s)
 
 /* Directory part: created if missing (last component only), never a symlink, ours and
  * not writable by anyone else (else someone could swap the file under us). */
-static int audit_open_dir(const char *dir)
+static int audit_open_dir(const char *dir, uid_t euid)
 {
 	_cleanup_close_ int dfd = -1;
 	struct stat st;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return negative_errno();
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT) {
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return negative_errno();
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (dfd < 0)
 		return errno == ENOTDIR ? -ELOOP : negative_errno();
 	if (fstat(dfd, &st) < 0)
 		return negative_errno();
-	if (st.st_uid != geteuid() || (st.st_mode & 022))
+	if (st.st_uid != euid || (st.st_mode & 022))
 		return -EPERM;
 	return TAKE_FD(dfd);
 }
@@ -469,6 +472,7 @@ static int audit_open_file(const char *path)
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_close_ int dfd = -1, fd = -1;
 	const char *slash, *base;
+	uid_t euid = geteuid();
 	struct stat st;
 
 	if (!path || path[0] != '/')
@@ -480,7 +484,7 @@ static int audit_open_file(const char *path)
 	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
 	if (!dir)
 		return -ENOMEM;
-	dfd = audit_open_dir(dir);
+	dfd = audit_open_dir(dir, euid);
 	if (dfd < 0)
 		return dfd;
 	/* O_NONBLOCK: a FIFO planted here fails (ENXIO) instead of blocking the open. */
@@ -493,7 +497,7 @@ static int audit_open_file(const char *path)
 		return negative_errno();
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	if (st.st_uid != geteuid() || st.st_nlink != 1)
+	if (st.st_uid != euid || st.st_nlink != 1)
 		return -EPERM;
 	return TAKE_FD(fd);
 }

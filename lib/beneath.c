@@ -108,15 +108,25 @@ static int open_resolved(int dirfd, const char *path, int flags, bool xdev)
 
 	/* O_PATH takes no other access flags but these. */
 	if (flags & O_PATH)
-		if (flags & O_PATH)
 		how.flags &= O_PATH | O_DIRECTORY | O_CLOEXEC;
 	/* Nothing we open is named with "..": refuse it, whichever way we resolve. */
 	if (has_dotdot(path))
 		return -EXDEV;
+	/* An absolute path from AT_FDCWD: from the root, which needs no fd of its own. */
+	if (dirfd == AT_FDCWD)
+		how.resolve &= ~(uint64_t)RESOLVE_BENEATH;
 	for (int tries = 0; tries < 8; tries++) {
 		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 		if (fd >= 0)
 			return fd;
+		if (errno == ENOSYS && dirfd == AT_FDCWD) {
+			_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+			if (root < 0)
+				return negative_errno();
+			path += strspn(path, "/");
+			return open_by_components(root, *path ? path : ".", flags, xdev);
+		}
 		if (errno == ENOSYS)
 			return open_by_components(dirfd, path, flags, xdev);
 		/* EAGAIN: a concurrent rename somewhere; retrying is what the kernel asks. */
@@ -133,13 +143,7 @@ int openat_beneath(int dirfd, const char *path, int flags)
 
 int open_no_symlinks(const char *path, int flags)
 {
-	_cleanup_close_ int root = -1;
-
 	if (!path || path[0] != '/')
 		return -EINVAL;
-	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return negative_errno();
-	path += strspn(path, "/");
-	return open_resolved(root, *path ? path : ".", flags, true);
+	return open_resolved(AT_FDCWD, path, flags, true);
 }

@@ -55,7 +55,7 @@ static bool v2_has_memory(const char *mnt)
 
 	if (asprintf(&p, "%s/cgroup.controllers", mnt) < 0)
 		return false;
-	return read_small_file_at(AT_FDCWD, p, 4096, &ctl) >= 0 && list_has_word(ctl, "memory", " \n");
+	return read_oneshot_file_at(AT_FDCWD, p, 4096, &ctl) >= 0 && list_has_word(ctl, "memory", " \n");
 }
 
 /* The memory hierarchy from a mountinfo file: a cgroup2 mount whose controllers include
@@ -98,20 +98,27 @@ static int find_in_mountinfo(const char *mountinfo, char **v1, char **v2)
 	return 0;
 }
 
-/* The usual places, by statfs and one small read, before reading the mount table. */
+/* The usual places, by statfs and at most one small read, before reading the mount
+ * table: a cgroup2 /sys/fs/cgroup (unified), else a v1 memory hierarchy at
+ * /sys/fs/cgroup/memory (hybrid and legacy), else /sys/fs/cgroup/unified (hybrid with
+ * memory on v2). A controller is bound to one hierarchy only, so the first found is it. */
 static void find_usual(char **v1, char **v2)
 {
-	static const char *const v2_places[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
 	struct statfs sfs;
 
-	for (size_t i = 0; i < ARRAY_SIZE(v2_places) && !*v2; i++)
-		if (statfs(v2_places[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
-		    v2_has_memory(v2_places[i]))
-			*v2 = strdup(v2_places[i]);
-	if (!*v2 && statfs("/sys/fs/cgroup/memory", &sfs) == 0 &&
-	    sfs.f_type == CGROUP_SUPER_MAGIC &&
-	    access("/sys/fs/cgroup/memory/memory.usage_in_bytes", F_OK) == 0)
+	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
+		if (v2_has_memory("/sys/fs/cgroup"))
+			*v2 = strdup("/sys/fs/cgroup");
+		return;
+	}
+	if (statfs("/sys/fs/cgroup/memory", &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup/memory/memory.usage_in_bytes", F_OK) == 0) {
 		*v1 = strdup("/sys/fs/cgroup/memory");
+		return;
+	}
+	if (statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    v2_has_memory("/sys/fs/cgroup/unified"))
+		*v2 = strdup("/sys/fs/cgroup/unified");
 }
 
 int cg_root_open(const char *mountinfo, struct cg_root *ret)
@@ -165,7 +172,7 @@ int cg_path_of_pid(const struct cg_root *r, pid_t pid, const char *proc_cgroup, 
 			snprintf(path, sizeof(path), "/proc/self/cgroup");
 		proc_cgroup = path;
 	}
-	n = read_small_file_at(AT_FDCWD, proc_cgroup, 64 * 1024, &buf);
+	n = read_oneshot_file_at(AT_FDCWD, proc_cgroup, 64 * 1024, &buf);
 	if (n < 0)
 		return (int)n;
 	/* Lines are "ID:CONTROLLERS:PATH"; PATH may itself contain ':'. */
@@ -237,6 +244,22 @@ int cg_open_rel(const struct cg_root *r, const char *rel, struct cgroup *ret)
 	if (fstat(fd, &st) < 0)
 		return negative_errno();
 	*ret = (struct cgroup){.rel = TAKE_PTR(norm), .ino = st.st_ino, .fd = TAKE_FD(fd)};
+	return 0;
+}
+
+int cg_ino_rel(const struct cg_root *r, const char *rel, uint64_t *ret)
+{
+	struct stat st;
+
+	if (!rel_is_sane(rel))
+		return -EINVAL;
+	while (*rel == '/')
+		rel++;
+	if (fstatat(r->fd, *rel ? rel : ".", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return negative_errno();
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*ret = st.st_ino;
 	return 0;
 }
 

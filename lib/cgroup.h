@@ -54,6 +54,9 @@ int cg_path_of_pid(const struct cg_root *r, pid_t pid, const char *proc_cgroup, 
  * without the leading "/"), or a decimal pid. -ENOENT if no such cgroup. */
 int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret);
 int cg_open_rel(const struct cg_root *r, const char *rel, struct cgroup *ret);
+/* Only the inode (what kpagecgroup reports) of the cgroup at rel, a path the kernel gave
+ * (/proc/PID/cgroup): one fstatat, no fd kept. cgroupfs holds no symlinks. */
+int cg_ino_rel(const struct cg_root *r, const char *rel, uint64_t *ret);
 void cgroup_done(struct cgroup *cg);
 
 /* usage: v1 memory.usage_in_bytes, v2 memory.current; shmem: v1 total_shmem,

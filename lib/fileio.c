@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 
 ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret)
@@ -34,6 +35,84 @@ ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret)
 			if (read(fd, &c, 1) > 0)
 				return -EFBIG;
 			break;
+		}
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	return (ssize_t)len;
+}
+
+ssize_t read_oneshot_file_at(int dirfd, const char *path, size_t max, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	ssize_t n;
+
+	if (max < 2)
+		return -EINVAL;
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return negative_errno();
+	buf = malloc(max);
+	if (!buf)
+		return -ENOMEM;
+	do
+		n = read(fd, buf, max - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n == max - 1)
+		return -EFBIG; /* maybe more: not what this reader is for */
+	buf[n] = '\0';
+	*ret = TAKE_PTR(buf);
+	return n;
+}
+
+ssize_t read_regular_file_at(int dirfd, const char *path, size_t max, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t len = 0, cap;
+
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		/* Short of what was asked, at the size fstat gave: the end, with no read
+		 * for the EOF. Grown meanwhile: read on, within max. */
+		if (len < cap && len == (size_t)st.st_size)
+			break;
+		if (len == cap) {
+			char *nb;
+
+			if (cap > max)
+				return -EFBIG;
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
 		}
 	}
 	buf[len] = '\0';

@@ -9,8 +9,9 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 
-int mounts_open_root(const char *path, int *ret_fd)
+int mounts_open_root_id(const char *path, int *ret_fd, uint64_t *ret_mnt_id, dev_t *ret_dev)
 {
 	_cleanup_close_ int fd = -1;
 	struct statfs sfs;
@@ -34,8 +35,19 @@ int mounts_open_root(const char *path, int *ret_fd)
 	/* "/" as tmpfs (initramfs-like systems) is never a watched root. */
 	if (streq(path, "/") || path[strspn(path, "/")] == '\0')
 		return -EPERM;
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	if (ret_mnt_id)
+		*ret_mnt_id = stx.stx_mnt_id;
+	if (ret_dev)
+		*ret_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
 	*ret_fd = TAKE_FD(fd);
 	return 0;
+}
+
+int mounts_open_root(const char *path, int *ret_fd)
+{
+	return mounts_open_root_id(path, ret_fd, NULL, NULL);
 }
 
 int mounts_is_tmpfs_mountpoint(const char *path)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct tmpfs_mount {
@@ -35,6 +36,8 @@ const struct tmpfs_mount *mounts_find_dev(const struct mount_list *l, dev_t dev)
  * -ENOTDIR/-ELOOP (symlink)/-EMEDIUMTYPE (not tmpfs)/-EREMOTE (not a mount point)/
  * -EPERM ("/")/-errno. */
 int mounts_open_root(const char *path, int *ret_fd);
+/* The same, also giving the mount id and device of the root (from the statx it made). */
+int mounts_open_root_id(const char *path, int *ret_fd, uint64_t *ret_mnt_id, dev_t *ret_dev);
 
 /* 1 if path is a tmpfs mount point (as mounts_open_root would accept), 0 if not. */
 int mounts_is_tmpfs_mountpoint(const char *path);

@@ -6,6 +6,7 @@
  * all walk it, and a test checks each name against the man page and the shipped conf.
  */
 #include "policy.h"
+#include "fileio.h"
 #include "glob.h"
 #include "util.h"
 
@@ -689,7 +690,7 @@ int policy_defaults(struct policy *p)
 static int parse_into(const char *buf, size_t len, struct policy *p, struct policy_errors *errs)
 {
 	_cleanup_free_ char *line = malloc(POLICY_MAX_LINE + 1);
-	_cleanup_free_ char **args = calloc(MAX_ARGS, sizeof(char *));
+	_cleanup_free_ char **args = malloc(MAX_ARGS * sizeof(char *)); /* filled by tokenize */
 	struct parser ps = {.p = p, .errs = errs, .line = line, .args = args};
 	size_t pos = 0;
 	int r;
@@ -793,63 +794,95 @@ static void check_owner_mode(struct policy_errors *errs, int *first, const struc
 		     name, (unsigned)(st->st_mode & 07777));
 }
 
-/* Open the directory that holds path, checking it and each of its ancestors from "/". */
-static int open_checked_dir(const char *path, struct policy_errors *errs, int *first,
-			    const char **base)
+/* Check dir and each of its ancestors from "/", one lstat each, as written: 1 if one of
+ * them is a symlink (the caller then checks the resolved path), 0 if all are directories
+ * (problems are added to errs), or -errno if one cannot be looked up. No fd is kept: a
+ * directory that passes can be changed only by root, so the path opened right after
+ * reaches what was checked. dir is written to (and restored). */
+static int check_dirs(char *dir, struct policy_errors *errs, int *first)
 {
-	_cleanup_free_ char *dir = NULL, *real = NULL;
-	_cleanup_close_ int fd = -1;
-	const char *slash = strrchr(path, '/');
-	struct stat st;
-	char *save = NULL, *comp, *walked;
+	size_t len = strlen(dir);
 
-	*base = slash ? slash + 1 : path;
+	for (size_t i = 0; i <= len; i++) {
+		struct stat st;
+		char c = dir[i];
+		const char *name = i == 0 ? "/" : dir;
+
+		if ((c != '/' && c != '\0') || (i > 0 && dir[i - 1] == '/'))
+			continue;
+		if (i > 0)
+			dir[i] = '\0';
+		if (lstat(name, &st) < 0) {
+			int r = negative_errno();
+
+			ferr(errs, first, r, "directory %s: %s", name, strerror(-r));
+			dir[i] = c;
+			return r;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			dir[i] = c;
+			return 1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			ferr(errs, first, -ENOTDIR, "directory %s: %s", name, strerror(ENOTDIR));
+			dir[i] = c;
+			return -ENOTDIR;
+		}
+		check_owner_mode(errs, first, &st, "directory ", name);
+		dir[i] = c;
+	}
+	return 0;
+}
+
+/* Open path for reading after checking its directory and every ancestor (check_dirs);
+ * a directory reached through a symlink is checked as its real path. The file itself
+ * must not be a symlink. */
+static int open_checked(const char *path, struct policy_errors *errs, int *first)
+{
+	_cleanup_free_ char *dir = NULL, *real = NULL, *full = NULL;
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	int r = 1, fd;
+
 	dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
 	if (!dir)
 		return -ENOMEM;
-	real = realpath(*dir ? dir : "/", NULL);
-	if (!real) {
-		int r = negative_errno();
-
-		ferr(errs, first, r, "cannot resolve its directory: %s", strerror(-r));
+	if (dir[0] == '/' || (slash == path && !*dir))
+		r = check_dirs(*dir ? dir : (char[]){"/"}, errs, first);
+	if (r < 0)
 		return r;
-	}
-	walked = calloc(1, strlen(real) + 2);
-	if (!walked)
-		return -ENOMEM;
-	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		free(walked);
-		return negative_errno();
-	}
-	check_owner_mode(errs, first, &st, "directory ", "/");
-	for (comp = strtok_r(real, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
-		int nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		strcat(walked, "/");
-		strcat(walked, comp);
-		if (nfd < 0 || fstat(nfd, &st) < 0) {
-			int r = negative_errno();
-
-			safe_close(nfd);
-			ferr(errs, first, r, "directory %s: %s", walked, strerror(-r));
-			free(walked);
+	if (r > 0) {
+		/* Relative, or a symlink on the way: check where it really is. */
+		real = realpath(*dir ? dir : "/", NULL);
+		if (!real) {
+			r = negative_errno();
+			ferr(errs, first, r, "cannot resolve its directory: %s", strerror(-r));
 			return r;
 		}
-		safe_close(fd);
-		fd = nfd;
-		check_owner_mode(errs, first, &st, "directory ", walked);
+		r = check_dirs(real, errs, first);
+		if (r > 0)
+			r = -ELOOP; /* realpath holds no symlink: it changed under us */
+		if (r < 0)
+			return r;
+		if (asprintf(&full, "%s/%s", streq(real, "/") ? "" : real, base) < 0)
+			return -ENOMEM;
+		path = full;
 	}
-	free(walked);
-	return TAKE_FD(fd);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		r = negative_errno();
+		if (r == -ELOOP)
+			ferr(errs, first, r, "is a symbolic link: not used");
+		else
+			ferr(errs, first, r, "cannot open: %s", strerror(-r));
+	}
+	return fd < 0 ? r : fd;
 }
 
 int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 {
 	struct policy_errors local = {0};
-	_cleanup_close_ int dfd = -1, fd = -1;
+	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	const char *base;
 	struct stat st;
 	size_t len = 0;
 	int first = 0, r;
@@ -862,21 +895,11 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 		goto fail_nomem;
 	p->report_only = true; /* until every check has passed */
 
-	dfd = open_checked_dir(path, errs, &first, &base);
-	if (dfd == -ENOMEM)
+	fd = open_checked(path, errs, &first);
+	if (fd == -ENOMEM)
 		goto fail_nomem;
-	if (dfd < 0)
+	if (fd < 0)
 		goto done;
-	fd = openat(dfd, *base ? base : ".", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-						     O_CLOEXEC);
-	if (fd < 0) {
-		r = negative_errno();
-		if (r == -ELOOP)
-			ferr(errs, &first, r, "is a symbolic link: not used");
-		else
-			ferr(errs, &first, r, "cannot open: %s", strerror(-r));
-		goto done;
-	}
 	if (fstat(fd, &st) < 0) {
 		r = negative_errno();
 		ferr(errs, &first, r, "cannot stat: %s", strerror(-r));
@@ -896,7 +919,8 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 	if (!buf)
 		goto fail_nomem;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, POLICY_MAX_FILE_SIZE + 1 - len);
+		size_t want = POLICY_MAX_FILE_SIZE + 1 - len;
+		ssize_t n = read(fd, buf + len, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -912,6 +936,10 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 			ferr(errs, &first, -EFBIG, "is larger than %d bytes", POLICY_MAX_FILE_SIZE);
 			goto done;
 		}
+		/* A regular file read short, up to the size fstat gave, is at its end: no
+		 * extra read for the EOF (if it grew or shrank meanwhile, read on). */
+		if ((size_t)n < want && len == (size_t)st.st_size)
+			break;
 	}
 	if (keep_raw(p, buf, len) < 0)
 		goto fail_nomem;
@@ -1106,19 +1134,25 @@ int policy_watch_paths(const struct policy *p, const char *user, uid_t uid, char
 
 int policy_uid_min(const char *login_defs, uid_t *ret)
 {
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
+	_cleanup_free_ char *buf = NULL;
+	ssize_t n;
 
 	*ret = 1000;
-	f = fopen(login_defs ? login_defs : "/etc/login.defs", "re");
-	if (!f)
-		return errno == ENOENT ? 0 : negative_errno();
-	while (getline(&line, &cap, f) > 0) {
+	/* One read of the whole file (login.defs is some 12 KiB; more than 1 MiB is not one). */
+	n = read_regular_file_at(AT_FDCWD, login_defs ? login_defs : "/etc/login.defs", KIB * KIB,
+				 &buf);
+	if (n < 0)
+		return n == -ENOENT ? 0 : (int)n;
+	for (char *line = buf, *next; line; line = next) {
 		char *args[3];
 		uint64_t v;
 
-		line[strcspn(line, "\n")] = '\0';
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line += strspn(line, " \t");
+		if (!startswith(line, "UID_MIN"))
+			continue;
 		for (char *c = line; *c; c++)
 			if (*c == '\t')
 				*c = ' ';
@@ -1197,4 +1231,22 @@ bool policy_user_exempt(const struct policy *p, const char *user, uid_t uid, con
 		if (in_group(p->exempt_groups.v[i], groups, n_groups) != 0)
 			return true;
 	return false;
+}
+
+bool policy_exempt(const struct policy *p, const char *user, uid_t uid, gid_t gid)
+{
+	_cleanup_free_ gid_t *groups = NULL;
+	uid_t uid_min = 1000;
+	int n = 0;
+
+	if (uid == 0 || !user)
+		return true;
+	if (!p->include_system_users)
+		(void)policy_uid_min(NULL, &uid_min);
+	if (p->exempt_groups.n > 0) {
+		n = policy_user_groups(user, gid, &groups);
+		if (n < 0)
+			return true;
+	}
+	return policy_user_exempt(p, user, uid, groups, (size_t)n, uid_min);
 }

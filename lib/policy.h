@@ -175,3 +175,9 @@ int policy_user_groups(const char *user, gid_t gid, gid_t **ret);
  * cannot be looked up because of an NSS error makes the user exempt (fail safe). */
 bool policy_user_exempt(const struct policy *p, const char *user, uid_t uid, const gid_t *groups,
 			size_t n_groups, uid_t uid_min);
+
+/* The same, looking up only what the policy needs: UID_MIN unless IncludeSystemUsers, the
+ * user's groups (getgrouplist with gid, the primary group) only if ExemptGroups names any,
+ * so a login pays for no NSS group walk it does not need. Groups that cannot be listed make
+ * the user exempt (fail safe). */
+bool policy_exempt(const struct policy *p, const char *user, uid_t uid, gid_t gid);

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #define SESSIONS_DIR "sessions"
 
@@ -423,7 +424,7 @@ fail:
 	return r;
 }
 
-static int check_dir_fd(int fd)
+static int check_dir_fd(int fd, uid_t euid)
 {
 	struct stat st;
 
@@ -431,12 +432,12 @@ static int check_dir_fd(int fd)
 		return negative_errno();
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+	if (st.st_uid != euid || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		return -EPERM;
 	return 0;
 }
 
-static int open_checked_dir(int dirfd, const char *path, bool create)
+static int open_checked_dir(int dirfd, const char *path, bool create, uid_t euid)
 {
 	_cleanup_close_ int fd = -1;
 	int r;
@@ -456,7 +457,7 @@ static int open_checked_dir(int dirfd, const char *path, bool create)
 			return -ELOOP;
 		return r;
 	}
-	r = check_dir_fd(fd);
+	r = check_dir_fd(fd, euid);
 	if (r < 0)
 		return r;
 	return TAKE_FD(fd);
@@ -465,13 +466,14 @@ static int open_checked_dir(int dirfd, const char *path, bool create)
 int record_open_dir(const char *statedir, bool create)
 {
 	_cleanup_close_ int sfd = -1;
+	uid_t euid = geteuid();
 
 	if (!statedir || statedir[0] != '/')
 		return -EINVAL;
-	sfd = open_checked_dir(AT_FDCWD, statedir, create);
+	sfd = open_checked_dir(AT_FDCWD, statedir, create, euid);
 	if (sfd < 0)
 		return sfd;
-	return open_checked_dir(sfd, SESSIONS_DIR, create);
+	return open_checked_dir(sfd, SESSIONS_DIR, create, euid);
 }
 
 int record_write(const char *statedir, const struct session_record *rec)
@@ -499,16 +501,16 @@ int record_write(const char *statedir, const struct session_record *rec)
 	}
 	if (fd < 0)
 		return negative_errno();
+	/* No fsync: a record is about files on tmpfs mounts, which a crash that loses the
+	 * page cache takes with it. The rename keeps readers from seeing half a record;
+	 * one cut short by such a crash is unreadable, and gc drops it after the reboot. */
 	r = write_all(fd, buf, len);
-	if (r >= 0 && fsync(fd) < 0)
-		r = negative_errno();
 	if (r >= 0 && renameat(dfd, tmp, dfd, rec->id) < 0)
 		r = negative_errno();
 	if (r < 0) {
 		(void)unlinkat(dfd, tmp, 0);
 		return r;
 	}
-	(void)fsync(dfd);
 	return 0;
 }
 
@@ -581,6 +583,28 @@ int record_remove(const char *statedir, const char *id)
 	if (unlinkat(dfd, id, 0) < 0)
 		return negative_errno();
 	return 0;
+}
+
+bool record_before_boot(const char *statedir, const char *id)
+{
+	_cleanup_close_ int dfd = -1;
+	struct timespec rt, bt;
+	struct stat st;
+	uint64_t boot_ns;
+
+	if (!record_id_valid(id))
+		return false;
+	dfd = record_open_dir(statedir, false);
+	if (dfd < 0 || fstatat(dfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	boot_ns = ((uint64_t)rt.tv_sec - (uint64_t)bt.tv_sec) * NSEC_PER_SEC;
+	/* A minute of slack for clock steps since boot: a record of this boot is never
+	 * taken for an older one, which is the mistake that would matter. */
+	return (uint64_t)st.st_mtim.tv_sec * NSEC_PER_SEC + (uint64_t)st.st_mtim.tv_nsec +
+		       60 * NSEC_PER_SEC <
+	       boot_ns;
 }
 
 void record_ids_free(char **ids)
@@ -702,7 +726,7 @@ int proc_pid_starttime(pid_t pid, uint64_t *ret)
 		snprintf(path, sizeof(path), "/proc/self/stat");
 	else
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_small_file_at(AT_FDCWD, path, 4096, &buf);
+	n = read_oneshot_file_at(AT_FDCWD, path, 4096, &buf);
 	if (n < 0)
 		return (int)n;
 	/* comm may hold spaces and ')': fields resume after the last ')'. */
@@ -729,7 +753,7 @@ int proc_pid_starttime(pid_t pid, uint64_t *ret)
 int read_boot_id(char buf[RECORD_BOOT_ID_LEN + 1])
 {
 	_cleanup_free_ char *s = NULL;
-	ssize_t n = read_small_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 64, &s);
+	ssize_t n = read_oneshot_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 64, &s);
 
 	if (n < 0)
 		return (int)n;
@@ -746,8 +770,8 @@ int record_open_subdir(const char *statedir, const char *name)
 
 	if (!statedir || statedir[0] != '/')
 		return -EINVAL;
-	sfd = open_checked_dir(AT_FDCWD, statedir, false);
+	sfd = open_checked_dir(AT_FDCWD, statedir, false, geteuid());
 	if (sfd < 0)
 		return sfd;
-	return open_checked_dir(sfd, name, true);
+	return open_checked_dir(sfd, name, true, geteuid());
 }

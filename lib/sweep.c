@@ -589,19 +589,14 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	dev_t devs[RECORD_MAX_MOUNTS];
 	const char *cap_reason = NULL;
 	struct audit_summary sum;
-	uid_t uid_min = 1000;
 	int r;
 
 	*res = (struct sweep_result){0};
 	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
 		root_fds[i] = -1;
-	policy_uid_min(NULL, &uid_min);
 	{
 		const struct passwd *pw = getpwuid(rec->uid);
-		_cleanup_free_ gid_t *groups = NULL;
-		int ng = pw ? policy_user_groups(pw->pw_name, pw->pw_gid, &groups) : 0;
-		s.exempt = !pw || policy_user_exempt(p->policy, rec->user, rec->uid, groups,
-						     ng > 0 ? (size_t)ng : 0, uid_min);
+		s.exempt = !pw || policy_exempt(p->policy, rec->user, rec->uid, pw->pw_gid);
 	}
 	if (p->resume && audit_log_paths(p->policy->audit_log, rec->id, &s.audited, &s.n_audited) < 0)
 		s.n_audited = 0;

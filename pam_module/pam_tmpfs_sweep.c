@@ -205,14 +205,13 @@ static void setup_cgroup(pam_handle_t *pamh, const struct options *o, struct ses
 	}
 	rec->cg_mode = root.mode;
 	if (!o->create_cgroup || cgroup_is_per_session(rel)) {
-		r = cg_open_rel(&root, rel, &cg);
+		r = cg_ino_rel(&root, rel, &rec->cgroup_ino);
 		if (r < 0) {
 			pam_syslog(pamh, LOG_WARNING, "cannot open cgroup %s: %s", rel,
 				   strerror(-r));
 			goto out;
 		}
 		rec->cgroup_session = cgroup_is_per_session(rel);
-		rec->cgroup_ino = cg.ino;
 		rec->cgroup = TAKE_PTR(rel);
 		goto out;
 	}
@@ -340,19 +339,16 @@ static void find_mounts(pam_handle_t *pamh, const struct options *o, const struc
 
 	for (int i = 0; i < n; i++) {
 		_cleanup_close_ int fd = -1;
-		struct statx stx;
-		int r = mounts_open_root(paths[i], &fd);
+		uint64_t mnt_id;
+		dev_t dev;
+		int r = mounts_open_root_id(paths[i], &fd, &mnt_id, &dev);
 
 		if (r < 0) {
 			debug_log(pamh, o, "watched %s is not a tmpfs mount point (%s), skipped",
 				  paths[i], strerror(-r));
 			continue;
 		}
-		if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 ||
-		    !(stx.stx_mask & STATX_MNT_ID))
-			continue;
-		if (record_add_mount(rec, (int)stx.stx_mnt_id,
-				     makedev(stx.stx_dev_major, stx.stx_dev_minor), paths[i]) < 0)
+		if (record_add_mount(rec, (int)mnt_id, dev, paths[i]) < 0)
 			break;
 	}
 	for (int i = 0; i < n; i++)
@@ -426,16 +422,6 @@ static int load_policy(pam_handle_t *pamh, const struct options *o, struct polic
 	return 0;
 }
 
-static bool user_exempt(const struct policy *pol, const char *user, uid_t uid, gid_t gid)
-{
-	_cleanup_free_ gid_t *groups = NULL;
-	uid_t uid_min = 1000;
-	int n = policy_user_groups(user, gid, &groups);
-
-	policy_uid_min(NULL, &uid_min);
-	return policy_user_exempt(pol, user, uid, groups, n > 0 ? (size_t)n : 0, uid_min);
-}
-
 static int open_session(pam_handle_t *pamh, const struct options *o)
 {
 	struct policy pol = {0};
@@ -462,7 +448,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	r = load_policy(pamh, o, &pol);
 	if (r < 0)
 		goto out;
-	if (user_exempt(&pol, rec.user, rec.uid, gid)) {
+	if (policy_exempt(&pol, rec.user, rec.uid, gid)) {
 		debug_log(pamh, o, "user %s exempt", rec.user);
 		r = -ECANCELED;
 		goto out;

@@ -80,6 +80,19 @@ expect_unsafe "a FIFO (no hang)" "$d/fifo.conf" "is not a regular file"
 
 expect_unsafe "missing file" "$d/missing.conf" "cannot open"
 
+# Directories are checked by lstat along the path as written; a symlinked one sends the
+# check to where it really points: unsafe there is unsafe, safe there is accepted.
+mkdir -m 775 "$d/gwdir2"; mk "$d/gwdir2/p.conf"; ln -s "$d/gwdir2" "$d/to-gwdir2"
+expect_unsafe "through a symlinked directory, into a group-writable one" "$d/to-gwdir2/p.conf" \
+	"directory $d/gwdir2 is writable by group or others (mode 0775)"
+mkdir -m 755 "$d/safedir"; mk "$d/safedir/p.conf"; ln -s "$d/safedir" "$d/to-safedir"
+out=$("$SWEEP" check-config "$d/to-safedir/p.conf" 2>&1)
+check "through a symlinked directory, into a safe one: accepted" \
+	test "$out" = "$d/to-safedir/p.conf: OK"
+mk "$d/notdir"
+expect_unsafe "a file where a directory should be" "$d/notdir/p.conf" \
+	"directory $d/notdir: Not a directory"
+
 # A syntax error and an unsafe mode at once: both reported.
 mk "$d/both.conf"; echo "Frobnicate 1" >>"$d/both.conf"; chmod 666 "$d/both.conf"
 "$SWEEP" check-config "$d/both.conf" 2>"$d/err" >/dev/null
