@@ -159,6 +159,35 @@ void cg_root_close(struct cg_root *r)
 	r->mode = CG_NONE;
 }
 
+/* The line of /proc/PID/cgroup content buf for mode: "0::/path" (v2), "N:memory[,..]:/path"
+ * (v1). buf is cut up. */
+static int find_in_proc_cgroup(char *buf, enum cg_mode mode, char **ret)
+{
+	/* Lines are "ID:CONTROLLERS:PATH"; PATH may itself contain ':'. */
+	for (char *line = buf, *next; line && *line; line = next) {
+		char *c1, *c2;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		c1 = strchr(line, ':');
+		if (!c1)
+			continue;
+		c2 = strchr(c1 + 1, ':');
+		if (!c2)
+			continue;
+		*c1 = '\0';
+		*c2 = '\0';
+		if ((mode == CG_V2 && streq(line, "0") && c1[1] == '\0') ||
+		    (mode == CG_V1 && list_has_word(c1 + 1, "memory", ","))) {
+			if (c2[1] != '/')
+				return -EINVAL;
+			*ret = strdup(c2 + 1);
+			return *ret ? 0 : -ENOMEM;
+		}
+	}
+	return -ENOENT;
+}
+
 int cg_path_of_pid(const struct cg_root *r, pid_t pid, const char *proc_cgroup, char **ret)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -175,30 +204,7 @@ int cg_path_of_pid(const struct cg_root *r, pid_t pid, const char *proc_cgroup, 
 	n = read_oneshot_file_at(AT_FDCWD, proc_cgroup, 64 * 1024, &buf);
 	if (n < 0)
 		return (int)n;
-	/* Lines are "ID:CONTROLLERS:PATH"; PATH may itself contain ':'. */
-	for (char *line = buf, *next; line && *line; line = next) {
-		char *c1, *c2;
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		c1 = strchr(line, ':');
-		if (!c1)
-			continue;
-		c2 = strchr(c1 + 1, ':');
-		if (!c2)
-			continue;
-		*c1 = '\0';
-		*c2 = '\0';
-		/* v2: "0::/path"; v1: "N:memory[,other]:/path" */
-		if ((r->mode == CG_V2 && streq(line, "0") && c1[1] == '\0') ||
-		    (r->mode == CG_V1 && list_has_word(c1 + 1, "memory", ","))) {
-			if (c2[1] != '/')
-				return -EINVAL;
-			*ret = strdup(c2 + 1);
-			return *ret ? 0 : -ENOMEM;
-		}
-	}
-	return -ENOENT;
+	return find_in_proc_cgroup(buf, r->mode, ret);
 }
 
 static bool rel_is_sane(const char *rel)
@@ -260,6 +266,60 @@ int cg_ino_rel(const struct cg_root *r, const char *rel, uint64_t *ret)
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	*ret = st.st_ino;
+	return 0;
+}
+
+int cg_self_quick(enum cg_mode *ret_mode, char **ret_rel, uint64_t *ret_ino)
+{
+	_cleanup_free_ char *buf = NULL, *v1 = NULL, *v2 = NULL, *rel = NULL, *path = NULL;
+	const char *mnt = NULL;
+	enum cg_mode mode;
+	struct statfs sfs;
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	n = read_oneshot_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &buf);
+	if (n < 0)
+		return (int)n;
+	/* The v1 memory line first: if there is one, memory is not on v2. The buffer is
+	 * cut up by each search, so search a copy for v2. */
+	v2 = strdup(buf);
+	if (!v2)
+		return -ENOMEM;
+	r = find_in_proc_cgroup(buf, CG_V1, &rel);
+	if (r == 0) {
+		mode = CG_V1;
+		mnt = "/sys/fs/cgroup/memory";
+	} else if (r == -ENOENT) {
+		r = find_in_proc_cgroup(v2, CG_V2, &rel);
+		if (r < 0)
+			return r == -ENOENT ? -ENOMEDIUM : r;
+		mode = CG_V2;
+		if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+			mnt = "/sys/fs/cgroup";
+		else if (statfs("/sys/fs/cgroup/unified", &sfs) == 0 &&
+			 sfs.f_type == CGROUP2_SUPER_MAGIC)
+			mnt = "/sys/fs/cgroup/unified";
+		else
+			return -ENOENT;
+		if (!v2_has_memory(mnt))
+			return -ENOMEDIUM;
+	} else
+		return r;
+	if (!rel_is_sane(rel))
+		return -EINVAL;
+	if (asprintf(&path, "%s%s", mnt, rel) < 0)
+		return -ENOMEM;
+	if (mode == CG_V1 && (statfs(path, &sfs) < 0 || sfs.f_type != CGROUP_SUPER_MAGIC))
+		return -ENOENT;
+	if (lstat(path, &st) < 0)
+		return negative_errno();
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	*ret_mode = mode;
+	*ret_ino = st.st_ino;
+	*ret_rel = TAKE_PTR(rel);
 	return 0;
 }
 

@@ -57,6 +57,12 @@ int cg_open_rel(const struct cg_root *r, const char *rel, struct cgroup *ret);
 /* Only the inode (what kpagecgroup reports) of the cgroup at rel, a path the kernel gave
  * (/proc/PID/cgroup): one fstatat, no fd kept. cgroupfs holds no symlinks. */
 int cg_ino_rel(const struct cg_root *r, const char *rel, uint64_t *ret);
+/* The caller's own memory cgroup, the quick way (the PAM module at every login):
+ * /proc/self/cgroup says which hierarchy holds memory, then the usual place of that
+ * hierarchy (/sys/fs/cgroup/memory for v1; /sys/fs/cgroup, else /sys/fs/cgroup/unified,
+ * for v2) and the cgroup's inode by one lstat: no fd, no mount table. -ENOENT: not at
+ * the usual places (use cg_root_open); -ENOMEDIUM: no memory controller anywhere. */
+int cg_self_quick(enum cg_mode *ret_mode, char **ret_rel, uint64_t *ret_ino);
 void cgroup_done(struct cgroup *cg);
 
 /* usage: v1 memory.usage_in_bytes, v2 memory.current; shmem: v1 total_shmem,

@@ -1132,38 +1132,68 @@ int policy_watch_paths(const struct policy *p, const char *user, uid_t uid, char
 	return (int)n;
 }
 
+/* One login.defs line: 1 and *ret if it sets UID_MIN, 0 if not, -EINVAL if malformed. */
+static int uid_min_line(char *line, uid_t *ret)
+{
+	char *args[3];
+	uint64_t v;
+
+	line += strspn(line, " \t");
+	if (line[0] != 'U' || !startswith(line, "UID_MIN") || (line[7] != ' ' && line[7] != '\t'))
+		return 0;
+	if (tokenize(line, args, ARRAY_SIZE(args)) < 2)
+		return 0;
+	if (parse_number(args[1], &v, NULL) < 0 || v > UINT32_MAX - 1)
+		return -EINVAL;
+	*ret = (uid_t)v;
+	return 1;
+}
+
 int policy_uid_min(const char *login_defs, uid_t *ret)
 {
-	_cleanup_free_ char *buf = NULL;
-	ssize_t n;
+	_cleanup_close_ int fd = -1;
+	char buf[4096]; /* read in pieces, up to the UID_MIN line: no heap, no whole file */
+	size_t len = 0;
+	bool skip = false; /* in a line longer than buf: dropped up to its end */
 
 	*ret = 1000;
-	/* One read of the whole file (login.defs is some 12 KiB; more than 1 MiB is not one). */
-	n = read_regular_file_at(AT_FDCWD, login_defs ? login_defs : "/etc/login.defs", KIB * KIB,
-				 &buf);
-	if (n < 0)
-		return n == -ENOENT ? 0 : (int)n;
-	for (char *line = buf, *next; line; line = next) {
-		char *args[3];
-		uint64_t v;
+	fd = open(login_defs ? login_defs : "/etc/login.defs",
+		  O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		char *line = buf;
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		line += strspn(line, " \t");
-		if (!startswith(line, "UID_MIN"))
+		if (n < 0 && errno == EINTR)
 			continue;
-		for (char *c = line; *c; c++)
-			if (*c == '\t')
-				*c = ' ';
-		if (tokenize(line, args, ARRAY_SIZE(args)) < 2 || !streq(args[0], "UID_MIN"))
-			continue;
-		if (parse_number(args[1], &v, NULL) < 0 || v > UINT32_MAX - 1)
-			return -EINVAL;
-		*ret = (uid_t)v;
-		return 0;
+		if (n < 0)
+			return negative_errno();
+		len += (size_t)n;
+		buf[len] = '\0';
+		for (;;) {
+			char *nl = memchr(line, '\n', (size_t)(buf + len - line));
+			int r;
+
+			if (!nl && n > 0)
+				break; /* a partial line: read on */
+			if (nl)
+				*nl = '\0';
+			r = skip ? 0 : uid_min_line(line, ret);
+			skip = false;
+			if (r != 0)
+				return r < 0 ? r : 0;
+			if (!nl)
+				return 0; /* end of file */
+			line = nl + 1;
+		}
+		len = (size_t)(buf + len - line);
+		if (len == sizeof(buf) - 1) {
+			skip = true;
+			len = 0;
+		} else
+			memmove(buf, line, len);
 	}
-	return 0;
 }
 
 int policy_user_groups(const char *user, gid_t gid, gid_t **ret)

@@ -121,16 +121,20 @@ static bool user_name_sane(const char *u)
 static int lookup_user(const char *user, uid_t *ret, gid_t *ret_gid)
 {
 	struct passwd pw, *res = NULL;
-	size_t size = 16384;
+	char small[2048]; /* a passwd entry fits: no heap pages touched at every login */
+	_cleanup_free_ char *big = NULL;
+	char *buf = small;
+	size_t size = sizeof(small);
 	int r;
 
 	for (;;) {
-		_cleanup_free_ char *buf = malloc(size);
-		if (!buf)
-			return -ENOMEM;
 		r = getpwnam_r(user, &pw, buf, size, &res);
 		if (r == ERANGE && size < (1 << 20)) {
-			size *= 2;
+			size *= 4;
+			free(big);
+			buf = big = malloc(size);
+			if (!big)
+				return -ENOMEM;
 			continue;
 		}
 		if (r)
@@ -191,8 +195,28 @@ static void setup_cgroup(pam_handle_t *pamh, const struct options *o, struct ses
 	struct cg_root root = {.fd = -1};
 	struct cgroup cg = {.fd = -1};
 	_cleanup_free_ char *rel = NULL, *parent = NULL;
+	enum cg_mode mode;
 	int r;
 
+	if (!o->create_cgroup) {
+		/* The common case, at every login: the caller's cgroup the quick way. */
+		r = cg_self_quick(&mode, &rel, &rec->cgroup_ino);
+		if (r == 0) {
+			rec->cg_mode = mode;
+			rec->cgroup_session = cgroup_is_per_session(rel);
+			rec->cgroup = TAKE_PTR(rel);
+			return;
+		}
+		if (r == -ENOMEDIUM) {
+			debug_log(pamh, o, "no memory cgroup hierarchy");
+			return;
+		}
+		if (r != -ENOENT) {
+			pam_syslog(pamh, LOG_WARNING, "cannot read own memory cgroup: %s",
+				   strerror(-r));
+			return;
+		}
+	}
 	r = cg_root_open(NULL, &root);
 	if (r < 0) {
 		debug_log(pamh, o, "no memory cgroup hierarchy: %s", strerror(-r));

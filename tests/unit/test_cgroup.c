@@ -286,6 +286,31 @@ static void test_root_open_system(void **state)
 	cg_root_close(&r);
 }
 
+/* The quick way to the caller's own cgroup says what the general way does: same
+ * hierarchy, same path, same inode (on whatever this machine has). */
+static void test_self_quick(void **state)
+{
+	struct cg_root r;
+	struct cgroup cg = {.fd = -1};
+	_cleanup_free_ char *rel = NULL, *qrel = NULL;
+	enum cg_mode mode = CG_NONE;
+	uint64_t ino = 0;
+	int k = cg_self_quick(&mode, &qrel, &ino);
+
+	if (cg_root_open(NULL, &r) < 0) {
+		assert_true(k == -ENOMEDIUM || k == -ENOENT);
+		return;
+	}
+	assert_int_equal(k, 0);
+	assert_int_equal(cg_path_of_pid(&r, 0, NULL, &rel), 0);
+	assert_int_equal(cg_open_rel(&r, rel, &cg), 0);
+	assert_int_equal(mode, r.mode);
+	assert_string_equal(qrel, rel);
+	assert_true(ino == cg.ino && ino != 0);
+	cgroup_done(&cg);
+	cg_root_close(&r);
+}
+
 static void fixture_file(char *out, size_t len, const char *name)
 {
 	pathf(out, len, "%s/%s", FIX, name);
@@ -721,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_root_open_hybrid_is_v1),
 		cmocka_unit_test(test_root_open_no_memory),
 		cmocka_unit_test(test_root_open_system),
+		cmocka_unit_test(test_self_quick),
 		cmocka_unit_test(test_path_of_pid_v2),
 		cmocka_unit_test(test_path_of_pid_v1),
 		cmocka_unit_test(test_path_of_pid_relative_rejected),

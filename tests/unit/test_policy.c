@@ -494,6 +494,34 @@ static void test_exemption(void **state)
 	write_file(defs, "UID_MAX 60000\n");
 	assert_int_equal(policy_uid_min(defs, &min), 0);
 	assert_int_equal(min, 1000);
+	/* Only a line that starts (after blanks) with the word UID_MIN counts. */
+	write_file(defs, "SUB_UID_MIN 100000\n#UID_MIN 5\nX UID_MIN 6\nUID_MINX 7\n"
+			 " \t UID_MIN\t3000 # human users\nUID_MIN 4000\n");
+	assert_int_equal(policy_uid_min(defs, &min), 0);
+	assert_int_equal(min, 3000);
+	write_file(defs, "UID_MIN");
+	assert_int_equal(policy_uid_min(defs, &min), 0);
+	assert_int_equal(min, 1000);
+	write_file(defs, "UID_MIN 2500");
+	assert_int_equal(policy_uid_min(defs, &min), 0);
+	assert_int_equal(min, 2500);
+	{
+		/* Read in pieces: lines longer than a piece, a line across pieces. */
+		char big[20000];
+		size_t n = 0;
+
+		big[n++] = '#';
+		memset(big + n, 'x', 9000);
+		n += 9000;
+		n += (size_t)sprintf(big + n, " UID_MIN 5\n");
+		memset(big + n, '#', 4090 - n % 4096 + 4096);
+		n += 4090 - n % 4096 + 4096;
+		n += (size_t)sprintf(big + n, "\n  UID_MIN 1234\n");
+		big[n] = '\0';
+		write_file(defs, big);
+		assert_int_equal(policy_uid_min(defs, &min), 0);
+		assert_int_equal(min, 1234);
+	}
 	write_file(defs, "UID_MIN lots\n");
 	assert_int_equal(policy_uid_min(defs, &min), -EINVAL);
 	assert_int_equal(min, 1000);
