@@ -45,26 +45,44 @@ ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret)
 ssize_t read_oneshot_file_at(int dirfd, const char *path, size_t max, char **ret)
 {
 	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *big = NULL;
+	char small[1024], *buf = small;
+	size_t size = sizeof(small);
 	ssize_t n;
 
 	if (max < 2)
 		return -EINVAL;
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return negative_errno();
-	buf = malloc(max);
-	if (!buf)
-		return -ENOMEM;
-	do
-		n = read(fd, buf, max - 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return negative_errno();
-	if ((size_t)n == max - 1)
-		return -EFBIG; /* maybe more: not what this reader is for */
-	buf[n] = '\0';
-	*ret = TAKE_PTR(buf);
+	/* Into a small stack buffer first, and copied out to the bytes read: what is read
+	 * this way is small, and a big heap buffer touches pages for nothing. */
+	for (;;) {
+		if (size > max)
+			size = max;
+		fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			return negative_errno();
+		do
+			n = read(fd, buf, size);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return negative_errno();
+		if ((size_t)n < size)
+			break;
+		if (size == max)
+			return -EFBIG; /* maybe more: not what this reader is for */
+		/* Did not fit: once more from the start with all of max. */
+		fd = safe_close(fd);
+		size = max;
+		buf = big = malloc(size);
+		if (!big)
+			return -ENOMEM;
+	}
+	if (buf == small) {
+		if (!(big = malloc((size_t)n + 1)))
+			return -ENOMEM;
+		memcpy(big, small, (size_t)n);
+	}
+	big[n] = '\0';
+	*ret = TAKE_PTR(big);
 	return n;
 }
 

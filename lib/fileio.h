@@ -18,7 +18,7 @@ ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret);
 /* A kernel file that hands all its content to the first read(2) with a buffer larger
  * than it (single-record seq_files such as /proc/PID/stat and /proc/PID/cgroup, sysctl and
  * cgroup attribute files; small regular files too): one read, no second one for the EOF.
- * More than max - 1 bytes: -EFBIG. */
+ * More than max - 1 bytes (a read that fills max): -EFBIG. */
 ssize_t read_oneshot_file_at(int dirfd, const char *path, size_t max, char **ret);
 
 ssize_t read_regular_file_at(int dirfd, const char *path, size_t max, char **ret);

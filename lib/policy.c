@@ -94,10 +94,7 @@ struct parser {
 	unsigned first_rule;
 	size_t n_errors;
 	bool oom;
-	char *line;  /* POLICY_MAX_LINE + 1 bytes: the line being parsed, split in words */
-	char **args; /* POLICY_MAX_LINE / 2 + 1 words */
 };
-#define MAX_ARGS (POLICY_MAX_LINE / 2 + 1)
 
 static void add_error(struct policy_errors *errs, bool *oom, unsigned line, char *msg)
 {
@@ -617,8 +614,12 @@ static size_t tokenize(char *s, char **args, size_t max)
 
 static int parse_line(struct parser *ps, const char *s, size_t len)
 {
-	char *line = ps->line, **args = ps->args;
-	size_t n;
+	/* Lines are short: split on the stack, the heap only for a long one. */
+	char small_line[256], *small_args[32];
+	_cleanup_free_ char *big_line = NULL;
+	_cleanup_free_ char **big_args = NULL;
+	char *line = small_line, **args = small_args;
+	size_t n, max_args = ARRAY_SIZE(small_args);
 
 	if (len > POLICY_MAX_LINE)
 		return perr(ps, "line longer than %d bytes", POLICY_MAX_LINE), 0;
@@ -630,9 +631,16 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
 			return perr(ps, "control character 0x%02x in line", (unsigned char)s[i]),
 			       0;
+	if (len >= sizeof(small_line) && !(line = big_line = malloc(len + 1)))
+		return -ENOMEM;
+	if (len / 2 + 1 > max_args) {
+		max_args = len / 2 + 1; /* words are at least a byte and a blank apart */
+		if (!(args = big_args = malloc(max_args * sizeof(char *))))
+			return -ENOMEM;
+	}
 	memcpy(line, s, len);
 	line[len] = '\0';
-	n = tokenize(line, args, MAX_ARGS);
+	n = tokenize(line, args, max_args);
 	if (n == 0)
 		return 0;
 
@@ -689,14 +697,10 @@ int policy_defaults(struct policy *p)
 /* Parse into p (already holding defaults), appending to errs. */
 static int parse_into(const char *buf, size_t len, struct policy *p, struct policy_errors *errs)
 {
-	_cleanup_free_ char *line = malloc(POLICY_MAX_LINE + 1);
-	_cleanup_free_ char **args = malloc(MAX_ARGS * sizeof(char *)); /* filled by tokenize */
-	struct parser ps = {.p = p, .errs = errs, .line = line, .args = args};
+	struct parser ps = {.p = p, .errs = errs};
 	size_t pos = 0;
 	int r;
 
-	if (!line || !args)
-		return -ENOMEM;
 	while (pos < len && ps.n_errors < POLICY_MAX_ERRORS) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
@@ -884,7 +888,7 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
-	size_t len = 0;
+	size_t len = 0, cap;
 	int first = 0, r;
 
 	if (!errs)
@@ -915,12 +919,25 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 		     (long long)st.st_size);
 		goto done;
 	}
-	buf = malloc(POLICY_MAX_FILE_SIZE + 2);
+	cap = (size_t)st.st_size + 1; /* one more: a file that grew is seen to */
+	buf = malloc(cap + 1);
 	if (!buf)
 		goto fail_nomem;
 	for (;;) {
-		size_t want = POLICY_MAX_FILE_SIZE + 1 - len;
-		ssize_t n = read(fd, buf + len, want);
+		size_t want = cap - len;
+		ssize_t n;
+
+		if (want == 0) {
+			char *nb;
+
+			cap = cap * 2 > POLICY_MAX_FILE_SIZE + 1 ? POLICY_MAX_FILE_SIZE + 1 : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb)
+				goto fail_nomem;
+			buf = nb;
+			want = cap - len;
+		}
+		n = read(fd, buf + len, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
