@@ -264,6 +264,8 @@ int audit_format_session_close(struct sbuf *b, const struct audit_summary *s)
 	return r;
 }
 
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -316,7 +318,7 @@ static int audit_write_line(struct audit *a)
 static void journal_send(struct audit *a, const struct ev *e)
 {
 	static const struct sockaddr_un sa = {
-		.sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket",
+		.sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET,
 	};
 	struct sbuf b = {0};
 
@@ -512,7 +514,9 @@ int audit_open(const char *path, bool journal, struct audit **ret)
 		*ret = NULL;
 		return -ENOMEM;
 	}
-	a->journal = journal;
+	/* No journald socket here: nothing is formatted or sent for it (a connectionless
+	 * send would fail anyway); one lookup instead of a socket per sink. */
+	a->journal = journal && access(JOURNAL_SOCKET, F_OK) == 0;
 	a->jfd = -1;
 	if (path) {
 		fd = audit_open_file(path);
