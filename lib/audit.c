@@ -71,6 +71,8 @@ static void ev_jfield(struct ev *e, const char *key, const void *val, size_t len
 	char name[64] = "TMPFS_SWEEP_";
 	size_t i, o = strlen(name);
 
+	if (!e->journal)
+		return;
 	for (i = 0; key[i] && o < sizeof(name) - 1; i++)
 		name[o++] = key[i] == '-' ? '_' : (char)toupper((unsigned char)key[i]);
 	name[o] = '\0';
@@ -99,10 +101,10 @@ static void ev_opt(struct ev *e, const char *key, const char *val)
 static void ev_u64(struct ev *e, const char *key, uint64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
 
 	json_kv_u64(e->json, key, v);
-	ev_jfield(e, key, tmp, (size_t)n);
+	if (e->journal)
+		ev_jfield(e, key, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRIu64, v));
 }
 
 static void ev_bool(struct ev *e, const char *key, bool v)
@@ -372,12 +374,14 @@ int audit_session_open(struct audit *a, const struct audit_session *s)
 
 	ev_begin(&e, &a->line, a->journal, "session-open", AUDIT_MID_SESSION_OPEN);
 	fill_session_open(&e, s);
-	sbuf_adds(&msg, "session ");
-	msg_str(&msg, s->session);
-	sbuf_adds(&msg, " opened for ");
-	msg_str(&msg, s->user);
-	sbuf_printf(&msg, " (uid %u), service ", (unsigned)s->uid);
-	msg_str(&msg, s->service);
+	if (a->journal) {
+		sbuf_adds(&msg, "session ");
+		msg_str(&msg, s->session);
+		sbuf_adds(&msg, " opened for ");
+		msg_str(&msg, s->user);
+		sbuf_printf(&msg, " (uid %u), service ", (unsigned)s->uid);
+		msg_str(&msg, s->service);
+	}
 	r = ev_end(&e, LOG_INFO, &msg);
 	sbuf_free(&msg);
 	return audit_emit(a, &e, r);

@@ -68,21 +68,40 @@ void sbuf_addc(struct sbuf *b, char c)
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
 
+	/* Formatted once into the room there is (most pieces are short), twice only
+	 * when that was too small. */
+	if (!sbuf_grow(b, 63))
+		return;
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->buf + b->len, room, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		b->oom = true;
 		return;
 	}
-	if (!sbuf_grow(b, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= room) {
+		if (!sbuf_grow(b, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
+}
+
+void sbuf_add_u64(struct sbuf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do
+		tmp[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	sbuf_add(b, tmp + i, sizeof(tmp) - i);
 }
 
 const char *sbuf_str(struct sbuf *b)
@@ -221,7 +240,7 @@ void json_kv_str(struct sbuf *b, const char *key, const char *val)
 void json_kv_u64(struct sbuf *b, const char *key, uint64_t v)
 {
 	json_key(b, key);
-	sbuf_printf(b, "%" PRIu64, v);
+	sbuf_add_u64(b, v);
 }
 
 void json_kv_i64(struct sbuf *b, const char *key, int64_t v)

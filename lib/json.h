@@ -23,6 +23,8 @@ struct sbuf {
 void sbuf_free(struct sbuf *b);
 void sbuf_reset(struct sbuf *b);
 void sbuf_add(struct sbuf *b, const void *p, size_t n);
+/* v in decimal, without printf. */
+void sbuf_add_u64(struct sbuf *b, uint64_t v);
 void sbuf_adds(struct sbuf *b, const char *s);
 void sbuf_addc(struct sbuf *b, char c);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

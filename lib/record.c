@@ -490,6 +490,19 @@ int record_write(const char *statedir, const struct session_record *rec)
 	dfd = record_open_dir(statedir, true);
 	if (dfd < 0)
 		return dfd;
+	/* A new record is written unnamed (O_TMPFILE) and linked in whole under its id. A
+	 * record being rewritten (EEXIST), or where that cannot be done (no O_TMPFILE on
+	 * this file system, no CAP_DAC_READ_SEARCH for AT_EMPTY_PATH), goes by a temp name
+	 * and rename. */
+	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		r = write_all(fd, buf, len);
+		if (r < 0)
+			return r;
+		if (linkat(fd, "", dfd, rec->id, AT_EMPTY_PATH) == 0)
+			return 0;
+		fd = safe_close(fd);
+	}
 	/* A leftover temp name from a crashed writer is simply replaced: O_EXCL fails,
 	 * we unlink and retry once (names are private to the session id). */
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", rec->id);

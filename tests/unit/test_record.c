@@ -11,6 +11,7 @@
 #include "record.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -190,6 +191,19 @@ static void test_files(void **state)
 
 	assert_int_equal(record_list(statedir, &ids, &n), 0);
 	assert_int_equal(n, 3);
+	{
+		/* new records are linked in whole, rewrites renamed over: no temp names */
+		DIR *d = opendir(path);
+		struct dirent *de;
+		int entries = 0;
+
+		assert_non_null(d);
+		while ((de = readdir(d)))
+			if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+				entries++;
+		closedir(d);
+		assert_int_equal(entries, 3);
+	}
 	assert_string_equal(ids[0], "4321-1700000000000000001");
 	assert_null(ids[3]);
 	record_ids_free(ids);
