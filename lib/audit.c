@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -27,7 +26,6 @@ struct audit {
 	int jfd;      /* our own socket to journald (-2: none there), or -1 until first use */
 	int file_err; /* why fd is -1 when a path was given (negative errno), else 0 */
 	bool journal;
-	bool lock_gave_up; /* a lock wait timed out once: later lines do not wait again */
 	struct sbuf line;
 };
 
@@ -268,49 +266,23 @@ int audit_format_session_close(struct sbuf *b, const struct audit_summary *s)
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* One write(2) of the whole line. The flock keeps writers of other processes out;
- * a holder that never lets go delays this sink once by AUDIT_LOCK_WAIT_MS, not per line
- * (O_APPEND still keeps each line whole on a local file system). */
+/* One write(2) of the whole line with O_APPEND: on a local file system the kernel
+ * appends it whole, under the inode lock, whatever other writers do, so no lock of ours
+ * is taken (and no other process holding one can delay a login). */
 static int audit_write_line(struct audit *a)
 {
-	uint64_t deadline = mono_ms() + AUDIT_LOCK_WAIT_MS;
-	bool locked = false;
 	ssize_t n;
-	int r = 0;
 
 	if (a->fd < 0)
 		return a->file_err;
-	while (!a->lock_gave_up) {
-		if (flock(a->fd, LOCK_EX | LOCK_NB) == 0) {
-			locked = true;
-			break;
-		}
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			break;
-		if (mono_ms() >= deadline) {
-			a->lock_gave_up = true;
-			break;
-		}
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	}
 	do
 		n = write(a->fd, a->line.buf, a->line.len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		r = negative_errno();
-	else if ((size_t)n != a->line.len)
-		r = -EIO; /* a partial line: finishing it could interleave, so say so instead */
-	if (locked)
-		flock(a->fd, LOCK_UN);
-	return r;
+		return negative_errno();
+	if ((size_t)n != a->line.len)
+		return -EIO; /* a partial line: finishing it could interleave, so say so */
+	return 0;
 }
 
 /* journald's native protocol on a socket of our own (not sd_journal_sendv: libsystemd

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * audit.h: the audit trail of DESIGN.md. One JSON object per line appended to the
- * AuditLog file (each line one write(2) under a bounded flock, so concurrent helpers
- * never interleave), and the same facts to journald as structured fields with one
+ * AuditLog file (each line one write(2) with O_APPEND, so concurrent writers never
+ * interleave), and the same facts to journald as structured fields with one
  * MESSAGE_ID per event type. The file is opened once, refusing symlinks and
  * non-regular files; journald being absent is never an error.
  */
