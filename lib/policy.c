@@ -94,6 +94,7 @@ struct parser {
 	unsigned first_rule;
 	size_t n_errors;
 	bool oom;
+	bool defaults_done; /* the keywords the text did not set hold their defaults */
 };
 
 static void add_error(struct policy_errors *errs, bool *oom, unsigned line, char *msg)
@@ -612,6 +613,36 @@ static size_t tokenize(char *s, char **args, size_t max)
 	}
 }
 
+/* Keyword i to its default, a known-good value. */
+static int set_default(struct parser *ps, size_t i)
+{
+	const struct keyword *k = &keywords[i];
+	char buf[256], *args[16];
+	size_t n;
+
+	if (!k->def)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", k->def);
+	n = tokenize(buf, args, ARRAY_SIZE(args));
+	return set_value(ps, k, args, n);
+}
+
+/* The defaults of the keywords the text did not set, once: before the first rule (rules
+ * are checked against Watch) or at the end. A default the text replaces is never made. */
+static int fill_defaults(struct parser *ps)
+{
+	if (ps->defaults_done)
+		return 0;
+	ps->defaults_done = true;
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
+		int r = ps->seen[i] ? 0 : set_default(ps, i);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int parse_line(struct parser *ps, const char *s, size_t len)
 {
 	/* Lines are short: split on the stack, the heap only for a long one. */
@@ -663,8 +694,11 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 	for (int a = 0; a < N_ACTIONS; a++) {
 		if (strcasecmp(args[0], action_names[a]) != 0)
 			continue;
-		if (!ps->first_rule)
+		if (!ps->first_rule) {
 			ps->first_rule = ps->lineno;
+			if (fill_defaults(ps) == -ENOMEM)
+				return -ENOMEM;
+		}
 		return parse_rule(ps, (enum policy_action)a, args, n) == -ENOMEM ? -ENOMEM : 0;
 	}
 	return perr(ps, "unknown keyword '%.64s'", args[0]), 0;
@@ -673,28 +707,15 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 int policy_defaults(struct policy *p)
 {
 	struct parser ps = {.p = p};
+	int r;
 
 	*p = (struct policy){0};
-	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
-		const struct keyword *k = &keywords[i];
-		char buf[256], *args[16];
-		size_t n;
-		int r;
-
-		if (!k->def)
-			continue;
-		snprintf(buf, sizeof(buf), "%s", k->def);
-		n = tokenize(buf, args, ARRAY_SIZE(args));
-		r = set_value(&ps, k, args, n);
-		if (r < 0) {
-			policy_free(p);
-			return r;
-		}
-	}
-	return 0;
+	r = fill_defaults(&ps);
+	if (r < 0)
+		policy_free(p);
+	return r;
 }
 
-/* Parse into p (already holding defaults), appending to errs. */
 static int parse_into(const char *buf, size_t len, struct policy *p, struct policy_errors *errs)
 {
 	struct parser ps = {.p = p, .errs = errs};
@@ -711,7 +732,7 @@ static int parse_into(const char *buf, size_t len, struct policy *p, struct poli
 			return r;
 		pos += n + (nl ? 1 : 0);
 	}
-	if (ps.oom)
+	if (ps.oom || fill_defaults(&ps) == -ENOMEM)
 		return -ENOMEM;
 	return ps.n_errors ? -EINVAL : 0;
 }
@@ -751,13 +772,8 @@ int policy_parse_buffer(const char *name, const char *buf, size_t len, struct po
 	if (!errs)
 		errs = &local;
 	*errs = (struct policy_errors){.file = strdup(name ? name : "-")};
-	r = policy_defaults(p);
-	if (r < 0) {
-		policy_errors_free(&local);
-		return r;
-	}
-	if (!errs->file)
-		r = -ENOMEM;
+	*p = (struct policy){0};
+	r = errs->file ? 0 : -ENOMEM;
 	if (r == 0)
 		r = keep_raw(p, buf, len);
 	if (r == 0)
@@ -894,8 +910,8 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 	if (!errs)
 		errs = &local;
 	*errs = (struct policy_errors){.file = strdup(path)};
-	r = policy_defaults(p);
-	if (r < 0 || !errs->file)
+	*p = (struct policy){0}; /* parse_into or make_report_only gives the defaults */
+	if (!errs->file)
 		goto fail_nomem;
 	p->report_only = true; /* until every check has passed */
 
