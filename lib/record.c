@@ -170,6 +170,14 @@ static const char *cg_mode_name(enum cg_mode m)
 	return m == CG_V1 ? "v1" : m == CG_V2 ? "v2" : "none";
 }
 
+/* "key=" and v in decimal, then a newline: the numbers of a record, without printf. */
+static void kv_u64(struct sbuf *b, const char *key_eq, uint64_t v)
+{
+	sbuf_adds(b, key_eq);
+	sbuf_add_u64(b, v);
+	sbuf_addc(b, '\n');
+}
+
 int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 {
 	struct sbuf b = {0};
@@ -178,31 +186,35 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 		return -EINVAL;
 	sbuf_adds(&b, "version=1\n");
 	kv_str(&b, "id", r->id);
-	sbuf_printf(&b, "uid=%u\n", (unsigned)r->uid);
+	kv_u64(&b, "uid=", r->uid);
 	kv_str(&b, "user", r->user);
 	kv_str(&b, "service", r->service);
 	kv_str(&b, "rhost", r->rhost);
 	kv_str(&b, "tty", r->tty);
-	sbuf_printf(&b, "start_ns=%" PRIu64 "\n", r->start_ns);
+	kv_u64(&b, "start_ns=", r->start_ns);
 	if (r->boot_id[0])
 		kv_str(&b, "boot_id", r->boot_id);
-	sbuf_printf(&b, "cgroup_mode=%s\n", cg_mode_name(r->cg_mode));
+	sbuf_adds(&b, "cgroup_mode=");
+	sbuf_adds(&b, cg_mode_name(r->cg_mode));
+	sbuf_addc(&b, '\n');
 	kv_str(&b, "cgroup", r->cgroup);
-	sbuf_printf(&b, "cgroup_ino=%" PRIu64 "\n", r->cgroup_ino);
-	sbuf_printf(&b, "cgroup_session=%d\n", r->cgroup_session ? 1 : 0);
-	sbuf_printf(&b, "cgroup_created=%d\n", r->cgroup_created ? 1 : 0);
+	kv_u64(&b, "cgroup_ino=", r->cgroup_ino);
+	kv_u64(&b, "cgroup_session=", r->cgroup_session ? 1 : 0);
+	kv_u64(&b, "cgroup_created=", r->cgroup_created ? 1 : 0);
 	kv_str(&b, "cgroup_orig", r->cgroup_orig);
 	sbuf_printf(&b, "pid=%d\n", (int)r->pid);
-	sbuf_printf(&b, "pid_start=%" PRIu64 "\n", r->pid_start);
+	kv_u64(&b, "pid_start=", r->pid_start);
 	for (size_t i = 0; i < r->n_mounts; i++) {
 		const struct record_mount *m = &r->mounts[i];
 		sbuf_printf(&b, "mount=%d %u:%u ", m->mnt_id, major(m->dev), minor(m->dev));
 		add_escaped(&b, m->path);
 		sbuf_addc(&b, '\n');
 	}
-	sbuf_printf(&b, "state=%s\n", record_state_to_string(r->state));
+	sbuf_adds(&b, "state=");
+	sbuf_adds(&b, record_state_to_string(r->state));
+	sbuf_addc(&b, '\n');
 	if (r->end_ns)
-		sbuf_printf(&b, "end_ns=%" PRIu64 "\n", r->end_ns);
+		kv_u64(&b, "end_ns=", r->end_ns);
 	if (!sbuf_str(&b)) {
 		sbuf_free(&b);
 		return -ENOMEM;
