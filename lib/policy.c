@@ -879,8 +879,10 @@ static int open_checked(const char *path, struct policy_errors *errs, int *first
 			return r;
 		}
 		r = check_dirs(real, errs, first);
-		if (r > 0)
-			r = -ELOOP; /* realpath holds no symlink: it changed under us */
+		if (r > 0) { /* realpath holds no symlink: it changed under us */
+			r = -ELOOP;
+			ferr(errs, first, r, "its directory changed while it was checked");
+		}
 		if (r < 0)
 			return r;
 		if (asprintf(&full, "%s/%s", streq(real, "/") ? "" : real, base) < 0)
@@ -905,6 +907,7 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
 	size_t len = 0, cap;
+	bool parsed = false;
 	int first = 0, r;
 
 	if (!errs)
@@ -981,8 +984,10 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 		goto fail_nomem;
 	if (r < 0 && first == 0)
 		first = r;
+	parsed = true;
 done:
-	if (first == 0 && errs->n == 0) {
+	/* Used only if read and parsed (which also gave the defaults) without a problem. */
+	if (parsed && first == 0 && errs->n == 0) {
 		p->report_only = false;
 		policy_errors_free(&local);
 		return 0;
