@@ -50,4 +50,20 @@ assert cl["user"] == user and cl["removed"] == 1 and cl["removed_bytes"] == 64 <
 assert cl["charged_bytes"] == 64 << 20 and cl["session"] == op["session"], cl
 PY
 check "no record left" test -z "$(ls /run/tmpfs-sweep/sessions 2>/dev/null)"
+
+# Options the module does not know, or values it cannot use, are logged (pam_syslog, here
+# through pam_wrapper's log) and do not stop the login; debug says what was recorded.
+n0=$(wc -l <"$SSHD_PAMLOG")
+sshd_set_stack "$(sshd_default_stack "session optional $(pkg-config --variable=libdir pam)/security/pam_tmpfs_sweep.so bogus=1 timeout=0 debug")"
+sshd_ssh "$u" "echo logged-in" >"$T_SCRATCH/ssh2.out" 2>&1
+check "a stack with a bad option still logs the user in" grep -qx logged-in "$T_SCRATCH/ssh2.out"
+check "close_session has run" sshd_wait_closed 15
+tail -n +$((n0 + 1)) "$SSHD_PAMLOG" | grep -F SYSLOG >"$T_SCRATCH/syslog2" || true
+sed 's/^/    /' "$T_SCRATCH/syslog2"
+check "pam_syslog: unknown option bogus=1, ignored" grep -qF "unknown option bogus=1, ignored" "$T_SCRATCH/syslog2"
+check "pam_syslog: bad timeout=0, the default used" \
+	grep -qF "bad option timeout=0, using timeout=5" "$T_SCRATCH/syslog2"
+check "pam_syslog (debug): the session was recorded for $u" \
+	grep -qE "session [0-9]+-[0-9]+ recorded for $u" "$T_SCRATCH/syslog2"
+check "pam_syslog (debug): and closed" grep -qE "session [0-9]+-[0-9]+ closed" "$T_SCRATCH/syslog2"
 finish
