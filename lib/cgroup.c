@@ -11,19 +11,26 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-
-static bool list_has_word(const char *list, const char *word, const char *seps)
+/* Does [p, end), words separated by any of seps, hold word? */
+static bool has_word(const char *p, const char *end, const char *word, const char *seps)
 {
 	size_t wl = strlen(word);
 
-	for (const char *p = list; p && *p;) {
-		size_t n = strcspn(p, seps);
-		if (n == wl && strncmp(p, word, wl) == 0)
+	while (p < end) {
+		const char *q = p;
+
+		while (q < end && !strchr(seps, *q))
+			q++;
+		if ((size_t)(q - p) == wl && memcmp(p, word, wl) == 0)
 			return true;
-		p += n;
-		p += strspn(p, seps);
+		p = q + 1;
 	}
 	return false;
+}
+
+static bool list_has_word(const char *list, const char *word, const char *seps)
+{
+	return list && has_word(list, list + strlen(list), word, seps);
 }
 
 static int open_dir_beneath(int dirfd, const char *rel)
@@ -159,31 +166,24 @@ void cg_root_close(struct cg_root *r)
 	r->mode = CG_NONE;
 }
 
-/* The line of /proc/PID/cgroup content buf for mode: "0::/path" (v2), "N:memory[,..]:/path"
- * (v1). buf is cut up. */
-static int find_in_proc_cgroup(char *buf, enum cg_mode mode, char **ret)
+/* The path of the line of /proc/PID/cgroup content buf for mode: "0::/path" (v2),
+ * "N:memory[,..]:/path" (v1). Lines are "ID:CONTROLLERS:PATH"; PATH may hold ':'. */
+static int find_in_proc_cgroup(const char *buf, enum cg_mode mode, char **ret)
 {
-	/* Lines are "ID:CONTROLLERS:PATH"; PATH may itself contain ':'. */
-	for (char *line = buf, *next; line && *line; line = next) {
-		char *c1, *c2;
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		c1 = strchr(line, ':');
-		if (!c1)
-			continue;
-		c2 = strchr(c1 + 1, ':');
-		if (!c2)
-			continue;
-		*c1 = '\0';
-		*c2 = '\0';
-		if ((mode == CG_V2 && streq(line, "0") && c1[1] == '\0') ||
-		    (mode == CG_V1 && list_has_word(c1 + 1, "memory", ","))) {
-			if (c2[1] != '/')
+	for (const char *line = buf; *line;) {
+		size_t len = strcspn(line, "\n");
+		const char *end = line + len, *c1 = memchr(line, ':', len), *c2 = NULL;
+
+		if (c1)
+			c2 = memchr(c1 + 1, ':', (size_t)(end - c1 - 1));
+		if (c2 && ((mode == CG_V2 && c1 == line + 1 && line[0] == '0' && c2 == c1 + 1) ||
+			   (mode == CG_V1 && has_word(c1 + 1, c2, "memory", ",")))) {
+			if (c2 + 1 == end || c2[1] != '/')
 				return -EINVAL;
-			*ret = strdup(c2 + 1);
+			*ret = strndup(c2 + 1, (size_t)(end - c2 - 1));
 			return *ret ? 0 : -ENOMEM;
 		}
+		line = *end ? end + 1 : end;
 	}
 	return -ENOENT;
 }
@@ -271,7 +271,7 @@ int cg_ino_rel(const struct cg_root *r, const char *rel, uint64_t *ret)
 
 int cg_self_quick(enum cg_mode *ret_mode, char **ret_rel, uint64_t *ret_ino)
 {
-	_cleanup_free_ char *buf = NULL, *v1 = NULL, *v2 = NULL, *rel = NULL, *path = NULL;
+	_cleanup_free_ char *buf = NULL, *rel = NULL, *path = NULL;
 	const char *mnt = NULL;
 	enum cg_mode mode;
 	struct statfs sfs;
@@ -282,17 +282,13 @@ int cg_self_quick(enum cg_mode *ret_mode, char **ret_rel, uint64_t *ret_ino)
 	n = read_oneshot_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &buf);
 	if (n < 0)
 		return (int)n;
-	/* The v1 memory line first: if there is one, memory is not on v2. The buffer is
-	 * cut up by each search, so search a copy for v2. */
-	v2 = strdup(buf);
-	if (!v2)
-		return -ENOMEM;
+	/* The v1 memory line first: if there is one, memory is not on v2. */
 	r = find_in_proc_cgroup(buf, CG_V1, &rel);
 	if (r == 0) {
 		mode = CG_V1;
 		mnt = "/sys/fs/cgroup/memory";
 	} else if (r == -ENOENT) {
-		r = find_in_proc_cgroup(v2, CG_V2, &rel);
+		r = find_in_proc_cgroup(buf, CG_V2, &rel);
 		if (r < 0)
 			return r == -ENOENT ? -ENOMEDIUM : r;
 		mode = CG_V2;
