@@ -338,6 +338,59 @@ static int audit_emit(struct audit *a, struct ev *e, int r)
 	return audit_write_line(a);
 }
 
+/* The journald MESSAGE of each event: a line for people (names escaped as in JSON). */
+static void msg_session_open(struct sbuf *m, const struct audit_session *s)
+{
+	sbuf_adds(m, "session ");
+	msg_str(m, s->session);
+	sbuf_adds(m, " opened for ");
+	msg_str(m, s->user);
+	sbuf_printf(m, " (uid %u), service ", (unsigned)s->uid);
+	msg_str(m, s->service);
+}
+
+static void msg_file(struct sbuf *m, const struct audit_file *f)
+{
+	sbuf_adds(m, "session ");
+	msg_str(m, f->session);
+	sbuf_adds(m, ": ");
+	if (f->path)
+		json_add_string(m, f->path, f->path_len ? f->path_len : strlen(f->path));
+	sbuf_adds(m, ": ");
+	sbuf_adds(m, f->result ? f->result : "?");
+	sbuf_printf(m, " (%" PRIu64 " bytes, %" PRIu64 " charged, class %s, action %s, rule ",
+		    f->size, f->charged_bytes, f->class ? f->class : "?",
+		    f->action ? f->action : "?");
+	msg_str(m, f->rule);
+	if (f->error) {
+		sbuf_adds(m, ", error ");
+		msg_str(m, f->error);
+	}
+	if (f->detail) {
+		sbuf_adds(m, ", ");
+		msg_str(m, f->detail);
+	}
+	sbuf_addc(m, ')');
+}
+
+static void msg_session_close(struct sbuf *m, const struct audit_summary *s)
+{
+	sbuf_adds(m, "session ");
+	msg_str(m, s->session);
+	sbuf_adds(m, " of ");
+	msg_str(m, s->user);
+	sbuf_printf(m,
+		    " closed: %" PRIu64 " files (%" PRIu64 " bytes, %" PRIu64 " charged), removed %"
+		    PRIu64 " (%" PRIu64 " bytes), kept %" PRIu64 ", deferred %" PRIu64
+		    ", errors %" PRIu64 "%s",
+		    s->files, s->bytes, s->charged_bytes, s->removed, s->removed_bytes, s->kept,
+		    s->deferred, s->errors, s->incomplete ? ", incomplete" : "");
+	if (s->reason) {
+		sbuf_adds(m, ", ");
+		msg_str(m, s->reason);
+	}
+}
+
 int audit_session_open(struct audit *a, const struct audit_session *s)
 {
 	struct sbuf msg = {0};
@@ -346,14 +399,8 @@ int audit_session_open(struct audit *a, const struct audit_session *s)
 
 	ev_begin(&e, &a->line, a->journal, "session-open", AUDIT_MID_SESSION_OPEN);
 	fill_session_open(&e, s);
-	if (a->journal) {
-		sbuf_adds(&msg, "session ");
-		msg_str(&msg, s->session);
-		sbuf_adds(&msg, " opened for ");
-		msg_str(&msg, s->user);
-		sbuf_printf(&msg, " (uid %u), service ", (unsigned)s->uid);
-		msg_str(&msg, s->service);
-	}
+	if (a->journal)
+		msg_session_open(&msg, s);
 	r = ev_end(&e, LOG_INFO, &msg);
 	sbuf_free(&msg);
 	return audit_emit(a, &e, r);
@@ -371,26 +418,8 @@ int audit_file(struct audit *a, const struct audit_file *f)
 		prio = LOG_NOTICE;
 	ev_begin(&e, &a->line, a->journal, "file", AUDIT_MID_FILE);
 	fill_file(&e, f);
-	sbuf_adds(&msg, "session ");
-	msg_str(&msg, f->session);
-	sbuf_adds(&msg, ": ");
-	if (f->path)
-		json_add_string(&msg, f->path, f->path_len ? f->path_len : strlen(f->path));
-	sbuf_adds(&msg, ": ");
-	sbuf_adds(&msg, f->result ? f->result : "?");
-	sbuf_printf(&msg, " (%" PRIu64 " bytes, %" PRIu64 " charged, class %s, action %s, rule ",
-		    f->size, f->charged_bytes, f->class ? f->class : "?",
-		    f->action ? f->action : "?");
-	msg_str(&msg, f->rule);
-	if (f->error) {
-		sbuf_adds(&msg, ", error ");
-		msg_str(&msg, f->error);
-	}
-	if (f->detail) {
-		sbuf_adds(&msg, ", ");
-		msg_str(&msg, f->detail);
-	}
-	sbuf_addc(&msg, ')');
+	if (a->journal)
+		msg_file(&msg, f);
 	r = ev_end(&e, prio, &msg);
 	sbuf_free(&msg);
 	return audit_emit(a, &e, r);
@@ -404,20 +433,8 @@ int audit_session_close(struct audit *a, const struct audit_summary *s)
 
 	ev_begin(&e, &a->line, a->journal, "session-close", AUDIT_MID_SESSION_CLOSE);
 	fill_session_close(&e, s);
-	sbuf_adds(&msg, "session ");
-	msg_str(&msg, s->session);
-	sbuf_adds(&msg, " of ");
-	msg_str(&msg, s->user);
-	sbuf_printf(&msg,
-		    " closed: %" PRIu64 " files (%" PRIu64 " bytes, %" PRIu64 " charged), removed %"
-		    PRIu64 " (%" PRIu64 " bytes), kept %" PRIu64 ", deferred %" PRIu64
-		    ", errors %" PRIu64 "%s",
-		    s->files, s->bytes, s->charged_bytes, s->removed, s->removed_bytes, s->kept,
-		    s->deferred, s->errors, s->incomplete ? ", incomplete" : "");
-	if (s->reason) {
-		sbuf_adds(&msg, ", ");
-		msg_str(&msg, s->reason);
-	}
+	if (a->journal)
+		msg_session_close(&msg, s);
 	r = ev_end(&e, s->errors || s->incomplete ? LOG_WARNING : LOG_INFO, &msg);
 	sbuf_free(&msg);
 	return audit_emit(a, &e, r);
