@@ -86,23 +86,16 @@ ssize_t read_oneshot_file_at(int dirfd, const char *path, size_t max, char **ret
 	return n;
 }
 
-ssize_t read_regular_file_at(int dirfd, const char *path, size_t max, char **ret)
+ssize_t read_regular_fd(int fd, const struct stat *st, size_t max, char **ret)
 {
-	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
 	size_t len = 0, cap;
 
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
-	if ((uint64_t)st.st_size > max)
+	if ((uint64_t)st->st_size > max)
 		return -EFBIG;
-	cap = (size_t)st.st_size + 1;
+	cap = (size_t)st->st_size + 1; /* one more: a file that grew is seen to */
 	buf = malloc(cap + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -119,7 +112,7 @@ ssize_t read_regular_file_at(int dirfd, const char *path, size_t max, char **ret
 		len += (size_t)n;
 		/* Short of what was asked, at the size fstat gave: the end, with no read
 		 * for the EOF. Grown meanwhile: read on, within max. */
-		if (len < cap && len == (size_t)st.st_size)
+		if (len < cap && len == (size_t)st->st_size)
 			break;
 		if (len == cap) {
 			char *nb;

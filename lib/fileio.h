@@ -13,15 +13,17 @@
  * Returns the length, -EFBIG if the file is larger than max-1, or -errno. */
 ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret);
 
-/* A regular file (not a symlink, FIFO or device) of at most max bytes, read whole into a
- * buffer sized by fstat (NUL-terminated): usually open, fstat, one read, close. */
 /* A kernel file that hands all its content to the first read(2) with a buffer larger
  * than it (single-record seq_files such as /proc/PID/stat and /proc/PID/cgroup, sysctl and
  * cgroup attribute files; small regular files too): one read, no second one for the EOF.
  * More than max - 1 bytes (a read that fills max): -EFBIG. */
 ssize_t read_oneshot_file_at(int dirfd, const char *path, size_t max, char **ret);
 
-ssize_t read_regular_file_at(int dirfd, const char *path, size_t max, char **ret);
+/* The whole of the regular file open at fd, st its fstat, at most max bytes (-EFBIG, also
+ * if it grows past max while read), NUL-terminated, in a buffer sized by st: usually one
+ * read, none for the EOF. Not a regular file: -EINVAL. */
+struct stat;
+ssize_t read_regular_fd(int fd, const struct stat *st, size_t max, char **ret);
 
 /* Parse the first unsigned decimal number of dirfd/path (e.g. memory.current). */
 int read_u64_at(int dirfd, const char *path, uint64_t *ret);

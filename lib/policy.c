@@ -906,7 +906,8 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
-	size_t len = 0, cap;
+	size_t len;
+	ssize_t n;
 	bool parsed = false;
 	int first = 0, r;
 
@@ -938,45 +939,18 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 		     (long long)st.st_size);
 		goto done;
 	}
-	cap = (size_t)st.st_size + 1; /* one more: a file that grew is seen to */
-	buf = malloc(cap + 1);
-	if (!buf)
+	n = read_regular_fd(fd, &st, POLICY_MAX_FILE_SIZE, &buf);
+	if (n == -ENOMEM)
 		goto fail_nomem;
-	for (;;) {
-		size_t want = cap - len;
-		ssize_t n;
-
-		if (want == 0) {
-			char *nb;
-
-			cap = cap * 2 > POLICY_MAX_FILE_SIZE + 1 ? POLICY_MAX_FILE_SIZE + 1 : cap * 2;
-			nb = realloc(buf, cap + 1);
-			if (!nb)
-				goto fail_nomem;
-			buf = nb;
-			want = cap - len;
-		}
-		n = read(fd, buf + len, want);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = negative_errno();
-			ferr(errs, &first, r, "cannot read: %s", strerror(-r));
-			goto done;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > POLICY_MAX_FILE_SIZE) {
-			ferr(errs, &first, -EFBIG, "is larger than %d bytes", POLICY_MAX_FILE_SIZE);
-			goto done;
-		}
-		/* A regular file read short, up to the size fstat gave, is at its end: no
-		 * extra read for the EOF (if it grew or shrank meanwhile, read on). */
-		if ((size_t)n < want && len == (size_t)st.st_size)
-			break;
+	if (n == -EFBIG) {
+		ferr(errs, &first, -EFBIG, "is larger than %d bytes", POLICY_MAX_FILE_SIZE);
+		goto done;
 	}
+	if (n < 0) {
+		ferr(errs, &first, (int)n, "cannot read: %s", strerror((int)-n));
+		goto done;
+	}
+	len = (size_t)n;
 	if (keep_raw(p, buf, len) < 0)
 		goto fail_nomem;
 	r = parse_into(buf, len, p, errs);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The small-file readers: read_oneshot_file_at (a stack buffer first, the heap when the
- * content does not fit it) and read_regular_file_at (sized by fstat, no read for the
+ * content does not fit it) and read_regular_fd (sized by fstat, no read for the
  * EOF) give back exactly the bytes of files around their buffer sizes, refuse what is
  * larger than max, a directory, a FIFO (without blocking) and a symlink; and a kernel
  * file (/proc/self/stat) reads whole in one go. */
@@ -45,6 +45,20 @@ static void put(const char *name, size_t n)
 	assert_int_equal(write_all(fd, b, n), 0);
 }
 
+/* read_regular_fd on dirfd/path opened as the policy loader does. */
+static ssize_t regular(int dirfd, const char *path, size_t max, char **buf)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	return read_regular_fd(fd, &st, max, buf);
+}
+
 static void check_same(const char *buf, ssize_t got, size_t n)
 {
 	assert_int_equal(got, (ssize_t)n);
@@ -68,7 +82,7 @@ static void test_sizes(void **state)
 		check_same(buf, n, sizes[i]);
 		free(buf);
 		buf = NULL;
-		n = read_regular_file_at(dfd, "f", 65536, &buf);
+		n = regular(dfd, "f", 65536, &buf);
 		check_same(buf, n, sizes[i]);
 		free(buf);
 		buf = NULL;
@@ -80,7 +94,7 @@ static void test_sizes(void **state)
 		buf = NULL;
 		if (sizes[i] >= 2) {
 			assert_int_equal(read_oneshot_file_at(dfd, "f", sizes[i], &buf), -EFBIG);
-			assert_int_equal(read_regular_file_at(dfd, "f", sizes[i] - 1, &buf),
+			assert_int_equal(regular(dfd, "f", sizes[i] - 1, &buf),
 					 -EFBIG);
 			n = read_oneshot_file_at(dfd, "f", sizes[i] + 1, &buf);
 			check_same(buf, n, sizes[i]);
@@ -100,14 +114,14 @@ static void test_refusals(void **state)
 	snprintf(path, sizeof(path), "%s/link", dir);
 	assert_int_equal(symlink("target", path), 0);
 	assert_int_equal(read_oneshot_file_at(dfd, "link", 4096, &buf), -ELOOP);
-	assert_int_equal(read_regular_file_at(dfd, "link", 4096, &buf), -ELOOP);
+	assert_int_equal(regular(dfd, "link", 4096, &buf), -ELOOP);
 	snprintf(path, sizeof(path), "%s/fifo", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	assert_int_equal(read_regular_file_at(dfd, "fifo", 4096, &buf), -EINVAL);
+	assert_int_equal(regular(dfd, "fifo", 4096, &buf), -EINVAL);
 	assert_int_equal(read_oneshot_file_at(dfd, "fifo", 4096, &buf), 0); /* no writer: EOF */
 	free(buf);
 	buf = NULL;
-	assert_int_equal(read_regular_file_at(AT_FDCWD, dir, 4096, &buf), -EINVAL);
+	assert_int_equal(regular(AT_FDCWD, dir, 4096, &buf), -EINVAL);
 	assert_int_equal(read_oneshot_file_at(AT_FDCWD, dir, 4096, &buf), -EISDIR);
 	assert_int_equal(read_oneshot_file_at(dfd, "missing", 4096, &buf), -ENOENT);
 }
