@@ -225,7 +225,8 @@ static void scan_finish(struct page_scan *res)
 {
 	for (size_t i = 0; i < res->n_charges; i++)
 		res->resident_bytes += res->charges[i].bytes;
-	qsort(res->charges, res->n_charges, sizeof(*res->charges), cmp_charge_desc);
+	if (res->n_charges > 1) /* charges may be NULL when there are none */
+		qsort(res->charges, res->n_charges, sizeof(*res->charges), cmp_charge_desc);
 }
 
 /* [start, end) of the file, start page aligned, window by window. */

@@ -134,8 +134,10 @@ check "exchange loop: no audit path outside the mount" \
 # refuses (a directory became a symlink: ENOTDIR) and the audit says result "error", detail
 # "unlink: Not a directory", instead of "skipped-changed" (THREATS.md 2). Nothing wrong is
 # removed; only the word is wrong. Seen about 1 run in 3 here.
-check "exchange loop: every result is removed or skipped-changed" \
-	test -z "$(audit_lines file "$SID" | jq -r 'select(.result != "removed" and .result != "skipped-changed" and .result != "reported") | .path')"
+# A directory of the session whose files were (rightly) skipped is not empty, so it stays:
+# "kept", "directory not empty" is the one other honest answer (seen under ASan's pace).
+check "exchange loop: every result is removed or skipped-changed (or a non-empty directory kept)" \
+	test -z "$(audit_lines file "$SID" | jq -r 'select(.result != "removed" and .result != "skipped-changed" and .result != "reported" and (.result != "kept" or .detail != "directory not empty")) | .path')"
 echo "    results: $(audit_lines file "$SID" | jq -r .result | sort | uniq -c | tr -s ' \n' ' ')"
 audit_lines file "$SID" | jq -c 'select(.result != "removed" and .result != "skipped-changed")' | sed 's/^/    /'
 
