@@ -6,6 +6,23 @@
 #include <sys/stat.h>
 #include <inttypes.h>
 
+int open_read_at(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+
+	return fd < 0 ? negative_errno() : fd;
+}
+
+ssize_t read_retry(int fd, void *buf, size_t n)
+{
+	ssize_t k;
+
+	do
+		k = read(fd, buf, n);
+	while (k < 0 && errno == EINTR);
+	return k < 0 ? negative_errno() : k;
+}
+
 ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret)
 {
 	_cleanup_close_ int fd = -1;
@@ -14,19 +31,16 @@ ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret)
 
 	if (max < 2)
 		return -EINVAL;
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	fd = open_read_at(dirfd, path);
 	if (fd < 0)
-		return negative_errno();
+		return fd;
 	buf = malloc(max);
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, max - 1 - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
+		ssize_t n = read_retry(fd, buf + len, max - 1 - len);
+		if (n < 0)
+			return n;
 		if (n == 0)
 			break;
 		len += (size_t)n;
@@ -57,14 +71,12 @@ ssize_t read_oneshot_file_at(int dirfd, const char *path, size_t max, char **ret
 	for (;;) {
 		if (size > max)
 			size = max;
-		fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+		fd = open_read_at(dirfd, path);
 		if (fd < 0)
-			return negative_errno();
-		do
-			n = read(fd, buf, size);
-		while (n < 0 && errno == EINTR);
+			return fd;
+		n = read_retry(fd, buf, size);
 		if (n < 0)
-			return negative_errno();
+			return n;
 		if ((size_t)n < size)
 			break;
 		if (size == max)
@@ -100,13 +112,10 @@ ssize_t read_regular_fd(int fd, const struct stat *st, size_t max, char **ret)
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - len);
+		ssize_t n = read_retry(fd, buf + len, cap - len);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
+		if (n < 0)
+			return n;
 		if (n == 0)
 			break;
 		len += (size_t)n;

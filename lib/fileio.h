@@ -9,6 +9,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* dirfd/path opened for reading as every reader here does: O_NOFOLLOW (a symlink is
+ * ELOOP), O_NONBLOCK (a FIFO cannot block the open), O_NOCTTY, O_CLOEXEC. fd or -errno. */
+int open_read_at(int dirfd, const char *path);
+
+/* read(2), again on EINTR; -errno on failure. */
+ssize_t read_retry(int fd, void *buf, size_t n);
+
 /* Read at most max-1 bytes of dirfd/path into a NUL-terminated malloc'd buffer.
  * Returns the length, -EFBIG if the file is larger than max-1, or -errno. */
 ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret);

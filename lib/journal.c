@@ -204,9 +204,9 @@ int audit_log_paths(const char *audit_path, const char *id, char ***ret, size_t 
 
 	if (!audit_path)
 		return -ENOENT;
-	fd = open(audit_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = open_read_at(AT_FDCWD, audit_path);
 	if (fd < 0)
-		return negative_errno();
+		return fd;
 	f = fdopen(fd, "re");
 	if (!f) {
 		close(fd);

@@ -889,15 +889,12 @@ static int open_checked(const char *path, struct policy_errors *errs, int *first
 			return -ENOMEM;
 		path = full;
 	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		r = negative_errno();
-		if (r == -ELOOP)
-			ferr(errs, first, r, "is a symbolic link: not used");
-		else
-			ferr(errs, first, r, "cannot open: %s", strerror(-r));
-	}
-	return fd < 0 ? r : fd;
+	fd = open_read_at(AT_FDCWD, path);
+	if (fd == -ELOOP)
+		ferr(errs, first, fd, "is a symbolic link: not used");
+	else if (fd < 0)
+		ferr(errs, first, fd, "cannot open: %s", strerror(-fd));
+	return fd;
 }
 
 int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
@@ -1169,18 +1166,15 @@ int policy_uid_min(const char *login_defs, uid_t *ret)
 	bool skip = false; /* in a line longer than buf: dropped up to its end */
 
 	*ret = 1000;
-	fd = open(login_defs ? login_defs : "/etc/login.defs",
-		  O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	fd = open_read_at(AT_FDCWD, login_defs ? login_defs : "/etc/login.defs");
 	if (fd < 0)
-		return errno == ENOENT ? 0 : negative_errno();
+		return fd == -ENOENT ? 0 : fd;
 	for (;;) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		ssize_t n = read_retry(fd, buf + len, sizeof(buf) - 1 - len);
 		char *line = buf;
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0)
-			return negative_errno();
+			return (int)n;
 		len += (size_t)n;
 		buf[len] = '\0';
 		for (;;) {

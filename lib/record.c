@@ -547,9 +547,9 @@ static int read_at(int dfd, const char *id, struct session_record *ret)
 	ssize_t n;
 	size_t len = 0;
 
-	fd = openat(dfd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = open_read_at(dfd, id);
 	if (fd < 0)
-		return negative_errno();
+		return fd;
 	if (fstat(fd, &st) < 0)
 		return negative_errno();
 	if (!S_ISREG(st.st_mode))
@@ -561,12 +561,9 @@ static int read_at(int dfd, const char *id, struct session_record *ret)
 	buf = malloc(RECORD_MAX_SIZE + 1);
 	if (!buf)
 		return -ENOMEM;
-	while ((n = read(fd, buf + len, RECORD_MAX_SIZE + 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
+	while ((n = read_retry(fd, buf + len, RECORD_MAX_SIZE + 1 - len)) != 0) {
+		if (n < 0)
+			return (int)n;
 		len += (size_t)n;
 		if (len > RECORD_MAX_SIZE)
 			return -E2BIG;
