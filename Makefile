@@ -60,12 +60,19 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: hooks all deps check check-unit check-integration demo install uninstall clean help fuzz bench check-vm
+.PHONY: hooks all build-all deps check demo install uninstall clean help fuzz bench check-vm
 all: $(HELPER) $(PAMMOD) $(TOOL_BIN)
 
-$(B)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
+# Every binary the tree has: what `all` builds, the unit tests, the benchmarks and the
+# test-hooks helper (CI builds it once more with clang -Werror: B=build-clang CC=clang).
+build-all: all $(UNIT_BIN) $(BENCH_BIN) hooks
+
+# Each compile writes its own header dependencies (-MMD -MP: a removed header is no error).
+DEPFLAGS = -MMD -MP -MT $@ -MF $@.d
+
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -fPIC -c -o $@ $<
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -81,30 +88,44 @@ $(PAMMOD): $(PAM_OBJ) $(LIBA) pam_module/pam_tmpfs_sweep.map
 
 $(B)/tests/%: tests/unit/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
 		$(shell pkg-config --cflags --libs cmocka 2>/dev/null)
 
 $(B)/tools/%: tests/tools/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
 		$(shell pkg-config --libs pam pam_misc 2>/dev/null)
 
 $(B)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
 		$(shell pkg-config --libs pam 2>/dev/null)
 
-# libFuzzer target for the policy parser: builds with clang, runs FUZZ_SECONDS (default 60)
-# on a scratch copy of tests/fuzz/corpus; new crashers land in $(B)/fuzz/.
+# libFuzzer target for the policy parser: clang, every lib/ object built again with the
+# fuzzer's instrumentation into an archive, so the link takes whatever the parser needs.
+# Runs FUZZ_SECONDS (default 60) seeded with the policy corpus (tests/policy/good and bad,
+# the shipped conf) plus tests/fuzz/corpus/ (inputs found by fuzzing that the policy corpus
+# does not have); new inputs and crashers land in $(B)/fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := tests/fuzz/fuzz_policy.c lib/policy.c lib/glob.c
-$(B)/fuzz/fuzz_policy: $(FUZZ_SRC) lib/policy.h lib/glob.h lib/util.h
+FUZZ_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=3 -Werror,$(BASE_CFLAGS)) -g -O1 \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ := $(LIB_SRC:%.c=$(B)/fuzz/%.o)
+FUZZ_SEEDS = $(wildcard tests/policy/good/*.conf tests/policy/bad/*.conf conf/tmpfs-sweep.conf \
+	tests/fuzz/corpus/*)
+
+$(B)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ $(FUZZ_SRC)
+	clang $(FUZZ_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/fuzz/libfuzz.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(B)/fuzz/libfuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -o $@ $< $(B)/fuzz/libfuzz.a $(LIBS)
 
 fuzz: $(B)/fuzz/fuzz_policy
-	@rm -rf $(B)/fuzz/corpus && mkdir -p $(B)/fuzz/corpus && cp tests/fuzz/corpus/* $(B)/fuzz/corpus/
+	@rm -rf $(B)/fuzz/corpus && mkdir -p $(B)/fuzz/corpus
+	@i=0; for f in $(FUZZ_SEEDS); do i=$$((i + 1)); cp "$$f" $(B)/fuzz/corpus/seed-$$i; done
 	cd $(B)/fuzz && ./fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 		-timeout=10 -rss_limit_mb=1024 corpus
 
@@ -168,7 +189,10 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-clang
+
+# Header dependencies written by the compiles above.
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 help:
 	@echo "make            build helper ($(HELPER)) and PAM module ($(PAMMOD))"
@@ -176,6 +200,7 @@ help:
 	@echo "make check SANITIZE=1   the same with ASan+UBSan"
 	@echo "make check-vm   boot a Debian 12 systemd guest (qemu) with this build installed; run tests/vm/guest"
 	@echo "make demo       build, then show a real session's tmpfs leftovers explained and swept"
+	@echo "make build-all  every binary: helper, module, test tools, unit tests, benchmarks, hooks"
 	@echo "make fuzz       fuzz the policy parser for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      benchmarks (ratios against anchors measured in the same run)"
 	@echo "make install [DESTDIR=...] [PREFIX=/usr]"

@@ -29,7 +29,7 @@ static const char usage_text[] =
 	"controller, 6 not a tmpfs mount point, 7 incomplete (a limit cut the work short).\n"
 	"See tmpfs-sweep(8) and tmpfs-sweep.conf(5).\n";
 
-static void vwarn(const char *fmt, va_list ap)
+static _printf_(1, 0) void vwarn(const char *fmt, va_list ap)
 {
 	fputs("tmpfs-sweep: ", stderr);
 	vfprintf(stderr, fmt, ap);

@@ -4,7 +4,7 @@
  * parse without crash or leak; a rejected input leaves a report-only policy without
  * rules; an accepted one dumps to text that parses back and dumps byte-identically.
  * The matcher is exercised with fixed paths and with each rule's own pattern text.
- * tests/unit/test_policy_corpus.c replays tests/fuzz/corpus/ through this function.
+ * tests/unit/test_policy_corpus.c replays the seeds of `make fuzz` through this function.
  */
 #include "glob.h"
 #include "policy.h"

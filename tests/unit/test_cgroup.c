@@ -66,7 +66,7 @@ static void put(const char *dir, const char *name, const char *content)
 	assert_int_equal(fclose(f), 0);
 }
 
-static void mkdirf(char *out, size_t len, const char *fmt, ...)
+_printf_(3, 4) static void mkdirf(char *out, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -107,7 +107,7 @@ static void render(const char *tmpl, const char *out)
 	assert_int_equal(fclose(o), 0);
 }
 
-static uint64_t ino_of(const char *fmt, ...)
+_printf_(1, 2) static uint64_t ino_of(const char *fmt, ...)
 {
 	char p[PATH_MAX];
 	struct stat st;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Replays the libFuzzer corpus (tests/fuzz/corpus/) through the fuzz target, built with the
+/* Replays the seeds of `make fuzz` (tests/policy/good and bad, the shipped conf, and
+ * tests/fuzz/corpus/ when fuzzing has added to it) through the fuzz target, built with the
  * normal compiler, so `make check` keeps every input that was once interesting. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,21 @@
 
 #include <dirent.h>
 
-static void test_replay_corpus(void **state)
+static void replay_file(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ uint8_t *buf = malloc(1 << 20);
+	size_t len;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	len = fread(buf, 1, 1 << 20, f);
+	if (LLVMFuzzerTestOneInput(buf, len) != 0)
+		fail_msg("%s", path);
+}
+
+/* Every file in TOP/rel whose name ends in suffix; a missing directory holds none. */
+static size_t replay_dir(const char *rel, const char *suffix)
 {
 	const char *top = getenv("TOP");
 	char dir[4096];
@@ -19,37 +34,43 @@ static void test_replay_corpus(void **state)
 	struct dirent *de;
 	size_t n = 0;
 
-	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus", top ? top : ".");
+	snprintf(dir, sizeof(dir), "%s/%s", top ? top : ".", rel);
 	d = opendir(dir);
-	assert_non_null(d);
+	if (!d) {
+		assert_int_equal(errno, ENOENT);
+		return 0;
+	}
 	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name), sl = strlen(suffix);
 		char path[8192];
-		FILE *f;
-		uint8_t *buf = malloc(1 << 20);
-		size_t len;
 
-		assert_non_null(buf);
-		if (de->d_name[0] == '.') {
-			free(buf);
+		if (de->d_name[0] == '.' || l < sl || !streq(de->d_name + l - sl, suffix))
 			continue;
-		}
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		f = fopen(path, "re");
-		assert_non_null(f);
-		len = fread(buf, 1, 1 << 20, f);
-		fclose(f);
-		assert_int_equal(LLVMFuzzerTestOneInput(buf, len), 0);
-		free(buf);
+		replay_file(path);
 		n++;
 	}
-	print_message("# replayed %zu corpus inputs\n", n);
-	assert_true(n >= 40);
+	return n;
+}
+
+static void test_replay_seeds(void **state)
+{
+	size_t good = replay_dir("tests/policy/good", ".conf");
+	size_t bad = replay_dir("tests/policy/bad", ".conf");
+	size_t shipped = replay_dir("conf", "tmpfs-sweep.conf");
+	size_t found = replay_dir("tests/fuzz/corpus", "");
+
+	print_message("# replayed %zu good, %zu bad, %zu shipped, %zu found by fuzzing\n", good,
+		      bad, shipped, found);
+	assert_true(good >= 5);
+	assert_true(bad >= 40);
+	assert_int_equal(shipped, 1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_replay_corpus),
+		cmocka_unit_test(test_replay_seeds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
