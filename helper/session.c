@@ -150,7 +150,7 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 
 	p.deadline_ns = p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
 	if (c->policy.other_sessions == POLICY_OTHER_DEFER && !final)
-		p.other_sessions = user_has_other_sessions(statedir, rec);
+		p.other_sessions = user_has_other_sessions(statedir, rec) ? TRI_YES : TRI_NO;
 	if (!dry_run && rec->state != RECORD_CLOSING) {
 		rec->state = RECORD_CLOSING;
 		r = record_write(statedir, rec);

@@ -193,7 +193,7 @@ static void fill_file(struct ev *e, const struct audit_file *f)
 	ev_time(e, "btime", f->btime_ns);
 	ev_str(e, "class", f->class);
 	ev_str(e, "action", f->action);
-	ev_str(e, "result", f->result);
+	ev_str(e, "result", file_result_name(f->result));
 	ev_str(e, "rule", f->rule);
 	ev_opt(e, "error", f->error);
 	ev_opt(e, "detail", f->detail);
@@ -357,7 +357,7 @@ static void msg_file(struct sbuf *m, const struct audit_file *f)
 	if (f->path)
 		json_add_string(m, f->path, f->path_len ? f->path_len : strlen(f->path));
 	sbuf_adds(m, ": ");
-	sbuf_adds(m, f->result ? f->result : "?");
+	sbuf_adds(m, file_result_name(f->result));
 	sbuf_printf(m, " (%" PRIu64 " bytes, %" PRIu64 " charged, class %s, action %s, rule ",
 		    f->size, f->charged_bytes, f->class ? f->class : "?",
 		    f->action ? f->action : "?");
@@ -412,9 +412,9 @@ int audit_file(struct audit *a, const struct audit_file *f)
 	struct ev e;
 	int prio = LOG_INFO, r;
 
-	if (f->result && (streq(f->result, "error") || streq(f->result, "skipped-changed")))
+	if (f->result == RESULT_ERROR || f->result == RESULT_SKIPPED_CHANGED)
 		prio = LOG_WARNING;
-	else if (f->result && streq(f->result, "removed"))
+	else if (f->result == RESULT_REMOVED)
 		prio = LOG_NOTICE;
 	ev_begin(&e, &a->line, a->journal, "file", AUDIT_MID_FILE);
 	fill_file(&e, f);

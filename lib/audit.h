@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include "decide.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,8 +45,7 @@ struct audit_file {
 	uint64_t btime_ns;
 	const char *class;  /* "charged", "created", "owned" */
 	const char *action; /* "remove", "report", "keep", "defer" */
-	const char *result; /* "removed", "reported", "kept", "deferred", "skipped-in-use",
-			     * "skipped-changed", "error" */
+	enum file_result result; /* written as file_result_name() */
 	const char *rule;   /* the rule's text, or "default" */
 	/* Optional, left out when NULL: */
 	const char *error;  /* e.g. strerror text, or the failed re-check */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "journal.h"
+#include "decide.h"
 #include "fileio.h"
 #include "json.h"
 #include "record.h"
@@ -194,6 +195,22 @@ static char *json_string_at(const char *p)
 	return strndup(p, (size_t)(q - p + 1));
 }
 
+/* A file whose result keeps the record (deferred) is decided again later: its line does
+ * not settle it. (The quotes cannot come from a path: those are escaped.) */
+static bool decided_again(const char *line)
+{
+	char needle[64];
+
+	for (enum file_result r = 0; r < _RESULT_MAX; r++) {
+		if (!file_result_keeps_record(r))
+			continue;
+		snprintf(needle, sizeof(needle), "\"result\":\"%s\"", file_result_name(r));
+		if (strstr(line, needle))
+			return true;
+	}
+	return false;
+}
+
 int audit_log_paths(const char *audit_path, const char *id, char ***ret, size_t *ret_n)
 {
 	_cleanup_fclose_ FILE *f = NULL;
@@ -217,9 +234,7 @@ int audit_log_paths(const char *audit_path, const char *id, char ***ret, size_t 
 		return -ENOMEM;
 	while (getline(&line, &len, f) > 0) {
 		char *s;
-		/* A deferred file is decided again later: its line does not settle it. (The
-		 * quotes cannot come from a path: those are escaped.) */
-		if (!startswith(line, prefix) || strstr(line, "\"result\":\"deferred\""))
+		if (!startswith(line, prefix) || decided_again(line))
 			continue;
 		s = json_string_at(line + strlen(prefix));
 		if (!s)

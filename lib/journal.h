@@ -34,8 +34,9 @@ int journal_remove(const char *statedir, const char *id);
 void journal_free(struct journal *j);
 
 /* The paths (JSON-escaped, as the audit log writes them) of the file lines of session id
- * in the audit log at audit_path, sorted, NULL-terminated; lines with result "deferred"
- * do not count (such a file is decided again). -ENOENT without a log. */
+ * in the audit log at audit_path, sorted, NULL-terminated; lines whose result keeps the record
+ * (deferred: file_result_keeps_record) do not count, such a file is decided again.
+ * -ENOENT without a log. */
 int audit_log_paths(const char *audit_path, const char *id, char ***ret, size_t *n);
 /* The JSON-escaped form of a path, as audit_log_paths returns them (malloc'd). */
 char *journal_escaped_path(const char *path, size_t len);

@@ -86,6 +86,14 @@ const char *policy_action_name(enum policy_action a)
 	return (unsigned)a < ARRAY_SIZE(action_names) ? action_names[a] : "?";
 }
 
+const char *policy_class_name(unsigned class_bit)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(class_names); i++)
+		if (class_bit == 1u << i)
+			return class_names[i];
+	return "?";
+}
+
 struct parser {
 	struct policy *p;
 	struct policy_errors *errs;

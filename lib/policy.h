@@ -144,6 +144,8 @@ int policy_dump(const struct policy *p, FILE *f);
 /* Every word of the language (settings, actions, conditions), NULL-terminated. */
 const char *const *policy_keywords(void);
 const char *policy_action_name(enum policy_action a);
+/* "charged", "created" or "owned" for one POLICY_CLASS_* bit ("?" for anything else). */
+const char *policy_class_name(unsigned class_bit);
 
 /* The first rule whose pattern, class, size and type conditions all hold, or NULL.
  * class_mask holds the file's POLICY_CLASS_* bits. A watched root itself never matches. */

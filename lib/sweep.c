@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "sweep.h"
 #include "cgroup.h"
+#include "decide.h"
 #include "inuse.h"
 #include "journal.h"
 #include "mounts.h"
@@ -26,25 +27,22 @@ struct cand {
 	size_t mount; /* index into the session's mounts */
 	dev_t dev, parent_dev;
 	ino_t ino, parent_ino;
-	mode_t type;
-	uid_t uid;
-	uint64_t btime_ns, size, charged;
-	const char *class;
-	enum policy_action action;
-	const struct policy_rule *rule;
-	const char *result;
-	const char *detail;
-	char error[96];
-	bool pending; /* to be removed */
+	struct decide_file f;
+	struct decide_verdict v;
+	struct decide_out out;
 };
 
 struct sweep {
 	const struct sweep_params *p;
 	const struct session_record *rec;
 	struct sweep_result *res;
+	struct decide_record drec; /* what decide() needs of the record */
+	struct decide_mode mode;
 	uint64_t *inos; /* the session cgroup and its descendants, sorted; NULL: unknown */
 	size_t n_inos;
-	bool exempt;
+	struct pages_ctx *pc; /* NULL: no page attribution */
+	dev_t devs[RECORD_MAX_MOUNTS];
+	struct lease_view leases;
 	struct cand *c;
 	size_t n, cap;
 	size_t mount; /* the mount being walked */
@@ -101,6 +99,19 @@ static void cands_free(struct sweep *s)
 	free(s->c);
 }
 
+static bool pending(const struct cand *c)
+{
+	return c->out.result == RESULT_PENDING;
+}
+
+static bool any_pending(const struct sweep *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (pending(&s->c[i]))
+			return true;
+	return false;
+}
+
 static const char *rule_text(const struct policy_rule *r, char *buf, size_t len)
 {
 	if (!r)
@@ -109,39 +120,33 @@ static const char *rule_text(const struct policy_rule *r, char *buf, size_t len)
 	return buf;
 }
 
-/* The safety gates: reasons a remove or defer decision must become a report. */
-static const char *removal_veto(const struct sweep *s, const struct cand *c, unsigned mask,
-				const struct statx *stx)
+/* What decide() needs to know of a walked entry. */
+static struct decide_file file_facts(const struct sweep *s, const struct scan_entry *e)
 {
-	if (c->uid != s->rec->uid)
-		return "owner is not the session's user";
-	if (s->exempt)
-		return "exempt user";
-	if (!(mask & POLICY_CLASS_CREATED) &&
-	    !((mask & POLICY_CLASS_OWNED) && c->rule && (c->rule->class_mask & POLICY_CLASS_OWNED)))
-		return "not created in this session";
-	if (!S_ISDIR(stx->stx_mode) && stx->stx_nlink > 1)
-		return "hard links";
-	return NULL;
+	const struct statx *stx = e->w->stx;
+	uint64_t charged = e->pages && s->inos ? page_scan_charged_to(e->pages, s->inos, s->n_inos)
+					       : 0;
+
+	return (struct decide_file){
+		.type = stx->stx_mode & S_IFMT,
+		.uid = stx->stx_uid,
+		.nlink = stx->stx_nlink,
+		.size = stx->stx_size,
+		.btime_ns = (stx->stx_mask & STATX_BTIME) ? ts_ns(&stx->stx_btime) : 0,
+		.charged = charged,
+		.charged_elsewhere =
+			s->inos && e->pages && e->pages->resident_bytes > 0 && !charged,
+	};
 }
 
-static int add_cand(struct sweep *s, const struct scan_entry *e, unsigned mask, uint64_t charged)
+static int add_cand(struct sweep *s, const struct scan_entry *e, const struct decide_in *in,
+		    const struct decide_out *out)
 {
 	const struct walk_entry *w = e->w;
 	const char *rel = w->path + s->root_len + 1, *slash;
-	const struct policy_rule *rule;
-	enum policy_action action;
 	struct stat pst;
 	struct cand *c;
 
-	/* Decided first: most entries of a big tree are a user's older files that no rule
-	 * asks about, and cost nothing more than this. */
-	action = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, mask,
-			       w->stx->stx_size, S_ISDIR(w->stx->stx_mode), &rule);
-	/* Only owned, and no rule asks about it (or a keep rule, which applies to every
-	 * class, says leave it): not this session's business, no line. */
-	if (action == POLICY_IGNORE || (mask == POLICY_CLASS_OWNED && action == POLICY_KEEP))
-		return 1;
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
 		c = reallocarray(s->c, nc, sizeof(*c));
@@ -160,14 +165,9 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, unsigned mask, 
 		.ino = w->stx->stx_ino,
 		.parent_dev = pst.st_dev,
 		.parent_ino = pst.st_ino,
-		.type = w->stx->stx_mode & S_IFMT,
-		.uid = w->stx->stx_uid,
-		.btime_ns = (w->stx->stx_mask & STATX_BTIME) ? ts_ns(&w->stx->stx_btime) : 0,
-		.size = w->stx->stx_size,
-		.charged = charged,
-		.class = (mask & POLICY_CLASS_CHARGED)   ? "charged"
-			 : (mask & POLICY_CLASS_CREATED) ? "created"
-							 : "owned",
+		.f = in->file,
+		.v = in->verdict,
+		.out = *out,
 	};
 	slash = strrchr(rel, '/');
 	c->path = strndup(w->path, w->path_len);
@@ -176,86 +176,39 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, unsigned mask, 
 	s->n++; /* counted now so that cands_free releases what was allocated */
 	if (!c->path || !c->name || !c->parent)
 		return -ENOMEM;
-
-	c->action = action;
-	c->rule = rule;
-	if (c->action == POLICY_REMOVE || c->action == POLICY_DEFER) {
-		const char *veto = removal_veto(s, c, mask, w->stx);
-		if (veto) {
-			c->action = POLICY_REPORT;
-			c->detail = veto;
-		}
-	}
-	if (c->action == POLICY_DEFER && s->p->final)
-		c->action = POLICY_REMOVE;
-	switch (c->action) {
-	case POLICY_KEEP:
-		c->result = "kept";
-		break;
-	case POLICY_DEFER:
-		c->result = "deferred";
-		c->detail = "deferred by rule until the user's last session ends";
-		s->res->keep_record = true;
-		break;
-	case POLICY_REMOVE:
-		if (s->p->dry_run) {
-			c->result = "reported";
-			c->detail = "dry run";
-		} else if (s->p->other_sessions) {
-			c->result = "deferred";
-			c->detail = "another session of the user is alive";
-			s->res->keep_record = true;
-		} else
-			c->pending = true;
-		break;
-	default:
-		c->result = "reported";
-		if (s->p->policy->report_only && !c->detail)
-			c->detail = "report-only policy";
-	}
 	return 0;
 }
 
 static int on_entry(const struct scan_entry *e, void *userdata)
 {
 	struct sweep *s = userdata;
-	const struct statx *stx = e->w->stx;
-	const struct session_record *rec = s->rec;
-	bool is_dir = S_ISDIR(stx->stx_mode), in_window;
-	uint64_t charged = 0, btime;
-	unsigned mask = 0;
+	const struct walk_entry *w = e->w;
+	struct decide_in in = {.rec = s->drec, .mode = s->mode};
+	struct decide_out out;
+	unsigned mask;
 	int r;
 
 	/* Directories are decided after their children (post-order), so that a batch removes
 	 * the children first. */
-	if (is_dir != e->w->leaving)
+	if (S_ISDIR(w->stx->stx_mode) != w->leaving)
 		return WALK_CONTINUE;
 	/* Gone, or another file now, since the walk listed it (another close removing its
 	 * own file): nothing of ours to judge. */
 	if (e->error == -ENOENT || e->error == -ESTALE)
 		return WALK_CONTINUE;
-	if (e->pages && s->inos)
-		charged = page_scan_charged_to(e->pages, s->inos, s->n_inos);
 	if (e->pages && e->pages->changed)
 		s->res->incomplete = true;
-	btime = (stx->stx_mask & STATX_BTIME) ? ts_ns(&stx->stx_btime) : 0;
-	/* Birth time only: mtime and atime are the owner's to forge (touch -d). */
-	in_window = btime && btime >= rec->start_ns && btime <= s->p->end_ns;
-	if (stx->stx_uid != rec->uid && !charged)
+	in.file = file_facts(s, e);
+	mask = decide_class(&in.file, &in.rec);
+	if (!mask || already_audited(s, w->path, w->path_len))
 		return WALK_CONTINUE;
-	if (is_dir && (stx->stx_uid != rec->uid || !in_window))
-		return WALK_CONTINUE; /* only directories the session made are worth a line */
-	/* Born in the window but with its pages charged elsewhere only: another session of
-	 * the same user (or a service of theirs) wrote it, not this one. */
-	if (in_window && s->inos && e->pages && e->pages->resident_bytes > 0 && !charged)
-		in_window = false;
-	if (charged)
-		mask |= POLICY_CLASS_CHARGED;
-	if (stx->stx_uid == rec->uid)
-		mask |= in_window ? POLICY_CLASS_CREATED : POLICY_CLASS_OWNED;
-	if (already_audited(s, e->w->path, e->w->path_len))
+	/* Most entries of a big tree are a user's older files that no rule asks about: they
+	 * cost the policy's verdict and nothing more. */
+	in.verdict.action = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, mask,
+					  in.file.size, S_ISDIR(in.file.type), &in.verdict.rule);
+	if (!decide(&in, &out))
 		return WALK_CONTINUE;
-	r = add_cand(s, e, mask, charged);
+	r = add_cand(s, e, &in, &out);
 	if (r < 0) {
 		s->error = r;
 		return WALK_STOP;
@@ -332,7 +285,7 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 	bool any = false;
 
 	for (size_t i = 0; u && i < s->n; i++)
-		if (s->c[i].pending && inuse_lookup(u, s->c[i].dev, s->c[i].ino, NULL, NULL))
+		if (pending(&s->c[i]) && inuse_lookup(u, s->c[i].dev, s->c[i].ino, NULL, NULL))
 			any = true;
 	if (any) {
 		usleep(50 * 1000);
@@ -343,25 +296,17 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 		const char *why;
 		pid_t pid;
 
-		if (!c->pending)
+		if (!pending(c))
 			continue;
 		if (!u || (any && !again)) {
 			/* Cannot tell what is in use: remove nothing. */
-			c->pending = false;
-			c->result = "skipped-in-use";
-			c->detail = "cannot read /proc to tell";
+			decide_after_inuse(&c->out, -1, NULL, 0);
 			continue;
 		}
 		if (!inuse_lookup(u, c->dev, c->ino, &why, &pid) ||
 		    !inuse_lookup(again, c->dev, c->ino, &why, &pid))
 			continue;
-		c->pending = false;
-		c->result = "skipped-in-use";
-		if (pid > 0)
-			snprintf(c->error, sizeof(c->error), "%s by pid %d", why, (int)pid);
-		else
-			snprintf(c->error, sizeof(c->error), "%s", why);
-		c->detail = c->error;
+		decide_after_inuse(&c->out, 1, why, pid);
 	}
 	inuse_free(again);
 	inuse_free(u);
@@ -383,14 +328,14 @@ static int journal_intents(struct sweep *s)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cand *c = &s->c[i];
-		if (!c->pending)
+		if (!pending(c))
 			continue;
 		e[n] = (struct journal_entry){
-			.dev = c->dev, .ino = c->ino, .size = c->size, .charged = c->charged,
-			.btime_ns = c->btime_ns, .uid = c->uid, .path = c->path,
-			.path_len = c->path_len, .class = (char *)c->class,
-			.action = (char *)policy_action_name(c->action),
-			.rule = (char *)rule_text(c->rule, rules[n], sizeof(rules[n])),
+			.dev = c->dev, .ino = c->ino, .size = c->f.size, .charged = c->f.charged,
+			.btime_ns = c->f.btime_ns, .uid = c->f.uid, .path = c->path,
+			.path_len = c->path_len, .class = (char *)policy_class_name(c->out.class),
+			.action = (char *)policy_action_name(c->out.action),
+			.rule = (char *)rule_text(c->v.rule, rules[n], sizeof(rules[n])),
 		};
 		n++;
 	}
@@ -407,11 +352,7 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 	if (!creds.as_root) {
 		if (!pw || !streq(pw->pw_name, s->rec->user)) {
 			for (size_t i = 0; i < s->n; i++)
-				if (s->c[i].pending) {
-					s->c[i].pending = false;
-					s->c[i].result = "error";
-					s->c[i].detail = "the session's user no longer exists";
-				}
+				decide_not_removed(&s->c[i].out, STOP_NO_USER);
 			return;
 		}
 		creds.uid = pw->pw_uid;
@@ -429,7 +370,7 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 		size_t n = 0;
 
 		for (size_t i = 0; i < s->n; i++)
-			n += s->c[i].pending && s->c[i].mount == m;
+			n += pending(&s->c[i]) && s->c[i].mount == m;
 		if (n == 0 || root_fds[m] < 0)
 			continue;
 		items = calloc(n, sizeof(*items));
@@ -442,52 +383,34 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 		n = 0;
 		for (size_t i = 0; i < s->n; i++) {
 			const struct cand *c = &s->c[i];
-			if (!c->pending || c->mount != m)
+			if (!pending(c) || c->mount != m)
 				continue;
 			items[n] = (struct remove_item){
 				.parent = c->parent, .name = c->name,
 				.parent_dev = c->parent_dev, .parent_ino = c->parent_ino,
-				.dev = c->dev, .ino = c->ino, .type = c->type, .uid = c->uid,
-				.btime_ns = c->btime_ns,
+				.dev = c->dev, .ino = c->ino, .type = c->f.type, .uid = c->f.uid,
+				.btime_ns = c->f.btime_ns,
 			};
 			idx[n++] = i;
 		}
 		remove_batch(root_fds[m], items, n, &creds, s->p->deadline_ns, results);
 		for (size_t k = 0; k < n; k++) {
 			struct cand *c = &s->c[idx[k]];
-			c->pending = false;
-			switch (results[k].status) {
-			case REMOVE_REMOVED:
-				c->result = "removed";
-				break;
-			case REMOVE_SKIPPED_CHANGED:
-				c->result = "skipped-changed";
-				snprintf(c->error, sizeof(c->error), "re-check failed: %s",
-					 remove_check_str(results[k].check));
-				c->detail = c->error;
-				break;
-			default:
-				/* Exchanged after the re-check (RENAME_EXCHANGE): the kernel
-				 * refused the unlink because the entry is no longer of its type. */
-				if (results[k].check == REMOVE_CHECK_UNLINK &&
-				    (results[k].err == ENOTDIR || results[k].err == EISDIR)) {
-					c->result = "skipped-changed";
-					c->detail = "changed type just before the unlink";
-					break;
-				}
-				if (c->type == S_IFDIR && results[k].err == ENOTEMPTY) {
-					c->result = "kept";
-					c->detail = "directory not empty";
-					break;
-				}
-				c->result = "error";
-				snprintf(c->error, sizeof(c->error), "%s: %s",
-					 remove_check_str(results[k].check),
-					 results[k].err ? strerror(results[k].err) : "no answer");
-				c->detail = c->error;
-			}
+			decide_after_remove(&c->out, c->f.type, &results[k]);
 		}
 	}
+}
+
+/* Before removing, say what is about to go (journal_intents), then remove it. */
+static void remove_with_intents(struct sweep *s, const int *root_fds)
+{
+	if (journal_intents(s) < 0) {
+		/* Without the journal a crash could lose a removal's line. */
+		for (size_t i = 0; i < s->n; i++)
+			decide_not_removed(&s->c[i].out, STOP_NO_JOURNAL);
+		return;
+	}
+	remove_pending(s, root_fds);
 }
 
 static void audit_all(struct sweep *s)
@@ -499,24 +422,34 @@ static void audit_all(struct sweep *s)
 		const struct cand *c = &s->c[i];
 		struct audit_file f = {
 			.session = s->rec->id, .path = c->path, .path_len = c->path_len,
-			.size = c->size, .charged_bytes = c->charged, .uid = c->uid,
-			.btime_ns = c->btime_ns, .class = c->class,
-			.action = policy_action_name(c->action),
-			.result = c->result, .rule = rule_text(c->rule, rbuf, sizeof(rbuf)),
-			.detail = c->detail,
+			.size = c->f.size, .charged_bytes = c->f.charged, .uid = c->f.uid,
+			.btime_ns = c->f.btime_ns, .class = policy_class_name(c->out.class),
+			.action = policy_action_name(c->out.action), .result = c->out.result,
+			.rule = rule_text(c->v.rule, rbuf, sizeof(rbuf)),
+			.detail = c->out.detail[0] ? c->out.detail : NULL,
 		};
 		res->files++;
-		res->bytes += c->size;
-		res->charged_bytes += c->charged;
-		if (streq(c->result, "removed")) {
+		res->bytes += c->f.size;
+		res->charged_bytes += c->f.charged;
+		switch (c->out.result) {
+		case RESULT_REMOVED:
 			res->removed++;
-			res->removed_bytes += c->size;
-		} else if (streq(c->result, "kept"))
+			res->removed_bytes += c->f.size;
+			break;
+		case RESULT_KEPT:
 			res->kept++;
-		else if (streq(c->result, "deferred"))
+			break;
+		case RESULT_DEFERRED:
 			res->deferred++;
-		else if (streq(c->result, "error"))
+			break;
+		case RESULT_ERROR:
 			res->errors++;
+			break;
+		default:
+			break;
+		}
+		if (file_result_keeps_record(c->out.result))
+			res->keep_record = true;
 #ifdef TMPFS_SWEEP_TEST_HOOKS
 		if (s->p->kill_after >= 0 && (long)res->files - 1 >= s->p->kill_after)
 			raise(SIGKILL); /* crash-safety tests: die before this file's line */
@@ -545,7 +478,7 @@ static void audit_interrupted(struct sweep *s)
 			.session = s->rec->id, .path = e->path, .path_len = e->path_len,
 			.size = e->size, .charged_bytes = e->charged, .uid = e->uid,
 			.btime_ns = e->btime_ns, .class = e->class, .action = e->action,
-			.result = "removed", .rule = e->rule,
+			.result = RESULT_REMOVED, .rule = e->rule,
 			.detail = "removed by an interrupted sweep",
 		};
 		s->res->files++;
@@ -579,131 +512,120 @@ static void test_pause(void)
 }
 #endif
 
-int sweep_session(const struct sweep_params *p, struct sweep_result *res)
+/* What the sweep knows before the walk: who is exempt, what an interrupted run audited,
+ * the session's cgroups, the page scanner, the watched devices. */
+static int sweep_prepare(struct sweep *s)
 {
-	const struct session_record *rec = p->rec;
-	struct sweep s = {.p = p, .rec = rec, .res = res};
-	int root_fds[RECORD_MAX_MOUNTS];
-	struct pages_ctx *pc = NULL;
-	struct lease_view leases = {0};
-	dev_t devs[RECORD_MAX_MOUNTS];
-	const char *cap_reason = NULL;
-	struct audit_summary sum;
+	const struct sweep_params *p = s->p;
+	const struct session_record *rec = s->rec;
+	const struct passwd *pw = getpwuid(rec->uid);
 	int r;
 
-	*res = (struct sweep_result){0};
-	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
-		root_fds[i] = -1;
-	{
-		const struct passwd *pw = getpwuid(rec->uid);
-		s.exempt = !pw || policy_exempt(p->policy, rec->user, rec->uid, pw->pw_gid);
-	}
-	if (p->resume && audit_log_paths(p->policy->audit_log, rec->id, &s.audited, &s.n_audited) < 0)
-		s.n_audited = 0;
-	r = load_cgroup(&s);
+	s->drec = (struct decide_record){
+		.uid = rec->uid,
+		.exempt = !pw || policy_exempt(p->policy, rec->user, rec->uid, pw->pw_gid),
+		.start_ns = rec->start_ns,
+		.end_ns = p->end_ns,
+	};
+	s->mode = (struct decide_mode){
+		.dry_run = p->dry_run,
+		.report_only = p->policy->report_only,
+		.final = p->final,
+		.other_sessions = p->other_sessions,
+	};
+	if (p->resume &&
+	    audit_log_paths(p->policy->audit_log, rec->id, &s->audited, &s->n_audited) < 0)
+		s->n_audited = 0;
+	r = load_cgroup(s);
 	if (r < 0)
-		goto out;
-	r = pages_ctx_new(&pc);
+		return r;
+	r = pages_ctx_new(&s->pc);
 	if (r < 0) {
 		/* No page attribution (no CAP_SYS_ADMIN, /proc/kpagecgroup hidden by a
 		 * sandbox): uid and birth time still classify, and say so. */
-		add_reason(res, "no page attribution (%s): by uid and birth time only",
+		add_reason(s->res, "no page attribution (%s): by uid and birth time only",
 			   strerror(-r));
-		pc = NULL;
+		s->pc = NULL;
 	}
 	for (size_t i = 0; i < rec->n_mounts && i < RECORD_MAX_MOUNTS; i++)
-		devs[i] = rec->mounts[i].dev;
-	leases.devs = devs;
-	leases.n_devs = MIN(rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
+		s->devs[i] = rec->mounts[i].dev;
+	s->leases.devs = s->devs;
+	s->leases.n_devs = MIN(rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
+	return 0;
+}
 
+/* Walk every recorded mount that is still the one the session saw, deciding each entry
+ * (on_entry). *cap: the cap the last capped walk hit, or NULL. */
+static int walk_mounts(struct sweep *s, int *root_fds, const char **cap)
+{
+	const struct session_record *rec = s->rec;
+
+	*cap = NULL;
 	for (size_t m = 0; m < rec->n_mounts && m < RECORD_MAX_MOUNTS; m++) {
 		const struct record_mount *rm = &rec->mounts[m];
 		struct walk_opts wo = {
-			.max_depth = (unsigned)MIN(p->policy->max_depth, 1024),
-			.max_entries = p->policy->max_entries,
-			.deadline_ns = p->deadline_ns,
+			.max_depth = (unsigned)MIN(s->p->policy->max_depth, 1024),
+			.max_entries = s->p->policy->max_entries,
+			.deadline_ns = s->p->deadline_ns,
 			.flags = WALK_POST_ORDER,
 		};
 		struct walk_stats st;
 		struct stat rst;
+		int r;
 
 		/* The mount must still be the one the session saw (same device). */
 		r = mounts_open_root(rm->path, &root_fds[m]);
 		if (r < 0) {
-			add_reason(res, "watched %s not usable: %s", rm->path, strerror(-r));
+			add_reason(s->res, "watched %s not usable: %s", rm->path, strerror(-r));
 			continue;
 		}
 		if (fstat(root_fds[m], &rst) < 0 || rst.st_dev != rm->dev) {
-			add_reason(res, "watched %s is another mount now", rm->path);
+			add_reason(s->res, "watched %s is another mount now", rm->path);
 			root_fds[m] = safe_close(root_fds[m]);
 			continue;
 		}
-		s.mount = m;
-		s.root_len = strlen(rm->path);
-		while (s.root_len > 1 && rm->path[s.root_len - 1] == '/')
-			s.root_len--;
-		r = scan_mount(pc, root_fds[m], rm->path, &wo, &leases, worth_scanning, on_entry, &s, &st);
-		if (s.error < 0) {
-			r = s.error;
-			goto out;
-		}
+		s->mount = m;
+		s->root_len = strlen(rm->path);
+		while (s->root_len > 1 && rm->path[s->root_len - 1] == '/')
+			s->root_len--;
+		r = scan_mount(s->pc, root_fds[m], rm->path, &wo, &s->leases, worth_scanning,
+			       on_entry, s, &st);
+		if (s->error < 0)
+			return s->error;
 		if (r < 0 || st.incomplete) {
-			res->incomplete = true;
-			cap_reason = r < 0 ? "walk error" : st.incomplete_reason;
+			s->res->incomplete = true;
+			*cap = r < 0 ? "walk error" : st.incomplete_reason;
 		}
 	}
+	return 0;
+}
 
-#ifdef TMPFS_SWEEP_TEST_HOOKS
-	test_pause();
-#endif
-	/* On a cap, remove nothing more: what was found is reported, and a session that ran
-	 * out of time stays recorded for gc. */
-	if (cap_reason) {
-		for (size_t i = 0; i < s.n; i++)
-			if (s.c[i].pending) {
-				s.c[i].pending = false;
-				s.c[i].result = "reported";
-				s.c[i].detail = "incomplete walk: nothing removed";
-			}
-		if (streq(cap_reason, "time"))
-			res->keep_record = true;
-		add_reason(res, "incomplete: %s", cap_reason);
+/* On a cap, remove nothing more: every file is decided again knowing it, so that what was
+ * found is reported; a session that ran out of time stays recorded for gc. */
+static void settle_capped(struct sweep *s, const char *cap)
+{
+	s->mode.cap = cap;
+	for (size_t i = 0; i < s->n; i++) {
+		struct cand *c = &s->c[i];
+		struct decide_in in = {
+			.file = c->f, .rec = s->drec, .verdict = c->v, .mode = s->mode,
+		};
+
+		(void)decide(&in, &c->out);
 	}
-	for (size_t i = 0; i < s.n; i++)
-		if (s.c[i].pending) {
-			check_in_use(&s, root_fds);
-			break;
-		}
-	for (size_t i = 0; i < s.n; i++)
-		if (s.c[i].pending) {
-			if (journal_intents(&s) < 0) {
-				/* Without the journal a crash could lose a removal's line. */
-				for (size_t k = 0; k < s.n; k++)
-					if (s.c[k].pending) {
-						s.c[k].pending = false;
-						s.c[k].result = "reported";
-						s.c[k].detail = "cannot write the sweep journal";
-					}
-				break;
-			}
-			remove_pending(&s, root_fds);
-			break;
-		}
-	if (s.error < 0) {
-		r = s.error;
-		goto out;
-	}
-	audit_all(&s);
-	if (p->resume)
-		audit_interrupted(&s);
-	if (p->statedir && !p->dry_run)
-		journal_remove(p->statedir, rec->id);
-	r = 0;
-out:
-	if (res->keep_record && p->other_sessions)
-		add_reason(res, "deferred: another session of the user");
-	sum = (struct audit_summary){
-		.session = rec->id, .user = rec->user, .uid = rec->uid,
+	if (streq(cap, "time"))
+		s->res->keep_record = true;
+	add_reason(s->res, "incomplete: %s", cap);
+}
+
+/* The session-close line, with the caller's reason (e.g. a bad policy) first. */
+static void audit_summary(const struct sweep *s, int r)
+{
+	const struct sweep_params *p = s->p;
+	struct sweep_result *res = s->res;
+	char both[sizeof(res->reason) + 128];
+	struct audit_summary sum = {
+		.session = s->rec->id, .user = s->rec->user, .uid = s->rec->uid,
 		.files = res->files, .bytes = res->bytes, .charged_bytes = res->charged_bytes,
 		.removed = res->removed, .removed_bytes = res->removed_bytes, .kept = res->kept,
 		.deferred = res->deferred, .errors = res->errors + (r < 0),
@@ -713,19 +635,62 @@ out:
 		.trigger = p->trigger,
 		.reason = p->reason ? p->reason : res->reason[0] ? res->reason : NULL,
 	};
+
+	if (!p->audit)
+		return;
 	if (p->reason && res->reason[0]) {
-		/* Both: the caller's (e.g. a bad policy) first. */
-		char both[sizeof(res->reason) + 128];
 		snprintf(both, sizeof(both), "%s; %s", p->reason, res->reason);
 		sum.reason = both;
-		if (p->audit)
-			audit_session_close(p->audit, &sum);
-	} else if (p->audit)
-		audit_session_close(p->audit, &sum);
+	}
+	audit_session_close(p->audit, &sum);
+}
+
+int sweep_session(const struct sweep_params *p, struct sweep_result *res)
+{
+	struct sweep s = {.p = p, .rec = p->rec, .res = res};
+	int root_fds[RECORD_MAX_MOUNTS];
+	const char *cap = NULL;
+	int r;
+
+	*res = (struct sweep_result){0};
+	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
+		root_fds[i] = -1;
+	r = sweep_prepare(&s);
+	if (r < 0)
+		goto out;
+	r = walk_mounts(&s, root_fds, &cap);
+	if (r < 0)
+		goto out;
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	test_pause();
+#endif
+	if (cap)
+		settle_capped(&s, cap);
+	if (any_pending(&s))
+		check_in_use(&s, root_fds);
+	if (any_pending(&s))
+		remove_with_intents(&s, root_fds);
+	if (s.error < 0) {
+		r = s.error;
+		goto out;
+	}
+	audit_all(&s);
+	if (p->resume)
+		audit_interrupted(&s);
+	if (p->statedir && !p->dry_run)
+		journal_remove(p->statedir, p->rec->id);
+	r = 0;
+out:
+	if (res->keep_record && p->other_sessions == TRI_YES)
+		add_reason(res, "deferred: another session of the user");
+	else if (res->keep_record && p->other_sessions == TRI_CANNOT_TELL)
+		add_reason(res, "deferred: cannot tell whether another session of the user is "
+				"alive");
+	audit_summary(&s, r);
 	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
 		safe_close(root_fds[i]);
-	pages_ctx_free(pc);
-	lease_view_done(&leases);
+	pages_ctx_free(s.pc);
+	lease_view_done(&s.leases);
 	free(s.inos);
 	strv_free(s.audited);
 	cands_free(&s);

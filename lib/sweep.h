@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * sweep.h: what `close` and `gc` do to one recorded session. Walk the recorded mounts,
- * classify each entry (charged / created / owned), ask the policy, apply the safety
- * gates that no policy can lift (the session's uid, created in the session unless a
- * rule names `owned`, nlink 1, not in use, not an exempt user), remove in one batch
- * with the user's credentials, and audit every file and the session. cgroup data alone
- * never authorises a removal: it only raises a file's class.
+ * sweep.h: what `close` and `gc` do to one recorded session: the orchestration. Walk the
+ * recorded mounts, gather each entry's facts (owner, birth time, links, the bytes charged
+ * to the session's cgroup), ask the policy, and let decide.h decide it (the class, the
+ * gates no policy can lift, the run's mode); then check what is to go for use, write the
+ * intents, remove in one batch with the user's credentials, and audit every file and the
+ * session. cgroup data alone never authorises a removal: it only raises a file's class.
  */
 #pragma once
 
 #include "audit.h"
+#include "decide.h"
 #include "policy.h"
 #include "record.h"
 
@@ -22,7 +23,8 @@ struct sweep_params {
 	struct audit *audit;
 	const char *trigger;   /* "close" or "gc" */
 	bool dry_run;          /* decide and audit, remove nothing */
-	bool other_sessions;   /* another session of the user is alive (OtherSessions defer) */
+	enum tristate other_sessions; /* OtherSessions defer: another session of the user is
+				       * alive (CANNOT_TELL: as if it were) */
 	bool final;            /* no session of the user is left: `defer` rules now remove */
 	uint64_t end_ns;       /* CLOCK_REALTIME end of the creation window */
 	uint64_t deadline_ns;  /* CLOCK_MONOTONIC, 0: none */

@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 			r = audit_file(a, &(struct audit_file){
 				.session = session, .path = path, .path_len = len, .size = i,
 				.charged_bytes = 4096ull * i, .uid = 1234, .btime_ns = 2,
-				.class = "created", .action = "remove", .result = "removed",
+				.class = "created", .action = "remove", .result = RESULT_REMOVED,
 				.rule = "remove /dev/shm/**" });
 			if (r < 0 && !first)
 				first = r;

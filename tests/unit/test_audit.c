@@ -169,7 +169,8 @@ static void test_audit_modes_and_lines(void **state)
 	assert_int_equal(audit_file(a, &(struct audit_file){
 			.session = "s1", .path = "/dev/shm/a\nb", .size = 10, .charged_bytes = 4096,
 			.uid = 1001, .btime_ns = 1700000000000000000ULL, .class = "created",
-			.action = "remove", .result = "removed", .rule = "remove /dev/shm/**" }), 0);
+			.action = "remove", .result = RESULT_REMOVED,
+			.rule = "remove /dev/shm/**" }), 0);
 	assert_int_equal(audit_session_close(a, &(struct audit_summary){
 			.session = "s1", .user = "alice", .uid = 1001, .files = 1, .bytes = 10,
 			.charged_bytes = 4096, .removed = 1, .removed_bytes = 10, .incomplete = true,
@@ -195,7 +196,7 @@ static void test_audit_modes_and_lines(void **state)
 	/* Reopening appends. */
 	assert_int_equal(audit_open(path, false, &a), 0);
 	assert_int_equal(audit_file(a, &(struct audit_file){ .session = "s2", .path = "/x",
-			.result = "error", .error = "Permission denied" }), 0);
+			.result = RESULT_ERROR, .error = "Permission denied" }), 0);
 	audit_close(a);
 	txt = slurp(path);
 	assert_non_null(strstr(txt, "\"session\":\"s2\""));
@@ -273,7 +274,7 @@ static void test_audit_format_nasty(void **state)
 	const char name[] = "/dev/shm/\n{\"event\":\"session-close\"}\x1b\xe2\x80\xa8\xff-";
 
 	assert_int_equal(audit_format_file(&b, &(struct audit_file){ .path = name,
-			.path_len = sizeof(name) - 1, .result = "reported" }), 0);
+			.path_len = sizeof(name) - 1, .result = RESULT_REPORTED }), 0);
 	/* exactly one line, and the forged object is inside a string */
 	assert_non_null(strchr(b.buf, '\n'));
 	assert_ptr_equal(strchr(b.buf, '\n'), b.buf + b.len - 1);

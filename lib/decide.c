@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * decide.c: the sweep's decision for one file (decide.h). Every outcome is a row of one
+ * of the tables below, so that a change of what the sweep does is a one-row edit that
+ * tests/unit/test_decide.c walks.
+ */
+#include "decide.h"
+#include "util.h"
+
+#include <sys/stat.h>
+
+static const struct {
+	const char *name;
+	bool keeps_record; /* the record stays (deferred) so that gc decides the file again */
+} results[] = {
+	[RESULT_REMOVED] = {"removed", false},
+	[RESULT_REPORTED] = {"reported", false},
+	[RESULT_KEPT] = {"kept", false},
+	[RESULT_DEFERRED] = {"deferred", true},
+	[RESULT_SKIPPED_IN_USE] = {"skipped-in-use", false},
+	[RESULT_SKIPPED_CHANGED] = {"skipped-changed", false},
+	[RESULT_ERROR] = {"error", false},
+	[RESULT_PENDING] = {"pending", false},
+};
+_Static_assert(ARRAY_SIZE(results) == _RESULT_MAX, "a name for every result");
+
+const char *file_result_name(enum file_result r)
+{
+	return (unsigned)r < ARRAY_SIZE(results) ? results[r].name : "error";
+}
+
+bool file_result_keeps_record(enum file_result r)
+{
+	return (unsigned)r < ARRAY_SIZE(results) && results[r].keeps_record;
+}
+
+static bool born_in_session(const struct decide_file *f, const struct decide_record *rec)
+{
+	/* Birth time only: mtime and atime are the owner's to forge (touch -d). */
+	return f->btime_ns && f->btime_ns >= rec->start_ns && f->btime_ns <= rec->end_ns;
+}
+
+unsigned decide_class(const struct decide_file *f, const struct decide_record *rec)
+{
+	bool ours = f->uid == rec->uid, born = born_in_session(f, rec);
+	unsigned mask = 0;
+
+	if (!ours && !f->charged)
+		return 0;
+	if (S_ISDIR(f->type) && (!ours || !born))
+		return 0; /* only directories the session made are worth a line */
+	if (born && f->charged_elsewhere && !f->charged)
+		born = false;
+	if (f->charged)
+		mask |= POLICY_CLASS_CHARGED;
+	if (ours)
+		mask |= born ? POLICY_CLASS_CREATED : POLICY_CLASS_OWNED;
+	return mask;
+}
+
+static unsigned strongest(unsigned mask)
+{
+	return mask & POLICY_CLASS_CHARGED   ? POLICY_CLASS_CHARGED
+	       : mask & POLICY_CLASS_CREATED ? POLICY_CLASS_CREATED
+					     : POLICY_CLASS_OWNED;
+}
+
+static bool not_users_file(const struct decide_in *in, unsigned mask)
+{
+	return in->file.uid != in->rec.uid;
+}
+
+static bool exempt_user(const struct decide_in *in, unsigned mask)
+{
+	return in->rec.exempt;
+}
+
+/* Created in the session, or a rule that names class=owned asks for older files too. */
+static bool not_created(const struct decide_in *in, unsigned mask)
+{
+	const struct policy_rule *rule = in->verdict.rule;
+
+	return !(mask & POLICY_CLASS_CREATED) &&
+	       !((mask & POLICY_CLASS_OWNED) && rule && (rule->class_mask & POLICY_CLASS_OWNED));
+}
+
+static bool hard_links(const struct decide_in *in, unsigned mask)
+{
+	return !S_ISDIR(in->file.type) && in->file.nlink > 1;
+}
+
+/* The gates no policy can lift, in order: the first that holds turns a remove or defer
+ * verdict into its row. */
+static const struct gate {
+	bool (*holds)(const struct decide_in *in, unsigned mask);
+	enum policy_action action;
+	enum file_result result;
+	const char *detail;
+} gates[] = {
+	{not_users_file, POLICY_REPORT, RESULT_REPORTED, "owner is not the session's user"},
+	{exempt_user, POLICY_REPORT, RESULT_REPORTED, "exempt user"},
+	{not_created, POLICY_REPORT, RESULT_REPORTED, "not created in this session"},
+	{hard_links, POLICY_REPORT, RESULT_REPORTED, "hard links"},
+};
+
+static bool dry_run(const struct decide_mode *m)
+{
+	return m->dry_run;
+}
+
+static bool other_session(const struct decide_mode *m)
+{
+	return !m->final && m->other_sessions == TRI_YES;
+}
+
+static bool other_session_unknown(const struct decide_mode *m)
+{
+	return !m->final && m->other_sessions == TRI_CANNOT_TELL;
+}
+
+static bool capped(const struct decide_mode *m)
+{
+	return m->cap != NULL;
+}
+
+/* What the run's mode makes of a remove that passed the gates, in order; none: pending. */
+static const struct hold {
+	bool (*holds)(const struct decide_mode *m);
+	enum file_result result;
+	const char *detail; /* NULL: "incomplete walk (CAP): nothing removed" */
+} holds[] = {
+	{dry_run, RESULT_REPORTED, "dry run"},
+	{other_session, RESULT_DEFERRED, "another session of the user is alive"},
+	{other_session_unknown, RESULT_DEFERRED,
+	 "cannot tell whether another session of the user is alive"},
+	{capped, RESULT_REPORTED, NULL},
+};
+
+static void set(struct decide_out *o, enum file_result result, const char *detail)
+{
+	o->result = result;
+	snprintf(o->detail, sizeof(o->detail), "%s", detail ? detail : "");
+}
+
+bool decide(const struct decide_in *in, struct decide_out *out)
+{
+	const struct decide_mode *m = &in->mode;
+	unsigned mask = decide_class(&in->file, &in->rec);
+	enum policy_action a = in->verdict.action;
+
+	/* Only owned, and no rule asks about it (or a keep rule, which applies to every
+	 * class, says leave it): not this session's business, no line. */
+	if (!mask || a == POLICY_IGNORE || (mask == POLICY_CLASS_OWNED && a == POLICY_KEEP))
+		return false;
+	*out = (struct decide_out){.class = strongest(mask)};
+	if (m->report_only && (a == POLICY_REMOVE || a == POLICY_DEFER))
+		a = POLICY_REPORT; /* policy_decide() does it too; never rely on one place */
+	if (a == POLICY_REMOVE || a == POLICY_DEFER) {
+		for (size_t i = 0; i < ARRAY_SIZE(gates); i++)
+			if (gates[i].holds(in, mask)) {
+				out->action = gates[i].action;
+				set(out, gates[i].result, gates[i].detail);
+				return true;
+			}
+	}
+	if (a == POLICY_DEFER && m->final)
+		a = POLICY_REMOVE;
+	out->action = a;
+	switch (a) {
+	case POLICY_KEEP:
+		set(out, RESULT_KEPT, NULL);
+		return true;
+	case POLICY_DEFER:
+		set(out, RESULT_DEFERRED, "deferred by rule until the user's last session ends");
+		return true;
+	case POLICY_REMOVE:
+		for (size_t i = 0; i < ARRAY_SIZE(holds); i++)
+			if (holds[i].holds(m)) {
+				set(out, holds[i].result, holds[i].detail);
+				if (!holds[i].detail)
+					snprintf(out->detail, sizeof(out->detail),
+						 "incomplete walk (%s): nothing removed", m->cap);
+				return true;
+			}
+		set(out, RESULT_PENDING, NULL);
+		return true;
+	default:
+		set(out, RESULT_REPORTED, m->report_only ? "report-only policy" : NULL);
+		return true;
+	}
+}
+
+void decide_after_inuse(struct decide_out *o, int in_use, const char *why, pid_t pid)
+{
+	if (o->result != RESULT_PENDING || in_use == 0)
+		return;
+	o->result = RESULT_SKIPPED_IN_USE;
+	if (in_use < 0)
+		snprintf(o->detail, sizeof(o->detail), "cannot read /proc to tell");
+	else if (pid > 0)
+		snprintf(o->detail, sizeof(o->detail), "%s by pid %d", why, (int)pid);
+	else
+		snprintf(o->detail, sizeof(o->detail), "%s", why);
+}
+
+static const struct {
+	enum file_result result;
+	const char *detail;
+} stops[] = {
+	[STOP_NO_JOURNAL] = {RESULT_REPORTED, "cannot write the sweep journal"},
+	[STOP_NO_USER] = {RESULT_ERROR, "the session's user no longer exists"},
+};
+
+void decide_not_removed(struct decide_out *o, enum decide_stop why)
+{
+	if (o->result != RESULT_PENDING || (unsigned)why >= ARRAY_SIZE(stops))
+		return;
+	set(o, stops[why].result, stops[why].detail);
+}
+
+void decide_after_remove(struct decide_out *o, mode_t type, const struct remove_result *r)
+{
+	if (o->result != RESULT_PENDING)
+		return;
+	switch (r->status) {
+	case REMOVE_REMOVED:
+		set(o, RESULT_REMOVED, NULL);
+		return;
+	case REMOVE_SKIPPED_CHANGED:
+		o->result = RESULT_SKIPPED_CHANGED;
+		snprintf(o->detail, sizeof(o->detail), "re-check failed: %s",
+			 remove_check_str(r->check));
+		return;
+	default:
+		break;
+	}
+	/* Exchanged after the re-check (RENAME_EXCHANGE): the kernel refused the unlink
+	 * because the entry is no longer of its type. */
+	if (r->check == REMOVE_CHECK_UNLINK && (r->err == ENOTDIR || r->err == EISDIR)) {
+		set(o, RESULT_SKIPPED_CHANGED, "changed type just before the unlink");
+		return;
+	}
+	if (S_ISDIR(type) && r->err == ENOTEMPTY) {
+		set(o, RESULT_KEPT, "directory not empty");
+		return;
+	}
+	o->result = RESULT_ERROR;
+	snprintf(o->detail, sizeof(o->detail), "%s: %s", remove_check_str(r->check),
+		 r->err ? strerror(r->err) : "no answer");
+}
