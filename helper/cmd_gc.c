@@ -18,19 +18,29 @@
 static const char *gc_reason(struct sweep_ctx *c, const struct session_record *rec, bool *final)
 {
 	char boot[RECORD_BOOT_ID_LEN + 1];
+	int r;
 
 	*final = false;
 	if (read_boot_id(boot) == 0 && !streq(boot, rec->boot_id)) {
 		*final = true;
 		return "from another boot";
 	}
+	/* "Cannot tell" (< 0) leaves the record as "yes" does, for a later run. */
 	if (rec->state == RECORD_DEFERRED) {
-		if (user_has_other_sessions(c->policy.state_dir, rec))
+		r = user_has_other_sessions(c->policy.state_dir, rec);
+		if (r < 0)
+			warnx_("gc: session %s: cannot tell whether %s has another session (%s): "
+			       "left for a later run", rec->id, rec->user, strerror(-r));
+		if (r != 0)
 			return NULL;
 		*final = true;
 		return "deferred, and the user's last session has ended";
 	}
-	if (record_is_alive(rec))
+	r = record_is_alive(rec);
+	if (r < 0)
+		warnx_("gc: session %s: cannot tell whether its process %d is alive (%s): left "
+		       "for a later run", rec->id, (int)rec->pid, strerror(-r));
+	if (r != 0)
 		return NULL;
 	return rec->state == RECORD_CLOSING ? "close was interrupted" : "the session's process is gone";
 }
@@ -84,7 +94,8 @@ int cmd_gc(int argc, char **argv)
 			/* Unreadable: written before a crash cut it short (records are not
 			 * fsynced), or damaged. Of an earlier boot, it can only be dropped;
 			 * of this one, it is left for someone to look at. */
-			bool drop = k == -EBADMSG && record_before_boot(ctx.policy.state_dir, ids[i]);
+			bool drop = k == -EBADMSG &&
+				    record_before_boot(ctx.policy.state_dir, ids[i]) == 1;
 
 			if (drop) {
 				printf("%s %s: unreadable record from an earlier boot\n",

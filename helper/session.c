@@ -149,8 +149,13 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 	int r;
 
 	p.deadline_ns = p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
-	if (c->policy.other_sessions == POLICY_OTHER_DEFER && !final)
-		p.other_sessions = user_has_other_sessions(statedir, rec) ? TRI_YES : TRI_NO;
+	if (c->policy.other_sessions == POLICY_OTHER_DEFER && !final) {
+		r = user_has_other_sessions(statedir, rec);
+		if (r < 0)
+			warnx_("session %s: cannot tell whether %s has another session (%s): "
+			       "deferring", rec->id, rec->user, strerror(-r));
+		p.other_sessions = r < 0 ? TRI_CANNOT_TELL : r > 0 ? TRI_YES : TRI_NO;
+	}
 	if (!dry_run && rec->state != RECORD_CLOSING) {
 		rec->state = RECORD_CLOSING;
 		r = record_write(statedir, rec);

@@ -607,7 +607,7 @@ int record_remove(const char *statedir, const char *id)
 	return 0;
 }
 
-bool record_before_boot(const char *statedir, const char *id)
+int record_before_boot(const char *statedir, const char *id)
 {
 	_cleanup_close_ int dfd = -1;
 	struct timespec rt, bt;
@@ -615,12 +615,16 @@ bool record_before_boot(const char *statedir, const char *id)
 	uint64_t boot_ns;
 
 	if (!record_id_valid(id))
-		return false;
+		return -EINVAL;
 	dfd = record_open_dir(statedir, false);
-	if (dfd < 0 || fstatat(dfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-		return false;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
+	if (dfd < 0)
+		return dfd;
+	if (fstatat(dfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EBADMSG;
+	if (clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
+		return negative_errno();
 	boot_ns = ((uint64_t)rt.tv_sec - (uint64_t)bt.tv_sec) * NSEC_PER_SEC;
 	/* A minute of slack for clock steps since boot: a record of this boot is never
 	 * taken for an older one, which is the mistake that would matter. */

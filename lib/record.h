@@ -94,9 +94,10 @@ int record_write(const char *statedir, const struct session_record *rec);
 /* -ENOENT when there is no such record; -EINVAL for a malformed id. */
 int record_read(const char *statedir, const char *id, struct session_record *ret);
 int record_remove(const char *statedir, const char *id);
-/* The record file was last written before this boot began (by its mtime): for records
- * that cannot be read, which no one can sweep and gc drops. */
-bool record_before_boot(const char *statedir, const char *id);
+/* Was the record file last written before this boot began (by its mtime)? For records
+ * that cannot be read, which no one can sweep and gc drops. 1 yes, 0 no, -errno when it
+ * cannot tell (then: no). */
+int record_before_boot(const char *statedir, const char *id);
 /* The id of the record whose pid and pid_start match (pid_start 0: any). -ENOENT. */
 int record_find_by_pid(const char *statedir, pid_t pid, uint64_t pid_start, char **ret_id);
 /* All record ids, sorted; *ret is a NULL-terminated malloc'd array (record_ids_free). */

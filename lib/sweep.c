@@ -697,58 +697,106 @@ out:
 	return r;
 }
 
-bool record_is_alive(const struct session_record *rec)
+int record_is_alive(const struct session_record *rec)
 {
 	char boot[RECORD_BOOT_ID_LEN + 1];
 	uint64_t start;
+	int r;
 
+	/* Boot id unreadable: the pid and its start time still tell. */
 	if (read_boot_id(boot) == 0 && !streq(boot, rec->boot_id))
-		return false;
-	if (rec->pid <= 0 || (kill(rec->pid, 0) < 0 && errno == ESRCH))
-		return false;
-	if (proc_pid_starttime(rec->pid, &start) < 0)
-		return false;
+		return 0;
+	if (rec->pid <= 0)
+		return 0;
+	if (kill(rec->pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	r = proc_pid_starttime(rec->pid, &start);
+	if (r < 0) {
+		/* Exited since the kill(), or /proc does not show it (hidden, not mounted):
+		 * only the first is an answer. */
+		if (kill(rec->pid, 0) < 0 && errno == ESRCH)
+			return 0;
+		return r;
+	}
 	return start == rec->pid_start;
 }
 
-static bool logind_other_sessions(const struct session_record *rec)
+/* Another session of the user under logind, not ours and not closing: 1, 0, or -errno
+ * when logind cannot say. Without logind: 0. */
+static int logind_other_sessions(const struct session_record *rec)
 {
 	_cleanup_free_ char **sessions = NULL;
 	_cleanup_free_ char *ours = NULL;
-	bool other = false;
-	int n;
+	int n, other = 0;
 
 	if (sd_booted() <= 0)
-		return false;
+		return 0;
 	/* Our own session is the one of the process that opened it, and is closing now. */
 	if (rec->pid > 0)
 		sd_pid_get_session(rec->pid, &ours);
 	n = sd_uid_get_sessions(rec->uid, 0, &sessions);
+	if (n < 0)
+		return n;
 	for (int i = 0; i < n; i++) {
 		_cleanup_free_ char *state = NULL;
-		if (!other && !streq_ptr(sessions[i], ours) &&
-		    sd_session_get_state(sessions[i], &state) >= 0 && !streq(state, "closing"))
-			other = true;
+		int r;
+
+		if (other <= 0 && !streq_ptr(sessions[i], ours)) {
+			r = sd_session_get_state(sessions[i], &state);
+			if (r >= 0 && !streq(state, "closing"))
+				other = 1;
+			else if (r < 0 && r != -ENXIO && r != -ENOENT)
+				other = r; /* not gone, and no answer */
+		}
 		free(sessions[i]);
 	}
 	return other;
 }
 
-bool user_has_other_sessions(const char *statedir, const struct session_record *rec)
+/* A record that cannot be read may be anyone's: it counts as a live session of the user
+ * unless it is from an earlier boot or the process named in its id is gone. */
+static int unreadable_record_alive(const char *statedir, const char *id, int err)
+{
+	long pid = strtol(id, NULL, 10);
+
+	if (record_before_boot(statedir, id) == 1)
+		return 0;
+	if (pid > 0 && pid <= INT32_MAX && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	return err;
+}
+
+int user_has_other_sessions(const char *statedir, const struct session_record *rec)
 {
 	char **ids = NULL;
 	size_t n = 0;
-	bool other = false;
+	int r, other;
 
-	if (logind_other_sessions(rec))
-		return true;
-	if (record_list(statedir, &ids, &n) < 0)
-		return false;
-	for (size_t i = 0; i < n && !other; i++) {
+	other = logind_other_sessions(rec);
+	if (other > 0)
+		return 1;
+	r = record_list(statedir, &ids, &n);
+	if (r == -ENOENT)
+		return other; /* no state dir: no records */
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && other <= 0; i++) {
 		struct session_record o = {0};
-		if (streq(ids[i], rec->id) || record_read(statedir, ids[i], &o) < 0)
+		int alive;
+
+		if (streq(ids[i], rec->id))
 			continue;
-		other = o.uid == rec->uid && o.state != RECORD_DEFERRED && record_is_alive(&o);
+		r = record_read(statedir, ids[i], &o);
+		if (r == -ENOENT)
+			continue; /* removed since the listing: closed */
+		if (r < 0)
+			alive = unreadable_record_alive(statedir, ids[i], r);
+		else if (o.uid != rec->uid || o.state == RECORD_DEFERRED)
+			alive = 0;
+		else
+			alive = record_is_alive(&o);
+		if (alive > 0 || (alive < 0 && other == 0))
+			other = alive;
 		record_done(&o);
 	}
 	record_ids_free(ids);

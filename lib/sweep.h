@@ -47,9 +47,11 @@ struct sweep_result {
 int sweep_session(const struct sweep_params *p, struct sweep_result *res);
 
 /* Is the process that opened rec still the same live process (pid + start time), on this
- * boot? */
-bool record_is_alive(const struct session_record *rec);
+ * boot? 1 yes, 0 no, -errno when it cannot tell (then it is to be taken as alive). */
+int record_is_alive(const struct session_record *rec);
 
 /* Does the user of rec have another live session: another live record of the same uid in
- * statedir or, under logind, another session that is not closing? */
-bool user_has_other_sessions(const char *statedir, const struct session_record *rec);
+ * statedir or, under logind, another session that is not closing? 1 yes, 0 no, -errno when
+ * it cannot tell (state dir or a record unreadable, logind or /proc not answering): then
+ * it is to be taken as yes. */
+int user_has_other_sessions(const char *statedir, const struct session_record *rec);
