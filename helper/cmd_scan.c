@@ -34,6 +34,7 @@ struct scan_cmd {
 	time_t last_sec; /* the last second formatted, and its text, for put_time() */
 	char last_sec_str[24];
 	uint64_t files, resident;
+	uint64_t changed; /* files that changed while their pages were scanned */
 	int error;
 };
 
@@ -219,6 +220,9 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		return WALK_CONTINUE;
 	if (s->since_ns && (!(x->stx_mask & STATX_BTIME) || ts_ns(&x->stx_btime) < s->since_ns))
 		return WALK_CONTINUE;
+	/* Its pages were counted while it shrank or grew: the answer is not whole. */
+	if (e->pages && e->pages->changed)
+		s->changed++;
 	if (s->n_filter) {
 		if (!e->pages)
 			return WALK_CONTINUE;
@@ -359,6 +363,11 @@ int cmd_scan(int argc, char **argv)
 			warnx_("scan: %s: incomplete (%s)", roots.v[i].path,
 			       r < 0 ? strerror(-r) : st.incomplete_reason);
 		}
+	}
+	if (s.changed) {
+		incomplete = true;
+		warnx_("scan: %" PRIu64 " file%s changed while scanned: incomplete", s.changed,
+		       s.changed == 1 ? "" : "s");
 	}
 	if (!s.json) {
 		char b[32];
