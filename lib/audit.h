@@ -88,6 +88,3 @@ struct sbuf;
 int audit_format_session_open(struct sbuf *b, const struct audit_session *s);
 int audit_format_file(struct sbuf *b, const struct audit_file *f);
 int audit_format_session_close(struct sbuf *b, const struct audit_summary *s);
-
-/* Upper bound on waiting for another writer's lock before writing anyway. */
-#define AUDIT_LOCK_WAIT_MS 200

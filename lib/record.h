@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * record.h: the session record, the one thing the PAM module hands the helper.
- * Written at open_session to STATEDIR/sessions/ID (root 0600, temp file + fsync +
- * rename, so a reader sees a whole record or none), read by `tmpfs-sweep close ID`,
+ * Written at open_session to STATEDIR/sessions/ID (root 0600: written unnamed with
+ * O_TMPFILE and linked in whole, or rewritten through a temp name and rename, so a reader
+ * sees a whole record or none; not fsynced, see record_write), read by `tmpfs-sweep close ID`,
  * `sessions` and `gc`. Text, one `key=value` a line; values are escaped so that no
  * byte of a user-controlled string (rhost, tty, paths) can end a line or forge a key;
  * the parser is strict (unknown or repeated keys, bad numbers, oversize: -EBADMSG).
