@@ -181,6 +181,7 @@ static void fill_session_open(struct ev *e, const struct audit_session *s)
 	ev_str(e, "tty", s->tty);
 	ev_str(e, "cgroup", s->cgroup);
 	ev_time(e, "time", s->time_ns);
+	ev_opt(e, "reason", s->reason);
 }
 
 static void fill_file(struct ev *e, const struct audit_file *f)
@@ -347,6 +348,10 @@ static void msg_session_open(struct sbuf *m, const struct audit_session *s)
 	msg_str(m, s->user);
 	sbuf_printf(m, " (uid %u), service ", (unsigned)s->uid);
 	msg_str(m, s->service);
+	if (s->reason) {
+		sbuf_adds(m, ", ");
+		msg_str(m, s->reason);
+	}
 }
 
 static void msg_file(struct sbuf *m, const struct audit_file *f)

@@ -34,6 +34,8 @@ struct audit_session {
 	const char *service, *rhost, *tty;
 	const char *cgroup;
 	uint64_t time_ns;
+	/* Optional, left out when NULL: */
+	const char *reason; /* e.g. "watched /tmp is not a tmpfs mount point: skipped" */
 };
 
 struct audit_file {

@@ -354,13 +354,16 @@ out:
 }
 
 /* Each Watch path that is a tmpfs mount point (as the helper will check it again), by
- * its own mount id and device: no mount table is read, and libmount is not loaded. */
+ * its own mount id and device: no mount table is read, and libmount is not loaded. The
+ * paths skipped are said in skipped[] ("; "-separated, for the session-open line). */
 static void find_mounts(pam_handle_t *pamh, const struct options *o, const struct policy *pol,
-			struct session_record *rec)
+			struct session_record *rec, char *skipped, size_t size)
 {
 	char **paths = NULL;
 	int n = policy_watch_paths(pol, rec->user, rec->uid, &paths);
+	size_t len = 0;
 
+	skipped[0] = '\0';
 	for (int i = 0; i < n; i++) {
 		_cleanup_close_ int fd = -1;
 		uint64_t mnt_id;
@@ -370,6 +373,11 @@ static void find_mounts(pam_handle_t *pamh, const struct options *o, const struc
 		if (r < 0) {
 			debug_log(pamh, o, "watched %s is not a tmpfs mount point (%s), skipped",
 				  paths[i], strerror(-r));
+			if (len < size)
+				len += (size_t)snprintf(skipped + len, size - len,
+							"%swatched %s is not a tmpfs mount point "
+							"(%s): skipped", len ? "; " : "",
+							paths[i], strerror(-r));
 			continue;
 		}
 		if (record_add_mount(rec, (int)mnt_id, dev, paths[i]) < 0)
@@ -393,13 +401,13 @@ static struct audit *open_audit(pam_handle_t *pamh, const struct policy *pol)
 }
 
 static void audit_open_line(pam_handle_t *pamh, const struct policy *pol,
-			    const struct session_record *rec)
+			    const struct session_record *rec, const char *reason)
 {
 	struct audit *a = open_audit(pamh, pol);
 	struct audit_session ev = {
 		.session = rec->id, .user = rec->user, .uid = rec->uid, .service = rec->service,
 		.rhost = rec->rhost, .tty = rec->tty, .cgroup = rec->cgroup,
-		.time_ns = rec->start_ns,
+		.time_ns = rec->start_ns, .reason = reason && reason[0] ? reason : NULL,
 	};
 
 	if (a && audit_session_open(a, &ev) < 0)
@@ -453,7 +461,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	gid_t gid = 0;
 	struct session_data *data = NULL;
 	const char *user = NULL;
-	char id[RECORD_ID_MAX];
+	char id[RECORD_ID_MAX], skipped[512];
 	int r;
 
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS ||
@@ -501,7 +509,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 		rec.boot_id[0] = '\0';
 
 	setup_cgroup(pamh, o, &rec);
-	find_mounts(pamh, o, &pol, &rec);
+	find_mounts(pamh, o, &pol, &rec, skipped, sizeof(skipped));
 
 	r = record_write(pol.state_dir, &rec);
 	if (r < 0) {
@@ -524,7 +532,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	/* Without the pam data, close finds the record by our pid: not fatal. */
 	if (r < 0)
 		pam_syslog(pamh, LOG_WARNING, "pam_set_data failed, close will look up by pid");
-	audit_open_line(pamh, &pol, &rec);
+	audit_open_line(pamh, &pol, &rec, skipped);
 	enter_cgroup(pamh, &pol, &rec);
 	debug_log(pamh, o, "session %s recorded for %s", rec.id, rec.user);
 	r = 0;
