@@ -3,7 +3,7 @@
  * cmd_config.c: `check-config [FILE]` (like `sshd -t`, `visudo -c`): every problem of the
  * policy file as FILE:LINE: message (FILE: message for the file's owner, mode, size),
  * exit 1 if any; and `dump-config [FILE]`: the effective policy in the file syntax,
- * defaults included (`--keywords` lists the language's words, for the tests).
+ * defaults included.
  */
 #include "helper.h"
 #include "policy.h"
@@ -20,23 +20,27 @@ static void print_errors(const struct policy_errors *errs)
 	}
 }
 
-/* [--keywords] [FILE]; returns the file or NULL after a usage error. */
-static const char *parse_args(int argc, char **argv, bool *keywords)
+/* [--help] [FILE]: the file, or NULL with *ret the exit code (--help, a usage error). */
+static const char *parse_args(int argc, char **argv, int *ret)
 {
 	const char *file = NULL;
 
 	for (int i = 1; i < argc; i++) {
-		if (keywords && streq(argv[i], "--keywords")) {
-			*keywords = true;
+		if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
+			printf("Usage: tmpfs-sweep %s [FILE]\n"
+			       "FILE: the policy file (default %s).\n",
+			       argv[0], POLICY_DEFAULT_PATH);
+			*ret = EXIT_OK;
+			return NULL;
 		} else if (streq(argv[i], "--") && i + 1 == argc - 1 && !file) {
 			file = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fail(EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);
+			*ret = fail(EXIT_USAGE, "%s: unknown option '%s'", argv[0], argv[i]);
 			return NULL;
 		} else if (!file) {
 			file = argv[i];
 		} else {
-			fail(EXIT_USAGE, "%s: one FILE at most", argv[0]);
+			*ret = fail(EXIT_USAGE, "%s: one FILE at most", argv[0]);
 			return NULL;
 		}
 	}
@@ -47,11 +51,11 @@ int cmd_check_config(int argc, char **argv)
 {
 	struct policy_errors errs;
 	struct policy p;
-	const char *file = parse_args(argc, argv, NULL);
 	int r;
+	const char *file = parse_args(argc, argv, &r);
 
 	if (!file)
-		return EXIT_USAGE;
+		return r;
 	r = policy_load(file, &p, &errs);
 	print_errors(&errs);
 	policy_errors_free(&errs);
@@ -68,17 +72,11 @@ int cmd_dump_config(int argc, char **argv)
 {
 	struct policy_errors errs;
 	struct policy p;
-	bool keywords = false;
-	const char *file = parse_args(argc, argv, &keywords);
 	int r;
+	const char *file = parse_args(argc, argv, &r);
 
 	if (!file)
-		return EXIT_USAGE;
-	if (keywords) {
-		for (const char *const *k = policy_keywords(); *k; k++)
-			puts(*k);
-		return EXIT_OK;
-	}
+		return r;
 	r = policy_load(file, &p, &errs);
 	print_errors(&errs);
 	policy_errors_free(&errs);

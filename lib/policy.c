@@ -9,6 +9,7 @@
 #include "fileio.h"
 #include "glob.h"
 #include "util.h"
+#include "walk.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -51,7 +52,7 @@ static const struct keyword keywords[] = {
 	{"IncludeSystemUsers", KW_BOOL, OFF(include_system_users), "no", NULL, 0, 0},
 	{"OtherSessions", KW_ENUM, OFF(other_sessions), "defer", other_sessions_names, 0, 0},
 	{"RemoveAs", KW_ENUM, OFF(remove_as), "user", remove_as_names, 0, 0},
-	{"MaxDepth", KW_COUNT, OFF(max_depth), "256", NULL, 1, 65536},
+	{"MaxDepth", KW_COUNT, OFF(max_depth), "256", NULL, 1, WALK_MAX_DEPTH},
 	{"MaxEntries", KW_COUNT, OFF(max_entries), "1000000", NULL, 1, 1000000000},
 };
 
@@ -68,17 +69,48 @@ static const char *const class_names[] = {"charged", "created", "owned"};
 static const char *const type_names[] = {[POLICY_TYPE_FILE] = "file", [POLICY_TYPE_DIR] = "dir",
 					 [POLICY_TYPE_ANY] = "any"};
 
-static const char *const all_keywords[] = {
-	"Watch", "StateDir", "AuditLog", "Journal", "Timeout", "ExemptUsers", "ExemptGroups",
-	"IncludeSystemUsers", "OtherSessions", "RemoveAs", "MaxDepth", "MaxEntries",
-	"keep", "report", "remove", "defer", "class", "min-size", "type", NULL,
+/* Rule conditions: NAME=VALUE after the pattern. */
+enum cond { COND_CLASS, COND_MIN_SIZE, COND_TYPE };
+static const char *const cond_names[] = {
+	[COND_CLASS] = "class",
+	[COND_MIN_SIZE] = "min-size",
+	[COND_TYPE] = "type",
 };
 
-const char *const *policy_keywords(void)
+static int cond_lookup(const char *s, size_t n)
 {
-	_Static_assert(ARRAY_SIZE(all_keywords) == ARRAY_SIZE(keywords) + N_ACTIONS + 3 + 1,
-		       "all_keywords must list every keyword, action and condition");
-	return all_keywords;
+	for (size_t i = 0; i < ARRAY_SIZE(cond_names); i++)
+		if (n == strlen(cond_names[i]) && strncasecmp(s, cond_names[i], n) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *policy_keyword(size_t i)
+{
+	if (i < ARRAY_SIZE(keywords))
+		return keywords[i].name;
+	i -= ARRAY_SIZE(keywords);
+	if (i < N_ACTIONS)
+		return action_names[i];
+	i -= N_ACTIONS;
+	return i < ARRAY_SIZE(cond_names) ? cond_names[i] : NULL;
+}
+
+bool policy_setting_info(size_t i, struct policy_setting_info *ret)
+{
+	const struct keyword *k;
+
+	if (i >= ARRAY_SIZE(keywords))
+		return false;
+	k = &keywords[i];
+	*ret = (struct policy_setting_info){
+		.name = k->name,
+		.def = k->def,
+		.min = k->min,
+		.max = k->max,
+		.duration = k->kind == KW_DURATION,
+	};
+	return true;
 }
 
 const char *policy_action_name(enum policy_action a)
@@ -260,20 +292,21 @@ static int parse_duration_ms(const char *s, uint64_t *ret)
 	return 0;
 }
 
-/* User and group names as shadow's useradd accepts them by default (plus a trailing $). */
+/* User and group names as the PAM module accepts a user (pam_tmpfs_sweep.c): letters,
+ * digits and . _ - @ $, not starting with '-', not "." or "..", at most 256 bytes, so that
+ * every user the module sweeps (alice@corp.example from a directory service too) can be
+ * named here. */
 static bool name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 32 || s[0] == '-')
+	if (n == 0 || n > 256 || s[0] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (c == '$' && i == n - 1 && i > 0)
-			continue;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '-'))
+		      c == '_' || c == '.' || c == '-' || c == '@' || c == '$'))
 			return false;
 	}
 	return !streq(s, ".") && !streq(s, "..");
@@ -508,6 +541,7 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 		char *eq = strchr(args[i], '=');
 		const char *val;
 		size_t klen;
+		int cond;
 
 		if (!eq) {
 			perr(ps, "expected a condition (class=, min-size=, type=), got '%.64s'",
@@ -517,7 +551,8 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 		}
 		klen = (size_t)(eq - args[i]);
 		val = eq + 1;
-		if (klen == 5 && strncasecmp(args[i], "class", 5) == 0) {
+		cond = cond_lookup(args[i], klen);
+		if (cond == COND_CLASS) {
 			if (seen_class) {
 				perr(ps, "duplicate condition 'class'");
 				bad = true;
@@ -525,7 +560,7 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 			seen_class = true;
 			if (parse_class(ps, val, &rule.class_mask) < 0)
 				bad = true;
-		} else if (klen == 8 && strncasecmp(args[i], "min-size", 8) == 0) {
+		} else if (cond == COND_MIN_SIZE) {
 			if (seen_size) {
 				perr(ps, "duplicate condition 'min-size'");
 				bad = true;
@@ -538,7 +573,7 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 				     val);
 				bad = true;
 			}
-		} else if (klen == 4 && strncasecmp(args[i], "type", 4) == 0) {
+		} else if (cond == COND_TYPE) {
 			if (seen_type) {
 				perr(ps, "duplicate condition 'type'");
 				bad = true;

@@ -141,8 +141,18 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs);
  * policy that dumps byte-identically. */
 int policy_dump(const struct policy *p, FILE *f);
 
-/* Every word of the language (settings, actions, conditions), NULL-terminated. */
-const char *const *policy_keywords(void);
+/* The words of the language straight from the parser's tables: the settings, then the
+ * actions a rule may use, then the rule conditions. NULL past the last. */
+const char *policy_keyword(size_t i);
+
+struct policy_setting_info {
+	const char *name;
+	const char *def;   /* the default, in the file syntax; NULL: none (an empty list) */
+	uint64_t min, max; /* a number's range (a duration's in ms); 0, 0: not a number */
+	bool duration;
+};
+/* The i-th setting of the keyword table: false past the last. */
+bool policy_setting_info(size_t i, struct policy_setting_info *ret);
 const char *policy_action_name(enum policy_action a);
 /* "charged", "created" or "owned" for one POLICY_CLASS_* bit ("?" for anything else). */
 const char *policy_class_name(unsigned class_bit);

@@ -564,7 +564,7 @@ static int walk_mounts(struct sweep *s, int *root_fds, const char **cap)
 	for (size_t m = 0; m < rec->n_mounts && m < RECORD_MAX_MOUNTS; m++) {
 		const struct record_mount *rm = &rec->mounts[m];
 		struct walk_opts wo = {
-			.max_depth = (unsigned)MIN(s->p->policy->max_depth, 1024),
+			.max_depth = (unsigned)s->p->policy->max_depth, /* <= WALK_MAX_DEPTH */
 			.max_entries = s->p->policy->max_entries,
 			.deadline_ns = s->p->deadline_ns,
 			.flags = WALK_POST_ORDER,

@@ -8,9 +8,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#define DEFAULT_MAX_DEPTH 256u
-#define HARD_MAX_DEPTH 1024u
-#define DEFAULT_MAX_ENTRIES 10000000ULL
 #define DIRBUF 8192
 #define STATX_WANT                                                                                 \
 	(STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO | STATX_SIZE |  \
@@ -129,8 +126,9 @@ static void set_incomplete(struct walk_stats *st, const char *why)
 int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, walk_fn fn,
 	      void *userdata, struct walk_stats *st)
 {
-	unsigned max_depth = o && o->max_depth ? MIN(o->max_depth, HARD_MAX_DEPTH) : DEFAULT_MAX_DEPTH;
-	uint64_t max_entries = o && o->max_entries ? o->max_entries : DEFAULT_MAX_ENTRIES;
+	unsigned max_depth = o && o->max_depth ? MIN(o->max_depth, WALK_MAX_DEPTH)
+					      : WALK_DEFAULT_MAX_DEPTH;
+	uint64_t max_entries = o && o->max_entries ? o->max_entries : WALK_DEFAULT_MAX_ENTRIES;
 	uint64_t deadline = o ? o->deadline_ns : 0;
 	unsigned flags = o ? o->flags : 0;
 	struct frame *stack = NULL;

@@ -38,9 +38,14 @@ struct walk_entry {
 
 typedef int (*walk_fn)(const struct walk_entry *e, void *userdata);
 
+/* The caps: depth is also the number of directory fds held open at once. */
+#define WALK_DEFAULT_MAX_DEPTH 256u
+#define WALK_MAX_DEPTH 1024u /* no walk goes deeper, whatever it is asked */
+#define WALK_DEFAULT_MAX_ENTRIES 10000000ULL
+
 struct walk_opts {
-	unsigned max_depth;     /* 0: default 256 */
-	uint64_t max_entries;   /* 0: default 10,000,000 */
+	unsigned max_depth;     /* 0: WALK_DEFAULT_MAX_DEPTH; at most WALK_MAX_DEPTH */
+	uint64_t max_entries;   /* 0: WALK_DEFAULT_MAX_ENTRIES */
 	uint64_t deadline_ns;   /* CLOCK_MONOTONIC absolute; 0: none */
 	unsigned flags;
 };

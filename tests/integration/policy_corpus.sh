@@ -51,17 +51,6 @@ for f in "$TOP"/tests/policy/good/*.conf "$TOP"/conf/tmpfs-sweep.conf; do
 	check "$name: dump keeps all $rules_in rules" test "$rules_in" -eq "$rules_out"
 done
 
-# Every keyword of the parser's table is in the man page and the shipped conf.
-kw=$("$SWEEP" dump-config --keywords)
-check "19 keywords listed" test "$(echo "$kw" | wc -l)" -eq 19
-missing=
-for k in $kw; do
-	re=${k//-/\\\\?-}
-	grep -qE "^\\.B[IR]? \"?$re([ \"=]|\$)" "$TOP/man/tmpfs-sweep.conf.5" || missing="$missing man:$k"
-	grep -qwF -- "$k" "$TOP/conf/tmpfs-sweep.conf" || missing="$missing conf:$k"
-done
-check "every keyword documented (missing:${missing:- none})" test -z "$missing"
-
 # Usage errors.
 "$SWEEP" check-config a b >/dev/null 2>&1
 check "check-config with two files is a usage error" test $? -eq 2

@@ -203,6 +203,9 @@ static const struct bad bad_cases[] = {
 	{"Journal maybe\n", 0, 1, "expected yes or no"},
 	{"OtherSessions later\n", 0, 1, "expected defer or proceed"},
 	{"ExemptUsers -rf\n", 0, 1, "bad name '-rf'"},
+	{"ExemptUsers al/ice\n", 0, 1, "bad name 'al/ice'"},
+	{"ExemptUsers ..\n", 0, 1, "bad name '..'"},
+	{"ExemptGroups \"a b\"\n", 0, 1, "bad name"},
 	{"Watch /dev/shm /dev/shm\n", 0, 1, "listed twice"},
 	{"Watch /dev/*\n", 0, 1, "wildcards are not allowed"},
 	{"Watch /\n", 0, 1, "'/' cannot be watched"},
@@ -542,6 +545,12 @@ static void test_exemption(void **state)
 	if (gr)
 		assert_true(policy_user_exempt(&p, "bob", 2502, groups, 2, 2000));
 	assert_true(policy_user_exempt(&p, NULL, 2503, NULL, 0, 2000));
+	policy_free(&p);
+	/* A user the module sweeps can be named: a directory service's, a machine's. */
+	parse_ok("ExemptUsers alice@corp.example host$ x_y-z.1\n", &p);
+	assert_true(policy_user_exempt(&p, "alice@corp.example", 2600, NULL, 0, 2000));
+	assert_true(policy_user_exempt(&p, "host$", 2601, NULL, 0, 2000));
+	assert_false(policy_user_exempt(&p, "alice", 2602, NULL, 0, 2000));
 	policy_free(&p);
 	parse_ok("IncludeSystemUsers yes\n", &p);
 	assert_false(policy_user_exempt(&p, "svc", 1500, NULL, 0, 2000));
