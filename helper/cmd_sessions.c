@@ -16,6 +16,7 @@ static void add_time(struct sbuf *b, const char *key, uint64_t ns)
 	sbuf_addc(b, '"');
 }
 
+/* Returns 0, 1 for --help, or -EINVAL for a usage error. */
 static int parse_common(int argc, char **argv, bool *json, bool *dry_run, const char **conf,
 			const char **id)
 {
@@ -46,6 +47,8 @@ static int parse_common(int argc, char **argv, bool *json, bool *dry_run, const 
 				return -EINVAL;
 			*conf = optarg;
 			break;
+		case 'h':
+			return 1;
 		default:
 			return -EINVAL;
 		}
@@ -84,7 +87,10 @@ int cmd_sessions(int argc, char **argv)
 	size_t n = 0;
 	int r;
 
-	if (parse_common(argc, argv, &json, NULL, &conf, NULL) < 0)
+	r = parse_common(argc, argv, &json, NULL, &conf, NULL);
+	if (r > 0)
+		return printf("Usage: tmpfs-sweep sessions [--json] [--conf FILE]\n"), EXIT_OK;
+	if (r < 0)
 		return fail(EXIT_USAGE, "usage: sessions [--json] [--conf FILE]");
 	if (!need_root())
 		return fail(EXIT_NOPERM, "sessions: needs root");
