@@ -169,6 +169,10 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 	}
 	if (dry_run)
 		return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+	if (res.keep_closing) {
+		/* Left as it is (closing), with its journal, for a later gc to resume. */
+		return EXIT_INCOMPLETE;
+	}
 	if (res.keep_record) {
 		rec->state = RECORD_DEFERRED;
 		rec->end_ns = p.end_ns;

@@ -37,10 +37,19 @@ struct sweep_params {
 	bool resume;           /* an earlier sweep of this record was interrupted */
 };
 
+/* What a sweep may hold for its candidates (their names, the table of their directories,
+ * their facts): a cap like MaxEntries. Beyond it the walk stops, nothing is removed and
+ * the session-close line says "incomplete: memory". Some 200,000 candidates fit. */
+#define SWEEP_MAX_MEMORY (64u << 20)
+
 struct sweep_result {
 	uint64_t files, bytes, charged_bytes, removed, removed_bytes, kept, deferred, errors;
+	uint64_t unlisted; /* files beyond AUDIT_MAX_FILE_LINES: counted, no line */
 	bool incomplete;
 	bool keep_record; /* something was deferred: keep the record (state deferred) for gc */
+	bool keep_closing; /* resuming, the interrupted run's journal could not be read: keep
+			    * the record as it is (closing) and the journal, for a later run */
+	bool journal_lost; /* a result could not be journaled */
 	char reason[512];
 };
 
