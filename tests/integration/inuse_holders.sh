@@ -10,16 +10,18 @@ scratch_tmpfs MNT 32m
 scratch_user UA
 uid=$(id -u "$UA") gid=$(id -g "$UA")
 as_a() { setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; }
+# the holders run as UA: copies it can reach wherever the checkout is
+user_copy UHOLD "$TOOLS/t_hold" && user_copy ULEASE "$TOOLS/t_lease" || skip_all "build first"
 
 for m in open mmap flock posix ofd lease none; do
 	printf 'data %s\n' "$m" >"$MNT/$m"
 	chown "$uid:$gid" "$MNT/$m"
 done
 for m in open mmap flock posix ofd; do
-	bg P_$m as_a "$TOOLS/t_hold" $m "$MNT/$m" "$MNT/$m.ready"
+	bg P_$m as_a "$UHOLD" $m "$MNT/$m" "$MNT/$m.ready"
 done
-bg P_memfd as_a "$TOOLS/t_hold" memfd x "$MNT/memfd.ready"
-bg P_lease as_a "$TOOLS/t_lease" "$MNT/lease" "$MNT/lease.ready" "$MNT/lease.report"
+bg P_memfd as_a "$UHOLD" memfd x "$MNT/memfd.ready"
+bg P_lease as_a "$ULEASE" "$MNT/lease" "$MNT/lease.ready" "$MNT/lease.report"
 for m in open mmap flock posix ofd memfd lease; do
 	wait_for 10 test -e "$MNT/$m.ready" || not_ok "holder $m did not start"
 done

@@ -16,6 +16,7 @@ thr_setup
 scratch_user U2
 XCHG=$B/tools/thr_exchange
 [ -x "$XCHG" ] || skip_all "build first (thr_exchange)"
+user_copy XCHG "$XCHG" || skip_all "cannot copy thr_exchange" # run as the user
 
 # The pause hook needs a TEST_HOOKS build: a private one unless HOOKS_SWEEP names one.
 HS=${HOOKS_SWEEP:-}
