@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -95,9 +96,19 @@ static int setup(void **state)
 	return mkdtemp(dir) ? 0 : -1;
 }
 
+/* Holders still running: a failed assertion leaves a test early, teardown ends them. */
+static pid_t kids[8];
+static size_t n_kids;
+
 static int teardown(void **state)
 {
 	char cmd[128];
+
+	for (size_t i = 0; i < n_kids; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	n_kids = 0;
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
@@ -123,6 +134,8 @@ static pid_t holder(const char *path, const char *mode)
 	if (pid == 0) {
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* and if the test itself is killed */
+
 		signal(SIGIO, on_io);
 		if (fd < 0)
 			_exit(1);
@@ -141,6 +154,8 @@ static pid_t holder(const char *path, const char *mode)
 		pause();
 		_exit(child_got_io ? 3 : 0);
 	}
+	if (n_kids < ARRAY_SIZE(kids))
+		kids[n_kids++] = pid;
 	close(p[1]);
 	assert_int_equal(read(p[0], &c, 1), 1);
 	close(p[0]);
@@ -151,6 +166,9 @@ static void stop(pid_t pid, int want_status)
 {
 	int st;
 
+	for (size_t i = 0; i < n_kids; i++)
+		if (kids[i] == pid)
+			kids[i] = kids[--n_kids];
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	/* SIGTERM kills it: a broken lease would have made pause() return with exit 3 */
