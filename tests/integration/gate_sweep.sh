@@ -15,7 +15,8 @@
 # and the direct tests the issue asks for: the hard-link veto (a file with two names is
 # reported "hard links" before any remover sees it; a link made after the walk is caught
 # by the remover's own nlink re-check), the remover's inode re-check (a name replaced by
-# another file of the same user, same birth time), RESOLVE_NO_XDEV (a mount laid over a
+# another file of the same user, same birth time) and owner re-check (a file given to
+# another user after the walk), RESOLVE_NO_XDEV (a mount laid over a
 # directory after the walk: re-check "parent", the mount's file stays), and the audit
 # log's nlink check (an AuditLog that is a hard link to another file is not written).
 # The pause cases use the TEST_HOOKS build (`make hooks`; TMPFS_SWEEP_TEST_PAUSE_FILE).
@@ -131,7 +132,7 @@ sig_o=$(fsig "$W/o/f")
 open_only "$U1" "$T_SCRATCH/pause-open.out" \
 	"$(u1 "mkdir $W/d $W/x && echo d >$W/d/f && echo x >$W/x/f")" \
 	"$(u1 "echo h >$W/h && ln $W/h $W/h2 && echo l >$W/l")" \
-	"$(u1 "echo i >$W/i; echo i2 >$W/i2")" \
+	"$(u1 "echo i >$W/i; echo i2 >$W/i2; echo cw >$W/cw")" \
 	"$(u1 "dd if=/dev/zero of=$W/ctl bs=4k count=2 status=none")"
 check "the paused session was recorded" test -n "$SID"
 btimes=$(stat -c %.9W "$W/i" "$W/i2" | sort -u | wc -l)
@@ -143,6 +144,7 @@ if [ -n "$HS" ]; then
 		"$XCHG" "$W/d" "$W/o" 1 >/dev/null                  # 5: d <-> the other directory
 		run_as "$U1" ln "$W/l" "$W/l2"                       # nlink 1 -> 2 after the walk
 		run_as "$U1" mv -f "$W/i2" "$W/i"                    # i replaced, same owner
+		chown "$U2" "$W/cw"                                  # the same inode, another owner
 		mount -t tmpfs -o size=1m,mode=755 tsw-xdev "$W/x" && # a mount over x (a user's FUSE)
 			at_exit "umount -l '$W/x'" && echo mounted >"$W/x/f" && chown "$U1" "$W/x/f"
 		rm -f "$pf"
@@ -167,6 +169,8 @@ echo "    i and i2: $btimes distinct birth time(s) (1: the inode is all that tel
 check "inode re-check: i (replaced by i2, same owner): skipped-changed, re-check ino" \
 	expect_result "$W/i" skipped-changed '^re-check failed: ino$'
 check "inode re-check: the replacing file stays" test "$(cat "$W/i" 2>&1)" = i2
+check "owner re-check: cw (given to another user after the walk): skipped-changed, re-check uid" \
+	eval 'expect_result "$W/cw" skipped-changed "^re-check failed: uid$" && test "$(stat -c %U "$W/cw")" = "$U2"'
 check "RESOLVE_NO_XDEV: x/f (a mount laid over x): skipped-changed, re-check parent (EXDEV)" \
 	expect_result "$W/x/f" skipped-changed '^re-check failed: parent$'
 check "RESOLVE_NO_XDEV: the mount's own f stays" test "$(cat "$W/x/f" 2>&1)" = mounted
