@@ -11,8 +11,9 @@
 # pam_module/), whitespace-insensitively, and must be on exactly one line: code that moves
 # between files (lib/sweep.c -> lib/decide.c) keeps its mutations; a pattern that no longer
 # matches, or matches more than once, is reported STALE / AMBIGUOUS: a maintenance signal
-# (update the list), never counted as caught. Before any mutation the named tests run on the
-# unmutated copy and must pass (BASELINE FAIL otherwise).
+# (update the list), never counted as caught; so is one that does not build (INVALID).
+# Before any mutation the named tests run on the unmutated copy and must pass (BASELINE
+# FAIL otherwise).
 # Exit: 0 when every mutation was applied and caught, 1 otherwise. The tree copied is the
 # working tree (tracked and untracked files, not ignored ones), so uncommitted edits count.
 set -u
@@ -25,7 +26,7 @@ for a in "$@"; do
 	--full) full=1 ;;
 	--keep) keep=1 ;;
 	--check) checkonly=1 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) only+=("$a") ;;
 	esac
 done
@@ -61,16 +62,17 @@ run_tests() {
 		fi
 		case $n in
 		test_*)
-			(cd "$COPY" && CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "build/tests/$n") >>"$log" 2>&1
+			(cd "$COPY" && CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "build/tests/$n") >"$log.1" 2>&1
 			rc=$? ;;
 		*)
-			(cd "$COPY" && TOP=$COPY B=build timeout 600 bash "tests/integration/$n.sh") >>"$log" 2>&1
+			(cd "$COPY" && TOP=$COPY B=build timeout 600 bash "tests/integration/$n.sh") >"$log.1" 2>&1
 			rc=$? ;;
 		esac
+		cat "$log.1" >>"$log"
 		echo "== $n: rc=$rc" >>"$log"
 		# tests/run's rule: a failure is a "not ok" (cmocka's "# SKIP" aside) or a bad exit
 		if [ $rc -eq 77 ]; then
-			echo "== $n: SKIPPED" >>"$log"; bad=1
+			echo "== $n: SKIPPED: $(tail -n 1 "$log.1")" >>"$log"; bad=1
 		elif [ $rc -ne 0 ] || grep -E '^not ok ' "$log" | grep -qv '# SKIP'; then
 			bad=1
 		fi
@@ -168,7 +170,7 @@ if ! run_tests "$all_tests" "$LOG/baseline.log"; then
 fi
 echo "baseline: [$all_tests] pass ($(($(date +%s) - t0)) s)"
 
-n=0 caught=0 missed=0 stale=0
+n=0 caught=0 missed=0 stale=0 invalid=0
 for e in "${entries[@]}"; do
 	IFS=$'\t' read -r id find repl tests breaks <<<"$e"
 	[ $full = 1 ] && tests=all
@@ -180,8 +182,9 @@ for e in "${entries[@]}"; do
 		continue
 	fi
 	if ! build "$LOG/build-$id.log"; then
-		res="caught (does not build)"
-		caught=$((caught + 1))
+		# not a test of the suite: the entry needs a replacement that compiles
+		res="INVALID (does not build: $LOG/build-$id.log)"
+		invalid=$((invalid + 1))
 	elif run_tests "$tests" "$LOG/$id.log"; then
 		res="NOT CAUGHT by [$tests]"
 		missed=$((missed + 1))
@@ -195,5 +198,5 @@ for e in "${entries[@]}"; do
 	(cd "$COPY" && tar -xf "$WORK/src.tar" "${where%%:*}" && touch "${where%%:*}")
 done
 t=$(($(date +%s) - t_start))
-echo "$n mutations: $caught caught, $missed not caught, $stale stale or ambiguous ($t s)"
+echo "$n mutations: $caught caught, $missed not caught, $stale stale or ambiguous, $invalid invalid ($t s)"
 [ $caught -eq $n ]
