@@ -124,7 +124,9 @@ check "remove W/*: W/a/b is not removed by the rule (line: $(ffield "$W/a/b" res
 	eval 'expect_result "$W/a/b" reported && test "$(ffield "$W/a/b" rule)" = default'
 
 # --- 5 and the remover's re-checks: changes between the walk and the unlink ----------------
-policy
+# The pause counts against the helper's Timeout: a loaded machine must not turn the
+# removals into "not-run".
+policy "Timeout 120s"
 clean
 # the other directory: a second account's, with a file of the same name, made outside the session
 mkdir -m 755 "$W/o" && echo "of-u2" >"$W/o/f" && chown -R "$U2" "$W/o"
