@@ -57,7 +57,7 @@ paused_close() {
 victim=$T_SCRATCH/victim
 race_round() { # race_round REMOVEAS
 	local how=$1
-	policy "RemoveAs $how"
+	policy "RemoveAs $how" "Timeout 120s" # the pause counts against the deadline
 	rm -rf "$victim" "${P_SHM:?}"/*
 	# Outside the mount: a directory anyone may write, holding files of the user with the
 	# names the session's files have: only a followed symlink could reach them.
