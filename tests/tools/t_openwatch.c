@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* t_openwatch FILE LOG READY: log the pid of every process that opens FILE (fanotify
+/* t_openwatch FILE LOG READY: log "PID EXE" of every process that opens FILE (fanotify
  * FAN_OPEN, reported by file handle, so that the watch itself never opens FILE: a FIFO
- * stays unopened), one line per open, until killed. READY is created once the watch is
+ * stays unopened; EXE "?" when it is gone already), one line per open, until killed. READY is created once the watch is
  * set. Exits 77 when fanotify is not available. For tests that must know who opened a
  * FIFO, whatever other processes on the machine do. */
 #include <fcntl.h>
@@ -31,8 +31,15 @@ int main(int argc, char **argv)
 
 		if (n <= 0)
 			return 1;
-		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n))
-			fprintf(log, "%d\n", (int)m->pid);
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			char path[64], exe[4096];
+			ssize_t k;
+
+			snprintf(path, sizeof(path), "/proc/%d/exe", (int)m->pid);
+			k = readlink(path, exe, sizeof(exe) - 1);
+			exe[k > 0 ? k : 0] = '\0';
+			fprintf(log, "%d %s\n", (int)m->pid, k > 0 ? exe : "?");
+		}
 		fflush(log);
 	}
 }
