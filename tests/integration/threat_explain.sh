@@ -75,7 +75,7 @@ at_exit "kill -9 $MEM"
 read -r line <"$T_SCRATCH/mready"
 check "the named holder is ready" test "$line" = ready
 check "its process name holds an ESC" grep -q "$ESC" "/proc/$MEM/comm"
-kill -9 "$SWAP" 2>/dev/null
+{ kill -9 "$SWAP"; wait "$SWAP"; } 2>/dev/null
 "$SWEEP" explain "$CG" >"$T_SCRATCH/parent.txt" 2>&1
 "$SWEEP" explain "$CHILD" >"$T_SCRATCH/child.txt" 2>&1
 sed 's/^/    /' "$T_SCRATCH/parent.txt" | cat -v
