@@ -548,31 +548,55 @@ static int scan_maps(struct inuse *u, int proc_fd, const char *path, pid_t pid)
 	return len > 0;
 }
 
+static int locks_line(struct inuse *u, const char *line)
+{
+	enum inuse_reason reason;
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;
+
+	u->st.locks++;
+	if (inuse_parse_locks_line(line, &dev, &ino, &pid, &reason) < 0)
+		return 0;
+	return keep(u, dev, ino, reason, pid);
+}
+
+/* /proc/locks, read in pieces: a user may hold millions of locks, and the table is neither
+ * kept whole in memory nor read past the deadline (-ETIME: which files are leased is then
+ * unknown). */
 static int scan_locks(struct inuse *u, int proc_fd)
 {
-	ssize_t len = read_all_at(u, proc_fd, "locks");
-	char *p, *nl;
+	_cleanup_close_ int fd = open_read_at(proc_fd, "locks");
+	char buf[65536];
+	size_t have = 0;
 	int r;
 
-	if (len < 0)
-		return (int)len;
-	for (p = u->buf; *p; p = nl + 1) {
-		enum inuse_reason reason;
-		dev_t dev;
-		ino_t ino;
-		pid_t pid;
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		ssize_t n = read_retry(fd, buf + have, sizeof(buf) - 1 - have);
+		char *p = buf, *nl;
 
-		nl = strchr(p, '\n');
-		if (!nl)
-			nl = p + strlen(p) - 1;
-		u->st.locks++;
-		if (inuse_parse_locks_line(p, &dev, &ino, &pid, &reason) < 0)
-			continue;
-		r = keep(u, dev, ino, reason, pid);
-		if (r < 0)
-			return r;
+		if (n < 0)
+			return (int)n;
+		have += (size_t)n;
+		buf[have] = '\0';
+		while ((nl = strchr(p, '\n'))) {
+			*nl = '\0';
+			r = locks_line(u, p);
+			if (r < 0)
+				return r;
+			p = nl + 1;
+		}
+		have -= (size_t)(p - buf);
+		if (n == 0) /* the end, and a last line without its newline */
+			return have ? locks_line(u, p) : 0;
+		if (have == sizeof(buf) - 1)
+			have = 0; /* no line of /proc/locks is that long: dropped */
+		memmove(buf, p, have);
+		if (past(u->deadline_ns))
+			return -ETIME;
 	}
-	return 0;
 }
 
 /* Threads whose fd table is not the leader's (unshare(CLONE_FILES), clone without
@@ -682,7 +706,9 @@ static int snapshot(int proc_fd, pid_t skip_pid, const struct inuse_opts *o, str
 	r = scan_locks(u, proc_fd);
 	if (r == -ENOMEM)
 		goto fail;
-	if (r < 0)
+	if (r == -ETIME)
+		u->st.timed_out = true;
+	else if (r < 0)
 		u->st.procs_denied++; /* unreadable /proc/locks: leases unknown */
 	if (o->locks_only || done_early(u))
 		goto done;
@@ -747,23 +773,29 @@ int inuse_snapshot(const struct inuse_opts *o, struct inuse **ret)
 	return snapshot(proc_fd, getpid(), o, ret);
 }
 
-int inuse_snapshot_locks(const dev_t *devs, size_t n, struct inuse **ret)
+int inuse_snapshot_locks_until(const dev_t *devs, size_t n, uint64_t deadline_ns,
+			       struct inuse **ret)
 {
-	struct inuse_opts o = {
-		.devs = devs, .n_devs = n, .first_uid = (uid_t)-1, .locks_only = true};
+	struct inuse_opts o = {.devs = devs, .n_devs = n, .first_uid = (uid_t)-1,
+			       .deadline_ns = deadline_ns, .locks_only = true};
 	_cleanup_close_ int proc_fd = open_proc();
 	int r;
 
 	if (proc_fd < 0)
 		return proc_fd;
 	r = snapshot(proc_fd, getpid(), &o, ret);
-	if (r == 0 && (*ret)->st.procs_denied) {
-		/* Without /proc/locks nobody can say which files are leased. */
+	if (r == 0 && ((*ret)->st.procs_denied || (*ret)->st.timed_out)) {
+		/* Without the whole of /proc/locks nobody can say which files are leased. */
+		r = (*ret)->st.timed_out ? -ETIME : -EACCES;
 		inuse_free(*ret);
 		*ret = NULL;
-		return -EACCES;
 	}
 	return r;
+}
+
+int inuse_snapshot_locks(const dev_t *devs, size_t n, struct inuse **ret)
+{
+	return inuse_snapshot_locks_until(devs, n, 0, ret);
 }
 
 /* ---- the lease probe ---- */

@@ -83,6 +83,9 @@ int inuse_snapshot_at(int proc_fd, pid_t skip_pid, const struct inuse_opts *o,
 /* Only /proc/locks: cheap, for knowing before a walk which files must not even be
  * opened (opening a file someone holds a write lease on breaks the lease). */
 int inuse_snapshot_locks(const dev_t *devs, size_t n, struct inuse **ret);
+/* The same, read no longer than until deadline_ns (-ETIME then). */
+int inuse_snapshot_locks_until(const dev_t *devs, size_t n, uint64_t deadline_ns,
+			       struct inuse **ret);
 
 /* true if (dev, ino) is in use; *reason ("open", "mapped", "locked", "leased") and *pid
  * (one process using it; -1 when /proc/locks does not say, e.g. OFD locks) when non-NULL. */

@@ -308,7 +308,7 @@ static int lock_table(const struct sweep *s, const int *root_fds, struct inuse *
 	for (size_t i = 0; i < s->rec->n_mounts && nd < RECORD_MAX_MOUNTS; i++)
 		if (root_fds[i] >= 0)
 			devs[nd++] = s->rec->mounts[i].dev;
-	return inuse_snapshot_locks(devs, nd, ret);
+	return inuse_snapshot_locks_until(devs, nd, s->p->deadline_ns, ret);
 }
 
 /* Regular files: the lease probe, each file on its own. */

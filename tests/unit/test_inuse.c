@@ -177,6 +177,56 @@ static void stop(pid_t pid, int want_status)
 }
 
 
+/* /proc/locks as a fake proc directory holds it: read in pieces, lines across the pieces,
+ * a last line without its newline; filtered by device. */
+static void test_locks_streamed(void **state)
+{
+	struct inuse_opts o = {.first_uid = (uid_t)-1, .locks_only = true};
+	dev_t dev = makedev(0, 0x27);
+	char path[128];
+	struct inuse *u;
+	FILE *f;
+	int pfd;
+
+	o.devs = &dev;
+	o.n_devs = 1;
+	snprintf(path, sizeof(path), "%s/locks", dir);
+	f = fopen(path, "we");
+	assert_non_null(f);
+	for (int i = 1; i <= 5000; i++) /* ~300 KB */
+		fprintf(f, "%d: POSIX  ADVISORY  WRITE %d 00:%s:%d 0 EOF\n", i, 100 + i,
+			i % 2 ? "27" : "28", i);
+	fprintf(f, "5001: LEASE  ACTIVE    WRITE 77 00:27:99999 0 EOF"); /* no newline */
+	fclose(f);
+	pfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(pfd >= 0);
+	assert_int_equal(inuse_snapshot_at(pfd, 0, &o, &u), 0);
+	assert_int_equal(inuse_get_stats(u)->locks, 5001);
+	assert_int_equal(inuse_get_stats(u)->entries, 2501);
+	for (int i = 1; i <= 5000; i++) {
+		pid_t pid = 0;
+		bool hit = inuse_lookup(u, dev, (ino_t)i, NULL, &pid);
+
+		assert_true(hit == (i % 2 == 1));
+		if (hit)
+			assert_int_equal(pid, 100 + i);
+	}
+	{
+		const char *why;
+		assert_true(inuse_lookup(u, dev, 99999, &why, NULL));
+		assert_string_equal(why, "leased");
+	}
+	assert_true(inuse_complete(u));
+	inuse_free(u);
+	/* out of time between two pieces: not complete */
+	o.deadline_ns = 1;
+	assert_int_equal(inuse_snapshot_at(pfd, 0, &o, &u), 0);
+	assert_true(inuse_get_stats(u)->timed_out);
+	assert_false(inuse_complete(u));
+	inuse_free(u);
+	close(pfd);
+}
+
 static void mkfile(const char *path, struct stat *st)
 {
 	int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
@@ -818,6 +868,7 @@ int main(void)
 		cmocka_unit_test(test_parse_maps),
 		cmocka_unit_test(test_parse_locks),
 		cmocka_unit_test(test_parse_unix_diag),
+		cmocka_unit_test_setup_teardown(test_locks_streamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_other_dev_filtered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_process_skipped, setup, teardown),
