@@ -6,18 +6,21 @@
 # exit and the user hard-links H meanwhile: gc removes F (every gate checked again: H now
 # has two links and is only reported), each with exactly one final line, G is not audited
 # again, and the record is gone; one more gc does nothing.
+# With OtherSessions proceed, a file kept only because it was in use does not wait for the
+# user's other sessions: gc removes it once free while another session of the user lives.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 source "$(dirname "$0")/threat_common.bash"
 thr_setup
 echo "remove $P_SHM/** class=charged,created" >>"$P_CONF"
 R=$T_SCRATCH/rdy; mkdir -m 1777 "$R"
+# hold FILE: a nohup'ed job of the user's holding FILE open; its pid in $R/NAME.pid
+printf '%s\n' 'exec 3<"$1"; echo $$ >"$2"; exec sleep 600' >"$R/hold.sh"
+hold() { printf 'run:%s' "$(as "$U1" sh -c "'nohup sh $R/hold.sh $P_SHM/$1 $R/$1.pid </dev/null >/dev/null 2>&1 &'")"; }
 for f in F G H; do
 	acts+=("run:$(as "$U1" dd if=/dev/zero of="$P_SHM/$f" bs=4k count=2 status=none)")
 done
-for f in F H; do
-	acts+=("run:$(as "$U1" sh -c "'cd $R && nohup sh -c \"exec 3<$P_SHM/$f; echo \\\$\\\$ >$R/$f.pid; exec sleep 600\" </dev/null >/dev/null 2>&1 &'")")
-done
+acts+=("$(hold F)" "$(hold H)")
 acts+=("run:i=0; while [ ! -s $R/F.pid -o ! -s $R/H.pid ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done")
 session "$U1" "$T_SCRATCH/s1.out" "${acts[@]}"
 for f in F H; do
@@ -69,4 +72,31 @@ check "the record is gone" test ! -e "$P_STATE/sessions/$SID"
 n1=$(wc -l <"$P_AUDIT")
 "$SWEEP" gc --conf "$P_CONF" >/dev/null 2>&1
 check "one more gc writes nothing" test "$(wc -l <"$P_AUDIT")" -eq "$n1"
+
+# OtherSessions proceed: K held at the close of A; the holder exits while B is open.
+sed -i '1a OtherSessions proceed' "$P_CONF" # settings come before rules
+session "$U1" "$T_SCRATCH/a.out" \
+	"run:$(as "$U1" dd if=/dev/zero of="$P_SHM/K" bs=4k count=2 status=none)" \
+	"$(hold K)" \
+	"run:i=0; while [ ! -s $R/K.pid ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done"
+SA=$SID
+[ -s "$R/K.pid" ] && at_exit "kill -9 $(cat "$R/K.pid")"
+check "A's close: K skipped-in-use" expect_result "$P_SHM/K" skipped-in-use "open by pid"
+fl=$T_SCRATCH/fl; mkdir -p "$fl"
+pam_run tmpfs-sweep "$U1" open "run:touch $fl/b-open" \
+	"run:i=0; while [ ! -e $fl/b-done ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i+1)); done" \
+	close >"$T_SCRATCH/b.out" 2>&1 &
+PB=$!
+wait_for 10 test -e "$fl/b-open"
+kill -9 "$(cat "$R/K.pid")"
+wait_for 5 sh -c "! kill -0 $(cat "$R/K.pid") 2>/dev/null"
+"$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc4.out" 2>&1
+check "while B is open, gc removed K (proceed: in use was all that kept it)" \
+	eval 'test ! -e "$P_SHM/K" && test "$(ffield "$P_SHM/K" result "$SA" | tail -n1)" != ""'
+check "K's lines: skipped-in-use, then removed" test \
+	"$(audit_lines file "$SA" | jq -r --arg p "$P_SHM/K" 'select(.path == $p) | .result' | tr '\n' ' ')" = \
+	"skipped-in-use removed "
+check "A's record is gone" test ! -e "$P_STATE/sessions/$SA"
+touch "$fl/b-done"
+wait $PB
 finish
