@@ -24,6 +24,9 @@ wait_for 10 test -e "$T_SCRATCH/watching" || skip_all "no fanotify here"
 run_as "$U2" sh -c "echo released >'$D/P'" &
 WRITER=$!
 at_exit "kill -9 $WRITER"
+# (the exchanges start once the writer sleeps in open(): else it might open U1's file)
+blocked() { for p in $(pgrep -u "$U2" -x sh); do grep -qE 'fifo|pipe|partner' "/proc/$p/wchan" && return; done; return 1; }
+check "U2's writer is blocked on its FIFO" wait_for 10 blocked
 run_as "$U1" "$XCHG" "$D/F" "$D/P" >/dev/null 2>&1 &
 at_exit "kill -9 $!"
 
@@ -41,7 +44,7 @@ sed 's/^/    opened by: /' "$T_SCRATCH/opens"
 ours=$(grep -c 'tmpfs-sweep/tmpfs-sweep$' "$T_SCRATCH/opens")
 check "none of $rounds closes opened U2's FIFO ($ours opens)" test "$ours" -eq 0
 if [ "$(wc -l <"$T_SCRATCH/opens")" -eq 0 ]; then
-	check "U2's writer is still blocked" kill -0 "$WRITER"
+	check "U2's writer is still blocked" blocked
 fi
 check "U1's file and U2's FIFO are both still there" \
 	eval 'test -p "$D/P" -a -f "$D/F" || test -p "$D/F" -a -f "$D/P"'
