@@ -67,7 +67,7 @@ check "gc exits 0" test $? -eq 0
 check "gc removed what was left: the directories and the agent's socket" eval \
 	'test ! -e "$P_SHM/tmux-$U1_ID" -a ! -e "$P_SHM/screens" -a ! -e "$P_SHM/ssh"'
 check "the record is gone" test ! -e "$P_STATE/sessions/$SID"
-check_py "gc: one removed line each; a socket its server unlinked is counted as gone" \
+check_py "gc: one removed line each; a socket its server unlinked is counted as not found" \
 	"$P_AUDIT" "$SID" "$n0" "$P_SHM" "$U1_ID" "$SSOCK" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])][int(sys.argv[3]):]
@@ -85,7 +85,7 @@ gone = len(maybe - set(paths))
 c = [l for l in lines if l["event"] == "session-close" and l["session"] == sid]
 assert len(c) == 1, c
 if gone:
-    want = "%d pending file%s gone" % (gone, "" if gone == 1 else "s")
+    want = "%d pending file%s not found again" % (gone, "" if gone == 1 else "s")
     assert want in c[0].get("reason", ""), (want, c)
 PY
 finish
