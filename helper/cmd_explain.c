@@ -116,12 +116,12 @@ static int scan_shm_obj(struct pages_ctx *pc, const struct shm_obj *o, struct pa
 	int r;
 
 	if (o->open_path[0]) {
-		_cleanup_close_ int fd = open(o->open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		_cleanup_close_ int fd = procshm_open(o);
 		struct stat st;
 		if (fd < 0)
+			return fd;
+		if (fstat(fd, &st) < 0)
 			return negative_errno();
-		if (fstat(fd, &st) < 0 || st.st_dev != o->dev || st.st_ino != o->ino)
-			return -ESTALE;
 		return pages_scan_fd(pc, fd, (uint64_t)st.st_size, ps);
 	}
 	/* A SysV segment nobody has attached: attach it read-only just to look. */
@@ -247,8 +247,13 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 {
 	char s1[32], s2[32], s3[32], t[32], u[64];
 
-	printf("cgroup %s (%s, %s%s)\n", x->cg.rel, x->root.mode == CG_V2 ? "v2" : "v1",
-	       x->root.mnt, streq(x->cg.rel, "/") ? "" : x->cg.rel);
+	/* cgroup and process names are anyone's to choose (a delegated subtree, PR_SET_NAME):
+	 * escaped like file names, never raw to the terminal. */
+	fputs("cgroup ", stdout);
+	print_name_pad(stdout, x->cg.rel, 0);
+	printf(" (%s, %s", x->root.mode == CG_V2 ? "v2" : "v1", x->root.mnt);
+	print_name_pad(stdout, streq(x->cg.rel, "/") ? "" : x->cg.rel, 0);
+	fputs(")\n", stdout);
 	printf("usage %s, shmem %s\n\n", fmt_size(s1, sizeof(s1), usage),
 	       fmt_size(s2, sizeof(s2), shmem));
 	if (x->n_hits)
@@ -256,13 +261,17 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 		       "CGROUP", "PATH");
 	for (size_t i = 0; i < x->n_hits && (!top || i < top); i++) {
 		const struct hit *h = &x->hits[i];
-		printf("%9s %9s  %-10s %-19s  %-16s ", fmt_size(s1, sizeof(s1), h->charged),
+		printf("%9s %9s  %-10s %-19s  ", fmt_size(s1, sizeof(s1), h->charged),
 		       fmt_size(s2, sizeof(s2), h->size), fmt_user(u, sizeof(u), h->uid),
-		       fmt_time(t, sizeof(t), h->btime_ns), holder_below(x, h->holder_ino));
+		       fmt_time(t, sizeof(t), h->btime_ns));
+		print_name_pad(stdout, holder_below(x, h->holder_ino), 16);
+		putchar(' ');
 		print_name(stdout, h->name, h->name_len);
-		if (h->pid)
-			printf("  [%s, held by pid %d %s]", h->kind, (int)h->pid, h->comm);
-		else if (!streq(h->kind, "file"))
+		if (h->pid) {
+			printf("  [%s, held by pid %d ", h->kind, (int)h->pid);
+			print_name_pad(stdout, h->comm, 0);
+			putchar(']');
+		} else if (!streq(h->kind, "file"))
 			printf("  [%s]", h->kind);
 		putchar('\n');
 	}

@@ -196,10 +196,12 @@ static void emit_human(struct scan_cmd *s, const struct scan_entry *e)
 		if (!cg)
 			cg = "?";
 	}
-	printf("%9s %9s  %-10s %-19s  %-24s ",
+	printf("%9s %9s  %-10s %-19s  ",
 	       fmt_size(s1, sizeof(s1), e->pages ? e->pages->resident_bytes : 0),
 	       fmt_size(s2, sizeof(s2), x->stx_size), fmt_user(u, sizeof(u), x->stx_uid),
-	       fmt_time(t, sizeof(t), (x->stx_mask & STATX_BTIME) ? ts_ns(&x->stx_btime) : 0), cg);
+	       fmt_time(t, sizeof(t), (x->stx_mask & STATX_BTIME) ? ts_ns(&x->stx_btime) : 0));
+	print_name_pad(stdout, cg, 24); /* a cgroup's name is anyone's with a delegated tree */
+	putchar(' ');
 	print_name(stdout, e->w->path, e->w->path_len);
 	if (!S_ISREG(x->stx_mode))
 		printf("  [%s]", type_name(x->stx_mode));

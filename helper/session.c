@@ -172,9 +172,13 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 	if (res.keep_record) {
 		rec->state = RECORD_DEFERRED;
 		rec->end_ns = p.end_ns;
+		/* Too many to list: none listed, and gc decides every file again. */
+		if (record_set_pending(rec, res.pending, res.n_pending) == -ENOMEM)
+			(void)record_set_pending(rec, NULL, 0);
 		r = record_write(statedir, rec);
 	} else
 		r = record_remove(statedir, rec->id);
+	free(res.pending);
 	if (r < 0)
 		warnx_("session %s: record: %s", rec->id, strerror(-r));
 	return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
