@@ -21,7 +21,7 @@
  * are mapped in only while their window is looked at) and sets the batch size of the
  * pagemap and kpagecgroup reads. A batch of small files is one window too. */
 #define WINDOW_BYTES (2u << 20)
-#define BATCH_MAX PAGES_BATCH_MAX
+#define BATCH_MAX PAGES_BATCH_MAX /* <= 1 << SLOT_BITS */
 #define BATCH_FILE_MAX (256u << 10) /* larger files are scanned on their own */
 /* kpagecgroup reads merge PFN runs separated by at most this many unused entries. */
 #define PFN_GAP 64
@@ -286,6 +286,49 @@ static int64_t charge_present(struct pages_ctx *c, size_t from, size_t to,
 	}
 	r = charge_pfns(c, c->pfn, npfn, res);
 	return r < 0 ? r : (int64_t)npfn;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The present pages of every file of the batch at once: their PFNs sorted, each with its
+ * slot in the low bits (BATCH_MAX <= 1 << SLOT_BITS), so that the kpagecgroup reads cover
+ * the batch in a few runs rather than a few per file. */
+#define SLOT_BITS 6
+static int charge_batch(struct pages_ctx *c)
+{
+	size_t n = 0, i = 0;
+	int r;
+
+	for (size_t k = 0; k < c->n_slots; k++) {
+		const struct slot *s = &c->slots[k];
+		for (size_t pg = s->first; pg < s->first + s->npages; pg++)
+			if ((c->vec[pg] & 1) && (c->pm[pg] & PM_PRESENT) && (c->pm[pg] & PM_PFN_MASK))
+				c->pfn[n++] = (c->pm[pg] & PM_PFN_MASK) << SLOT_BITS | k;
+	}
+	qsort(c->pfn, n, sizeof(*c->pfn), cmp_u64);
+	while (i < n) {
+		uint64_t lo = c->pfn[i] >> SLOT_BITS, hi = lo;
+		size_t j = i + 1;
+
+		while (j < n && (c->pfn[j] >> SLOT_BITS) <= hi + PFN_GAP &&
+		       (c->pfn[j] >> SLOT_BITS) - lo < c->cgbuf_len)
+			hi = c->pfn[j++] >> SLOT_BITS;
+		r = pread_full(c->kpagecgroup_fd, c->cgbuf, (hi - lo + 1) * sizeof(uint64_t),
+			       (off_t)(lo * sizeof(uint64_t)));
+		if (r < 0)
+			return r;
+		for (; i < j; i++) {
+			struct slot *s = &c->slots[c->pfn[i] & ((1u << SLOT_BITS) - 1)];
+			r = charge_add(&s->res, c->cgbuf[(c->pfn[i] >> SLOT_BITS) - lo], c->page);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
 }
 
 /* Map in the runs of [from, to) that mincore saw resident (c->vec), p the start of the
@@ -843,14 +886,8 @@ void pages_batch_run(struct pages_ctx *c)
 		}
 		if (r == 0)
 			r = read_pagemap(c, p, np);
-		for (size_t i = 0; r == 0 && i < c->n_slots; i++) {
-			struct slot *s = &c->slots[i];
-			int64_t n = s->seen ? charge_present(c, s->first, s->first + s->npages, c->vec,
-							     &s->res)
-					    : 0;
-			if (n < 0)
-				s->error = (int)n;
-		}
+		if (r == 0)
+			r = charge_batch(c);
 	}
 	/* Phase two and the unknown, file by file (it reuses the window buffers). */
 	for (size_t i = 0; i < c->n_slots; i++) {

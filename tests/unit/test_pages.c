@@ -666,6 +666,24 @@ static void test_scan_batches(void **state)
 	for (size_t i = 0; i < t.n; i++)
 		assert_int_equal(x[i].seen, 1);
 	assert_int_equal(t.n_left, 0);
+	/* A walk cut short by its entry cap with files still queued in directories it had
+	 * not left: each is handed over once, with a parent fd that is still its parent. */
+	for (unsigned po = 0; po < 2; po++) {
+		for (size_t i = 0; i < t.n; i++)
+			x[i].seen = 0;
+		t.files = 0;
+		t.n_left = 0;
+		wo = (struct walk_opts){.max_entries = 100, .flags = po ? WALK_POST_ORDER : 0};
+		assert_int_equal(scan_mount(pc, root, rp, &wo, NULL, NULL, on_tree, &t, &st), 0);
+		assert_true(st.incomplete);
+		assert_true(t.files > 50 && t.files <= 100);
+		assert_false(t.bad_dirfd);
+		assert_false(t.bad_order);
+		for (size_t i = 0; i < t.n; i++)
+			assert_true(x[i].seen <= 1);
+	}
+	wo.flags = 0;
+	wo.max_entries = 0;
 	/* STOP from a file in a batch: no callback after it. */
 	t.files = 0;
 	t.stop_after = 7;
