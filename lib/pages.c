@@ -63,8 +63,8 @@ struct pages_ctx {
 	uint64_t *cgbuf;  /* kpagecgroup read buffer */
 	size_t cgbuf_len; /* entries */
 	uint64_t deadline_ns;
-	uint8_t *region;  /* the batch: one window reserved PROT_NONE, files mapped over it */
-	size_t used;      /* pages of the region in use */
+	uint8_t *region;  /* the batch's window of address space, files side by side */
+	size_t used;      /* pages of it in use */
 	struct slot slots[BATCH_MAX];
 	size_t n_slots;
 };
@@ -115,8 +115,6 @@ struct pages_ctx *pages_ctx_free(struct pages_ctx *c)
 	if (!c)
 		return NULL;
 	pages_batch_clear(c);
-	if (c->region)
-		munmap(c->region, c->npages * c->page);
 	for (size_t i = 0; i < BATCH_MAX; i++)
 		page_scan_done(&c->slots[i].res);
 	safe_close(c->pagemap_fd);
@@ -773,14 +771,15 @@ int pages_scan_mapping(struct pages_ctx *c, void *addr, size_t len, struct page_
 }
 
 /*
- * Batches. A window of address space is reserved PROT_NONE once; each small file is
- * mapped over its next free part with MAP_FIXED (only ever over our own reservation:
- * the helper is single-threaded, so nothing else can be given those addresses), and a
- * batch costs one mincore, one guard registration, one populate per run of resident
- * pages (runs cross file boundaries), one pagemap read and the kpagecgroup reads for all
- * of its files, then one mmap that puts the reservation back over all of them. Per
- * file that leaves the open, the mmap and the close. Files with pages phase one did not
- * see go on to phase two on their own afterwards, as any file.
+ * Batches. For each batch a free window of address space is found (an anonymous
+ * PROT_NONE mapping made and unmapped at once), and each small file is mapped into the
+ * next part of it with MAP_FIXED_NOREPLACE, which never replaces a mapping: should
+ * anything else be mapped there meanwhile, the batch just ends early. A batch costs one
+ * mincore, one guard registration, one populate per run of resident pages (runs cross
+ * file boundaries), one pagemap read and the kpagecgroup reads for all of its files,
+ * then one munmap (one TLB flush) and one close_range. Per file that leaves the open and
+ * the mmap. Files with pages phase one did not see go on to phase two on their own
+ * afterwards, as any file.
  */
 bool pages_batchable(const struct pages_ctx *c, uint64_t size, uint64_t blocks)
 {
@@ -795,26 +794,10 @@ size_t pages_batch_len(const struct pages_ctx *c)
 	return c->n_slots;
 }
 
-static void *reserve(void *at, size_t len)
-{
-	return mmap(at, len, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
-}
-
-/* The reservation back over [0, pages) of the region; if that fails, no region. */
-static void region_reset(struct pages_ctx *c, size_t pages)
-{
-	if (!c->region || pages == 0)
-		return;
-	if (reserve(c->region, pages * c->page) == MAP_FAILED) {
-		munmap(c->region, c->npages * c->page);
-		c->region = NULL;
-	}
-}
-
 int pages_batch_add(struct pages_ctx *c, int fd, uint64_t size, uint64_t blocks)
 {
-	size_t np = (size_t)((size + c->page - 1) / c->page);
+	size_t np = (size_t)((size + c->page - 1) / c->page), len = np * c->page;
+	uint8_t *at;
 	struct slot *s;
 	void *p;
 
@@ -822,23 +805,23 @@ int pages_batch_add(struct pages_ctx *c, int fd, uint64_t size, uint64_t blocks)
 		return -E2BIG;
 	if (c->n_slots == BATCH_MAX || c->used + np > c->npages)
 		return -ENOSPC;
-	if (!c->region) {
-		p = reserve(NULL, c->npages * c->page);
+	if (c->n_slots == 0) {
+		p = mmap(NULL, c->npages * c->page, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			return negative_errno();
+		munmap(p, c->npages * c->page);
 		c->region = p;
+		c->used = 0;
 	}
-	p = mmap(c->region + c->used * c->page, np * c->page, PROT_READ, MAP_PRIVATE | MAP_FIXED,
-		 fd, 0);
-	if (p == MAP_FAILED) {
-		int r = negative_errno();
-		/* A failed MAP_FIXED may have unmapped the range: reserve it again at once, or
-		 * give the region up (the files of this batch then fail). */
-		if (reserve(c->region + c->used * c->page, np * c->page) == MAP_FAILED) {
-			munmap(c->region, c->npages * c->page);
-			c->region = NULL;
-			c->used = c->npages; /* full until cleared; run fails every file */
-		}
+	at = c->region + c->used * c->page;
+	p = mmap(at, len, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
+	if (p != at) {
+		int r = p == MAP_FAILED ? negative_errno() : -EEXIST;
+		if (p != MAP_FAILED) /* before Linux 4.17 the flag was only a hint */
+			munmap(p, len);
+		if (r == -EEXIST) /* the window was taken meanwhile: end the batch here */
+			return c->n_slots ? -ENOSPC : -EBUSY;
 		return r;
 	}
 	s = &c->slots[c->n_slots];
@@ -863,9 +846,7 @@ void pages_batch_run(struct pages_ctx *c)
 		return;
 	for (size_t i = 0; i < c->n_slots; i++)
 		scan_reset(&c->slots[i].res);
-	if (!p)
-		r = -ENOMEM;
-	else if (mincore(p, np * c->page, c->vec) < 0)
+	if (mincore(p, np * c->page, c->vec) < 0)
 		r = negative_errno();
 	for (size_t i = 0; r == 0 && i < c->n_slots; i++) {
 		struct slot *s = &c->slots[i];
@@ -908,11 +889,37 @@ const struct page_scan *pages_batch_result(struct pages_ctx *c, size_t slot, int
 	return s->error ? NULL : &s->res;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The batch's fds, usually consecutive numbers: a run of them that are all ours is
+ * closed with one close_range. */
+static void close_slots(struct pages_ctx *c)
+{
+	int fds[BATCH_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_slots; i++)
+		if (c->slots[i].fd >= 0)
+			fds[n++] = TAKE_FD(c->slots[i].fd);
+	qsort(fds, n, sizeof(*fds), cmp_int);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && fds[j] == fds[j - 1] + 1; j++)
+			;
+		if (j - i == 1 || close_range((unsigned)fds[i], (unsigned)fds[j - 1], 0) < 0)
+			for (size_t k = i; k < j; k++)
+				close(fds[k]);
+	}
+}
+
 void pages_batch_clear(struct pages_ctx *c)
 {
-	region_reset(c, c->used);
-	for (size_t i = 0; i < c->n_slots; i++)
-		c->slots[i].fd = safe_close(c->slots[i].fd);
+	if (c->n_slots && c->used)
+		munmap(c->region, c->used * c->page);
+	close_slots(c);
 	c->n_slots = 0;
 	c->used = 0;
 }
