@@ -313,9 +313,12 @@ int cmd_scan(int argc, char **argv)
 	if (!need_root())
 		return fail(EXIT_NOPERM, "scan: must be run as root (page attribution reads "
 					 "/proc/kpagecgroup)");
-	/* A large buffer: one write per 64 KiB of JSON lines rather than per 4 KiB. */
-	if (s.json)
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* A large buffer: one write per 64 KiB of JSON lines rather than per 4 KiB. glibc
+	 * ignores the size unless it is given the buffer too. */
+	if (s.json) {
+		static char outbuf[1 << 16];
+		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	}
 	r = cg_root_open(NULL, &s.root);
 	s.have_root = r == 0;
 	if (cgroup_arg) {
