@@ -57,6 +57,23 @@ check "no block of the tmpfs allocated or freed ($blk0)" test "$(stat -f -c '%b 
 check "F still has its 64 MiB of blocks, and reads as zeros" \
 	eval 'test "$(stat -c %b "$M/F")" = $((MiB64 / 512)) && cmp -s -n $MiB64 "$M/F" /dev/zero'
 
+# Pages past the end (fallocate --keep-size) cannot be mapped: unknown, and named so.
+scratch_memcg CG2
+touch "$M/K"
+in_memcg "$CG2" fallocate -n -l 4M "$M/K"
+"$SWEEP" scan --mount "$M" --json >"$T_SCRATCH/scan2.jsonl"
+"$SWEEP" explain "$CG2" --json >"$T_SCRATCH/explain2.json"
+check_py "past the end: scan and explain count them as unknown, beyond-eof" \
+	"$T_SCRATCH/scan2.jsonl" "$T_SCRATCH/explain2.json" "$M/K" <<'PY'
+import json, sys
+rows = {r["path"]: r for r in map(json.loads, open(sys.argv[1]))}
+k = rows[sys.argv[3]]
+assert k["resident_bytes"] == 0 and k["unknown_bytes"] == 4 << 20, k
+assert k["unknown"] == "beyond-eof", k
+x = json.load(open(sys.argv[2]))
+assert x["unattributed_bytes"] >= 4 << 20 and "beyond-eof" in x["unattributed"], x
+PY
+
 # 2. Through a session and its close.
 echo "remove $P_SHM/** class=charged" >>"$P_CONF"
 cat >"$T_SCRATCH/shm.sh" <<EOF
