@@ -175,7 +175,8 @@ static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t c
 			json_kv_u64(b, "fallocated_bytes", e->pages->fallocated_bytes);
 		if (e->pages->unknown) {
 			char why[64];
-			json_kv_str(b, "unknown", pages_unknown_str(e->pages->unknown, why, sizeof(why)));
+			json_kv_str(b, "unknown",
+				    pages_unknown_str(e->pages->unknown, why, sizeof(why)));
 		}
 		if (e->pages->changed)
 			json_kv_bool(b, "changed", true);

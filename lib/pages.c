@@ -89,7 +89,8 @@ static int uffd_open(bool *minor)
 
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		struct uffdio_api api = {.api = UFFD_API, .features = want[i]};
-		int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+		int fd = (int)syscall(SYS_userfaultfd,
+				      O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 
 		if (fd < 0)
 			return negative_errno();
@@ -304,7 +305,8 @@ static int charge_batch(struct pages_ctx *c)
 	for (size_t k = 0; k < c->n_slots; k++) {
 		const struct slot *s = &c->slots[k];
 		for (size_t pg = s->first; pg < s->first + s->npages; pg++)
-			if ((c->vec[pg] & 1) && (c->pm[pg] & PM_PRESENT) && (c->pm[pg] & PM_PFN_MASK))
+			if ((c->vec[pg] & 1) && (c->pm[pg] & PM_PRESENT) &&
+			    (c->pm[pg] & PM_PFN_MASK))
 				c->pfn[n++] = (c->pm[pg] & PM_PFN_MASK) << SLOT_BITS | k;
 	}
 	qsort(c->pfn, n, sizeof(*c->pfn), cmp_u64);
@@ -522,7 +524,8 @@ static int continue_range(struct pages_ctx *c, struct search *s, uint64_t a, uin
 		}
 		while (i < np) {
 			struct uffdio_continue uc = {
-				.range = {.start = (uintptr_t)(p + i * c->page), .len = (np - i) * c->page},
+				.range = {.start = (uintptr_t)(p + i * c->page),
+					  .len = (np - i) * c->page},
 				.mode = UFFDIO_CONTINUE_MODE_DONTWAKE,
 			};
 			if (ioctl(c->uffd, UFFDIO_CONTINUE, &uc) == 0)
@@ -863,7 +866,8 @@ void pages_batch_run(struct pages_ctx *c)
 		for (size_t i = 0; r == 0 && any.changed && i < c->n_slots; i++) {
 			struct slot *s = &c->slots[i];
 			if (s->seen)
-				r = populate_resident(c, p, s->first, s->first + s->npages, &s->res);
+				r = populate_resident(c, p, s->first, s->first + s->npages,
+						      &s->res);
 		}
 		if (r == 0)
 			r = read_pagemap(c, p, np);

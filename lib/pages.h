@@ -25,12 +25,13 @@ struct charge {
 	uint64_t bytes;
 };
 
-/* Why a file has unknown_bytes (bits of page_scan.unknown). */
-#define PAGES_UNKNOWN_SWAP (1u << 0)       /* in swap: never read back to look */
-#define PAGES_UNKNOWN_UNLOCATED (1u << 1)  /* fallocated, not looked for: no userfaultfd or
-					    * cachestat, or the search hit its cap */
-#define PAGES_UNKNOWN_BEYOND_EOF (1u << 2) /* allocated past the end of the file
-					    * (fallocate --keep-size): cannot be mapped */
+/* Why a file has unknown_bytes (bits of page_scan.unknown): in swap (never read back to
+ * look); fallocated and not looked for (no userfaultfd, or no cachestat and holes too
+ * large to probe, or the search's cap); allocated past the end of the file (fallocate
+ * --keep-size), where no mapping reaches. */
+#define PAGES_UNKNOWN_SWAP (1u << 0)
+#define PAGES_UNKNOWN_UNLOCATED (1u << 1)
+#define PAGES_UNKNOWN_BEYOND_EOF (1u << 2)
 
 struct page_scan {
 	uint64_t resident_bytes;   /* attributed to some cgroup (sum of charges) */

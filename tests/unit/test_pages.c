@@ -64,8 +64,9 @@ static uint64_t memcg_ino(void)
 			snprintf(path, sizeof(path), "/sys/fs/cgroup%s", p);
 		else
 			continue;
-		if (stat(path, &st) == 0 && (strstr(ctl + 1, "memory") ||
-					     access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0))
+		if (stat(path, &st) == 0 &&
+		    (strstr(ctl + 1, "memory") ||
+		     access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0))
 			return st.st_ino;
 	}
 	return 0;
@@ -273,7 +274,8 @@ static void test_sparse_islands(void **state)
 	fill(fd, 0, PG, 'a');
 	fill(fd, 1ULL << 40, PG, 'b');
 	fill(fd, size - PG, PG, 'c');
-	assert_int_equal(fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)(1ULL << 30), (off_t)(2 * PG)), 0);
+	assert_int_equal(fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)(1ULL << 30), (off_t)(2 * PG)),
+			 0);
 	assert_int_equal(fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)(1ULL << 61), (off_t)PG), 0);
 	assert_int_equal(fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)(size - 3 * PG), (off_t)PG), 0);
 	blocks = blocks_of(fd);
@@ -618,7 +620,8 @@ static void make_tree(struct expect *x, size_t *n)
 			x[k].resident = PG;
 			break;
 		case 7: /* size 0, blocks past the end */
-			assert_int_equal(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)(16 * KiB)), 0);
+			assert_int_equal(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)(16 * KiB)),
+					 0);
 			x[k].resident = 0;
 			x[k].unknown = 16 * KiB;
 			x[k].unknown_why = PAGES_UNKNOWN_BEYOND_EOF;
