@@ -21,6 +21,7 @@
  * are mapped in only while their window is looked at) and sets the batch size of the
  * pagemap and kpagecgroup reads. A batch of small files is one window too. */
 #define WINDOW_BYTES (2u << 20)
+#define SPAN_BYTES (64u << 20) /* mapped at once (address space) for the windows of a file */
 #define BATCH_MAX PAGES_BATCH_MAX /* <= 1 << SLOT_BITS */
 #define BATCH_FILE_MAX (256u << 10) /* larger files are scanned on their own */
 /* kpagecgroup reads merge PFN runs separated by at most this many unused entries. */
@@ -358,9 +359,10 @@ static int populate_resident(struct pages_ctx *c, uint8_t *p, size_t from, size_
 }
 
 /* Attribute the resident pages of [p, p+len), a mapping of ours, len <= WINDOW_BYTES;
- * *seen counts the pages mincore saw resident. */
+ * *seen counts the pages mincore saw resident. With drop, the window's pages are unmapped
+ * again afterwards (a private file mapping: nothing but our page tables changes). */
 static int scan_mapped(struct pages_ctx *c, uint8_t *p, size_t len, struct page_scan *res,
-		       uint64_t *seen)
+		       uint64_t *seen, bool drop)
 {
 	size_t np = (len + c->page - 1) / c->page, nres = 0;
 	int64_t n;
@@ -373,16 +375,12 @@ static int scan_mapped(struct pages_ctx *c, uint8_t *p, size_t len, struct page_
 	if (nres == 0)
 		return 0;
 	*seen += nres;
-	/* Without the guard (no userfaultfd, or not a shmem mapping: a SysV segment) mincore
-	 * alone decides, as it always did. */
-	uffd_register(c, p, np * c->page, UFFDIO_REGISTER_MODE_MISSING);
 	r = populate_resident(c, p, 0, np, res);
-	if (r < 0)
-		return r;
-	r = read_pagemap(c, p, np);
-	if (r < 0)
-		return r;
-	n = charge_present(c, 0, np, c->vec, res);
+	if (r == 0)
+		r = read_pagemap(c, p, np);
+	n = r < 0 ? r : charge_present(c, 0, np, c->vec, res);
+	if (drop)
+		madvise(p, np * c->page, MADV_DONTNEED);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -393,22 +391,30 @@ static uint8_t *map_file(struct pages_ctx *c, int fd, uint64_t off, size_t len)
 	return mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, (off_t)off);
 }
 
-/* [start, end) of the file, start page aligned, window by window. */
+/* [start, end) of the file, start page aligned: mapped SPAN_BYTES at a time (address
+ * space only) and registered for the guard once per span, looked at a window at a time,
+ * each window's pages unmapped again before the next, so that the scan's RSS stays one
+ * window. Without the guard (no userfaultfd) mincore alone decides what is populated,
+ * as it always did. */
 static int scan_range(struct pages_ctx *c, int fd, uint64_t start, uint64_t end,
 		      struct page_scan *res, uint64_t *seen)
 {
-	for (uint64_t w = start; w < end;) {
-		size_t len = (size_t)MIN((uint64_t)WINDOW_BYTES, end - w);
-		uint8_t *p = map_file(c, fd, w, len);
-		int r;
+	for (uint64_t s0 = start; s0 < end;) {
+		size_t len = (size_t)MIN((uint64_t)SPAN_BYTES, end - s0);
+		size_t maplen = (len + c->page - 1) & ~(c->page - 1);
+		uint8_t *p = map_file(c, fd, s0, len);
+		int r = 0;
 
 		if (p == MAP_FAILED)
 			return negative_errno();
-		r = scan_mapped(c, p, len, res, seen);
-		munmap(p, len);
+		uffd_register(c, p, maplen, UFFDIO_REGISTER_MODE_MISSING);
+		for (size_t w = 0; w < len && r == 0; w += WINDOW_BYTES)
+			r = scan_mapped(c, p + w, MIN((size_t)WINDOW_BYTES, len - w), res, seen,
+					true);
+		munmap(p, maplen);
 		if (r < 0)
 			return r;
-		w += len;
+		s0 += len;
 	}
 	return 0;
 }
@@ -761,9 +767,10 @@ int pages_scan_mapping(struct pages_ctx *c, void *addr, size_t len, struct page_
 	int r = 0;
 
 	scan_reset(res);
+	/* No guard: the mapping is the caller's, and a SysV segment's cannot take one. */
 	for (size_t off = 0; off < len && r == 0; off += WINDOW_BYTES)
 		r = scan_mapped(c, (uint8_t *)addr + off, MIN((size_t)WINDOW_BYTES, len - off), res,
-				&seen);
+				&seen, false);
 	scan_finish(res);
 	/* Resident to mincore but not mapped: swapped out or gone since. */
 	if (seen * c->page > res->resident_bytes) {
