@@ -475,15 +475,16 @@ static int scan_data(struct pages_ctx *c, int fd, uint64_t size, uint64_t blocks
  * afterwards the page reads as zeros (as it did), SEEK_DATA calls it data and mincore
  * resident, st_blocks and every cgroup's usage are unchanged (the folio was allocated
  * and charged already), and a fallocate(2) still running on that range that fails with
- * ENOSPC keeps it rather than freeing it. A page swapped out in the microseconds between
- * the check and the UFFDIO_CONTINUE would be read back: the race mincore and
- * MADV_POPULATE_READ have for resident pages.
+ * ENOSPC keeps it rather than freeing it. Such a folio swapped out in the moment between
+ * the check (cachestat's nr_evicted right before) and the UFFDIO_CONTINUE would be read
+ * back: the race mincore and MADV_POPULATE_READ have for resident pages.
  *
  * Without cachestat (Linux < 6.5, e.g. Debian 12's 6.1) the holes are probed page by
  * page with UFFDIO_CONTINUE, which is cheap when the holes are all fallocated (a file
  * fallocated whole, PostgreSQL's segments) and costs one step per page of a true hole;
  * the search stops at SEARCH_STEPS or the deadline, and what it did not find is counted
- * as unknown (PAGES_UNKNOWN_UNLOCATED), never guessed.
+ * as unknown (PAGES_UNKNOWN_UNLOCATED), never guessed. There the check is the hole's
+ * SEEK_DATA, so the swap race's moment is the probe of that hole.
  */
 struct search {
 	int fd;
@@ -534,26 +535,28 @@ static int continue_range(struct pages_ctx *c, struct search *s, uint64_t a, uin
 					  .len = (np - i) * c->page},
 				.mode = UFFDIO_CONTINUE_MODE_DONTWAKE,
 			};
+			int e;
+
 			if (ioctl(c->uffd, UFFDIO_CONTINUE, &uc) == 0)
 				break;
+			e = errno;
 			if (uc.mapped > 0) { /* part of it: go on after what was mapped */
 				i += (size_t)uc.mapped / c->page;
 				continue;
 			}
-			if (errno == EINVAL) { /* past the end of the file now: it shrank */
+			if (e == EINVAL) { /* past the end of the file now: it shrank */
 				s->changed = true;
 				break;
 			}
-			if (errno != EFAULT && errno != EEXIST && errno != EAGAIN && errno != EIO) {
-				r = negative_errno();
+			if (e != EFAULT && e != EEXIST && e != EAGAIN && e != EIO) {
 				munmap(p, len);
-				return r;
+				return -e;
 			}
 			/* EFAULT: a hole; EEXIST: mapped already; EIO: a poisoned page; EAGAIN:
 			 * the mm is changing (counted as a step, so never a loop). */
 			if (!search_step(c, s))
 				break;
-			if (errno != EAGAIN)
+			if (e != EAGAIN)
 				i++;
 		}
 		r = read_pagemap(c, p, np);
