@@ -43,6 +43,10 @@ struct explain {
 	size_t n_hits, cap_hits;
 	bool incomplete;
 	int error;
+	/* Pages of the objects looked at that no cgroup could be named for (pages.h): they
+	 * may be this cgroup's, or not. */
+	uint64_t unattributed;
+	unsigned unattributed_why;
 };
 
 static void explain_done(struct explain *x)
@@ -93,6 +97,8 @@ static int on_file(const struct scan_entry *e, void *userdata)
 		return WALK_CONTINUE;
 	if (e->pages->changed)
 		x->incomplete = true;
+	x->unattributed += e->pages->unknown_bytes;
+	x->unattributed_why |= e->pages->unknown;
 	charged = page_scan_charged_to(e->pages, x->inos, x->desc.n);
 	if (charged == 0)
 		return WALK_CONTINUE;
@@ -148,6 +154,8 @@ static int explain_processes(struct explain *x, struct pages_ctx *pc)
 
 		if (scan_shm_obj(pc, o, &ps) < 0)
 			continue;
+		x->unattributed += ps.unknown_bytes;
+		x->unattributed_why |= ps.unknown;
 		charged = page_scan_charged_to(&ps, x->inos, x->desc.n);
 		if (charged == 0)
 			continue;
@@ -235,6 +243,12 @@ static void print_json(struct explain *x, uint64_t usage, uint64_t shmem, uint64
 	b.need_comma = true;
 	json_kv_u64(&b, "explained_bytes", explained);
 	json_kv_u64(&b, "unexplained_bytes", shmem > explained ? shmem - explained : 0);
+	json_kv_u64(&b, "unattributed_bytes", x->unattributed);
+	if (x->unattributed_why) {
+		char why[64];
+		json_kv_str(&b, "unattributed",
+			    pages_unknown_str(x->unattributed_why, why, sizeof(why)));
+	}
 	json_kv_bool(&b, "incomplete", x->incomplete);
 	json_end(&b);
 	if (sbuf_str(&b))
@@ -281,6 +295,12 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 	       fmt_size(s3, sizeof(s3), shmem),
 	       shmem ? 100.0 * (double)explained / (double)shmem : 100.0,
 	       x->incomplete ? ", incomplete" : "");
+	if (x->unattributed) {
+		char why[64];
+		printf("%s in the files and segments looked at is attributed to no cgroup (%s)\n",
+		       fmt_size(s1, sizeof(s1), x->unattributed),
+		       pages_unknown_str(x->unattributed_why, why, sizeof(why)));
+	}
 }
 
 int cmd_explain(int argc, char **argv)

@@ -172,6 +172,13 @@ static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t c
 			json_end(b);
 		}
 		sbuf_addc(b, ']');
+		if (e->pages->fallocated_bytes)
+			json_kv_u64(b, "fallocated_bytes", e->pages->fallocated_bytes);
+		if (e->pages->unknown) {
+			char why[64];
+			json_kv_str(b, "unknown",
+				    pages_unknown_str(e->pages->unknown, why, sizeof(why)));
+		}
 		if (e->pages->changed)
 			json_kv_bool(b, "changed", true);
 	}
@@ -313,9 +320,12 @@ int cmd_scan(int argc, char **argv)
 	if (!need_root())
 		return fail(EXIT_NOPERM, "scan: must be run as root (page attribution reads "
 					 "/proc/kpagecgroup)");
-	/* A large buffer: one write per 64 KiB of JSON lines rather than per 4 KiB. */
-	if (s.json)
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* A large buffer: one write per 64 KiB of JSON lines rather than per 4 KiB. glibc
+	 * ignores the size unless it is given the buffer too. */
+	if (s.json) {
+		static char outbuf[1 << 16];
+		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	}
 	r = cg_root_open(NULL, &s.root);
 	s.have_root = r == 0;
 	if (cgroup_arg) {
