@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "cgroup.h"
 #include "fileio.h"
+#include "metrics.h"
 #include "mounts.h"
 #include "policy.h"
 #include "record.h"
@@ -36,6 +37,8 @@
 #define HELPER_PATH LIBEXECDIR "/tmpfs-sweep"
 #define DEFAULT_TIMEOUT_NS (5 * NSEC_PER_SEC)
 #define MAX_TIMEOUT_S 3600
+/* The most a logout waits for the metrics lock (held by a close writing the file). */
+#define METRICS_WAIT_MS 200
 
 struct options {
 	const char *conf;
@@ -467,6 +470,23 @@ static void audit_open_line(pam_handle_t *pamh, const struct policy *pol,
 	audit_close(a);
 }
 
+/* The helper could not count this close (metrics.h): an incomplete one, maybe a timeout. */
+static void metrics_close_failed(pam_handle_t *pamh, const struct policy *pol, bool timeout)
+{
+	struct metrics_update u = {
+		.add = {.incomplete = 1, .timeouts = timeout},
+		.last_close_ns = realtime_ns(CLOCK_REALTIME),
+	};
+	int r;
+
+	if (!pol->metrics_file)
+		return;
+	r = metrics_update(pol->metrics_file, &u, METRICS_WAIT_MS);
+	if (r < 0 && r != -ENOENT)
+		pam_syslog(pamh, LOG_WARNING, "cannot update metrics %s: %s", pol->metrics_file,
+			   strerror(-r));
+}
+
 /* The session-close line when the helper could not write it: it never ran, or it was
  * killed at the deadline (its record stays for gc, which will finish the sweep). */
 static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
@@ -483,6 +503,7 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 	if (a && audit_session_close(a, &ev) < 0)
 		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", pol->audit_log);
 	audit_close(a);
+	metrics_close_failed(pamh, pol, streq(reason, "timeout"));
 }
 
 /* The policy as the helper will see it. A bad one is said here too (the helper then
