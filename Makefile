@@ -165,8 +165,9 @@ check: deps
 	@B=$(B) tests/run
 
 # A Debian 12 guest under qemu (systemd, logind, pam_systemd, cgroup v2) with this build
-# installed; runs tests/vm/guest/*.sh in it over ssh. Root; ends with "N passed, N failed".
-check-vm: all
+# installed and the .deb on board; runs tests/vm/guest/*.sh in it over ssh. Root; ends with
+# "N passed, N failed".
+check-vm: all deb-build
 	@B=$(B) tests/vm/run.sh
 
 demo: deps
