@@ -146,7 +146,8 @@ static void parse_line(const char *s, size_t n, struct metrics *m)
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(scalars); i++)
-		if (strlen(scalars[i].name) == name_len && memcmp(s, scalars[i].name, name_len) == 0)
+		if (strlen(scalars[i].name) == name_len &&
+		    memcmp(s, scalars[i].name, name_len) == 0)
 			(void)parse_value(val, val_len, scalars[i].seconds, field(m, &scalars[i]));
 }
 
@@ -281,7 +282,8 @@ static int write_new(int dfd, const char *base, const char *tmp, const struct me
 	/* A temp file left by a run killed mid-way (we hold the lock: it is no one's now). */
 	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
 		r = negative_errno();
-	else if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+	else if ((fd = openat(dfd, tmp,
+			      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
 			      0644)) < 0)
 		r = negative_errno();
 	else if ((r = check_ours(fd, &st)) < 0)
@@ -314,8 +316,8 @@ int metrics_update(const char *path, const struct metrics_update *u, unsigned wa
 		return dfd;
 	snprintf(lockname, sizeof(lockname), "%s.lock", base);
 	snprintf(tmpname, sizeof(tmpname), "%s.tmp", base);
-	lfd = openat(dfd, lockname, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		     0600);
+	lfd = openat(dfd, lockname,
+		     O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (lfd < 0)
 		return negative_errno();
 	r = check_ours(lfd, &st);

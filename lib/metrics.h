@@ -26,11 +26,11 @@
 
 struct metrics {
 	/* counters */
-	uint64_t sessions_closed;           /* sweeps that finished a session's record */
+	uint64_t sessions_closed;          /* sweeps that finished a session's record */
 	uint64_t files[METRICS_N_RESULTS]; /* file lines, by enum file_result */
 	uint64_t removed_bytes;
-	uint64_t incomplete;                /* session sweeps that said incomplete */
-	uint64_t timeouts;                  /* ... because time ran out (Timeout, timeout=) */
+	uint64_t incomplete; /* session sweeps that said incomplete */
+	uint64_t timeouts;   /* ... because time ran out (Timeout, timeout=) */
 	/* gauges */
 	uint64_t pending_sessions;          /* records waiting for gc */
 	uint64_t last_close_ns, last_gc_ns; /* CLOCK_REALTIME; 0: never */
