@@ -225,6 +225,8 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 	r = sweep_session(&p, &res);
 	if (r < 0) {
 		warnx_("session %s: %s", rec->id, strerror(-r));
+		if (!dry_run)
+			c->metrics.add.incomplete++; /* its session-close line says incomplete */
 		return EXIT_FAIL;
 	}
 	if (dry_run)
