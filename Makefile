@@ -217,10 +217,12 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # ---- packages: a copy of the tree that ships (no build dirs, no tests) is built in
-# build/deb/ or build/rpm/; the environment of this make (MAKEFLAGS: SANITIZE=, B=) stays out.
+# build/deb/ or build/rpm/. What this make was given (SANITIZE=1, B=, CC=, flags: on its
+# command line they are in the environment of recipes too) stays out of the package build.
 PKG_FILES   := Makefile README.md conf debian helper lib man pam_module tmpfs-sweep.spec
 PKG_SRC      = $(filter-out %~,$(shell find $(PKG_FILES) -type f 2>/dev/null))
-PKG_ENV     := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u CPPFLAGS -u LDFLAGS
+PKG_ENV     := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u CPPFLAGS -u LDFLAGS \
+	-u SANITIZE -u WERROR -u TEST_HOOKS -u B -u CC -u VERSION
 DEB_DIR     := build/deb
 DEB_ARCH     = $(shell dpkg --print-architecture)
 DEB_FILE     = $(DEB_DIR)/tmpfs-sweep_$(VERSION)_$(DEB_ARCH).deb
