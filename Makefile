@@ -257,8 +257,10 @@ rpm: $(PKG_SRC)
 clean:
 	rm -rf build build-san build-clang
 
-# Header dependencies written by the compiles above.
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Header dependencies written by the compiles above (not the packages' trees in build/deb
+# and build/rpm, where etc/logrotate.d and the like are directories).
+-include $(shell find $(B) \( -path $(B)/deb -o -path $(B)/rpm \) -prune -o -name '*.d' -type f \
+	-print 2>/dev/null)
 
 help:
 	@echo "make            build helper ($(HELPER)) and PAM module ($(PAMMOD))"
