@@ -138,6 +138,8 @@ int cmd_gc(int argc, char **argv)
 		record_done(&rec);
 	}
 out:
+	if (!dry_run)
+		sweep_ctx_metrics(&ctx, "gc");
 	record_ids_free(ids);
 	sweep_ctx_close(&ctx);
 	fflush(stdout);

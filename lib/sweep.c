@@ -698,6 +698,8 @@ static void audit_all(struct sweep *s)
 		res->files++;
 		res->bytes += c->f.size;
 		res->charged_bytes += c->f.charged;
+		if (c->out.result < RESULT_PENDING)
+			res->by_result[c->out.result]++;
 		switch (c->out.result) {
 		case RESULT_REMOVED:
 			res->removed++;
@@ -751,6 +753,7 @@ static void audit_interrupted(struct sweep *s)
 		s->res->files++;
 		s->res->bytes += e->size;
 		s->res->charged_bytes += e->charged;
+		s->res->by_result[RESULT_REMOVED]++;
 		s->res->removed++;
 		s->res->removed_bytes += e->size;
 		if (s->p->audit && audit_file(s->p->audit, &f) < 0)
@@ -881,7 +884,7 @@ static void settle_capped(struct sweep *s, const char *cap)
 		(void)decide(&in, &c->out);
 	}
 	if (streq(cap, "time"))
-		s->res->keep_record = true;
+		s->res->keep_record = s->res->timed_out = true;
 	/* Deciding a record's pending files again: a cut walk decides none of them. */
 	for (size_t i = 0; s->rec->n_pending && i < s->n; i++)
 		s->c[i].quiet = true;

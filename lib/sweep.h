@@ -42,7 +42,9 @@ struct sweep_params {
 
 struct sweep_result {
 	uint64_t files, bytes, charged_bytes, removed, removed_bytes, kept, deferred, errors;
+	uint64_t by_result[RESULT_PENDING]; /* file lines by result (enum file_result) */
 	bool incomplete;
+	bool timed_out;   /* the policy's Timeout cut the walk short */
 	bool keep_record; /* something is undecided (deferred, in use, out of time): keep the
 			   * record (state deferred) for gc */
 	/* keep_record: the files gc decides again (malloc'd; the caller frees). None with

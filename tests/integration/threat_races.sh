@@ -30,7 +30,7 @@ fi
 check "a TEST_HOOKS build of the helper is available" test -n "$HS" -a -x "${HS:-/nonexistent}"
 
 policy() { # policy [SETTING LINES...]
-	printf 'Watch %s\nStateDir %s\nAuditLog %s\n' "$P_SHM" "$P_STATE" "$P_AUDIT" >"$P_CONF.new"
+	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\n' "$P_SHM" "$P_STATE" "$P_AUDIT" >"$P_CONF.new"
 	for l in "$@"; do echo "$l" >>"$P_CONF.new"; done
 	echo "remove $P_SHM/** class=charged,created" >>"$P_CONF.new"
 	chmod 644 "$P_CONF.new"; mv "$P_CONF.new" "$P_CONF"
