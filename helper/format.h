@@ -16,6 +16,9 @@ const char *fmt_time(char *buf, size_t len, uint64_t ns);
 const char *fmt_user(char *buf, size_t len, uid_t uid);
 /* Print a name with anything not printable escaped as \xNN (like `ls -b`). */
 void print_name(FILE *f, const char *s, size_t n);
+/* The same for any other string a user may choose (a process name, a cgroup path) of a
+ * NUL-terminated s, padded with spaces to width columns as %-*s would. */
+void print_name_pad(FILE *f, const char *s, int width);
 /* Parse a size "10M", "4096", "1G" (binary units). */
 int parse_size(const char *s, uint64_t *ret);
 /* Parse --since: seconds since the epoch, "@SECS", or "YYYY-MM-DD[ HH:MM[:SS]]" local. */

@@ -154,42 +154,6 @@ static void child_report(int wfd, size_t idx, enum remove_status s, enum remove_
 	(void)!write(wfd, &w, sizeof(w));
 }
 
-/* Resolve a path beneath root, in chunks below PATH_MAX so depth is no limit.
- * No allocation: the chunk lives on the stack. */
-static int child_open_path(int root_fd, const char *path)
-{
-	char chunk[4096];
-	int cur = -1, fd;
-	const char *p = path;
-
-	if (!*p)
-		return -EINVAL;
-	while (*p) {
-		size_t len = strlen(p);
-
-		if (len >= sizeof(chunk)) {
-			len = sizeof(chunk) - 1;
-			while (len > 0 && p[len] != '/')
-				len--;
-			if (len == 0) {
-				safe_close(cur);
-				return -ENAMETOOLONG;
-			}
-		}
-		memcpy(chunk, p, len);
-		chunk[len] = '\0';
-		fd = openat_beneath(cur >= 0 ? cur : root_fd, chunk, O_PATH | O_DIRECTORY);
-		safe_close(cur);
-		if (fd < 0)
-			return fd;
-		cur = fd;
-		p += len;
-		while (*p == '/')
-			p++;
-	}
-	return cur;
-}
-
 /* The path of directory d relative to the root, written into buf (the parent sized it
  * for the longest). The components are laid from the end backwards. */
 static const char *child_dir_path(const struct remove_batch *b, size_t d, char *buf, size_t size)
@@ -238,7 +202,7 @@ static bool child_parent(const struct remove_batch *b, int wfd, const struct rem
 			r = negative_errno();
 	} else {
 		path = child_dir_path(b, it->parent, pathbuf, pathsize);
-		r = path ? child_open_path(b->root_fd, path) : -ENAMETOOLONG;
+		r = path ? openat_beneath_dir(b->root_fd, path) : -ENAMETOOLONG;
 	}
 	if (r < 0) {
 		if (r == -ELOOP || r == -EXDEV || r == -ENOTDIR || r == -ENOENT || r == -EAGAIN)

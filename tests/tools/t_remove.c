@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* t_remove [--user NAME | --as-root] [--wait GO] [--deadline-ms N] [--stdin] ROOT [REL...]
+/* t_remove [--user NAME | --as-root] [--wait GO] [--hold-at K HOLD] [--deadline-ms N] [--stdin]
+ *          ROOT [REL...]
  * Snapshot the identity (lstat) and file handle of each ROOT/REL and its parent,
  * optionally create GO.ready and wait (<= 20 s) for GO to exist (the test swaps things
  * meanwhile), then remove_batch() them and print "REL STATUS CHECK ERRNO-NAME" per item.
+ * --hold-at: when the K-th answer arrives, create HOLD and wait (<= 20 s) until it is gone
+ * (the remover goes on meanwhile until the pipe is full: the test signals it then).
  * --stdin reads the RELs one per line. stderr: "batch_ms=... abandoned=0|1". */
 #include "remove.h"
 #include "util.h"
@@ -23,8 +26,25 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+struct hold {
+	unsigned long at, seen;
+	const char *path;
+};
+
+static void on_answer(size_t idx, const struct remove_result *r, void *userdata)
+{
+	struct hold *h = userdata;
+
+	if (++h->seen != h->at)
+		return;
+	close(open(h->path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	for (int k = 0; k < 2000 && access(h->path, F_OK) == 0; k++)
+		usleep(10000);
+}
+
 int main(int argc, char **argv)
 {
+	struct hold hold = {0};
 	struct remove_creds c = { .as_root = false };
 	const char *user = NULL, *go = NULL, *root;
 	struct remove_item *items;
@@ -48,7 +68,10 @@ int main(int argc, char **argv)
 			c.as_root = true;
 		else if (streq(argv[a], "--wait") && a + 1 < argc)
 			go = argv[++a];
-		else if (streq(argv[a], "--deadline-ms") && a + 1 < argc)
+		else if (streq(argv[a], "--hold-at") && a + 2 < argc) {
+			hold.at = strtoul(argv[++a], NULL, 10);
+			hold.path = argv[++a];
+		} else if (streq(argv[a], "--deadline-ms") && a + 1 < argc)
 			deadline_ms = strtoull(argv[++a], NULL, 10);
 		else if (streq(argv[a], "--stdin"))
 			from_stdin = true;
@@ -169,6 +192,7 @@ int main(int argc, char **argv)
 	b = (struct remove_batch){
 		.root_fd = root_fd, .dirs = dirs, .n_dirs = n_dirs, .items = items, .n = n,
 		.creds = &c, .deadline_ns = deadline_ms ? t0 + deadline_ms * NSEC_PER_MSEC : 0,
+		.on_result = hold.at ? on_answer : NULL, .userdata = &hold,
 	};
 	r = remove_batch(&b, res);
 	fprintf(stderr, "batch_ms=%.3f removed=%d n=%zu abandoned=%d\n", (now_ns() - t0) / 1e6,
