@@ -210,7 +210,7 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 
 	p.deadline_ns = p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
 	if (c->policy.other_sessions == POLICY_OTHER_DEFER && !final) {
-		r = user_has_other_sessions(statedir, rec);
+		r = c->live ? live_users_other(c->live, rec) : user_has_other_sessions(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot tell whether %s has another session (%s): "
 			       "deferring", rec->id, rec->user, strerror(-r));
@@ -218,6 +218,10 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 	}
 	if (!dry_run && rec->state != RECORD_CLOSING) {
 		rec->state = RECORD_CLOSING;
+		/* The window ends here for good: a sweep of it resumed later (killed, out of
+		 * time) claims nothing born after this close or this gc's first sight of the
+		 * orphan, whatever a live session of the user writes meanwhile. */
+		rec->end_ns = p.end_ns;
 		r = record_write(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot mark it closing: %s", rec->id, strerror(-r));

@@ -1471,3 +1471,78 @@ int user_has_other_sessions(const char *statedir, const struct session_record *r
 	record_ids_free(ids);
 	return other;
 }
+
+int live_users_snapshot(const char *statedir, struct live_users *ret)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int r;
+
+	*ret = (struct live_users){0};
+	r = record_list(statedir, &ids, &n);
+	if (r == -ENOENT)
+		return 0; /* no state dir: no records */
+	if (r < 0) {
+		ret->err = r;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct session_record o = {0};
+		struct live_record e = {0};
+		int alive;
+
+		r = record_read(statedir, ids[i], &o);
+		if (r == -ENOENT)
+			continue; /* removed since the listing: closed */
+		if (r < 0) {
+			alive = unreadable_record_alive(statedir, ids[i], r);
+			e.anyone = true;
+		} else {
+			alive = o.state == RECORD_DEFERRED ? 0 : record_is_alive(&o);
+			e.uid = o.uid;
+		}
+		record_done(&o);
+		if (alive == 0)
+			continue;
+		if (ret->n % 64 == 0) {
+			struct live_record *v = reallocarray(ret->v, ret->n + 64, sizeof(*v));
+
+			if (!v) {
+				record_ids_free(ids);
+				live_users_done(ret);
+				return -ENOMEM;
+			}
+			ret->v = v;
+		}
+		snprintf(e.id, sizeof(e.id), "%s", ids[i]);
+		e.alive = alive;
+		ret->v[ret->n++] = e;
+	}
+	record_ids_free(ids);
+	return 0;
+}
+
+int live_users_other(const struct live_users *l, const struct session_record *rec)
+{
+	int other = logind_other_sessions(rec);
+
+	if (other > 0)
+		return 1;
+	if (l->err < 0)
+		return l->err;
+	for (size_t i = 0; i < l->n && other <= 0; i++) {
+		const struct live_record *e = &l->v[i];
+
+		if (streq(e->id, rec->id) || (!e->anyone && e->uid != rec->uid))
+			continue;
+		if (e->alive > 0 || other == 0)
+			other = e->alive;
+	}
+	return other;
+}
+
+void live_users_done(struct live_users *l)
+{
+	free(l->v);
+	*l = (struct live_users){0};
+}

@@ -75,3 +75,24 @@ int record_is_alive(const struct session_record *rec);
  * it cannot tell (state dir or a record unreadable, logind or /proc not answering): then
  * it is to be taken as yes. */
 int user_has_other_sessions(const char *statedir, const struct session_record *rec);
+
+/* The same question asked of many records (gc): the records of statedir read once, the
+ * live ones (or those that cannot be told) kept, so that each answer costs no record read
+ * (every record reading every other record made gc quadratic in deferred records). A
+ * session opened after the snapshot is not seen: as with user_has_other_sessions, whose
+ * answer is as old as its return. */
+struct live_record {
+	char id[RECORD_ID_MAX];
+	uid_t uid;
+	bool anyone; /* unreadable: it may be anyone's */
+	int alive;   /* 1, or -errno: cannot tell */
+};
+struct live_users {
+	struct live_record *v;
+	size_t n;
+	int err; /* the state dir could not be listed: every answer is this */
+};
+int live_users_snapshot(const char *statedir, struct live_users *ret);
+/* As user_has_other_sessions(statedir, rec), from the snapshot (and logind, asked now). */
+int live_users_other(const struct live_users *l, const struct session_record *rec);
+void live_users_done(struct live_users *l);
