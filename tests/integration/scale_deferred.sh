@@ -4,9 +4,11 @@
 # again: 600 x 600 record reads a run, for nothing. Now gc reads the records once a run:
 # counted (strace, the opens of record files), not timed.
 # - gc while the user's session lives: every record is left (deferred), nothing removed,
-#   no audit line, and fewer than 4 record opens per record;
-# - gc once that session has ended: every record swept and gone, the one file removed and
-#   audited once (600 records claim it, one line).
+#   no audit line, and fewer than 4 record opens per record (the old code stopped at the
+#   first live record it read: as few or as many as the directory's order made it);
+# - gc once that session has ended: fewer than 8 record opens per record (the old code
+#   read every record for each: 360,000), every record swept and gone, the one file
+#   removed and audited once (600 records claim it, one line).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 source "$(dirname "$0")/threat_common.bash"
@@ -53,7 +55,12 @@ check "records were read once a run, not once per record ($opens opens < $((4 * 
 	test "$opens" -gt 0 -a "$opens" -lt $((4 * N))
 
 # The user has left: gc sweeps them all.
-"$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc2.out" 2>&1
+strace -f -qq -e trace=openat -o "$T_SCRATCH/strace2" "$SWEEP" gc --conf "$P_CONF" \
+	>"$T_SCRATCH/gc2.out" 2>&1
+opens=$(grep -cE 'openat\([^"]*"[1-9][0-9]*-[0-9]+"' "$T_SCRATCH/strace2")
+echo "    gc once logged out: $opens record opens for $N records"
+check "records were read once a run, not once per record ($opens opens < $((8 * N)))" \
+	test "$opens" -gt 0 -a "$opens" -lt $((8 * N))
 check "gc swept every record" test "$(grep -c '^sweeping ' "$T_SCRATCH/gc2.out")" -eq $N
 check "no record is left" test "$(n_records)" -eq 0
 check "the file was removed" test ! -e "$P_SHM/left"
