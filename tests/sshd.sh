@@ -260,7 +260,8 @@ private_root_overlay() {
 	# overlay; the host's files are untouched), so it reads and sweeps only what it made.
 	[ "$(stat -f -c %T /run)" = overlayfs ] && [ "$(stat -f -c %T /var)" = overlayfs ] ||
 		return 1
-	rm -rf /run/tmpfs-sweep /var/log/tmpfs-sweep /var/lib/prometheus/node-exporter/tmpfs-sweep.prom*
+	rm -rf /run/tmpfs-sweep /var/log/tmpfs-sweep \
+		/var/lib/prometheus/node-exporter/tmpfs-sweep.prom*
 }
 
 private_root_install() {
