@@ -14,7 +14,7 @@ source "$(dirname "$0")/threat_common.bash"
 thr_setup
 HS=$B/hooks/tmpfs-sweep
 [ -x "$HS" ] || skip_all "build the hooks helper first (make hooks)"
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nTimeout 120s\nremove %s/** class=charged,created\n' \
+printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 120s\nremove %s/** class=charged,created\n' \
 	"$P_SHM" "$P_STATE" "$P_AUDIT" "$P_SHM" >"$P_CONF"
 
 # deep_session N DEPTH: a session of U1 leaving N empty files at the bottom of DEPTH

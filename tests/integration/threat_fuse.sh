@@ -49,7 +49,7 @@ fuse_on() {
 # requests: what the servers were asked, besides INIT.
 requests() { cat "${FLOGS[@]}" 2>/dev/null | grep -c '^op '; }
 
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nTimeout 10s\nremove %s/** class=charged,created\n' \
+printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 10s\nremove %s/** class=charged,created\n' \
 	"$P_SHM" "$P_STATE" "$P_AUDIT" "$P_SHM" >"$P_CONF"
 
 # paused CMD...: run the hooks helper (CMD: close ID / gc, --conf added) and the script in
@@ -109,7 +109,7 @@ mkdir -m 755 "$T_SCRATCH/fm"
 chown "$U1" "$T_SCRATCH/fm"
 fuse_on "$T_SCRATCH/fm" --allow-other
 STUCK_LOG=$FLOG
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nTimeout 3s\nremove %s/** class=charged,created\n' \
+printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 3s\nremove %s/** class=charged,created\n' \
 	"$P_SHM" "$P_STATE" "$P_AUDIT" "$P_SHM" >"$P_CONF"
 open_only "$U1" "$T_SCRATCH/open3.out" "run:$(as "$U1" sh -c "'echo h >$P_SHM/h'")"
 t0=$(date +%s%N)

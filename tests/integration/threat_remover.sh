@@ -12,7 +12,7 @@ thr_setup
 HS=$B/hooks/tmpfs-sweep
 [ -x "$HS" ] || skip_all "build the hooks helper first (make hooks)"
 U1_GID=$(id -g "$U1")
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nTimeout 60s\nremove %s/** class=charged,created\n' \
+printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 60s\nremove %s/** class=charged,created\n' \
 	"$P_SHM" "$P_STATE" "$P_AUDIT" "$P_SHM" >"$P_CONF"
 
 open_only "$U1" "$T_SCRATCH/open.out" \
