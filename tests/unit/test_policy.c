@@ -383,6 +383,9 @@ static void test_first_match_and_conditions(void **state)
 	policy_free(&p);
 }
 
+/* Far beyond an honest match (< 1 ms), far below an exponential one (never). */
+#define MATCH_BOUND_MS 10000.0
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -411,7 +414,10 @@ static void test_linear_matching(void **state)
 		assert_false(m(&p, path, "u", 1));
 	dt = (now_ms() - t0) / 10;
 	print_message("# 64 stars vs 4096-byte name: %.2f ms per match\n", dt);
-	assert_true(dt < 200);
+	/* A backtracking matcher would not return in our lifetime; a linear one takes well
+	 * under a millisecond. The bound is that far from both, so a loaded machine cannot
+	 * reach it (no figure is asserted here). */
+	assert_true(dt < MATCH_BOUND_MS);
 	policy_free(&p);
 
 	/* 32 `**` components against a path of 2048 components. */
@@ -427,7 +433,7 @@ static void test_linear_matching(void **state)
 	assert_false(m(&p, path, "u", 1));
 	dt = now_ms() - t0;
 	print_message("# 32 '**' vs 2046 components: %.2f ms\n", dt);
-	assert_true(dt < 500);
+	assert_true(dt < MATCH_BOUND_MS);
 	strcat(path, "/b");
 	assert_true(m(&p, path, "u", 1));
 	policy_free(&p);
