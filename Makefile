@@ -174,6 +174,9 @@ install: all
 	install -m 0644 conf/tmpfs-sweep.tmpfiles $(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf
 	install -m 0644 conf/tmpfs-sweep.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep
 	install -m 0644 conf/pam.d-sshd-snippet $(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
+	sed 's|/usr/sbin/tmpfs-sweep|$(SBINDIR)/tmpfs-sweep|' conf/tmpfs-sweep-unit.conf \
+		>$(B)/tmpfs-sweep-unit.conf
+	install -m 0644 $(B)/tmpfs-sweep-unit.conf $(DESTDIR)$(DOCDIR)/tmpfs-sweep-unit.conf
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || :; done
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || :; done
 
@@ -183,7 +186,7 @@ uninstall:
 		$(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so \
 		$(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.service $(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.timer \
 		$(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep \
-		$(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
+		$(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet $(DESTDIR)$(DOCDIR)/tmpfs-sweep-unit.conf
 	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
 	for m in man/*.8; do rm -f $(DESTDIR)$(MANDIR)/man8/$${m#man/}; done
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
