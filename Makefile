@@ -1,18 +1,34 @@
 # tmpfs-sweep: PAM session module + helper that finds, attributes and sweeps what a
 # login session left on tmpfs. `make help` lists the targets.
 
-VERSION     := 0.1.0
+# The version has one source: the first line of debian/changelog (the Debian package's
+# version; epoch and revision dropped). tmpfs-sweep.spec passes its Version as VERSION=, and
+# tests/integration/pkg_version.sh checks that the two agree.
+VERSION     := $(shell sed -n '1s/^[^ ]* (\([0-9]*:\)\{0,1\}\([^)-]*\).*/\2/p' debian/changelog 2>/dev/null)
+ifeq ($(VERSION),)
+$(error cannot read the version from debian/changelog; give VERSION=)
+endif
 PREFIX      ?= /usr
 SYSCONFDIR  ?= /etc
 SBINDIR     ?= $(PREFIX)/sbin
 LIBEXECDIR  ?= $(PREFIX)/libexec/tmpfs-sweep
-MANDIR      ?= $(PREFIX)/share/man
-PAMDIR      ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
-UNITDIR     ?= /lib/systemd/system
-TMPFILESDIR ?= /usr/lib/tmpfiles.d
-DOCDIR      ?= $(PREFIX)/share/doc/tmpfs-sweep
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+DOCDIR      ?= $(DATADIR)/doc/tmpfs-sweep
 STATEDIR    ?= /run/tmpfs-sweep
 DESTDIR     ?=
+# System directories, as the distribution's pkg-config files give them (fallbacks for a
+# build host without them). Merged /usr: an answer under /lib (Debian 12's pam.pc) is taken
+# under /usr/lib, the same directory there. The unit directory is systemd.pc's as it is:
+# Debian 12's debhelper finds units only in the /lib/systemd/system it names.
+pc_var       = $(shell pkg-config --variable=$(2) $(1) 2>/dev/null)
+or_default   = $(if $(1),$(1),$(2))
+usr_merged   = $(patsubst /lib/%,/usr/lib/%,$(1))
+PAMDIR      ?= $(call usr_merged,$(call or_default,$(call pc_var,pam,libdir),/usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)))/security
+UNITDIR     ?= $(call or_default,$(call pc_var,systemd,systemdsystemunitdir),/usr/lib/systemd/system)
+TMPFILESDIR ?= $(call usr_merged,$(call or_default,$(call pc_var,systemd,tmpfilesdir),/usr/lib/tmpfiles.d))
+CATALOGDIR  ?= $(call usr_merged,$(call or_default,$(call pc_var,systemd,catalogdir),/usr/lib/systemd/catalog))
+COMPLETIONSDIR ?= $(call or_default,$(call pc_var,bash-completion,completionsdir),$(DATADIR)/bash-completion/completions)
 
 CC      ?= cc
 PKGS    := pam libsystemd mount
@@ -20,12 +36,17 @@ B       := build
 
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wwrite-strings \
            -Wno-unused-parameter
-HARDEN  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment or the command line are honoured
+# (dpkg-buildflags, rpm's %set_build_flags); a _FORTIFY_SOURCE level they set wins over ours.
+CPPFLAGS ?=
 CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+HARDEN  := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=3) \
+           -fstack-protector-strong
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -fvisibility=hidden -Ilib \
            -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
            -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSTATEDIR='"$(STATEDIR)"' \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CPPFLAGS)
 LDFLAGS_COMMON := -Wl,-z,relro,-z,now,--no-undefined
 LIBS    := $(shell pkg-config --libs libsystemd mount 2>/dev/null)
 
@@ -144,8 +165,9 @@ check: deps
 	@B=$(B) tests/run
 
 # A Debian 12 guest under qemu (systemd, logind, pam_systemd, cgroup v2) with this build
-# installed; runs tests/vm/guest/*.sh in it over ssh. Root; ends with "N passed, N failed".
-check-vm: all
+# installed and the .deb on board; runs tests/vm/guest/*.sh in it over ssh. Root; ends with
+# "N passed, N failed".
+check-vm: all deb-build
 	@B=$(B) tests/vm/run.sh
 
 demo: deps
@@ -157,14 +179,15 @@ bench: deps
 	@B=$(B) bench/run
 
 # Everything to its standard place under $(DESTDIR); the policy in $(SYSCONFDIR)/security
-# is never overwritten, and the sshd PAM line goes to the docs: the admin adds it.
-install: all
+# is never overwritten, and the sshd PAM line goes to the docs: the admin adds it. The man
+# pages get the version in their header.
+install: $(HELPER) $(PAMMOD)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PAMDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/security $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
-		$(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(COMPLETIONSDIR)
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/tmpfs-sweep
-	ln -sf $(LIBEXECDIR)/tmpfs-sweep $(DESTDIR)$(SBINDIR)/tmpfs-sweep
+	ln -sfr $(DESTDIR)$(LIBEXECDIR)/tmpfs-sweep $(DESTDIR)$(SBINDIR)/tmpfs-sweep
 	install -m 0644 $(PAMMOD) $(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf || \
 		install -m 0644 conf/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/security/tmpfs-sweep.conf
@@ -173,12 +196,17 @@ install: all
 	install -m 0644 $(B)/tmpfs-sweep-gc.service conf/tmpfs-sweep-gc.timer $(DESTDIR)$(UNITDIR)/
 	install -m 0644 conf/tmpfs-sweep.tmpfiles $(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf
 	install -m 0644 conf/tmpfs-sweep.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep
+	install -m 0644 conf/tmpfs-sweep.catalog $(DESTDIR)$(CATALOGDIR)/tmpfs-sweep.catalog
+	install -m 0644 conf/tmpfs-sweep.bash-completion $(DESTDIR)$(COMPLETIONSDIR)/tmpfs-sweep
 	install -m 0644 conf/pam.d-sshd-snippet $(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
 	sed 's|/usr/sbin/tmpfs-sweep|$(SBINDIR)/tmpfs-sweep|' conf/tmpfs-sweep-unit.conf \
 		>$(B)/tmpfs-sweep-unit.conf
 	install -m 0644 $(B)/tmpfs-sweep-unit.conf $(DESTDIR)$(DOCDIR)/tmpfs-sweep-unit.conf
-	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/ || :; done
-	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/ || :; done
+	for m in man/*.[58]; do \
+		sed '/^\.TH /s/"tmpfs-sweep [^"]*"/"tmpfs-sweep $(VERSION)"/' $$m \
+			>$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} || exit 1; \
+	done
 
 # Removes what install put; keeps the policy file (the admin's) and the audit log.
 uninstall:
@@ -186,16 +214,56 @@ uninstall:
 		$(DESTDIR)$(PAMDIR)/pam_tmpfs_sweep.so \
 		$(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.service $(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.timer \
 		$(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep \
+		$(DESTDIR)$(CATALOGDIR)/tmpfs-sweep.catalog $(DESTDIR)$(COMPLETIONSDIR)/tmpfs-sweep \
 		$(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet $(DESTDIR)$(DOCDIR)/tmpfs-sweep-unit.conf
-	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${m#man/}; done
-	for m in man/*.8; do rm -f $(DESTDIR)$(MANDIR)/man8/$${m#man/}; done
+	for m in man/*.[58]; do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# ---- packages: a copy of the tree that ships (no build dirs, no tests) is built in
+# build/deb/ or build/rpm/. What this make was given (SANITIZE=1, B=, CC=, flags: on its
+# command line they are in the environment of recipes too) stays out of the package build.
+PKG_FILES   := Makefile README.md conf debian helper lib man pam_module tmpfs-sweep.spec
+PKG_SRC      = $(filter-out %~,$(shell find $(PKG_FILES) -type f 2>/dev/null))
+PKG_ENV     := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u CPPFLAGS -u LDFLAGS \
+	-u SANITIZE -u WERROR -u TEST_HOOKS -u B -u CC -u VERSION
+DEB_DIR     := build/deb
+DEB_ARCH     = $(shell dpkg --print-architecture)
+DEB_FILE     = $(DEB_DIR)/tmpfs-sweep_$(VERSION)_$(DEB_ARCH).deb
+RPM_DIR     := build/rpm
+.PHONY: deb deb-build rpm
+
+# The .deb (dpkg-buildpackage -b), then lintian: no error and no warning (overrides only in
+# debian/tmpfs-sweep.lintian-overrides, each with its reason).
+deb: deb-build
+	lintian --fail-on error,warning $(DEB_DIR)/tmpfs-sweep_$(VERSION)_$(DEB_ARCH).changes
+
+deb-build: $(DEB_FILE)
+
+$(DEB_FILE): $(PKG_SRC)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/tmpfs-sweep-$(VERSION)
+	tar -cf - $(PKG_FILES) | tar -C $(DEB_DIR)/tmpfs-sweep-$(VERSION) -xf -
+	cd $(DEB_DIR)/tmpfs-sweep-$(VERSION) && $(PKG_ENV) dpkg-buildpackage -b -us -uc \
+		>../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	@echo "deb: $@ (log: $(DEB_DIR)/build.log)"
+
+# The RPM (rpmbuild -bb tmpfs-sweep.spec) from a tarball of the same tree. Off an RPM
+# system (Debian's rpm package) the BuildRequires cannot be checked: RPMFLAGS=--nodeps.
+RPMFLAGS    ?=
+rpm: $(PKG_SRC)
+	rm -rf $(RPM_DIR) && mkdir -p $(RPM_DIR)/SOURCES
+	tar --transform 's|^|tmpfs-sweep-$(VERSION)/|' -czf $(RPM_DIR)/SOURCES/tmpfs-sweep-$(VERSION).tar.gz \
+		$(PKG_FILES)
+	$(PKG_ENV) rpmbuild -bb $(RPMFLAGS) --define "_topdir $(CURDIR)/$(RPM_DIR)" tmpfs-sweep.spec \
+		>$(RPM_DIR)/build.log 2>&1 || { tail -n 40 $(RPM_DIR)/build.log; exit 1; }
+	@ls $(RPM_DIR)/RPMS/*/*.rpm
 
 clean:
 	rm -rf build build-san build-clang
 
-# Header dependencies written by the compiles above.
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Header dependencies written by the compiles above (not the packages' trees in build/deb
+# and build/rpm, where etc/logrotate.d and the like are directories).
+-include $(shell find $(B) \( -path $(B)/deb -o -path $(B)/rpm \) -prune -o -name '*.d' -type f \
+	-print 2>/dev/null)
 
 help:
 	@echo "make            build helper ($(HELPER)) and PAM module ($(PAMMOD))"
@@ -206,5 +274,7 @@ help:
 	@echo "make build-all  every binary: helper, module, test tools, unit tests, benchmarks, hooks"
 	@echo "make fuzz       fuzz the policy parser for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      benchmarks (ratios against anchors measured in the same run)"
+	@echo "make deb        the Debian package in build/deb/ (dpkg-buildpackage -b), lintian clean"
+	@echo "make rpm        the RPM in build/rpm/ (rpmbuild -bb tmpfs-sweep.spec; RPMFLAGS=--nodeps off RPM)"
 	@echo "make install [DESTDIR=...] [PREFIX=/usr]"
 	@echo "make uninstall [DESTDIR=...] [PREFIX=/usr]   (keeps the policy file)"

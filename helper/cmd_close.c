@@ -49,6 +49,8 @@ int cmd_close(int argc, char **argv)
 	ret = sweep_one(&ctx, &rec, "close", dry_run, false);
 	if (lock >= 0)
 		record_unlock(ctx.policy.state_dir, id, lock, !dry_run && ret != EXIT_FAIL);
+	if (!dry_run)
+		sweep_ctx_metrics(&ctx, "close");
 out:
 	record_done(&rec);
 	sweep_ctx_close(&ctx);

@@ -43,6 +43,10 @@ struct explain {
 	size_t n_hits, cap_hits;
 	bool incomplete;
 	int error;
+	/* Pages of the objects looked at that no cgroup could be named for (pages.h): they
+	 * may be this cgroup's, or not. */
+	uint64_t unattributed;
+	unsigned unattributed_why;
 };
 
 static void explain_done(struct explain *x)
@@ -93,6 +97,8 @@ static int on_file(const struct scan_entry *e, void *userdata)
 		return WALK_CONTINUE;
 	if (e->pages->changed)
 		x->incomplete = true;
+	x->unattributed += e->pages->unknown_bytes;
+	x->unattributed_why |= e->pages->unknown;
 	charged = page_scan_charged_to(e->pages, x->inos, x->desc.n);
 	if (charged == 0)
 		return WALK_CONTINUE;
@@ -116,12 +122,12 @@ static int scan_shm_obj(struct pages_ctx *pc, const struct shm_obj *o, struct pa
 	int r;
 
 	if (o->open_path[0]) {
-		_cleanup_close_ int fd = open(o->open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		_cleanup_close_ int fd = procshm_open(o);
 		struct stat st;
 		if (fd < 0)
+			return fd;
+		if (fstat(fd, &st) < 0)
 			return negative_errno();
-		if (fstat(fd, &st) < 0 || st.st_dev != o->dev || st.st_ino != o->ino)
-			return -ESTALE;
 		return pages_scan_fd(pc, fd, (uint64_t)st.st_size, ps);
 	}
 	/* A SysV segment nobody has attached: attach it read-only just to look. */
@@ -148,6 +154,8 @@ static int explain_processes(struct explain *x, struct pages_ctx *pc)
 
 		if (scan_shm_obj(pc, o, &ps) < 0)
 			continue;
+		x->unattributed += ps.unknown_bytes;
+		x->unattributed_why |= ps.unknown;
 		charged = page_scan_charged_to(&ps, x->inos, x->desc.n);
 		if (charged == 0)
 			continue;
@@ -235,6 +243,12 @@ static void print_json(struct explain *x, uint64_t usage, uint64_t shmem, uint64
 	b.need_comma = true;
 	json_kv_u64(&b, "explained_bytes", explained);
 	json_kv_u64(&b, "unexplained_bytes", shmem > explained ? shmem - explained : 0);
+	json_kv_u64(&b, "unattributed_bytes", x->unattributed);
+	if (x->unattributed_why) {
+		char why[64];
+		json_kv_str(&b, "unattributed",
+			    pages_unknown_str(x->unattributed_why, why, sizeof(why)));
+	}
 	json_kv_bool(&b, "incomplete", x->incomplete);
 	json_end(&b);
 	if (sbuf_str(&b))
@@ -247,8 +261,13 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 {
 	char s1[32], s2[32], s3[32], t[32], u[64];
 
-	printf("cgroup %s (%s, %s%s)\n", x->cg.rel, x->root.mode == CG_V2 ? "v2" : "v1",
-	       x->root.mnt, streq(x->cg.rel, "/") ? "" : x->cg.rel);
+	/* cgroup and process names are anyone's to choose (a delegated subtree, PR_SET_NAME):
+	 * escaped like file names, never raw to the terminal. */
+	fputs("cgroup ", stdout);
+	print_name_pad(stdout, x->cg.rel, 0);
+	printf(" (%s, %s", x->root.mode == CG_V2 ? "v2" : "v1", x->root.mnt);
+	print_name_pad(stdout, streq(x->cg.rel, "/") ? "" : x->cg.rel, 0);
+	fputs(")\n", stdout);
 	printf("usage %s, shmem %s\n\n", fmt_size(s1, sizeof(s1), usage),
 	       fmt_size(s2, sizeof(s2), shmem));
 	if (x->n_hits)
@@ -256,13 +275,17 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 		       "CGROUP", "PATH");
 	for (size_t i = 0; i < x->n_hits && (!top || i < top); i++) {
 		const struct hit *h = &x->hits[i];
-		printf("%9s %9s  %-10s %-19s  %-16s ", fmt_size(s1, sizeof(s1), h->charged),
+		printf("%9s %9s  %-10s %-19s  ", fmt_size(s1, sizeof(s1), h->charged),
 		       fmt_size(s2, sizeof(s2), h->size), fmt_user(u, sizeof(u), h->uid),
-		       fmt_time(t, sizeof(t), h->btime_ns), holder_below(x, h->holder_ino));
+		       fmt_time(t, sizeof(t), h->btime_ns));
+		print_name_pad(stdout, holder_below(x, h->holder_ino), 16);
+		putchar(' ');
 		print_name(stdout, h->name, h->name_len);
-		if (h->pid)
-			printf("  [%s, held by pid %d %s]", h->kind, (int)h->pid, h->comm);
-		else if (!streq(h->kind, "file"))
+		if (h->pid) {
+			printf("  [%s, held by pid %d ", h->kind, (int)h->pid);
+			print_name_pad(stdout, h->comm, 0);
+			putchar(']');
+		} else if (!streq(h->kind, "file"))
 			printf("  [%s]", h->kind);
 		putchar('\n');
 	}
@@ -272,6 +295,12 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 	       fmt_size(s3, sizeof(s3), shmem),
 	       shmem ? 100.0 * (double)explained / (double)shmem : 100.0,
 	       x->incomplete ? ", incomplete" : "");
+	if (x->unattributed) {
+		char why[64];
+		printf("%s in the files and segments looked at is attributed to no cgroup (%s)\n",
+		       fmt_size(s1, sizeof(s1), x->unattributed),
+		       pages_unknown_str(x->unattributed_why, why, sizeof(why)));
+	}
 }
 
 int cmd_explain(int argc, char **argv)

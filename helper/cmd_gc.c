@@ -3,8 +3,9 @@
  * tmpfs-sweep gc [--dry-run] [--conf FILE]: sweep the sessions whose close never ran or
  * was deferred. A record is swept when it is from another boot; when the process that
  * opened it is gone (pid and start time, so a reused pid does not keep it alive); or,
- * deferred, when the user has no other session left. Each record is locked while it is
- * swept, so close and gc never sweep one twice.
+ * deferred, when the user has no other session left (or, with OtherSessions proceed, when
+ * all it leaves undecided is files that were in use: every run, quietly while they are).
+ * Each record is locked while it is swept, so close and gc never sweep one twice.
  */
 #include "cgroup.h"
 #include "helper.h"
@@ -13,6 +14,18 @@
 #include "util.h"
 
 #include <getopt.h>
+
+/* Every file rec leaves undecided was in use (none deferred by a rule or for another
+ * session, and the walk saw them all). */
+static bool pending_in_use_only(const struct session_record *rec)
+{
+	if (!rec->n_pending)
+		return false;
+	for (size_t i = 0; i < rec->n_pending; i++)
+		if (rec->pending[i].why != RECORD_PENDING_INUSE)
+			return false;
+	return true;
+}
 
 /* Why to sweep rec now, or NULL to leave it. *final: no session of the user is left. */
 static const char *gc_reason(struct sweep_ctx *c, const struct session_record *rec, bool *final)
@@ -28,13 +41,18 @@ static const char *gc_reason(struct sweep_ctx *c, const struct session_record *r
 	/* "Cannot tell" (< 0) leaves the record as "yes" does, for a later run. */
 	if (rec->state == RECORD_DEFERRED) {
 		r = user_has_other_sessions(c->policy.state_dir, rec);
+		if (r == 0) {
+			*final = true;
+			return "deferred, and the user's last session has ended";
+		}
+		/* Files kept only because they were in use wait for nobody's logout unless the
+		 * policy defers to other sessions. */
+		if (c->policy.other_sessions == POLICY_OTHER_PROCEED && pending_in_use_only(rec))
+			return "files in use at its close are decided again";
 		if (r < 0)
 			warnx_("gc: session %s: cannot tell whether %s has another session (%s): "
 			       "left for a later run", rec->id, rec->user, strerror(-r));
-		if (r != 0)
-			return NULL;
-		*final = true;
-		return "deferred, and the user's last session has ended";
+		return NULL;
 	}
 	r = record_is_alive(rec);
 	if (r < 0)
@@ -120,6 +138,8 @@ int cmd_gc(int argc, char **argv)
 		record_done(&rec);
 	}
 out:
+	if (!dry_run)
+		sweep_ctx_metrics(&ctx, "gc");
 	record_ids_free(ids);
 	sweep_ctx_close(&ctx);
 	fflush(stdout);

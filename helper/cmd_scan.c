@@ -172,6 +172,13 @@ static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t c
 			json_end(b);
 		}
 		sbuf_addc(b, ']');
+		if (e->pages->fallocated_bytes)
+			json_kv_u64(b, "fallocated_bytes", e->pages->fallocated_bytes);
+		if (e->pages->unknown) {
+			char why[64];
+			json_kv_str(b, "unknown",
+				    pages_unknown_str(e->pages->unknown, why, sizeof(why)));
+		}
 		if (e->pages->changed)
 			json_kv_bool(b, "changed", true);
 	}
@@ -196,10 +203,12 @@ static void emit_human(struct scan_cmd *s, const struct scan_entry *e)
 		if (!cg)
 			cg = "?";
 	}
-	printf("%9s %9s  %-10s %-19s  %-24s ",
+	printf("%9s %9s  %-10s %-19s  ",
 	       fmt_size(s1, sizeof(s1), e->pages ? e->pages->resident_bytes : 0),
 	       fmt_size(s2, sizeof(s2), x->stx_size), fmt_user(u, sizeof(u), x->stx_uid),
-	       fmt_time(t, sizeof(t), (x->stx_mask & STATX_BTIME) ? ts_ns(&x->stx_btime) : 0), cg);
+	       fmt_time(t, sizeof(t), (x->stx_mask & STATX_BTIME) ? ts_ns(&x->stx_btime) : 0));
+	print_name_pad(stdout, cg, 24); /* a cgroup's name is anyone's with a delegated tree */
+	putchar(' ');
 	print_name(stdout, e->w->path, e->w->path_len);
 	if (!S_ISREG(x->stx_mode))
 		printf("  [%s]", type_name(x->stx_mode));
@@ -299,9 +308,12 @@ int cmd_scan(int argc, char **argv)
 	if (!need_root())
 		return fail(EXIT_NOPERM, "scan: must be run as root (page attribution reads "
 					 "/proc/kpagecgroup)");
-	/* A large buffer: one write per 64 KiB of JSON lines rather than per 4 KiB. */
-	if (s.json)
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* A large buffer: one write per 64 KiB of JSON lines rather than per 4 KiB. glibc
+	 * ignores the size unless it is given the buffer too. */
+	if (s.json) {
+		static char outbuf[1 << 16];
+		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	}
 	r = cg_root_open(NULL, &s.root);
 	s.have_root = r == 0;
 	if (cgroup_arg) {

@@ -60,6 +60,20 @@ void print_name(FILE *f, const char *s, size_t n)
 	}
 }
 
+void print_name_pad(FILE *f, const char *s, int width)
+{
+	size_t n = strlen(s);
+	int shown = 0;
+
+	print_name(f, s, n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		shown += c == '\\' ? 2 : c < 0x20 || c >= 0x7f ? 4 : 1;
+	}
+	for (; shown < width; shown++)
+		fputc(' ', f);
+}
+
 int parse_size(const char *s, uint64_t *ret)
 {
 	char *end;

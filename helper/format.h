@@ -20,6 +20,9 @@ struct user_info;
 /* A user given as a name or a uid. A uid without a passwd entry is fine: the name is then
  * "" and the gid (gid_t)-1. -ENOENT: no such user name; -EINVAL: not a name (users.h). */
 int parse_user_arg(const char *arg, struct user_info *ret);
+/* The same for any other string a user may choose (a process name, a cgroup path) of a
+ * NUL-terminated s, padded with spaces to width columns as %-*s would. */
+void print_name_pad(FILE *f, const char *s, int width);
 /* Parse a size "10M", "4096", "1G" (binary units). */
 int parse_size(const char *s, uint64_t *ret);
 /* Parse --since: seconds since the epoch, "@SECS", or "YYYY-MM-DD[ HH:MM[:SS]]" local. */

@@ -160,6 +160,66 @@ static void notify_user(struct sweep_ctx *c, const struct session_record *rec,
 		warnx_("session %s: notify summary: %s", rec->id, strerror(-r));
 }
 
+/* ---- Prometheus metrics (metrics.h): one sweep's figures, added up until the run ends */
+
+static void metrics_note(struct sweep_ctx *c, const struct sweep_result *res)
+{
+	struct metrics *a = &c->metrics.add;
+
+	c->swept = true;
+	/* A session's sweep finishes when its record goes; a deferred or timed-out one is
+	 * counted when gc finishes it. */
+	if (!res->keep_record)
+		a->sessions_closed++;
+	for (size_t i = 0; i < METRICS_N_RESULTS; i++)
+		a->files[i] += res->by_result[i];
+	a->removed_bytes += res->removed_bytes;
+	a->incomplete += res->incomplete;
+	a->timeouts += res->timed_out;
+}
+
+/* Records gc has to finish: deferred ones, and those whose opening process is gone. */
+static uint64_t pending_sessions(const char *statedir)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	uint64_t pending = 0;
+
+	if (record_list(statedir, &ids, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct session_record rec = {0};
+
+		if (record_read(statedir, ids[i], &rec) < 0)
+			continue;
+		if (rec.state == RECORD_DEFERRED || !record_is_alive(&rec))
+			pending++;
+		record_done(&rec);
+	}
+	record_ids_free(ids);
+	return pending;
+}
+
+void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger)
+{
+	struct metrics_update *u = &c->metrics;
+	int r;
+
+	if (!c->policy.metrics_file)
+		return;
+	u->have_pending = true;
+	u->pending_sessions = pending_sessions(c->policy.state_dir);
+	if (streq(trigger, "gc"))
+		u->last_gc_ns = now_realtime_ns();
+	else if (c->swept)
+		u->last_close_ns = now_realtime_ns();
+	r = metrics_update(c->policy.metrics_file, u, 0);
+	if (r < 0 && r != -ENOENT)
+		warnx_("metrics %s: %s", c->policy.metrics_file, strerror(-r));
+	*u = (struct metrics_update){0};
+	c->swept = false;
+}
+
 int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,
 	      bool final)
 {
@@ -220,16 +280,25 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 	policy_scope_done(&scope);
 	if (r < 0) {
 		warnx_("session %s: %s", rec->id, strerror(-r));
+		if (!dry_run)
+			c->metrics.add.incomplete++; /* its session-close line says incomplete */
 		return EXIT_FAIL;
 	}
-	if (!persist)
+	if (!persist) {
+		free(res.pending);
 		return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+	}
+	metrics_note(c, &res);
 	if (res.keep_record) {
 		rec->state = RECORD_DEFERRED;
 		rec->end_ns = p.end_ns;
+		/* Too many to list: none listed, and gc decides every file again. */
+		if (record_set_pending(rec, res.pending, res.n_pending) == -ENOMEM)
+			(void)record_set_pending(rec, NULL, 0);
 		r = record_write(statedir, rec);
 	} else
 		r = record_remove(statedir, rec->id);
+	free(res.pending);
 	if (r < 0)
 		warnx_("session %s: record: %s", rec->id, strerror(-r));
 	return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "audit.h"
+#include "metrics.h"
 #include "policy.h"
 #include "record.h"
 #include "sha256.h"
@@ -18,6 +19,8 @@ struct sweep_ctx {
 	struct audit *audit;
 	const char *conf;
 	long kill_after; /* test hook, -1 */
+	struct metrics_update metrics; /* what the sweeps of this run add (sweep_ctx_metrics) */
+	bool swept;                    /* sweep_one swept something (not a dry run) */
 };
 
 /* The options close and gc share: [--dry-run] [--conf FILE] [--help] (usage: the line
@@ -28,6 +31,12 @@ int sweep_args(int argc, char **argv, const char *usage, bool *dry_run, const ch
  * said on stderr; a bad policy makes the run report-only. Returns 0 or -ENOMEM. */
 int sweep_ctx_open(const char *conf, struct sweep_ctx *c);
 void sweep_ctx_close(struct sweep_ctx *c);
+
+/* Write the Prometheus counters (the policy's MetricsFile) with what this run's sweeps
+ * added, the records now waiting for gc, and the time of this close or gc (trigger). After
+ * every close, gc or sweep that is not a dry run; a problem is said on stderr, except a
+ * missing directory (no node_exporter here). */
+void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger);
 
 /* Take the per-record lock (StateDir/locks/ID, flock, non-blocking). Returns the lock fd,
  * -EBUSY when another close or gc holds it, or -errno. */

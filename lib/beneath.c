@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 
 static int mnt_id_of(int fd, uint64_t *ret)
@@ -146,4 +147,67 @@ int open_no_symlinks(const char *path, int flags)
 	if (!path || path[0] != '/')
 		return -EINVAL;
 	return open_resolved(AT_FDCWD, path, flags, true);
+}
+
+int openat_beneath_dir(int dirfd, const char *path)
+{
+	char chunk[4096];
+	int cur = -1, fd;
+	const char *p = path;
+
+	if (!*p)
+		return -EINVAL;
+	while (*p) {
+		size_t len = strlen(p);
+
+		if (len >= sizeof(chunk)) {
+			len = sizeof(chunk) - 1;
+			while (len > 0 && p[len] != '/')
+				len--;
+			if (len == 0) {
+				safe_close(cur);
+				return -ENAMETOOLONG;
+			}
+		}
+		memcpy(chunk, p, len);
+		chunk[len] = '\0';
+		fd = openat_beneath(cur >= 0 ? cur : dirfd, chunk, O_PATH | O_DIRECTORY);
+		safe_close(cur);
+		if (fd < 0)
+			return fd;
+		cur = fd;
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	return cur;
+}
+
+int fd_reopen(int fd, int flags)
+{
+	char path[32];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	r = open(path, flags | O_CLOEXEC | O_NOCTTY);
+	/* O_NOATIME is refused (EPERM) to a caller that neither owns the file nor has
+	 * CAP_FOWNER: without it rather than not at all. */
+	if (r < 0 && errno == EPERM && (flags & O_NOATIME))
+		r = open(path, (flags & ~O_NOATIME) | O_CLOEXEC | O_NOCTTY);
+	return r < 0 ? negative_errno() : r;
+}
+
+int openat_beneath_regular(int dirfd, const char *path, dev_t dev, ino_t ino, int flags)
+{
+	_cleanup_close_ int pin = openat_beneath(dirfd, path, O_PATH);
+	struct statx stx;
+
+	if (pin < 0)
+		return pin;
+	if (statx(pin, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, &stx) < 0)
+		return negative_errno();
+	if (!S_ISREG(stx.stx_mode) || stx.stx_ino != ino ||
+	    makedev(stx.stx_dev_major, stx.stx_dev_minor) != dev)
+		return -ESTALE;
+	return fd_reopen(pin, flags);
 }

@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <sys/types.h>
+
 /* flags as for openat (O_CLOEXEC and O_NOFOLLOW are added). Returns an fd or -errno:
  * -ELOOP for a symlink on the way, -EXDEV for a mount crossed, -EXDEV for "..". */
 int openat_beneath(int dirfd, const char *path, int flags);
@@ -16,3 +18,19 @@ int openat_beneath(int dirfd, const char *path, int flags);
 /* An absolute path, with no symlink in any component (mounts may be crossed): for the
  * watched roots themselves. */
 int open_no_symlinks(const char *path, int flags);
+
+/* A directory below dirfd by a relative path of any length, resolved in pieces below
+ * PATH_MAX by the rules above, opened O_PATH|O_DIRECTORY. Allocates nothing (the remover
+ * child calls it between fork and _exit). */
+int openat_beneath_dir(int dirfd, const char *path);
+
+/* Reopen the inode that the O_PATH fd pins, through /proc/self/fd/N, with flags
+ * (O_CLOEXEC|O_NOCTTY added; O_NOATIME dropped where refused). The magic link leads to
+ * that very inode whatever was renamed since: call it only after checking what fd is. */
+int fd_reopen(int fd, int flags);
+
+/* path beneath dirfd pinned with O_PATH (the rules above), checked to be a regular file
+ * with identity (dev, ino), and only then opened with flags through fd_reopen: a FIFO, a
+ * device or another file exchanged into the name meanwhile (renameat2 RENAME_EXCHANGE) is
+ * never opened. -ESTALE when it is not that file; -errno from the resolution. */
+int openat_beneath_regular(int dirfd, const char *path, dev_t dev, ino_t ino, int flags);

@@ -17,7 +17,7 @@ static const struct {
 	[RESULT_REPORTED] = {"reported", false},
 	[RESULT_KEPT] = {"kept", false},
 	[RESULT_DEFERRED] = {"deferred", true},
-	[RESULT_SKIPPED_IN_USE] = {"skipped-in-use", false},
+	[RESULT_SKIPPED_IN_USE] = {"skipped-in-use", true}, /* pending until nothing holds it */
 	[RESULT_SKIPPED_CHANGED] = {"skipped-changed", false},
 	[RESULT_ERROR] = {"error", false},
 	[RESULT_PENDING] = {"pending", false},
@@ -201,17 +201,50 @@ bool decide(const struct decide_in *in, struct decide_out *out)
 	}
 }
 
-void decide_after_inuse(struct decide_out *o, int in_use, const char *why, pid_t pid)
+/* How the audit says an in-use reason, and the word before the holder. */
+static const struct {
+	const char *what;
+	const char *by;
+} uses[] = {
+	[INUSE_NONE] = {"in use", "by"},
+	[INUSE_MAPPED] = {"mapped", "by"},
+	[INUSE_OPEN] = {"open", "by"},
+	[INUSE_LOCKED] = {"locked", "by"},
+	[INUSE_LEASED] = {"leased", "by"},
+	[INUSE_CWD] = {"the working directory", "of"},
+	[INUSE_ROOT] = {"the root directory", "of"},
+	[INUSE_BOUND] = {"bound to a live UNIX socket", "held by"},
+};
+
+void decide_after_inuse(struct decide_out *o, const struct decide_use *u)
 {
-	if (o->result != RESULT_PENDING || in_use == 0)
+	unsigned w = (unsigned)u->why < ARRAY_SIZE(uses) ? (unsigned)u->why : INUSE_NONE;
+
+	if (o->result != RESULT_PENDING || u->in_use == 0)
 		return;
 	o->result = RESULT_SKIPPED_IN_USE;
-	if (in_use < 0)
-		snprintf(o->detail, sizeof(o->detail), "cannot read /proc to tell");
-	else if (pid > 0)
-		snprintf(o->detail, sizeof(o->detail), "%s by pid %d", why, (int)pid);
+	if (u->in_use < 0)
+		snprintf(o->detail, sizeof(o->detail),
+			 "cannot tell whether in use: could not read %s (%s); gc decides again",
+			 u->cannot ? u->cannot : "/proc", strerror(-u->in_use));
+	else if (u->pid > 0)
+		snprintf(o->detail, sizeof(o->detail), "%s %s pid %d (%s); gc decides again",
+			 uses[w].what, uses[w].by, (int)u->pid, u->comm ? u->comm : "");
+	else if (!u->named_in_time)
+		snprintf(o->detail, sizeof(o->detail),
+			 "%s (its holder not named in time); gc decides again", uses[w].what);
+	else if (u->why == INUSE_OPEN)
+		snprintf(o->detail, sizeof(o->detail),
+			 "open, by no fd or mapping that /proc shows (an io_uring, an fd in flight); "
+			 "gc decides again");
 	else
-		snprintf(o->detail, sizeof(o->detail), "%s", why);
+		snprintf(o->detail, sizeof(o->detail), "%s; gc decides again", uses[w].what);
+}
+
+void decide_waits_for_contents(struct decide_out *o)
+{
+	if (o->result == RESULT_KEPT && o->not_empty)
+		set(o, RESULT_DEFERRED, "directory not empty: it holds files gc decides again");
 }
 
 static const struct {
@@ -253,6 +286,7 @@ void decide_after_remove(struct decide_out *o, mode_t type, const struct remove_
 	}
 	if (S_ISDIR(type) && r->err == ENOTEMPTY) {
 		set(o, RESULT_KEPT, "directory not empty");
+		o->not_empty = true;
 		return;
 	}
 	o->result = RESULT_ERROR;

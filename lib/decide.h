@@ -19,6 +19,7 @@
  */
 #pragma once
 
+#include "inuse.h"
 #include "policy.h"
 #include "remove.h"
 
@@ -91,7 +92,8 @@ struct decide_out {
 	unsigned class;            /* one POLICY_CLASS_* bit, the strongest */
 	enum policy_action action; /* as audited: the verdict after the gates */
 	enum file_result result;
-	char detail[128];          /* why, for the audit line; "" for none */
+	bool not_empty;            /* a directory the remover found not empty */
+	char detail[192];          /* why, for the audit line; "" for none */
 };
 
 /* The file's classes (POLICY_CLASS_* bits) for the policy to match, or 0 when the file is
@@ -104,9 +106,25 @@ unsigned decide_class(const struct decide_file *f, const struct decide_record *r
  * in-use check and the removal have said their word through the functions below. */
 bool decide(const struct decide_in *in, struct decide_out *out);
 
-/* The in-use check for a pending file: in_use < 0 cannot tell, 0 not in use (stays
- * pending), > 0 in use (why: "open", "mapped", ...; pid <= 0: no pid known). */
-void decide_after_inuse(struct decide_out *o, int in_use, const char *why, pid_t pid);
+/* What the in-use check (inuse.h) found for a pending file. */
+struct decide_use {
+	int in_use;             /* 1 in use, 0 not (the file stays pending), < 0 (-errno): cannot
+				 * tell */
+	enum inuse_reason why;  /* in use: open, mapped, locked, leased, cwd, root, bound */
+	pid_t pid;              /* a holder named, 0: none */
+	const char *comm;       /* its process name, or NULL */
+	bool named_in_time;     /* the pass that names holders saw everything (pid 0: no holder
+				 * any process shows: an io_uring, an fd in flight) */
+	const char *cannot;     /* cannot tell: what could not be read */
+};
+
+/* The in-use check's word for a pending file: in use, or cannot tell, is skipped-in-use,
+ * which keeps the record: gc decides the file again. */
+void decide_after_inuse(struct decide_out *o, const struct decide_use *u);
+
+/* A directory the remover found not empty while files of the same sweep stay for gc
+ * (in use, deferred): deferred with them, so that gc removes it once they have gone. */
+void decide_waits_for_contents(struct decide_out *o);
 
 /* Reasons a pending file is not handed to the remover. */
 enum decide_stop {

@@ -29,7 +29,7 @@ struct notify_summary {
 	struct {
 		char path[256];
 		enum file_result result;
-		char detail[128];
+		char detail[192];
 	} v[NOTIFY_MAX_PATHS];
 	size_t n;
 };

@@ -28,7 +28,16 @@
 #define MAX_LIST 64 /* Watch paths, exempt names, the patterns of a Match criterion */
 #define KIB 1024ULL
 
-enum kw_kind { KW_PATHS, KW_PATH, KW_BOOL, KW_DURATION, KW_NAMES, KW_ENUM, KW_COUNT };
+enum kw_kind {
+	KW_PATHS,
+	KW_PATH,
+	KW_PATH_NONE, /* a path, or "none": NULL */
+	KW_BOOL,
+	KW_DURATION,
+	KW_NAMES,
+	KW_ENUM,
+	KW_COUNT,
+};
 
 static const char *const other_sessions_names[] = {"defer", "proceed", NULL};
 static const char *const remove_as_names[] = {"user", "root", NULL};
@@ -50,6 +59,8 @@ static const struct keyword keywords[] = {
 	{"Watch", KW_PATHS, OFF(watch), -1, "/dev/shm /tmp /run/user/%U", NULL, 0, 0},
 	{"StateDir", KW_PATH, OFF(state_dir), -1, STATEDIR, NULL, 0, 0},
 	{"AuditLog", KW_PATH, OFF(audit_log), -1, "/var/log/tmpfs-sweep/audit.jsonl", NULL, 0, 0},
+	{"MetricsFile", KW_PATH_NONE, OFF(metrics_file), -1,
+	 "/var/lib/prometheus/node-exporter/tmpfs-sweep.prom", NULL, 0, 0},
 	{"Journal", KW_BOOL, OFF(journal), -1, "yes", NULL, 0, 0},
 	{"Timeout", KW_DURATION, OFF(timeout_ms), -1, "5s", NULL, 1, 3600 * 1000},
 	{"ExemptUsers", KW_NAMES, OFF(exempt_users), BOFF(exempt_users), "root", NULL, 0, 0},
@@ -264,6 +275,7 @@ void policy_free(struct policy *p)
 	strv_free(&p->exempt_groups);
 	free(p->state_dir);
 	free(p->audit_log);
+	free(p->metrics_file);
 	rules_free(p);
 	free(p->raw);
 	*p = (struct policy){0};
@@ -467,6 +479,13 @@ static int set_value(struct parser *ps, const struct keyword *k, void *field, ch
 		       -EINVAL;
 
 	switch (k->kind) {
+	case KW_PATH_NONE:
+		if (strcasecmp(args[0], "none") == 0) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
+		/* fall through */
 	case KW_PATH: {
 		struct glob g;
 		char *s;
@@ -1245,7 +1264,9 @@ static void dump_setting(FILE *f, const struct keyword *k, const void *field)
 		dump_strv(f, k->name, field);
 		break;
 	case KW_PATH:
-		fprintf(f, "%s %s\n", k->name, *(char *const *)field);
+	case KW_PATH_NONE:
+		fprintf(f, "%s %s\n", k->name,
+			*(char *const *)field ? *(char *const *)field : "none");
 		break;
 	case KW_BOOL:
 		fprintf(f, "%s %s\n", k->name, *(const bool *)field ? "yes" : "no");

@@ -129,6 +129,7 @@ struct policy {
 	struct policy_strv watch;  /* absolute paths, may hold %u/%U: see policy_watch_paths() */
 	char *state_dir;
 	char *audit_log;
+	char *metrics_file;        /* NULL: none (no Prometheus metrics) */
 	bool journal;
 	uint64_t timeout_ms;
 	struct policy_strv exempt_users;

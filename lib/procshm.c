@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "procshm.h"
+#include "beneath.h"
 #include "fileio.h"
 #include "util.h"
 
@@ -90,20 +91,57 @@ static void read_comm(const char *proc, const char *pid, char comm[17])
 	}
 }
 
+/* The object behind a /proc magic link (fd/N, map_files/A-B), pinned: O_PATH follows the
+ * link to it without opening it (no FIFO is opened, no device's open runs). Then it must be
+ * what shared memory is: a regular file on shmem, and, unless a SysV segment, with no
+ * name left (nlink 0: a path in a mount is the walk's business). 0, or -errno (-ESTALE:
+ * not such an object). */
+static int pin_shm(const char *path, enum shm_kind kind, struct stat *st)
+{
+	_cleanup_close_ int pin = open(path, O_PATH | O_CLOEXEC);
+	struct statfs sfs;
+
+	if (pin < 0)
+		return negative_errno();
+	if (fstat(pin, st) < 0 || fstatfs(pin, &sfs) < 0)
+		return negative_errno();
+	if (!S_ISREG(st->st_mode) || sfs.f_type != TMPFS_MAGIC ||
+	    (kind != SHM_SYSV && st->st_nlink > 0))
+		return -ESTALE;
+	return TAKE_FD(pin);
+}
+
+int procshm_open(const struct shm_obj *o)
+{
+	_cleanup_close_ int pin = -1;
+	struct stat st;
+
+	if (!o->open_path[0])
+		return -ENOENT;
+	/* The process may have put anything behind that fd number since it was listed (an
+	 * O_PATH fd of a root-only FIFO or device needs no permission): check the pinned
+	 * object again, then open that object, never the link. */
+	pin = pin_shm(o->open_path, o->kind, &st);
+	if (pin < 0)
+		return pin;
+	if (st.st_dev != o->dev || st.st_ino != o->ino)
+		return -ESTALE;
+	return fd_reopen(pin, O_RDONLY | O_NONBLOCK | O_NOATIME);
+}
+
 /* Record the object behind `path` (a /proc magic link) if it is tmpfs-backed shmem. */
 static int consider(struct shm_list *l, size_t *cap, const char *path, const char *target,
 		    enum shm_kind kind, int shmid, const char *proc, const char *pid)
 {
 	struct shm_obj *o;
-	struct statfs sfs;
 	struct stat st;
+	int pin = pin_shm(path, kind, &st);
 
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+	if (pin == -ENOMEM)
+		return pin;
+	if (pin < 0)
 		return 0;
-	if (kind != SHM_SYSV && st.st_nlink > 0)
-		return 0; /* still reachable by a path: the mount walk covers it */
-	if (statfs(path, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
-		return 0;
+	close(pin);
 	if (find_obj(l, st.st_dev, st.st_ino, shmid))
 		return 0;
 	o = add_obj(l, cap);

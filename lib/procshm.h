@@ -35,7 +35,13 @@ struct shm_list {
 	size_t n;
 };
 
-/* Scan /proc (or `proc` for tests) once. Processes that vanish meanwhile are skipped. */
+/* Scan /proc (or `proc` for tests) once. Processes that vanish meanwhile are skipped. Each
+ * object is looked at through its magic link pinned with O_PATH, never opened. */
 int procshm_list(const char *proc, struct shm_list *ret);
+/* A read-only fd of o (not SysV-by-shmid): its magic link pinned with O_PATH, checked to
+ * be o still (a regular shmem file, its dev/ino, nlink 0 unless SysV), then that object
+ * reopened through /proc/self/fd. Whatever the process put behind the fd number since
+ * (a FIFO, a device) is never opened: -ESTALE. */
+int procshm_open(const struct shm_obj *o);
 void shm_list_free(struct shm_list *l);
 const char *shm_kind_name(enum shm_kind k);

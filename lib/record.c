@@ -31,7 +31,48 @@ void record_done(struct session_record *r)
 	for (size_t i = 0; i < r->n_mounts; i++)
 		free(r->mounts[i].path);
 	free(r->mounts);
+	free(r->pending);
 	memset(r, 0, sizeof(*r));
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct record_pending *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+int record_set_pending(struct session_record *r, const struct record_pending *v, size_t n)
+{
+	struct record_pending *p = NULL;
+
+	free(r->pending);
+	r->pending = NULL;
+	r->n_pending = 0;
+	if (n == 0)
+		return 0;
+	if (n > RECORD_MAX_PENDING)
+		return -E2BIG;
+	p = malloc(n * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, v, n * sizeof(*p));
+	qsort(p, n, sizeof(*p), cmp_pending);
+	r->pending = p;
+	r->n_pending = n;
+	return 0;
+}
+
+const struct record_pending *record_find_pending(const struct session_record *r, dev_t dev,
+						 ino_t ino)
+{
+	struct record_pending key = {.dev = dev, .ino = ino};
+
+	if (!r->n_pending)
+		return NULL;
+	return bsearch(&key, r->pending, r->n_pending, sizeof(key), cmp_pending);
 }
 
 int record_add_mount(struct session_record *r, int mnt_id, dev_t dev, const char *path)
@@ -218,6 +259,12 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 	sbuf_addc(&b, '\n');
 	if (r->end_ns)
 		kv_u64(&b, "end_ns=", r->end_ns);
+	for (size_t i = 0; i < r->n_pending; i++) {
+		const struct record_pending *q = &r->pending[i];
+		sbuf_printf(&b, "pending=%c %u:%u ", q->why, major(q->dev), minor(q->dev));
+		sbuf_add_u64(&b, q->ino);
+		sbuf_addc(&b, '\n');
+	}
 	if (!sbuf_str(&b)) {
 		sbuf_free(&b);
 		return -ENOMEM;
@@ -288,7 +335,7 @@ static int parse_mount(struct session_record *rec, const char *val)
 enum {
 	K_VERSION, K_ID, K_UID, K_USER, K_SERVICE, K_RHOST, K_TTY, K_UNIT, K_START, K_BOOT,
 	K_CGMODE, K_CG, K_CGINO, K_CGSESSION, K_CGCREATED, K_CGORIG, K_PID, K_PIDSTART, K_MOUNT,
-	K_STATE, K_END, K_COUNT
+	K_STATE, K_END, K_PENDING, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
@@ -299,8 +346,37 @@ static const char *const keys[K_COUNT] = {
 	[K_CGINO] = "cgroup_ino", [K_CGSESSION] = "cgroup_session",
 	[K_CGCREATED] = "cgroup_created",
 	[K_CGORIG] = "cgroup_orig", [K_PID] = "pid", [K_PIDSTART] = "pid_start",
-	[K_MOUNT] = "mount", [K_STATE] = "state", [K_END] = "end_ns",
+	[K_MOUNT] = "mount", [K_STATE] = "state", [K_END] = "end_ns", [K_PENDING] = "pending",
 };
+
+/* "u MAJ:MIN INO": one pending file. Appended unsorted; record_parse sorts them. */
+static int parse_pending(struct session_record *rec, const char *val)
+{
+	uint64_t ma, mi, ino;
+	char buf[64], *sp, *colon;
+	struct record_pending *p;
+
+	if (strlen(val) >= sizeof(buf) || rec->n_pending >= RECORD_MAX_PENDING)
+		return -EBADMSG;
+	strcpy(buf, val);
+	if ((buf[0] != RECORD_PENDING_INUSE && buf[0] != RECORD_PENDING_DEFERRED) || buf[1] != ' ')
+		return -EBADMSG;
+	sp = strchr(buf + 2, ' ');
+	colon = strchr(buf + 2, ':');
+	if (!sp || !colon || colon > sp)
+		return -EBADMSG;
+	*sp = *colon = '\0';
+	if (parse_u64_max(buf + 2, UINT32_MAX, &ma) < 0 ||
+	    parse_u64_max(colon + 1, UINT32_MAX, &mi) < 0 || parse_u64(sp + 1, &ino) < 0)
+		return -EBADMSG;
+	p = reallocarray(rec->pending, rec->n_pending + 1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	rec->pending = p;
+	p[rec->n_pending++] = (struct record_pending){
+		.dev = makedev((unsigned)ma, (unsigned)mi), .ino = (ino_t)ino, .why = buf[0]};
+	return 0;
+}
 
 static int parse_line(struct session_record *rec, int k, const char *val)
 {
@@ -378,6 +454,8 @@ static int parse_line(struct session_record *rec, int k, const char *val)
 		return 0;
 	case K_MOUNT:
 		return parse_mount(rec, val);
+	case K_PENDING:
+		return parse_pending(rec, val);
 	case K_STATE:
 		return record_state_from_string(val, &rec->state) < 0 ? -EBADMSG : 0;
 	}
@@ -420,7 +498,7 @@ int record_parse(const char *buf, size_t len, struct session_record *ret)
 		for (k = 0; k < K_COUNT; k++)
 			if (streq(keys[k], p))
 				break;
-		if (k == K_COUNT || (seen[k] && k != K_MOUNT)) {
+		if (k == K_COUNT || (seen[k] && k != K_MOUNT && k != K_PENDING)) {
 			r = -EBADMSG;
 			goto fail;
 		}
@@ -436,6 +514,8 @@ int record_parse(const char *buf, size_t len, struct session_record *ret)
 		r = -EBADMSG;
 		goto fail;
 	}
+	if (rec.n_pending)
+		qsort(rec.pending, rec.n_pending, sizeof(*rec.pending), cmp_pending);
 	*ret = rec;
 	return 0;
 fail:

@@ -24,6 +24,7 @@
 #define RECORD_MAX_MOUNTS 64
 #define RECORD_ID_MAX 48       /* "PID-NS" with room to spare, NUL included */
 #define RECORD_BOOT_ID_LEN 36  /* as /proc/sys/kernel/random/boot_id, without the newline */
+#define RECORD_MAX_PENDING 1000 /* more pending files than this: no list (all decided again) */
 
 enum record_state {
 	RECORD_OPEN = 0,
@@ -35,6 +36,19 @@ struct record_mount {
 	int mnt_id;
 	dev_t dev;
 	char *path;
+};
+
+/* A file a sweep left undecided, for gc to decide again: its identity, and why. */
+enum record_pending_why {
+	RECORD_PENDING_INUSE = 'u',    /* in use, or could not tell in time */
+	RECORD_PENDING_DEFERRED = 'd', /* deferred: another session, a defer rule, or a
+					* directory that still holds pending files */
+};
+
+struct record_pending {
+	dev_t dev;
+	ino_t ino;
+	char why; /* enum record_pending_why */
 };
 
 struct session_record {
@@ -65,6 +79,11 @@ struct session_record {
 	enum record_state state;
 	uint64_t end_ns;       /* CLOCK_REALTIME of the close that deferred it; 0 while open.
 				* A later sweep (gc) claims files born up to here only. */
+	/* Deferred: the files still to decide (the others have their final audit line). None
+	 * listed: every file of the session is decided again (an incomplete walk, or more
+	 * than RECORD_MAX_PENDING). Sorted by (dev, ino). */
+	struct record_pending *pending;
+	size_t n_pending;
 };
 
 /* Free everything the record owns and zero it (safe on a zeroed record). */
@@ -73,6 +92,13 @@ void record_done(struct session_record *r);
 
 /* Add a watched mount (path is copied). -E2BIG beyond RECORD_MAX_MOUNTS. */
 int record_add_mount(struct session_record *r, int mnt_id, dev_t dev, const char *path);
+
+/* Set r's pending list to a sorted copy of v[0..n) (n 0: none). -E2BIG beyond
+ * RECORD_MAX_PENDING (then r has none). */
+int record_set_pending(struct session_record *r, const struct record_pending *v, size_t n);
+/* The pending entry of (dev, ino), or NULL. */
+const struct record_pending *record_find_pending(const struct session_record *r, dev_t dev,
+						 ino_t ino);
 
 /* "PID-STARTNS" into buf (RECORD_ID_MAX). */
 int record_make_id(pid_t pid, uint64_t start_ns, char *buf, size_t size);

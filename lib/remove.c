@@ -82,47 +82,6 @@ static void child_report(int wfd, size_t idx, enum remove_status s, enum remove_
 	(void)!write(wfd, &w, sizeof(w));
 }
 
-static int openat2_dir(int dirfd, const char *path)
-{
-	return openat_beneath(dirfd, path, O_PATH | O_DIRECTORY);
-}
-
-/* Resolve parent beneath root, in chunks below PATH_MAX so depth is no limit.
- * No allocation: the chunk lives on the stack. */
-static int child_open_parent(int root_fd, const char *parent)
-{
-	char chunk[4096];
-	int cur = -1, fd;
-	const char *p = parent;
-
-	if (!*p)
-		return -EINVAL;
-	while (*p) {
-		size_t len = strlen(p);
-
-		if (len >= sizeof(chunk)) {
-			len = sizeof(chunk) - 1;
-			while (len > 0 && p[len] != '/')
-				len--;
-			if (len == 0) {
-				safe_close(cur);
-				return -ENAMETOOLONG;
-			}
-		}
-		memcpy(chunk, p, len);
-		chunk[len] = '\0';
-		fd = openat2_dir(cur >= 0 ? cur : root_fd, chunk);
-		safe_close(cur);
-		if (fd < 0)
-			return fd;
-		cur = fd;
-		p += len;
-		while (*p == '/')
-			p++;
-	}
-	return cur;
-}
-
 static bool stx_is(const struct statx *stx, dev_t dev, ino_t ino)
 {
 	return makedev(stx->stx_dev_major, stx->stx_dev_minor) == dev && stx->stx_ino == ino;
@@ -142,7 +101,7 @@ static void child_one(int root_fd, int wfd, const struct remove_item *it, size_t
 	if (*pfd < 0 || !*pname || !streq(*pname, it->parent)) {
 		*pfd = safe_close(*pfd);
 		*pname = NULL;
-		r = child_open_parent(root_fd, it->parent);
+		r = openat_beneath_dir(root_fd, it->parent);
 		if (r < 0) {
 			if (r == -ELOOP || r == -EXDEV || r == -ENOTDIR || r == -ENOENT ||
 			    r == -EAGAIN)

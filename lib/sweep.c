@@ -28,6 +28,7 @@ struct cand {
 	struct decide_file f;
 	struct decide_verdict v;
 	struct decide_out out;
+	bool quiet; /* decided again the same way as last time: no second line */
 };
 
 struct sweep {
@@ -47,6 +48,7 @@ struct sweep {
 	size_t root_len;
 	char **audited; /* resume: escaped paths the audit log already has a line for */
 	size_t n_audited;
+	bool *seen_pending; /* rec->pending[i] was found by the walk */
 	int error;
 };
 
@@ -198,7 +200,20 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		s->res->incomplete = true;
 	in.file = file_facts(s, e);
 	mask = decide_class(&in.file, &in.rec);
-	if (!mask || already_audited(s, w->path, w->path_len))
+	if (!mask)
+		return WALK_CONTINUE;
+	/* A deferred record that lists its undecided files: only those are decided again;
+	 * every other file of the session had its final line. */
+	if (s->rec->n_pending) {
+		const struct record_pending *q = record_find_pending(
+			s->rec, makedev(w->stx->stx_dev_major, w->stx->stx_dev_minor),
+			w->stx->stx_ino);
+
+		if (!q)
+			return WALK_CONTINUE;
+		s->seen_pending[q - s->rec->pending] = true;
+	}
+	if (already_audited(s, w->path, w->path_len))
 		return WALK_CONTINUE;
 	/* Most entries of a big tree are a user's older files that no rule asks about: they
 	 * cost the policy's verdict and nothing more. */
@@ -263,52 +278,234 @@ out:
 	return r == -ENOMEM ? r : 0;
 }
 
-static struct inuse *snapshot_devs(const struct sweep *s, const int *root_fds)
+/* What the in-use check found for one candidate. */
+struct use {
+	int state;               /* 1 in use, 0 free, < 0 cannot tell (-errno) */
+	enum inuse_reason why;   /* state 1 */
+	pid_t pid;               /* a holder, 0 if none named */
+	const char *cannot;      /* state < 0: what could not be read */
+	struct inuse_id key;     /* what the /proc pass looks for: the inode, or a socket's */
+	bool asked;              /* looked for by the /proc pass */
+};
+
+/* The /proc pass names holders: a quarter of the time left (or a second without a
+ * deadline), so that naming never costs the removal its time. */
+static uint64_t naming_deadline(uint64_t deadline_ns)
+{
+	uint64_t now = now_monotonic_ns();
+
+	if (!deadline_ns)
+		return now + NSEC_PER_SEC;
+	return deadline_ns > now ? now + (deadline_ns - now) / 4 : now;
+}
+
+static int lock_table(const struct sweep *s, const int *root_fds, struct inuse **ret)
 {
 	dev_t devs[RECORD_MAX_MOUNTS];
-	struct inuse *u = NULL;
 	size_t nd = 0;
 
 	for (size_t i = 0; i < s->rec->n_mounts && nd < RECORD_MAX_MOUNTS; i++)
 		if (root_fds[i] >= 0)
 			devs[nd++] = s->rec->mounts[i].dev;
-	return inuse_snapshot(devs, nd, &u) < 0 ? NULL : u;
+	return inuse_snapshot_locks_until(devs, nd, s->p->deadline_ns, ret);
 }
 
-/* A file in use is never removed. A hit is looked at twice, 50 ms apart, so that only
- * a use that lasts counts: a scanner (another close, an explain) or a backup holds a
- * file open for an instant, and that instant alone should not keep a file forever. */
-static void check_in_use(struct sweep *s, const int *root_fds)
+/* Regular files: the lease probe, each file on its own. */
+static void probe_files(struct sweep *s, const int *root_fds, struct use *use, bool again)
 {
-	struct inuse *u = snapshot_devs(s, root_fds), *again = NULL;
-	bool any = false;
+	struct inuse *locks = NULL;
+	bool read = false;
+	int lr = 0;
 
-	for (size_t i = 0; u && i < s->n; i++)
-		if (pending(&s->c[i]) && inuse_lookup(u, s->c[i].dev, s->c[i].ino, NULL, NULL))
-			any = true;
-	if (any) {
-		usleep(50 * 1000);
-		again = snapshot_devs(s, root_fds);
-	}
 	for (size_t i = 0; i < s->n; i++) {
-		struct cand *c = &s->c[i];
-		const char *why;
-		pid_t pid;
+		const struct cand *c = &s->c[i];
+		struct inuse_id pid_, id = {.dev = c->dev, .ino = c->ino};
+		enum inuse_reason why = INUSE_NONE;
+		int r;
+
+		if (!pending(c) || c->f.type != S_IFREG || (again && use[i].state == 0))
+			continue;
+		if (!read) {
+			/* Read now, not at the walk: a lease taken since would be broken. */
+			lr = lock_table(s, root_fds, &locks);
+			read = true;
+		}
+		if (!locks) {
+			use[i] = (struct use){.state = lr, .cannot = "/proc/locks"};
+			continue;
+		}
+		pid_ = (struct inuse_id){.dev = c->parent_dev, .ino = c->parent_ino};
+		r = inuse_probe_file(root_fds[c->mount], c->parent, c->name, &pid_, &id, locks,
+				     &why);
+		/* Gone or another file now: the remover's own re-check skips it. */
+		if (r == -ENOENT || r == -ESTALE)
+			r = 0;
+		use[i] = (struct use){.state = r, .why = why, .key = id,
+				      .cannot = r < 0 ? "the lease probe" : NULL};
+	}
+	inuse_free(locks);
+}
+
+/* Directories (a task's cwd or root) and UNIX sockets (bound by a live socket). */
+static void check_tasks(struct sweep *s, struct use *use, bool dirs, bool socks)
+{
+	struct inuse_tasks *t = NULL;
+	struct inuse_socks *k = NULL;
+	int tr, kr = -EAGAIN;
+
+	tr = inuse_tasks_snapshot(-1, s->p->deadline_ns, &t);
+	if (socks)
+		kr = inuse_socks_snapshot(tr == 0 ? t : NULL, s->p->deadline_ns, &k);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cand *c = &s->c[i];
+		struct use *u = &use[i];
 
 		if (!pending(c))
 			continue;
-		if (!u || (any && !again)) {
-			/* Cannot tell what is in use: remove nothing. */
-			decide_after_inuse(&c->out, -1, NULL, 0);
-			continue;
+		if (c->f.type == S_IFDIR && dirs) {
+			if (tr < 0)
+				*u = (struct use){.state = tr, .cannot = "the tasks' cwd and root"};
+			else if (inuse_tasks_lookup(t, c->dev, c->ino, &u->why, &u->pid))
+				u->state = 1;
+			else if (!inuse_tasks_complete(t))
+				*u = (struct use){.state = -ETIME,
+						  .cannot = "every task's cwd and root in time"};
+		} else if (c->f.type == S_IFSOCK && socks) {
+			struct inuse_id sock;
+
+			if (kr < 0)
+				*u = (struct use){.state = kr, .cannot = "the UNIX socket table"};
+			else if (inuse_socks_lookup(k, c->dev, c->ino, &sock))
+				*u = (struct use){.state = 1, .why = INUSE_BOUND, .key = sock};
+			else if (tr < 0 || !inuse_socks_complete(k))
+				*u = (struct use){.state = -ETIME,
+						  .cannot = "the UNIX sockets of every network "
+							    "namespace in time"};
 		}
-		if (!inuse_lookup(u, c->dev, c->ino, &why, &pid) ||
-		    !inuse_lookup(again, c->dev, c->ino, &why, &pid))
-			continue;
-		decide_after_inuse(&c->out, 1, why, pid);
 	}
-	inuse_free(again);
+	inuse_socks_free(k);
+	inuse_tasks_free(t);
+}
+
+/* The /proc pass: whether anything has a FIFO (or any other file no probe can ask) open,
+ * and who holds what the probes found in use. false: it did not finish in time. */
+static bool check_holders(struct sweep *s, struct use *use)
+{
+	_cleanup_free_ struct inuse_id *want = calloc(s->n ? s->n : 1, sizeof(*want));
+	struct inuse_opts o = {.first_uid = s->rec->uid,
+			       .deadline_ns = naming_deadline(s->p->deadline_ns)};
+	struct inuse *u = NULL;
+	size_t n = 0;
+	int r;
+
+	bool complete;
+
+	if (!want)
+		return false;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cand *c = &s->c[i];
+		struct use *x = &use[i];
+
+		if (!pending(c))
+			continue;
+		if (x->state == 1 && x->why != INUSE_CWD && x->why != INUSE_ROOT)
+			x->asked = true;
+		else if (x->state == 0 && c->f.type != S_IFREG && c->f.type != S_IFDIR &&
+			 c->f.type != S_IFSOCK && c->f.type != S_IFLNK) {
+			x->key = (struct inuse_id){.dev = c->dev, .ino = c->ino};
+			x->asked = true;
+		}
+		if (x->asked)
+			want[n++] = x->key;
+	}
+	if (n == 0)
+		return true;
+	o.want = want;
+	o.n_want = n;
+	r = inuse_snapshot(&o, &u);
+	complete = r == 0 && inuse_complete(u);
+	for (size_t i = 0; i < s->n; i++) {
+		struct use *x = &use[i];
+		const char *why;
+		pid_t pid;
+		bool found;
+
+		if (!x->asked)
+			continue;
+		found = r == 0 && inuse_lookup(u, x->key.dev, x->key.ino, &why, &pid);
+		if (found && x->state == 1) {
+			x->pid = pid;
+			if (x->why == INUSE_OPEN) /* the probe only knows "some open file" */
+				x->why = streq(why, "mapped")   ? INUSE_MAPPED
+					 : streq(why, "locked") ? INUSE_LOCKED
+					 : streq(why, "leased") ? INUSE_LEASED
+								: INUSE_OPEN;
+		} else if (x->state != 1) { /* a FIFO or another type: only this pass can tell */
+			if (found)
+				*x = (struct use){.state = 1, .why = INUSE_OPEN, .pid = pid};
+			else if (!complete)
+				*x = (struct use){.state = r < 0 ? r : -ETIME,
+						  .cannot = "every process's open files in time"};
+		}
+	}
 	inuse_free(u);
+	return complete;
+}
+
+/* The in-use check's word for c, through decide.h. */
+static void settle_use(struct cand *c, const struct use *u, bool named_in_time)
+{
+	char comm[17] = "";
+	struct decide_use du = {
+		.in_use = u->state, .why = u->why, .pid = u->pid, .comm = comm,
+		.named_in_time = named_in_time || u->pid > 0, .cannot = u->cannot,
+	};
+
+	if (u->pid > 0)
+		inuse_comm(u->pid, comm);
+	decide_after_inuse(&c->out, &du);
+}
+
+/* A file in use is never removed: it stays pending, and gc decides it again. Regular
+ * files are asked one by one (the lease probe); directories and UNIX sockets against
+ * one table each; FIFOs and the names of holders by one bounded /proc pass. Whatever
+ * cannot be told in time is kept the same way. A regular file is looked at twice, 50 ms
+ * apart, so that only a use that lasts counts: a scanner (another close, an explain) or a
+ * backup holds a file open for an instant, and that alone should not keep it. */
+static void check_in_use(struct sweep *s, const int *root_fds)
+{
+	_cleanup_free_ struct use *use = calloc(s->n, sizeof(*use));
+	bool regular = false, busy = false, dirs = false, socks = false, named;
+
+	if (!use) {
+		s->error = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cand *c = &s->c[i];
+
+		regular |= pending(c) && c->f.type == S_IFREG;
+		dirs |= pending(c) && c->f.type == S_IFDIR;
+		socks |= pending(c) && c->f.type == S_IFSOCK;
+	}
+	if (regular) {
+		probe_files(s, root_fds, use, false);
+		for (size_t i = 0; i < s->n; i++)
+			busy |= pending(&s->c[i]) && s->c[i].f.type == S_IFREG && use[i].state == 1;
+		if (busy) {
+			usleep(50 * 1000);
+			probe_files(s, root_fds, use, true);
+		}
+	}
+	if (dirs || socks)
+		check_tasks(s, use, dirs, socks);
+	named = check_holders(s, use);
+	for (size_t i = 0; i < s->n; i++) {
+		struct cand *c = &s->c[i];
+
+		if (pending(c) && use[i].state != 0)
+			settle_use(c, &use[i], named);
+	}
 }
 
 /* Before removing, say what is about to go, so that a sweep killed after the unlink and
@@ -434,6 +631,73 @@ static void note_left(struct sweep_result *res, const struct cand *c)
 	snprintf(l->detail, sizeof(l->detail), "%s", c->out.detail);
 }
 
+/* Why gc decides a file with this result again (enum record_pending_why), or 0: final. */
+static char pending_why(enum file_result r)
+{
+	if (!file_result_keeps_record(r))
+		return 0;
+	return r == RESULT_SKIPPED_IN_USE ? RECORD_PENDING_INUSE : RECORD_PENDING_DEFERRED;
+}
+
+/* What stays undecided for gc, and what need not be said again. A directory the remover
+ * found not empty while files are pending is pending with them (it goes once they have).
+ * Re-deciding a record that lists its undecided files (walk whole): a file decided the
+ * same way again gets no second line; one the walk no longer finds is counted. */
+static int finish_pending(struct sweep *s, bool walk_cut)
+{
+	const struct session_record *rec = s->rec;
+	struct sweep_result *res = s->res;
+	size_t n = 0, gone = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < s->n; i++)
+		any |= pending_why(s->c[i].out.result) != 0;
+	for (size_t i = 0; any && i < s->n; i++)
+		decide_waits_for_contents(&s->c[i].out);
+	if (rec->n_pending && walk_cut) {
+		/* Nothing was decided: the list stays as it was (the session-close line says
+		 * the run was incomplete). */
+		res->keep_record = true;
+		res->pending = malloc(rec->n_pending * sizeof(*res->pending));
+		if (!res->pending)
+			return -ENOMEM;
+		memcpy(res->pending, rec->pending, rec->n_pending * sizeof(*res->pending));
+		res->n_pending = rec->n_pending;
+		return 0;
+	}
+	res->keep_record |= any;
+	if (walk_cut)
+		return 0; /* not every file was seen: no list, gc decides every file again */
+	res->pending = calloc(s->n ? s->n : 1, sizeof(*res->pending));
+	if (!res->pending)
+		return -ENOMEM;
+	res->quiet = rec->n_pending > 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct cand *c = &s->c[i];
+		const struct record_pending *was = record_find_pending(rec, c->dev, c->ino);
+		char why = pending_why(c->out.result);
+
+		if (why)
+			res->pending[n++] = (struct record_pending){
+				.dev = c->dev, .ino = c->ino, .why = why};
+		c->quiet = was && why == was->why;
+		res->quiet &= c->quiet;
+	}
+	res->n_pending = n;
+	if (n == 0)
+		res->quiet = false; /* the record is done: its session-close says so */
+	for (size_t i = 0; i < rec->n_pending; i++)
+		gone += !s->seen_pending[i];
+	if (gone) {
+		res->quiet = false;
+		/* Gone, most likely; or moved where the walk does not look (a private
+		 * directory): then it is not removed either, only no longer followed. */
+		add_reason(res, "%zu pending file%s not found again (gone, or out of the walk's "
+			   "reach)", gone, gone == 1 ? "" : "s");
+	}
+	return 0;
+}
+
 static void audit_all(struct sweep *s)
 {
 	struct sweep_result *res = s->res;
@@ -441,6 +705,14 @@ static void audit_all(struct sweep *s)
 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cand *c = &s->c[i];
+
+		/* Still there, said to the user at the next login; only the user's own files
+		 * are named to the user (no other name leaks). A file gc decided the same way
+		 * again (quiet: no second line) is still there too. */
+		if (c->out.result != RESULT_REMOVED && c->f.uid == s->rec->uid)
+			note_left(res, c);
+		if (c->quiet)
+			continue;
 		struct audit_file f = {
 			.session = s->rec->id, .path = c->path, .path_len = c->path_len,
 			.size = c->f.size, .charged_bytes = c->f.charged, .uid = c->f.uid,
@@ -452,6 +724,8 @@ static void audit_all(struct sweep *s)
 		res->files++;
 		res->bytes += c->f.size;
 		res->charged_bytes += c->f.charged;
+		if (c->out.result < RESULT_PENDING)
+			res->by_result[c->out.result]++;
 		switch (c->out.result) {
 		case RESULT_REMOVED:
 			res->removed++;
@@ -469,9 +743,6 @@ static void audit_all(struct sweep *s)
 		default:
 			break;
 		}
-		/* Only the user's own files are named to the user (no other name leaks). */
-		if (c->out.result != RESULT_REMOVED && c->f.uid == s->rec->uid)
-			note_left(res, c);
 		if (file_result_keeps_record(c->out.result))
 			res->keep_record = true;
 #ifdef TMPFS_SWEEP_TEST_HOOKS
@@ -508,6 +779,7 @@ static void audit_interrupted(struct sweep *s)
 		s->res->files++;
 		s->res->bytes += e->size;
 		s->res->charged_bytes += e->charged;
+		s->res->by_result[RESULT_REMOVED]++;
 		s->res->removed++;
 		s->res->removed_bytes += e->size;
 		if (s->p->audit && audit_file(s->p->audit, &f) < 0)
@@ -645,7 +917,10 @@ static void settle_capped(struct sweep *s, const char *cap)
 		(void)decide(&in, &c->out);
 	}
 	if (streq(cap, "time"))
-		s->res->keep_record = true;
+		s->res->keep_record = s->res->timed_out = true;
+	/* Deciding a record's pending files again: a cut walk decides none of them. */
+	for (size_t i = 0; s->rec->n_pending && i < s->n; i++)
+		s->c[i].quiet = true;
 	add_reason(s->res, "incomplete: %s", cap);
 }
 
@@ -669,6 +944,8 @@ static void audit_summary(const struct sweep *s, int r)
 
 	if (!p->audit)
 		return;
+	if (res->quiet && r == 0)
+		return; /* pending files decided again the same way, nothing else: nothing to say */
 	if (p->reason && res->reason[0]) {
 		snprintf(both, sizeof(both), "%s; %s", p->reason, res->reason);
 		sum.reason = both;
@@ -689,6 +966,13 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	r = sweep_prepare(&s);
 	if (r < 0)
 		goto out;
+	if (p->rec->n_pending) {
+		s.seen_pending = calloc(p->rec->n_pending, sizeof(*s.seen_pending));
+		if (!s.seen_pending) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
 	r = walk_mounts(&s, root_fds, &cap);
 	if (r < 0)
 		goto out;
@@ -705,6 +989,9 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		r = s.error;
 		goto out;
 	}
+	r = finish_pending(&s, cap != NULL);
+	if (r < 0)
+		goto out;
 	audit_all(&s);
 	if (p->resume)
 		audit_interrupted(&s);
@@ -723,8 +1010,14 @@ out:
 	pages_ctx_free(s.pc);
 	lease_view_done(&s.leases);
 	free(s.inos);
+	free(s.seen_pending);
 	strv_free(s.audited);
 	cands_free(&s);
+	if (r < 0) {
+		free(res->pending);
+		res->pending = NULL;
+		res->n_pending = 0;
+	}
 	return r;
 }
 

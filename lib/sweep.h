@@ -6,6 +6,9 @@
  * gates no policy can lift, the run's mode); then check what is to go for use, write the
  * intents, remove in one batch with the user's credentials, and audit every file and the
  * session. cgroup data alone never authorises a removal: it only raises a file's class.
+ * A file in use, deferred, or that could not be told in time stays pending: the record is
+ * kept with the list of those files, and gc decides them again (and only them), each with
+ * one final line.
  */
 #pragma once
 
@@ -46,16 +49,24 @@ struct sweep_params {
 struct sweep_left {
 	char path[256]; /* cut short (ending in "...") when longer */
 	enum file_result result;
-	char detail[128];
+	char detail[192];
 };
 
 struct sweep_result {
 	uint64_t files, bytes, charged_bytes, removed, removed_bytes, kept, deferred, errors;
+	uint64_t by_result[RESULT_PENDING]; /* file lines by result (enum file_result) */
 	uint64_t left, left_bytes;   /* the user's files with a line still there, their size */
 	struct sweep_left left_v[3]; /* the first of them */
 	size_t n_left_v;
 	bool incomplete;
-	bool keep_record; /* something was deferred: keep the record (state deferred) for gc */
+	bool timed_out;   /* the policy's Timeout cut the walk short */
+	bool keep_record; /* something is undecided (deferred, in use, out of time): keep the
+			   * record (state deferred) for gc */
+	/* keep_record: the files gc decides again (malloc'd; the caller frees). None with
+	 * keep_record: every file of the session (the walk did not see them all). */
+	struct record_pending *pending;
+	size_t n_pending;
+	bool quiet; /* the record's pending files decided again the same way: no line written */
 	char reason[512];
 };
 

@@ -6,6 +6,7 @@
 
 #include <linux/openat2.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #define DIRBUF 8192
@@ -61,18 +62,14 @@ static bool same_identity(int fd, const struct statx *want)
 
 int walk_open_file(int dirfd, const char *name, const struct statx *stx)
 {
-	int fd;
-
 	if (!S_ISREG(stx->stx_mode))
 		return -EBADFD;
-	fd = openat2_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOATIME);
-	if (fd < 0)
-		return fd;
-	if (!same_identity(fd, stx)) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
+	/* Never by name: between the walk's statx and an open the entry can be exchanged
+	 * (RENAME_EXCHANGE) with another user's FIFO, whose blocked writer an open would
+	 * release. Pinned with O_PATH, checked, and only that inode opened. */
+	return openat_beneath_regular(dirfd, name,
+				      makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino,
+				      O_RDONLY | O_NONBLOCK | O_NOATIME);
 }
 
 /* A directory we do not look into: nobody may read it by its mode, or root keeps it

@@ -62,9 +62,10 @@ struct walk_stats {
 int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, walk_fn fn,
 	      void *userdata, struct walk_stats *st);
 
-/* Open a regular file found by the walk, for reading its pages: openat2 beneath dirfd,
- * O_RDONLY|O_NONBLOCK|O_NOFOLLOW|O_NOCTTY|O_CLOEXEC|O_NOATIME, then fstat must match
- * stx (dev, ino, type) or -ESTALE. Never blocks on a lease (-EWOULDBLOCK). */
+/* Open a regular file found by the walk, for reading its pages: pinned with O_PATH beneath
+ * dirfd, checked against stx (regular, dev, ino: else -ESTALE), then that inode reopened
+ * O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC|O_NOATIME through /proc/self/fd: nothing swapped
+ * into the name is ever opened. Never blocks on a lease (-EWOULDBLOCK). */
 int walk_open_file(int dirfd, const char *name, const struct statx *stx);
 
 uint64_t now_monotonic_ns(void);

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "cgroup.h"
 #include "fileio.h"
+#include "metrics.h"
 #include "mounts.h"
 #include "notify.h"
 #include "policy.h"
@@ -25,6 +26,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -35,6 +37,8 @@
 #define HELPER_PATH LIBEXECDIR "/tmpfs-sweep"
 #define DEFAULT_TIMEOUT_NS (5 * NSEC_PER_SEC)
 #define MAX_TIMEOUT_S 3600
+/* The most a logout waits for the metrics lock (held by a close writing the file). */
+#define METRICS_WAIT_MS 200
 
 struct options {
 	const char *conf;
@@ -43,6 +47,8 @@ struct options {
 	const char *cgroup_parent;
 	bool debug;
 	const char *helper;
+	const char *services; /* service=: the comma list as given, or NULL: every service */
+	bool services_bad;    /* service= given but unusable: the module does nothing */
 };
 
 /* What pam_set_data keeps between open and close (freed by pam_end). */
@@ -62,6 +68,49 @@ struct session_data {
 static int pam_code(int r)
 {
 	return r >= 0 ? PAM_SUCCESS : PAM_IGNORE;
+}
+
+/* service=NAME[,NAME...]: names of /etc/pam.d files, none empty, no '/'. */
+static bool service_list_ok(const char *list)
+{
+	const char *s = list;
+
+	for (;;) {
+		size_t n = strcspn(s, ",");
+
+		if (n == 0 || memchr(s, '/', n))
+			return false;
+		if (!s[n])
+			return true;
+		s += n + 1;
+	}
+}
+
+/* Is the PAM service one of service=? Compared without case: Linux-PAM lowercases the
+ * service name at pam_start, an admin may not. No service= at all: every service is. */
+static bool service_wanted(pam_handle_t *pamh, const struct options *o)
+{
+	const void *item = NULL;
+	const char *svc, *s;
+	size_t len;
+
+	if (o->services_bad)
+		return false;
+	if (!o->services)
+		return true;
+	if (pam_get_item(pamh, PAM_SERVICE, &item) != PAM_SUCCESS || !item)
+		return false;
+	svc = item;
+	len = strlen(svc);
+	for (s = o->services;;) {
+		size_t n = strcspn(s, ",");
+
+		if (n == len && strncasecmp(s, svc, n) == 0)
+			return true;
+		if (!s[n])
+			return false;
+		s += n + 1;
+	}
 }
 
 static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *o)
@@ -84,6 +133,12 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 			o->create_cgroup = true;
 		} else if (startswith(a, "cgroup_parent=") && a[14] == '/') {
 			o->cgroup_parent = a + 14;
+		} else if (startswith(a, "service=")) {
+			o->services = a + 8;
+			if (!service_list_ok(o->services)) {
+				o->services_bad = true;
+				pam_syslog(pamh, LOG_ERR, "bad option %s: the module does nothing", a);
+			}
 		} else if (streq(a, "debug")) {
 			o->debug = true;
 #ifdef TMPFS_SWEEP_TEST_HOOKS
@@ -369,6 +424,23 @@ static void audit_open_line(pam_handle_t *pamh, const struct policy *pol,
 	audit_close(a);
 }
 
+/* The helper could not count this close (metrics.h): an incomplete one, maybe a timeout. */
+static void metrics_close_failed(pam_handle_t *pamh, const struct policy *pol, bool timeout)
+{
+	struct metrics_update u = {
+		.add = {.incomplete = 1, .timeouts = timeout},
+		.last_close_ns = realtime_ns(CLOCK_REALTIME),
+	};
+	int r;
+
+	if (!pol->metrics_file)
+		return;
+	r = metrics_update(pol->metrics_file, &u, METRICS_WAIT_MS);
+	if (r < 0 && r != -ENOENT)
+		pam_syslog(pamh, LOG_WARNING, "cannot update metrics %s: %s", pol->metrics_file,
+			   strerror(-r));
+}
+
 /* The session-close line when the helper could not write it: it never ran, or it was
  * killed at the deadline (its record stays for gc, which will finish the sweep). */
 static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
@@ -385,6 +457,7 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 	if (a && audit_session_close(a, &ev) < 0)
 		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", pol->audit_log);
 	audit_close(a);
+	metrics_close_failed(pamh, pol, streq(reason, "timeout"));
 }
 
 /* The policy as the helper will see it. A bad one is said here too (the helper then
@@ -653,6 +726,10 @@ _public_ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const 
 	struct options o;
 
 	parse_options(pamh, argc, argv, &o);
+	if (!service_wanted(pamh, &o)) {
+		debug_log(pamh, &o, "service not in service=%s, nothing recorded", o.services);
+		return PAM_IGNORE;
+	}
 	return pam_code(open_session(pamh, flags, &o));
 }
 
@@ -661,5 +738,7 @@ _public_ int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const
 	struct options o;
 
 	parse_options(pamh, argc, argv, &o);
+	if (!service_wanted(pamh, &o))
+		return PAM_IGNORE;
 	return pam_code(close_session(pamh, &o));
 }

@@ -121,6 +121,16 @@ scratch_user() {
 	printf -v "$__v" '%s' "$__u"
 }
 
+# user_copy VAR FILE: a copy of FILE (a tool of the build) in the scratch dir, which any
+# user can reach: a test that runs a tool as a scratch user must not depend on the
+# checkout's path being traversable (a clone under /root is 0700).
+user_copy() {
+	local __v=$1 __f=$2 __d=$T_SCRATCH/ubin
+	mkdir -p "$__d" && chmod 755 "$__d" && cp "$__f" "$__d/" &&
+		chmod 755 "$__d/${__f##*/}" || return 1
+	printf -v "$__v" '%s' "$__d/${__f##*/}"
+}
+
 # bg VAR CMD...: start CMD in the background, killed at exit.
 bg() {
 	local __v=$1; shift

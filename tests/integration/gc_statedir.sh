@@ -27,7 +27,7 @@ dd if=/dev/zero of="$full/fill" bs=4k status=none 2>/dev/null
 check "the StateDir tmpfs is full" eval "! dd if=/dev/zero of='$full/probe' bs=4k count=1 status=none 2>/dev/null"
 rm -f "$full/probe"
 conf_full=/etc/security/tsw-full.conf
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nremove %s/** class=charged,created\n' \
+printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nremove %s/** class=charged,created\n' \
 	"$P_SHM" "$full" "$P_AUDIT" "$P_SHM" >"$conf_full"
 chmod 644 "$conf_full"
 check "the full-StateDir policy checks clean" "$SWEEP" check-config "$conf_full"
@@ -71,7 +71,7 @@ mount -o remount,ro "$ro"
 check "the audit tmpfs is read-only" eval "! touch '$ro/audit/x' 2>/dev/null"
 rstate=$T_SCRATCH/rstate
 conf_ro=/etc/security/tsw-ro.conf
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nTimeout 2s\nremove %s/** class=charged,created\n' \
+printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 2s\nremove %s/** class=charged,created\n' \
 	"$P_SHM" "$rstate" "$ro/audit/audit.jsonl" "$P_SHM" >"$conf_ro"
 chmod 644 "$conf_ro"
 check "the read-only-audit policy checks clean" "$SWEEP" check-config "$conf_ro"

@@ -8,7 +8,12 @@ need_root
 if [ ! -x "$B/tmpfs-sweep" ] || [ ! -e "$B/pam_tmpfs_sweep.so" ]; then skip_all "build first ($B)"; fi
 
 stage=$T_SCRATCH/stage
-pamdir=$(pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
+# The system directories as the Makefile takes them: pkg-config's, and under /usr when it
+# answers /lib (merged /usr); the unit directory as systemd.pc says.
+pamdir=$(pkg-config --variable=libdir pam 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/security
+pamdir=${pamdir/#\/lib\//\/usr\/lib\/}
+unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /usr/lib/systemd/system)
+catalogdir=$(pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)
 # make's B: the build this run tests (B is absolute in lib.sh).
 mk() { make -C "$TOP" --no-print-directory B="$B" "$@" >>"$T_SCRATCH/make.log" 2>&1; }
 
@@ -31,13 +36,18 @@ check "make install DESTDIR=stage succeeds" mk install DESTDIR="$stage"
 want /usr/libexec/tmpfs-sweep/tmpfs-sweep 755
 check "helper is the built one" cmp -s "$stage/usr/libexec/tmpfs-sweep/tmpfs-sweep" "$B/tmpfs-sweep"
 expect+=(/usr/sbin/tmpfs-sweep)
-check "/usr/sbin/tmpfs-sweep is a symlink to the helper (absolute, no DESTDIR in it)" \
-	test "$(readlink "$stage/usr/sbin/tmpfs-sweep")" = /usr/libexec/tmpfs-sweep/tmpfs-sweep
+check "/usr/sbin/tmpfs-sweep is a relative symlink to the helper (no DESTDIR in it)" \
+	test "$(readlink "$stage/usr/sbin/tmpfs-sweep")" = ../libexec/tmpfs-sweep/tmpfs-sweep
 want "$pamdir/pam_tmpfs_sweep.so" 644
 check "PAM module is the built one, in pkg-config's PAM dir" \
 	cmp -s "$stage$pamdir/pam_tmpfs_sweep.so" "$B/pam_tmpfs_sweep.so"
-want /lib/systemd/system/tmpfs-sweep-gc.service 644
-want /lib/systemd/system/tmpfs-sweep-gc.timer 644
+stray=$(cd "$stage" && find lib -type f 2>/dev/null | grep -v "^${unitdir#/}/" | tr '\n' ' ')
+check "merged /usr: nothing under /lib but the unit directory systemd.pc names${stray:+ ($stray)}" \
+	test -z "$stray" -a -f "$stage/usr/${pamdir#/usr/}/pam_tmpfs_sweep.so"
+want "$unitdir/tmpfs-sweep-gc.service" 644
+want "$unitdir/tmpfs-sweep-gc.timer" 644
+want "$catalogdir/tmpfs-sweep.catalog" 644
+want /usr/share/bash-completion/completions/tmpfs-sweep 644
 want /usr/lib/tmpfiles.d/tmpfs-sweep.conf 644
 want /etc/logrotate.d/tmpfs-sweep 644
 want /usr/share/doc/tmpfs-sweep/pam.d-sshd-snippet 644
@@ -47,14 +57,17 @@ check "the unit drop-in example runs /usr/sbin/tmpfs-sweep sweep --self" \
 	"$stage/usr/share/doc/tmpfs-sweep/tmpfs-sweep-unit.conf"
 check "PAM snippet is not put into /etc/pam.d" test ! -e "$stage/etc/pam.d"
 check "the unit runs /usr/sbin/tmpfs-sweep gc" \
-	grep -qx 'ExecStart=/usr/sbin/tmpfs-sweep gc' "$stage/lib/systemd/system/tmpfs-sweep-gc.service"
+	grep -qx 'ExecStart=/usr/sbin/tmpfs-sweep gc' "$stage$unitdir/tmpfs-sweep-gc.service"
 want /etc/security/tmpfs-sweep.conf 644
 check "policy file is the shipped one" \
 	cmp -s "$stage/etc/security/tmpfs-sweep.conf" "$TOP/conf/tmpfs-sweep.conf"
 # The man pages whose sources are in the tree, and the three the design names.
+version=$("$B/tmpfs-sweep" --version | awk '{print $2}')
 for m in "$TOP"/man/*.5 "$TOP"/man/*.8; do
 	[ -e "$m" ] || continue
 	want "/usr/share/man/man${m##*.}/$(basename "$m")" 644
+	check "$(basename "$m") installed with the version $version in its header" \
+		grep -q "^\.TH .*\"tmpfs-sweep $version\"" "$stage/usr/share/man/man${m##*.}/$(basename "$m")"
 done
 for m in pam_tmpfs_sweep.8 tmpfs-sweep.8 tmpfs-sweep.conf.5; do
 	[ -e "$TOP/man/$m" ] || ok "# SKIP man/$m is not in this tree yet"
@@ -70,8 +83,8 @@ if command -v systemd-analyze >/dev/null; then
 	# verify wants the ExecStart binary: point it at the staged helper.
 	mkdir "$T_SCRATCH/units"
 	sed "s|^ExecStart=/usr/sbin/tmpfs-sweep|ExecStart=$stage/usr/libexec/tmpfs-sweep/tmpfs-sweep|" \
-		"$stage/lib/systemd/system/tmpfs-sweep-gc.service" >"$T_SCRATCH/units/tmpfs-sweep-gc.service"
-	cp "$stage/lib/systemd/system/tmpfs-sweep-gc.timer" "$T_SCRATCH/units/"
+		"$stage$unitdir/tmpfs-sweep-gc.service" >"$T_SCRATCH/units/tmpfs-sweep-gc.service"
+	cp "$stage$unitdir/tmpfs-sweep-gc.timer" "$T_SCRATCH/units/"
 	check "systemd-analyze verify accepts the units" sh -c "cd '$T_SCRATCH/units' &&
 		systemd-analyze verify --man=no ./tmpfs-sweep-gc.service ./tmpfs-sweep-gc.timer \
 		>'$T_SCRATCH/verify.log' 2>&1 && ! test -s '$T_SCRATCH/verify.log'"
@@ -122,9 +135,9 @@ stage2=$T_SCRATCH/stage-local
 check "make install PREFIX=/usr/local succeeds" mk install DESTDIR="$stage2" PREFIX=/usr/local
 check "PREFIX: helper in /usr/local/libexec" test -x "$stage2/usr/local/libexec/tmpfs-sweep/tmpfs-sweep"
 check "PREFIX: /usr/local/sbin/tmpfs-sweep -> the helper" \
-	test "$(readlink "$stage2/usr/local/sbin/tmpfs-sweep")" = /usr/local/libexec/tmpfs-sweep/tmpfs-sweep
+	test "$(readlink -f "$stage2/usr/local/sbin/tmpfs-sweep")" = "$stage2/usr/local/libexec/tmpfs-sweep/tmpfs-sweep"
 check "PREFIX: the unit runs /usr/local/sbin/tmpfs-sweep gc" \
-	grep -qx 'ExecStart=/usr/local/sbin/tmpfs-sweep gc' "$stage2/lib/systemd/system/tmpfs-sweep-gc.service"
+	grep -qx 'ExecStart=/usr/local/sbin/tmpfs-sweep gc' "$stage2$unitdir/tmpfs-sweep-gc.service"
 check "PREFIX: PAM snippet in /usr/local/share/doc" \
 	test -f "$stage2/usr/local/share/doc/tmpfs-sweep/pam.d-sshd-snippet"
 check "PREFIX: the unit drop-in example runs /usr/local/sbin/tmpfs-sweep" \

@@ -31,7 +31,8 @@ pam_setup() {
 	P_PAMD=$T_SCRATCH/pam.d
 	P_BIN=$T_SCRATCH/bin
 	mkdir -p "$P_PAMD" "$P_BIN"
-	printf 'Watch %s\nStateDir %s\nAuditLog %s\n' "$P_SHM" "$P_STATE" "$P_AUDIT" >"$P_CONF"
+	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\n' "$P_SHM" "$P_STATE" "$P_AUDIT" \
+		>"$P_CONF"
 	chmod 644 "$P_CONF"
 	# helpers to test: the real one and probe copies (behaviour chosen by file name)
 	cp "$SWEEP" "$P_BIN/tmpfs-sweep"

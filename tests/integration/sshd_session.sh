@@ -31,12 +31,13 @@ check "the session ran in a per-session cgroup made by the module" \
 check "close_session has run" sshd_wait_closed 15
 check "the policy removed the 64 MiB file" test ! -e "$shm/big"
 
-sid=$(jq -r 'select(.event == "session-open") | .session' "$audit")
+# this test's lines only: those of its user's session
+sid=$(jq -r --arg u "$u" 'select(.event == "session-open" and .user == $u) | .session' "$audit")
 check "one session recorded" test "$(wc -w <<<"$sid")" -eq 1
-check_py "audit: service, rhost, user, 64 MiB charged and removed" "$audit" "$SSHD_SERVICE" "$u" "$shm/big" <<'PY'
+check_py "audit: service, rhost, user, 64 MiB charged and removed" "$audit" "$SSHD_SERVICE" "$u" "$shm/big" "$sid" <<'PY'
 import json, sys
-lines = [json.loads(l) for l in open(sys.argv[1])]
-svc, user, path = sys.argv[2], sys.argv[3], sys.argv[4]
+svc, user, path, sid = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+lines = [l for l in map(json.loads, open(sys.argv[1])) if l.get("session") == sid]
 op = [l for l in lines if l["event"] == "session-open"][0]
 assert op["service"] == svc and op["rhost"] == "127.0.0.1" and op["user"] == user, op
 assert "/tmpfs-sweep/" in op["cgroup"], op
@@ -49,7 +50,7 @@ cl = [l for l in lines if l["event"] == "session-close"][0]
 assert cl["user"] == user and cl["removed"] == 1 and cl["removed_bytes"] == 64 << 20, cl
 assert cl["charged_bytes"] == 64 << 20 and cl["session"] == op["session"], cl
 PY
-check "no record left" test -z "$(ls /run/tmpfs-sweep/sessions 2>/dev/null)"
+check "no record left" test ! -e "/run/tmpfs-sweep/sessions/$sid"
 
 # Options the module does not know, or values it cannot use, are logged (pam_syslog, here
 # through pam_wrapper's log) and do not stop the login; debug says what was recorded.

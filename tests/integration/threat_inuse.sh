@@ -15,6 +15,8 @@ thr_setup
 scratch_user U2
 HOLD=$B/tools/t_hold LEASE=$B/tools/t_lease
 [ -x "$HOLD" ] && [ -x "$LEASE" ] || skip_all "build first (t_hold, t_lease)"
+# the holders run as the scratch users: copies they can reach wherever the checkout is
+user_copy HOLD "$HOLD" && user_copy LEASE "$LEASE" || skip_all "cannot copy the tools"
 echo "remove $P_SHM/** class=charged,created" >>"$P_CONF"
 R=$T_SCRATCH/rdy; mkdir -m 1777 "$R"
 

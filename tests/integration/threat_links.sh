@@ -74,7 +74,7 @@ check "no record left" test "$(n_records)" -eq 0
 run_as "$U1" dd if=/dev/zero of="$P_SHM/old-a" bs=4k count=1 status=none
 sleep 0.05
 cp /dev/null "$P_CONF.new"; chmod 644 "$P_CONF.new"
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nremove %s/** class=charged,created,owned\n' \
+printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nremove %s/** class=charged,created,owned\n' \
 	"$P_SHM" "$P_STATE" "$P_AUDIT" "$P_SHM" >"$P_CONF.new"; mv "$P_CONF.new" "$P_CONF"
 sig_a=$(stat -c '%i %U %a' "$P_SHM/old-a")
 session "$U1" "$T_SCRATCH/s2.out" "run:$(as "$U1" ln "$P_SHM/old-a" "$P_SHM/old-b")"

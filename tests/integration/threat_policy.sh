@@ -29,6 +29,7 @@ ns_round() {
 		mkdir -p "$(dirname "$path")"; cp "$helper" "$path"; chmod 755 "$path"
 		mount -t tmpfs -o mode=755 tsw-run /run
 		mount -t tmpfs -o mode=755 tsw-log /var/log
+		! [ -d /var/lib/prometheus ] || mount -t tmpfs -o mode=755 tsw-prom /var/lib/prometheus
 		mount -t tmpfs -o mode=1777,size=64m tsw-shm /dev/shm
 		mkdir -m 755 /run/pol
 		bash -c "$setup"

@@ -16,6 +16,7 @@ thr_setup
 scratch_user U2
 XCHG=$B/tools/thr_exchange
 [ -x "$XCHG" ] || skip_all "build first (thr_exchange)"
+user_copy XCHG "$XCHG" || skip_all "cannot copy thr_exchange" # run as the user
 
 # The pause hook needs a TEST_HOOKS build: a private one unless HOOKS_SWEEP names one.
 HS=${HOOKS_SWEEP:-}
@@ -29,7 +30,7 @@ fi
 check "a TEST_HOOKS build of the helper is available" test -n "$HS" -a -x "${HS:-/nonexistent}"
 
 policy() { # policy [SETTING LINES...]
-	printf 'Watch %s\nStateDir %s\nAuditLog %s\n' "$P_SHM" "$P_STATE" "$P_AUDIT" >"$P_CONF.new"
+	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\n' "$P_SHM" "$P_STATE" "$P_AUDIT" >"$P_CONF.new"
 	for l in "$@"; do echo "$l" >>"$P_CONF.new"; done
 	echo "remove $P_SHM/** class=charged,created" >>"$P_CONF.new"
 	chmod 644 "$P_CONF.new"; mv "$P_CONF.new" "$P_CONF"
@@ -56,7 +57,7 @@ paused_close() {
 victim=$T_SCRATCH/victim
 race_round() { # race_round REMOVEAS
 	local how=$1
-	policy "RemoveAs $how"
+	policy "RemoveAs $how" "Timeout 120s" # the pause counts against the deadline
 	rm -rf "$victim" "${P_SHM:?}"/*
 	# Outside the mount: a directory anyone may write, holding files of the user with the
 	# names the session's files have: only a followed symlink could reach them.

@@ -69,7 +69,7 @@ scratch_tmpfs OTHER 16m
 chmod 1777 "$OTHER"
 mkdir -m 1777 "$P_SHM/sub" "$T_SCRATCH/disk"
 ln -s "$OTHER" "$T_SCRATCH/link-to-tmpfs"
-printf 'Watch %s %s %s\nStateDir %s\nAuditLog %s\n' "$P_SHM/sub" "$T_SCRATCH/link-to-tmpfs" \
+printf 'Watch %s %s %s\nStateDir %s\nAuditLog %s\nMetricsFile none\n' "$P_SHM/sub" "$T_SCRATCH/link-to-tmpfs" \
 	"$T_SCRATCH/disk" "$P_STATE" "$P_AUDIT" >"$P_CONF"
 for w in "$P_SHM/sub" "$T_SCRATCH/link-to-tmpfs" "$T_SCRATCH/disk" "$OTHER"; do
 	echo "remove $w/** class=charged,created" >>"$P_CONF"

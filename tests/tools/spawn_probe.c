@@ -2,7 +2,9 @@
 /*
  * spawn_probe: a stand-in for the helper in spawn and PAM tests. What it does comes
  * from its own file name (tests copy it under several names):
- *   *stall*  sleeps (and forks a grandchild that sleeps too) until killed
+ *   *stall*  sleeps (and forks a grandchild that sleeps too) until killed, or 10 s at
+ *            most: a broken deadline then shows as a measured failure of the test that
+ *            waits for it, not as a hang, and leaves no process behind
  *   *true*   exits 0 at once
  *   *exit*   exits with the number in argv[1]
  *   else     dumps what it inherited: argv, environment, open fds, umask, no_new_privs,
@@ -68,9 +70,12 @@ int main(int argc, char **argv)
 		snprintf(outpath, sizeof(outpath), "%s/probe.out", dirname(self));
 	}
 	if (strstr(base, "stall")) {
-		if (fork() == 0)
+		if (fork() == 0) {
+			alarm(10);
 			for (;;)
 				pause();
+		}
+		alarm(10);
 		for (;;)
 			pause();
 	}

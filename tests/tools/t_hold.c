@@ -1,7 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* t_hold MODE FILE READY: put FILE in use, write "PID [MAJ:MIN:INO]\n" to READY, then
  * sleep until killed. MODE: open (fd kept), mmap (mapped, fd closed), flock, posix, ofd,
- * memfd (FILE ignored; READY also gets the memfd's dev:ino; mapped and open). */
+ * memfd (FILE ignored; READY also gets the memfd's dev:ino; mapped and open); the uses
+ * the leader's /proc/PID/fd does not show (THREATS.md 32):
+ *   thread-exit  a thread opens and maps FILE, then the leader calls pthread_exit
+ *   unshare      a thread does unshare(CLONE_FILES) and opens FILE in its own table
+ *   uring        FILE registered as an io_uring fixed file, the fd closed
+ *   scm          FILE's fd sent in an SCM_RIGHTS message nobody receives, the fd closed
+ *   bind         a UNIX stream socket listening at FILE (created)
+ *   cwd          FILE (a directory) is the working directory, nothing open
+ * READY is written by the thread that holds FILE (its pid is the thread group's). */
+#include <linux/io_uring.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +45,43 @@ static void ready(const char *path, const char *extra)
 	}
 }
 
+static const char *g_file, *g_ready;
+
+static void *thread_main(void *arg)
+{
+	int fd;
+
+	if (arg && unshare(CLONE_FILES) < 0)
+		perror("unshare"), exit(1);
+	fd = open(g_file, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		perror(g_file), exit(1);
+	if (!arg && mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+		perror("mmap"), exit(1);
+	ready(g_ready, NULL);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int scm_in_flight(int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, x = 'x';
+	struct iovec iov = {.iov_base = &x, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	return sendmsg(sv[0], &mh, 0) == 1 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode, *file;
@@ -43,6 +94,36 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	file = argv[2];
+	g_file = file;
+	g_ready = argv[3];
+	if (!strcmp(mode, "thread-exit") || !strcmp(mode, "unshare")) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, thread_main, !strcmp(mode, "unshare") ? &t : NULL))
+			return perror("pthread_create"), 1;
+		if (!strcmp(mode, "thread-exit"))
+			pthread_exit(NULL);
+		for (;;)
+			pause();
+	}
+	if (!strcmp(mode, "bind")) {
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", file);
+		if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4) < 0)
+			return perror("bind"), 1;
+		ready(argv[3], NULL);
+		for (;;)
+			pause();
+	}
+	if (!strcmp(mode, "cwd")) {
+		if (chdir(file) < 0)
+			return perror(file), 1;
+		ready(argv[3], NULL);
+		for (;;)
+			pause();
+	}
 	if (!strcmp(mode, "memfd")) {
 		struct stat st;
 		void *p;
@@ -74,6 +155,18 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "flock")) {
 		if (flock(fd, LOCK_EX) < 0)
 			return perror("flock"), 1;
+	} else if (!strcmp(mode, "uring")) {
+		struct io_uring_params p = {0};
+		int ring = (int)syscall(__NR_io_uring_setup, 2, &p);
+
+		if (ring < 0 ||
+		    syscall(__NR_io_uring_register, ring, IORING_REGISTER_FILES, &fd, 1) < 0)
+			return perror("io_uring"), 1;
+		close(fd);
+	} else if (!strcmp(mode, "scm")) {
+		if (scm_in_flight(fd) < 0)
+			return perror("sendmsg"), 1;
+		close(fd);
 	} else if (!strcmp(mode, "posix") || !strcmp(mode, "ofd")) {
 		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 

@@ -253,21 +253,69 @@ static void expect(const struct decide_out *o, enum file_result r, const char *d
 static void test_after_inuse(void **state)
 {
 	struct decide_out o = pending_out();
+	struct decide_use u = {.in_use = 0};
 
-	decide_after_inuse(&o, 0, NULL, 0);
+	decide_after_inuse(&o, &u);
 	expect(&o, RESULT_PENDING, "");
-	decide_after_inuse(&o, -1, NULL, 0);
-	expect(&o, RESULT_SKIPPED_IN_USE, "cannot read /proc to tell");
+	u = (struct decide_use){.in_use = -ETIME, .cannot = "every task's cwd and root in time"};
+	decide_after_inuse(&o, &u);
+	expect(&o, RESULT_SKIPPED_IN_USE,
+	       "cannot tell whether in use: could not read every task's cwd and root in time "
+	       "(Timer expired); gc decides again");
 	o = pending_out();
-	decide_after_inuse(&o, 1, "open", 42);
-	expect(&o, RESULT_SKIPPED_IN_USE, "open by pid 42");
+	u = (struct decide_use){.in_use = 1, .why = INUSE_OPEN, .pid = 42, .comm = "sleep"};
+	decide_after_inuse(&o, &u);
+	expect(&o, RESULT_SKIPPED_IN_USE, "open by pid 42 (sleep); gc decides again");
 	o = pending_out();
-	decide_after_inuse(&o, 1, "leased", 0);
-	expect(&o, RESULT_SKIPPED_IN_USE, "leased");
+	u = (struct decide_use){.in_use = 1, .why = INUSE_CWD, .pid = 7, .comm = "sh"};
+	decide_after_inuse(&o, &u);
+	expect(&o, RESULT_SKIPPED_IN_USE, "the working directory of pid 7 (sh); gc decides again");
+	o = pending_out();
+	u = (struct decide_use){.in_use = 1, .why = INUSE_BOUND, .pid = 9, .comm = "tmux: server"};
+	decide_after_inuse(&o, &u);
+	expect(&o, RESULT_SKIPPED_IN_USE,
+	       "bound to a live UNIX socket held by pid 9 (tmux: server); gc decides again");
+	/* in use, and no process shows it: said as such, or that naming ran out of time */
+	o = pending_out();
+	u = (struct decide_use){.in_use = 1, .why = INUSE_OPEN, .named_in_time = true};
+	decide_after_inuse(&o, &u);
+	expect(&o, RESULT_SKIPPED_IN_USE,
+	       "open, by no fd or mapping that /proc shows (an io_uring, an fd in flight); gc "
+	       "decides again");
+	o = pending_out();
+	u = (struct decide_use){.in_use = 1, .why = INUSE_OPEN};
+	decide_after_inuse(&o, &u);
+	expect(&o, RESULT_SKIPPED_IN_USE, "open (its holder not named in time); gc decides again");
+	o = pending_out();
+	u = (struct decide_use){.in_use = 1, .why = INUSE_LEASED, .named_in_time = true};
+	decide_after_inuse(&o, &u);
+	expect(&o, RESULT_SKIPPED_IN_USE, "leased; gc decides again");
 	/* Only a pending file is touched. */
 	o = (struct decide_out){.result = RESULT_REPORTED, .detail = "dry run"};
-	decide_after_inuse(&o, 1, "open", 42);
+	u = (struct decide_use){.in_use = 1, .why = INUSE_OPEN, .pid = 42};
+	decide_after_inuse(&o, &u);
 	expect(&o, RESULT_REPORTED, "dry run");
+}
+
+/* A directory the remover found not empty waits with the files it holds, when told to. */
+static void test_waits_for_contents(void **state)
+{
+	struct remove_result notempty = {REMOVE_ERROR, REMOVE_CHECK_UNLINK, ENOTEMPTY};
+	struct remove_result eperm = {REMOVE_ERROR, REMOVE_CHECK_UNLINK, EPERM};
+	struct decide_out o = pending_out();
+
+	decide_after_remove(&o, S_IFDIR, &notempty);
+	expect(&o, RESULT_KEPT, "directory not empty");
+	decide_waits_for_contents(&o);
+	expect(&o, RESULT_DEFERRED, "directory not empty: it holds files gc decides again");
+	/* nothing else: an error stays one, a kept file stays kept */
+	o = pending_out();
+	decide_after_remove(&o, S_IFDIR, &eperm);
+	decide_waits_for_contents(&o);
+	expect(&o, RESULT_ERROR, "unlink: Operation not permitted");
+	o = (struct decide_out){.result = RESULT_KEPT};
+	decide_waits_for_contents(&o);
+	expect(&o, RESULT_KEPT, "");
 }
 
 static void test_not_removed(void **state)
@@ -334,7 +382,8 @@ static void test_names(void **state)
 	assert_string_equal(file_result_name(RESULT_PENDING), "pending");
 	assert_string_equal(file_result_name(_RESULT_MAX), "error");
 	for (enum file_result r = 0; r < _RESULT_MAX; r++)
-		assert_int_equal(file_result_keeps_record(r), r == RESULT_DEFERRED);
+		assert_int_equal(file_result_keeps_record(r),
+				 r == RESULT_DEFERRED || r == RESULT_SKIPPED_IN_USE);
 }
 
 /* Mixed-radix digit of *k in base n (and *k moves on to the next digit). */
@@ -418,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_unknown_btime),
 		cmocka_unit_test(test_after_inuse),
+		cmocka_unit_test(test_waits_for_contents),
 		cmocka_unit_test(test_not_removed),
 		cmocka_unit_test(test_after_remove),
 		cmocka_unit_test(test_names),

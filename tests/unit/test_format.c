@@ -212,6 +212,24 @@ static void test_print_name(void **state)
 	}
 }
 
+/* A process or cgroup name: escaped the same way, padded by what is shown. */
+static void test_print_name_pad(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	print_name_pad(f, "a\x1b[2Jb", 8);
+	fputc('|', f);
+	print_name_pad(f, "sleep", 8);
+	fputc('|', f);
+	print_name_pad(f, "much-longer-than-8", 8);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(out, "a\\x1b[2Jb|sleep   |much-longer-than-8");
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_parse_time_arg),
 		cmocka_unit_test(test_fmt_time_user),
 		cmocka_unit_test(test_print_name),
+		cmocka_unit_test(test_print_name_pad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

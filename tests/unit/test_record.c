@@ -97,6 +97,57 @@ static void test_roundtrip(void **state)
 	record_done(&b);
 }
 
+/* The files a deferred record leaves for gc: sorted, round-tripped, found by identity;
+ * a malformed entry or too many fail the whole record. */
+static void test_pending(void **state)
+{
+	struct record_pending v[] = {
+		{makedev(0, 46), 9, RECORD_PENDING_INUSE},
+		{makedev(0, 45), 12, RECORD_PENDING_DEFERRED},
+		{makedev(0, 45), 7, RECORD_PENDING_INUSE},
+	};
+	struct session_record a, b = {0};
+	struct record_pending *many;
+	char *buf;
+	size_t len;
+
+	fill(&a, 4321, 1700000000123456789ULL);
+	a.state = RECORD_DEFERRED;
+	a.end_ns = 1700000000999;
+	assert_int_equal(record_set_pending(&a, v, 3), 0);
+	assert_int_equal(a.pending[0].ino, 7); /* sorted by (dev, ino) */
+	assert_int_equal(record_format(&a, &buf, &len), 0);
+	assert_non_null(strstr(buf, "\npending=u 0:45 7\npending=d 0:45 12\npending=u 0:46 9\n"));
+	assert_int_equal(record_parse(buf, len, &b), 0);
+	assert_int_equal(b.n_pending, 3);
+	assert_non_null(record_find_pending(&b, makedev(0, 46), 9));
+	assert_int_equal(record_find_pending(&b, makedev(0, 45), 12)->why, RECORD_PENDING_DEFERRED);
+	assert_null(record_find_pending(&b, makedev(0, 46), 12));
+	free(buf);
+	record_done(&b);
+	/* none: the key is absent, and every file is decided again */
+	assert_int_equal(record_set_pending(&a, NULL, 0), 0);
+	assert_int_equal(record_format(&a, &buf, &len), 0);
+	assert_null(strstr(buf, "pending="));
+	free(buf);
+	/* more than can be listed: refused, none kept */
+	many = calloc(RECORD_MAX_PENDING + 1, sizeof(*many));
+	assert_non_null(many);
+	for (size_t i = 0; i <= RECORD_MAX_PENDING; i++)
+		many[i] = (struct record_pending){makedev(0, 45), i + 1, RECORD_PENDING_INUSE};
+	assert_int_equal(record_set_pending(&a, many, RECORD_MAX_PENDING + 1), -E2BIG);
+	assert_int_equal(a.n_pending, 0);
+	assert_int_equal(record_set_pending(&a, many, RECORD_MAX_PENDING), 0);
+	assert_int_equal(record_format(&a, &buf, &len), 0);
+	assert_true(len <= RECORD_MAX_SIZE);
+	assert_int_equal(record_parse(buf, len, &b), 0);
+	assert_int_equal(b.n_pending, RECORD_MAX_PENDING);
+	free(buf);
+	free(many);
+	record_done(&b);
+	record_done(&a);
+}
+
 static int parse_str(const char *s)
 {
 	struct session_record r = {0};
@@ -151,6 +202,14 @@ static void test_strict(void **state)
 	assert_false(record_id_valid("1-2-3"));
 	assert_false(record_id_valid("1-2/"));
 	assert_false(record_id_valid(".1-2.tmp"));
+	/* pending entries: a kind, MAJ:MIN, an inode, nothing else */
+	assert_int_equal(parse_str(BASE "state=deferred\npending=u 0:45 7\npending=d 0:45 8\n"), 0);
+	assert_int_equal(parse_str(BASE "state=deferred\npending=x 0:45 7\n"), -EBADMSG);
+	assert_int_equal(parse_str(BASE "state=deferred\npending=u 0:45\n"), -EBADMSG);
+	assert_int_equal(parse_str(BASE "state=deferred\npending=u 0:45 7 junk\n"), -EBADMSG);
+	assert_int_equal(parse_str(BASE "state=deferred\npending=u -1:45 7\n"), -EBADMSG);
+	assert_int_equal(parse_str(BASE "state=deferred\npending=u 0:45 -7\n"), -EBADMSG);
+	assert_int_equal(parse_str(BASE "state=deferred\npending=u  0:45 7\n"), -EBADMSG);
 }
 
 static void test_files(void **state)
@@ -279,6 +338,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_statedir_checks),
 		cmocka_unit_test(test_starttime),

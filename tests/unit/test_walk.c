@@ -5,7 +5,8 @@
  * path and depth, symlinks and FIFOs reported and never followed or opened, private
  * directories, SKIP/STOP, post-order with a usable parent fd, the depth / entries /
  * time / fd caps with bounded open fds, and walk_open_file's refusals (-ESTALE when
- * the name now holds another file).
+ * the name now holds another file), which never open what was swapped in: a FIFO
+ * exchanged into the name keeps its blocked writer blocked.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,8 +20,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static char T[PATH_MAX]; /* scratch root on the normal disk */
 
@@ -845,10 +848,72 @@ static void test_open_file_replaced(void **state)
 	close(root);
 }
 
+/* Until pid sleeps in the open of a FIFO (its wchan says so). */
+static void wait_blocked_in_open(pid_t pid)
+{
+	char path[64], buf[64] = "";
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(path, "re");
+
+		if (f) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+		}
+		if (strstr(buf, "fifo") || strstr(buf, "pipe") || strstr(buf, "partner"))
+			return;
+		usleep(10 * 1000);
+	}
+	fail_msg("writer not blocked in open (wchan %s)", buf);
+}
+
+/* THREATS.md 5 and 33: the listed file exchanged (RENAME_EXCHANGE) with a FIFO whose
+ * writer sleeps in open() until a reader comes: walk_open_file refuses it, and never
+ * opens it (an open for reading, even non-blocking, would release the writer). */
+static void test_open_file_fifo_exchanged(void **state)
+{
+	char path[PATH_MAX], fifo[PATH_MAX];
+	struct statx stx;
+	int root = fresh("fifo-exchange", path, sizeof(path)), st;
+	pid_t w;
+
+	alarm(30);
+	put(root, "F", "x");
+	stx_of(root, "F", &stx);
+	pathf(fifo, sizeof(fifo), "%s/P", path);
+	assert_int_equal(mkfifo(fifo, 0666), 0);
+	w = fork();
+	assert_true(w >= 0);
+	if (w == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(open(fifo, O_WRONLY) >= 0 ? 7 : 1);
+	}
+	wait_blocked_in_open(w);
+	assert_int_equal(renameat2(root, "P", root, "F", RENAME_EXCHANGE), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(walk_open_file(root, "F", &stx), -ESTALE);
+	usleep(100 * 1000);
+	assert_int_equal(waitpid(w, &st, WNOHANG), 0); /* still blocked: never opened */
+	kill(w, SIGKILL);
+	assert_int_equal(waitpid(w, &st, 0), w);
+	/* and the file itself, under its new name, opens */
+	{
+		int fd = walk_open_file(root, "P", &stx);
+
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	alarm(0);
+	close(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_walk_visits_everything_once, disarm),
+		cmocka_unit_test_teardown(test_open_file_fifo_exchanged, disarm),
 		cmocka_unit_test_teardown(test_walk_symlinks_never_followed, disarm),
 		cmocka_unit_test_teardown(test_walk_private_dirs, disarm),
 		cmocka_unit_test_teardown(test_walk_skip_and_stop, disarm),

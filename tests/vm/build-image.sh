@@ -238,6 +238,18 @@ lay_project() { # ROOT OUTDIR
 	# The test policies; the default one is in force at boot.
 	install -d -m 0755 "$root/usr/share/tmpfs-sweep-vm"
 	cp -r "$TOP/tests/vm/policy" "$root/usr/share/tmpfs-sweep-vm/"
+	# For the package test (guest/60-deb-package.sh): the .deb of this tree (make deb-build;
+	# none: that test skips), and what `make install` laid, which it moves aside while the
+	# package is installed.
+	install -d -m 0755 "$root/usr/share/tmpfs-sweep-vm/deb"
+	for f in "$TOP"/build/deb/tmpfs-sweep_*.deb; do
+		[ -e "$f" ] && install -m 0644 "$f" "$root/usr/share/tmpfs-sweep-vm/deb/"
+	done
+	if make -C "$TOP" --no-print-directory install DESTDIR="$out/list" B="$B" >/dev/null 2>&1; then
+		(cd "$out/list" && find . ! -type d | sed 's|^\.||' | sort) \
+			>"$root/usr/share/tmpfs-sweep-vm/installed.list"
+	fi
+	rm -rf "$out/list"
 	install -m 0644 "$TOP/tests/vm/policy/remove.conf" "$root/etc/security/tmpfs-sweep.conf"
 	# After pam_systemd.so (in common-session), so the session scope exists.
 	grep -q pam_tmpfs_sweep "$root/etc/pam.d/sshd" ||
