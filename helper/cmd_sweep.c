@@ -316,6 +316,8 @@ int cmd_sweep(int argc, char **argv)
 	ret = sweep_one(&ctx, &rec, trigger, a.dry_run, true);
 	if (lock >= 0)
 		record_unlock(ctx.policy.state_dir, rec.id, lock, ret != EXIT_FAIL);
+	if (!a.dry_run)
+		sweep_ctx_metrics(&ctx, trigger);
 out:
 	record_done(&rec);
 	sweep_ctx_close(&ctx);

@@ -162,14 +162,15 @@ static void notify_user(struct sweep_ctx *c, const struct session_record *rec,
 
 /* ---- Prometheus metrics (metrics.h): one sweep's figures, added up until the run ends */
 
-static void metrics_note(struct sweep_ctx *c, const struct sweep_result *res)
+static void metrics_note(struct sweep_ctx *c, const char *trigger, const struct sweep_result *res)
 {
 	struct metrics *a = &c->metrics.add;
 
 	c->swept = true;
 	/* A session's sweep finishes when its record goes; a deferred or timed-out one is
-	 * counted when gc finishes it. */
-	if (!res->keep_record)
+	 * counted when gc finishes it. A `sweep` of an ended cgroup is no login: its files
+	 * count, it does not. */
+	if (!res->keep_record && (streq(trigger, "close") || streq(trigger, "gc")))
 		a->sessions_closed++;
 	for (size_t i = 0; i < METRICS_N_RESULTS; i++)
 		a->files[i] += res->by_result[i];
@@ -211,7 +212,7 @@ void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger)
 	u->pending_sessions = pending_sessions(c->policy.state_dir);
 	if (streq(trigger, "gc"))
 		u->last_gc_ns = now_realtime_ns();
-	else if (c->swept)
+	else if (c->swept && streq(trigger, "close"))
 		u->last_close_ns = now_realtime_ns();
 	r = metrics_update(c->policy.metrics_file, u, 0);
 	if (r < 0 && r != -ENOENT)
@@ -284,11 +285,12 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 			c->metrics.add.incomplete++; /* its session-close line says incomplete */
 		return EXIT_FAIL;
 	}
+	if (!dry_run)
+		metrics_note(c, trigger, &res);
 	if (!persist) {
 		free(res.pending);
 		return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 	}
-	metrics_note(c, &res);
 	if (res.keep_record) {
 		rec->state = RECORD_DEFERRED;
 		rec->end_ns = p.end_ns;

@@ -52,6 +52,7 @@ cat >"$P_CONF" <<EOF
 Watch $P_SHM
 StateDir $P_STATE
 AuditLog $P_AUDIT
+MetricsFile none
 OtherSessions proceed
 Match Group $G
 remove $P_SHM/group-* class=charged,created
@@ -67,32 +68,33 @@ check "the policy checks clean" "$SWEEP" check-config "$P_CONF"
 
 sess group-in "$U1" group-1
 sess group-out "$U2" group-2
-pair "Match Group" group-1 group-2 6
+pair "Match Group" group-1 group-2 7
 
 P_SERVICE=TSW-A sess svc-in "$U2" svc-a
 P_SERVICE=tsw-b sess svc-out "$U2" svc-b
-pair "Match Service" svc-a svc-b 8
+pair "Match Service" svc-a svc-b 9
 check "Match Service: PAM lowercased the service the host gave as TSW-A" jq_has "$P_AUDIT" \
 	'select(.event == "session-open" and .service == "tsw-a")'
 
 sess user-in "$U1" user-1
 sess user-out "$U2" user-2
-pair "Match User *,!U2" user-1 user-2 10
+pair "Match User *,!U2" user-1 user-2 11
 
 sess rhost-in "$U2" rhost-1 item:rhost=192.0.2.7
 sess rhost-out "$U2" rhost-2 item:rhost=198.51.100.7
-pair "Match RHost" rhost-1 rhost-2 12
+pair "Match RHost" rhost-1 rhost-2 13
 check "every audit line is JSON" eval 'json_valid_lines "$P_AUDIT" >/dev/null'
 
 # A bad Match line: FILE:LINE from check-config, and a run that removes nothing. A rejected
 # policy runs with the defaults (Watch /dev/shm ..., AuditLog /var/log/tmpfs-sweep/audit.jsonl,
-# StateDir /run/tmpfs-sweep): that session runs where /run, /var/log and /dev/shm are
-# private tmpfs mounts, the policy copied back to its path; its audit log and what is left
+# StateDir /run/tmpfs-sweep, MetricsFile /var/lib/prometheus/...): that session runs where
+# /run, /var/log, /dev/shm and /var/lib/prometheus are private tmpfs mounts, the policy copied back to its path; its audit log and what is left
 # in /dev/shm are copied out at the end.
 cat >"$P_CONF" <<EOF
 Watch /dev/shm
 StateDir $P_STATE
 AuditLog $P_AUDIT
+MetricsFile none
 Match User $U1 Host 192.0.2.7
 remove /dev/shm/user-* class=charged,created
 EOF
@@ -101,13 +103,15 @@ rc=$?
 sed 's/^/#   /' "$T_SCRATCH/check.out"
 check "check-config: a bad Match line fails" test "$rc" -eq 1
 check "check-config: FILE:LINE of the bad Match line" \
-	grep -qxF "$P_CONF:4: Match: unknown criterion 'Host' (User, Group, Service, RHost, Unit or all)" \
+	grep -qxF "$P_CONF:5: Match: unknown criterion 'Host' (User, Group, Service, RHost, Unit or all)" \
 	"$T_SCRATCH/check.out"
 cat >"$T_SCRATCH/private-host" <<EOF
 #!/bin/bash
 cp "$P_CONF" "$T_SCRATCH/bad.conf"
 mount -t tmpfs -o mode=755 tsw-run /run && mount -t tmpfs -o mode=755 tsw-log /var/log &&
 	mount -t tmpfs -o mode=1777,size=16m tsw-shm /dev/shm || exit 1
+# the default MetricsFile is below it: never the host's
+if [ -d /var/lib/prometheus ]; then mount -t tmpfs -o mode=755 tsw-prom /var/lib/prometheus || exit 1; fi
 mkdir -p -m 755 "$(dirname "$P_CONF")" && cp "$T_SCRATCH/bad.conf" "$P_CONF"
 "$P_HOST" "\$@"
 rc=\$?

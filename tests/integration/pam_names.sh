@@ -27,6 +27,7 @@ cat >"$P_CONF" <<EOF
 Watch $P_SHM
 StateDir $P_STATE
 AuditLog $P_AUDIT
+MetricsFile none
 ExemptUsers root $B
 Match User *@corp.example
 keep $P_SHM/%u-*
@@ -60,11 +61,11 @@ check "$A: session-open and session-close name the user" eval \
 	'[ "$(jq -r --arg u "$A" "select(.user == \$u) | .event" "$P_AUDIT" | sort | tr "\n" " ")" = "session-close session-open " ]'
 echo "# $(line a.img)"
 check "$A: a.img removed by the Match User *@corp.example rule" \
-	jqt '.result == "removed" and (.rule | startswith("line 7: remove"))' <<<"$(line a.img)"
+	jqt '.result == "removed" and (.rule | startswith("line 8: remove"))' <<<"$(line a.img)"
 check "$A: a.img is gone" test ! -e "$P_SHM/a.img"
 echo "# $(line "$A-notes")"
 check "$A: %u stands for $A: its notes are kept by rule" \
-	jqt '.result == "kept" and (.rule | startswith("line 6: keep"))' <<<"$(line "$A-notes")"
+	jqt '.result == "kept" and (.rule | startswith("line 7: keep"))' <<<"$(line "$A-notes")"
 
 session "$B" "$ub" bs "b.img"
 check "$B: the record holds the name (sessions --json)" \
@@ -74,7 +75,7 @@ check "$B: session-open names the user (JSON \\\\)" \
 echo "# $(line b.img)"
 check "$B: b.img kept, an exempt user named in ExemptUsers" \
 	jqt '.result == "kept" and .detail == "exempt user: named in ExemptUsers" and
-	     (.rule | startswith("line 9: remove"))' <<<"$(line b.img)"
+	     (.rule | startswith("line 10: remove"))' <<<"$(line b.img)"
 check "$B: b.img is still there" test -e "$P_SHM/b.img"
 check "every audit line is JSON" eval 'json_valid_lines "$P_AUDIT" >/dev/null'
 check "no record left" test "$(n_records)" -eq 0

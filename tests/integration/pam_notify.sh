@@ -25,7 +25,7 @@ login() {
 # info LABEL: what the conversation got at that login (pam_host prints \n as \\n).
 info() { sed -n 's/^info=//p' "$T_SCRATCH/$1.out"; }
 policy() {
-	printf 'Watch %s\nStateDir %s\nAuditLog %s\n%s' "$P_SHM" "$P_STATE" "$P_AUDIT" "$1" >"$P_CONF"
+	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\n%s' "$P_SHM" "$P_STATE" "$P_AUDIT" "$1" >"$P_CONF"
 }
 
 policy ''

@@ -32,6 +32,7 @@ cat >"$P_CONF" <<EOF
 Watch $P_SHM
 StateDir $P_STATE
 AuditLog $P_AUDIT
+MetricsFile none
 remove $P_SHM/*.img class=charged,created
 EOF
 session exempt
@@ -61,6 +62,7 @@ cat >"$P_CONF" <<EOF
 Watch $P_SHM
 StateDir $P_STATE
 AuditLog $P_AUDIT
+MetricsFile none
 report $P_SHM/keep-*
 Match User root
 ExemptUsers none
@@ -71,9 +73,9 @@ session lifted
 check "lifted: the session cgroup held the 100 MiB ($S_SHMEM)" within 1 "${S_SHMEM:-0}" $((100 * MiB))
 line=$(audit_lines file "$S_ID" | jq -c --arg p "$P_SHM/test.img" 'select(.path == $p)')
 echo "# $line"
-check "lifted: test.img removed by the rule of the Match block (line 7)" \
+check "lifted: test.img removed by the rule of the Match block (line 8)" \
 	jqt '.result == "removed" and .action == "remove" and .class == "charged" and
-	       (.rule | startswith("line 7: remove"))' <<<"$line"
+	       (.rule | startswith("line 8: remove"))' <<<"$line"
 check "lifted: the file is gone" test ! -e "$P_SHM/test.img"
 check "lifted: the session cgroup's shmem dropped (its parent holds < 1 MiB)" \
 	test "$(memcg_shmem "$P_CG")" -lt "$MiB"

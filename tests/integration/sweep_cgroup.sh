@@ -5,7 +5,8 @@
 # (--user, --since) removes it by the Match Unit block, audits it with "trigger":"unit" and
 # the unit, and the cgroup's shmem drops; another unit out of that block only reports; the
 # same user's file born in the window but charged elsewhere is not the unit's; without a
-# user nothing is removed; --self sweeps the cgroup it runs in ("trigger":"cgroup").
+# user nothing is removed; --self sweeps the cgroup it runs in ("trigger":"cgroup"). The
+# MetricsFile counts the sweep's files and bytes, not as a closed session.
 source "$(dirname "$0")/../lib.sh"
 need_root
 scratch_tmpfs SHM 512m || skip_all "cannot mount a scratch tmpfs"
@@ -17,10 +18,13 @@ n=$$$RANDOM
 UNIT=tsw-job-$n.service OTHER=tsw-other-$n.service JOB=job_$n
 for c in "$UNIT" "$OTHER" "$JOB"; do mkdir "$CG/$c" || skip_all "cannot make cgroups"; done
 AUDIT=$T_SCRATCH/audit.jsonl CONF=$T_SAFE/tmpfs-sweep.conf
+install -d -m 0755 "$T_SAFE/textfile"
+PROM=$T_SAFE/textfile/tmpfs-sweep.prom
 cat >"$CONF" <<EOF
 Watch $SHM
 StateDir $T_SCRATCH/state
 AuditLog $AUDIT
+MetricsFile $PROM
 Match Unit tsw-job-*.service
 remove $SHM/*.img class=charged,created
 Match all
@@ -44,6 +48,7 @@ sweep --cgroup "$CG/$UNIT" --user "$U" --since "@$t0" --dry-run
 check "--dry-run: job.img reported, dry run" \
 	jqt '.result == "reported" and .detail == "dry run"' <<<"$(line job.img)"
 check "--dry-run: job.img still there" test -e "$SHM/job.img"
+check "--dry-run: no metrics written" test ! -e "$PROM"
 
 : >"$AUDIT"
 sweep --cgroup "$CG/$UNIT" --user "$U" --since "@$t0"
@@ -55,8 +60,8 @@ check "session-open: trigger unit, the unit, the user, the cgroup" jq_has "$AUDI
 	 .user == $u and .cgroup == $cg)' --arg unit "$UNIT" --arg u "$U" --arg cg "$(memcg_rel "$CG/$UNIT")"
 ch=$(line job.img | jq -r .charged_bytes)
 check "job.img: charged $ch within 1% of 100 MiB" within 1 "${ch:-0}" $((100 * MiB))
-check "job.img: removed by the Match Unit block's rule (line 5)" \
-	jqt '.class == "charged" and .result == "removed" and (.rule | startswith("line 5: remove"))' \
+check "job.img: removed by the Match Unit block's rule (line 6)" \
+	jqt '.class == "charged" and .result == "removed" and (.rule | startswith("line 6: remove"))' \
 	<<<"$(line job.img)"
 check "job.img is gone" test ! -e "$SHM/job.img"
 check "the unit's cgroup no longer holds it" test "$(memcg_shmem "$CG/$UNIT")" -lt "$MiB"
@@ -66,7 +71,14 @@ check "session-close: trigger unit, removed 1" jq_has "$AUDIT" \
 	'select(.event == "session-close" and .session == $s and .trigger == "unit" and
 	 .removed == 1 and .removed_bytes == 104857600)' --arg s "$sid"
 check "the record was written (closing) and is gone" \
-	eval '[ -d "$T_SCRATCH/state/sessions" ] && [ -z "$(ls "$T_SCRATCH/state/sessions")" ]' 
+	eval '[ -d "$T_SCRATCH/state/sessions" ] && [ -z "$(ls "$T_SCRATCH/state/sessions")" ]'
+metric() { awk -v s="$1" '$1 == s { v = $2 } END { printf "%.0f\n", v + 0 }' "$PROM"; }
+check "metrics: the sweep's removed file and bytes counted" eval \
+	'[ "$(metric "tmpfs_sweep_files_total{result=\"removed\"}")" = 1 ] &&
+	 [ "$(metric tmpfs_sweep_removed_bytes_total)" = $((100 * MiB)) ]'
+check "metrics: a sweep is no closed session, no last close" eval \
+	'[ "$(metric tmpfs_sweep_sessions_closed_total)" = 0 ] &&
+	 [ "$(metric tmpfs_sweep_last_close_timestamp_seconds)" = 0 ]'
 
 # Another unit, out of the Match Unit block: reported by default.
 in_memcg "$CG/$OTHER" setpriv --reuid "$U" --regid "$(id -g "$U")" --clear-groups \
@@ -89,7 +101,7 @@ in_memcg "$CG/$JOB" setpriv --reuid "$U" --regid "$(id -g "$U")" --clear-groups 
 	dd if=/dev/zero of="$SHM/self-1" bs=64k count=4 status=none
 in_memcg "$CG/$JOB" "$SWEEP" sweep --self --user "$U" --since "@$t0" --conf "$CONF"
 check "--self: self-1 removed by the Match all rule" \
-	jqt '.result == "removed" and (.rule | startswith("line 7: remove"))' <<<"$(line self-1)"
+	jqt '.result == "removed" and (.rule | startswith("line 8: remove"))' <<<"$(line self-1)"
 check "--self: trigger cgroup, the job's cgroup" jq_has "$AUDIT" \
 	'select(.event == "session-close" and .trigger == "cgroup" and .removed == 1)'
 check "--self: session-open names the job's cgroup" jq_has "$AUDIT" \
