@@ -14,8 +14,8 @@ out=$T_SCRATCH/out
 probe_runs() { grep -c '^argv=close$' "$P_PROBEDIR/probe.out" 2>/dev/null || echo 0; }
 reset() { rm -f "$P_AUDIT" "$P_PROBEDIR/probe.out" "$P_STATE"/sessions/*; }
 
-# 20: PAM_USER missing, empty, unknown, root, a system user: nothing recorded, no failure.
-for u in - "" "nosuchuser$RANDOM" root daemon "../$U1" "-rf"; do
+# 20: PAM_USER missing, empty, unknown, not a name: nothing recorded, no failure.
+for u in - "" "nosuchuser$RANDOM" "../$U1" "-rf"; do
 	reset
 	pam_run dump "$u" open close >"$out" 2>&1
 	check "user '$u': open and close do not fail" \
@@ -23,10 +23,21 @@ for u in - "" "nosuchuser$RANDOM" root daemon "../$U1" "-rf"; do
 	check "user '$u': nothing recorded, helper not run, no audit" \
 		test "$(n_records)" -eq 0 -a "$(probe_runs)" -eq 0 -a ! -s "$P_AUDIT"
 done
+# root and a system user are exempt (never removed), not unseen: recorded and audited.
+for u in root daemon; do
+	reset
+	pam_run tmpfs-sweep "$u" open close >"$out" 2>&1
+	check "user '$u': open and close succeed" \
+		eval "grep -qx open=success $out && grep -qx close=success $out"
+	check "user '$u': session-open and session-close name the user, no record left" \
+		eval "jq_has $P_AUDIT 'select(.event == \"session-open\" and .user == \$u)' --arg u $u &&
+		      jq_has $P_AUDIT 'select(.event == \"session-close\" and .user == \$u)' --arg u $u &&
+		      test \$(n_records) -eq 0"
+done
 # The same bad users in a realistic stack (optional, then another module): success.
 echo "session optional $P_MOD conf=$P_CONF" >"$P_PAMD/real"
 echo "session required pam_permit.so" >>"$P_PAMD/real"
-for u in - "" "nosuchuser$RANDOM" root; do
+for u in - "" "nosuchuser$RANDOM"; do
 	reset
 	P_SERVICE=real pam_run dump "$u" open close >"$out" 2>&1
 	check "realistic stack, user '$u': open and close succeed, nothing recorded" \
