@@ -20,6 +20,8 @@ const char *shm_kind_name(enum shm_kind k)
 		return "deleted";
 	case SHM_SYSV:
 		return "sysv";
+	case SHM_ANON:
+		return "anon-shared";
 	}
 	return "?";
 }
@@ -57,14 +59,24 @@ static struct shm_obj *add_obj(struct shm_list *l, size_t *cap)
 	return &l->v[l->n++];
 }
 
-static bool is_shm_link(const char *t, enum shm_kind *kind, int *shmid)
+/* The shmem inode behind a shared anonymous mapping (shmem_zero_setup) is named
+ * "dev/zero", and shows as "/dev/zero (deleted)": PostgreSQL's main shared memory. */
+/* A SysV segment's one name, attached or not: its key and id, as ipcs shows them. */
+#define SYSV_DESC_FMT "SYSV key=0x%08x id=%d"
+
+#define ANON_SHARED_NAME "/dev/zero (deleted)"
+
+static bool is_shm_link(const char *t, enum shm_kind *kind, int *shmid, unsigned *key)
 {
 	size_t n = strlen(t);
-	unsigned key;
 
 	*shmid = -1;
-	if (sscanf(t, "/SYSV%8x", &key) == 1) {
+	if (sscanf(t, "/SYSV%8x", key) == 1) {
 		*kind = SHM_SYSV;
+		return true;
+	}
+	if (streq(t, ANON_SHARED_NAME)) {
+		*kind = SHM_ANON;
 		return true;
 	}
 	if (startswith(t, "/memfd:")) {
@@ -131,7 +143,7 @@ int procshm_open(const struct shm_obj *o)
 
 /* Record the object behind `path` (a /proc magic link) if it is tmpfs-backed shmem. */
 static int consider(struct shm_list *l, size_t *cap, const char *path, const char *target,
-		    enum shm_kind kind, int shmid, const char *proc, const char *pid)
+		    enum shm_kind kind, int shmid, unsigned key, const char *proc, const char *pid)
 {
 	struct shm_obj *o;
 	struct stat st;
@@ -157,7 +169,11 @@ static int consider(struct shm_list *l, size_t *cap, const char *path, const cha
 	read_comm(proc, pid, o->comm);
 	snprintf(o->open_path, sizeof(o->open_path), "%s", path);
 	if (kind == SHM_SYSV) {
-		if (asprintf(&o->desc, "%s id=%d", target, shmid) < 0)
+		if (asprintf(&o->desc, SYSV_DESC_FMT, key, shmid) < 0)
+			o->desc = NULL;
+	} else if (kind == SHM_ANON) {
+		if (asprintf(&o->desc, "anonymous shared memory ino=%" PRIu64,
+			     (uint64_t)st.st_ino) < 0)
 			o->desc = NULL;
 	} else
 		o->desc = strdup(target);
@@ -181,6 +197,7 @@ static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const cha
 		return 0;
 	while ((de = readdir(d))) {
 		enum shm_kind kind;
+		unsigned key;
 		int shmid;
 		ssize_t n;
 
@@ -191,9 +208,9 @@ static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const cha
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		if (!is_shm_link(target, &kind, &shmid) || kind == SHM_SYSV)
+		if (!is_shm_link(target, &kind, &shmid, &key) || kind == SHM_SYSV)
 			continue;
-		r = consider(l, cap, path, target, kind, -1, proc, pid);
+		r = consider(l, cap, path, target, kind, -1, 0, proc, pid);
 		if (r < 0)
 			return r;
 	}
@@ -215,6 +232,7 @@ static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const ch
 	while (getline(&line, &len, f) > 0) {
 		unsigned long start, end, ino;
 		enum shm_kind kind;
+		unsigned key = 0;
 		int shmid, pos = 0;
 		char *name;
 
@@ -222,12 +240,12 @@ static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const ch
 			continue;
 		name = line + pos;
 		name[strcspn(name, "\n")] = '\0';
-		if (!is_shm_link(name, &kind, &shmid))
+		if (!is_shm_link(name, &kind, &shmid, &key))
 			continue;
 		if (kind == SHM_SYSV)
 			shmid = (int)ino; /* maps shows the shmid as the inode of a SysV mapping */
 		snprintf(path, sizeof(path), "%s/%s/map_files/%lx-%lx", proc, pid, start, end);
-		r = consider(l, cap, path, name, kind, shmid, proc, pid);
+		r = consider(l, cap, path, name, kind, shmid, key, proc, pid);
 		if (r < 0)
 			return r;
 	}
@@ -266,7 +284,7 @@ static int scan_sysv(struct shm_list *l, size_t *cap, const char *proc)
 		o->size = size;
 		o->uid = uid;
 		o->pid = 0;
-		if (asprintf(&o->desc, "SYSV key=0x%08x id=%d", (unsigned)key, shmid) < 0) {
+		if (asprintf(&o->desc, SYSV_DESC_FMT, (unsigned)key, shmid) < 0) {
 			l->n--;
 			return -ENOMEM;
 		}

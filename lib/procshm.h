@@ -15,11 +15,15 @@ enum shm_kind {
 	SHM_MEMFD,   /* memfd_create() */
 	SHM_DELETED, /* an unlinked tmpfs file still open or mapped */
 	SHM_SYSV,    /* a System V shared memory segment */
+	SHM_ANON,    /* mmap(MAP_SHARED|MAP_ANONYMOUS), or of /dev/zero: maps says
+		      * "/dev/zero (deleted)", but no file was ever deleted */
 };
 
 struct shm_obj {
 	enum shm_kind kind;
-	char *desc;      /* "/memfd:name (deleted)", "/dev/shm/x (deleted)", "SYSV key=0x.. id=N" */
+	/* "/memfd:name (deleted)", "/dev/shm/x (deleted)", "anonymous shared memory ino=N",
+	 * "SYSV key=0x0000abcd id=N" (a SysV segment is named so whether attached or not) */
+	char *desc;
 	dev_t dev;       /* 0 for SysV segments not mapped by anyone */
 	ino_t ino;
 	uint64_t size;
