@@ -63,6 +63,7 @@ static const struct keyword keywords[] = {
 	{"IncludeSystemUsers", KW_BOOL, OFF(include_system_users), "no", NULL, 0, 0},
 	{"OtherSessions", KW_ENUM, OFF(other_sessions), "defer", other_sessions_names, 0, 0},
 	{"RemoveAs", KW_ENUM, OFF(remove_as), "user", remove_as_names, 0, 0},
+	{"RemoveSysV", KW_BOOL, OFF(remove_sysv), "no", NULL, 0, 0},
 	{"MaxDepth", KW_COUNT, OFF(max_depth), "256", NULL, 1, WALK_MAX_DEPTH},
 	{"MaxEntries", KW_COUNT, OFF(max_entries), "1000000", NULL, 1, 1000000000},
 };

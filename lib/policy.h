@@ -95,6 +95,7 @@ struct policy {
 	bool include_system_users;
 	int other_sessions;        /* enum policy_other_sessions */
 	int remove_as;             /* enum policy_remove_as */
+	bool remove_sysv;          /* IPC_RMID the session's own unattached SysV segments */
 	uint64_t max_depth;
 	uint64_t max_entries;
 

@@ -3,6 +3,7 @@
 #include "beneath.h"
 #include "fileio.h"
 #include "util.h"
+#include "walk.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -184,8 +185,15 @@ static int consider(struct shm_list *l, size_t *cap, const char *path, const cha
 	return 0;
 }
 
-static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const char *pid)
+static bool past(uint64_t deadline_ns)
 {
+	return deadline_ns && now_monotonic_ns() > deadline_ns;
+}
+
+static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const char *pid,
+		    uint64_t deadline_ns)
+{
+	unsigned n_seen = 0;
 	_cleanup_closedir_ DIR *d = NULL;
 	char path[512], target[4096];
 	struct dirent *de;
@@ -203,6 +211,8 @@ static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const cha
 
 		if (de->d_name[0] == '.')
 			continue;
+		if (++n_seen % 1024 == 0 && past(deadline_ns))
+			return -ETIME;
 		snprintf(path, sizeof(path), "%s/%s/fd/%s", proc, pid, de->d_name);
 		n = readlink(path, target, sizeof(target) - 1);
 		if (n <= 0)
@@ -217,8 +227,10 @@ static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const cha
 	return 0;
 }
 
-static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const char *pid)
+static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const char *pid,
+		     uint64_t deadline_ns)
 {
+	unsigned n_seen = 0;
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
 	size_t len = 0;
@@ -236,6 +248,8 @@ static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const ch
 		int shmid, pos = 0;
 		char *name;
 
+		if (++n_seen % 1024 == 0 && past(deadline_ns))
+			return -ETIME;
 		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %n", &start, &end, &ino, &pos) < 3 || !pos)
 			continue;
 		name = line + pos;
@@ -253,7 +267,7 @@ static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const ch
 }
 
 /* SysV segments nobody maps: listed from /proc/sysvipc/shm, attached later by shmid. */
-static int scan_sysv(struct shm_list *l, size_t *cap, const char *proc)
+static int scan_sysv(struct shm_list *l, size_t *cap, const char *proc, bool add_all)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
@@ -266,28 +280,37 @@ static int scan_sysv(struct shm_list *l, size_t *cap, const char *proc)
 		return 0;
 	while (getline(&line, &len, f) > 0) {
 		int key, shmid, cpid;
-		unsigned perms;
-		unsigned long long size;
-		unsigned uid;
+		unsigned perms, uid, cuid;
+		unsigned long long size, nattch;
+		long long ctime;
 		struct shm_obj *o;
 
-		if (sscanf(line, "%d %d %o %llu %d %*d %*u %u", &key, &shmid, &perms, &size, &cpid,
-			   &uid) != 6)
+		/* key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime ... */
+		if (sscanf(line, "%d %d %o %llu %d %*d %llu %u %*u %u %*u %*u %*u %lld", &key,
+			   &shmid, &perms, &size, &cpid, &nattch, &uid, &cuid, &ctime) != 9)
 			continue; /* the header line */
-		if (find_obj(l, 0, 0, shmid))
+		o = find_obj(l, 0, 0, shmid);
+		if (!o && !add_all)
 			continue;
-		o = add_obj(l, cap);
-		if (!o)
-			return -ENOMEM;
-		o->kind = SHM_SYSV;
-		o->shmid = shmid;
-		o->size = size;
-		o->uid = uid;
-		o->pid = 0;
-		if (asprintf(&o->desc, SYSV_DESC_FMT, (unsigned)key, shmid) < 0) {
-			l->n--;
-			return -ENOMEM;
+		if (!o) {
+			o = add_obj(l, cap);
+			if (!o)
+				return -ENOMEM;
+			o->kind = SHM_SYSV;
+			o->shmid = shmid;
+			o->size = size;
+			o->uid = uid;
+			o->pid = 0;
+			if (asprintf(&o->desc, SYSV_DESC_FMT, (unsigned)key, shmid) < 0) {
+				l->n--;
+				return -ENOMEM;
+			}
 		}
+		o->have_ipc = true;
+		o->key = (unsigned)key;
+		o->cuid = cuid;
+		o->nattch = nattch;
+		o->ctime = ctime;
 	}
 	return 0;
 }
@@ -310,12 +333,46 @@ int procshm_list(const char *proc, struct shm_list *ret)
 	while (r == 0 && (de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || streq(de->d_name, self))
 			continue;
-		r = scan_fds(&l, &cap, proc, de->d_name);
+		r = scan_fds(&l, &cap, proc, de->d_name, 0);
 		if (r == 0)
-			r = scan_maps(&l, &cap, proc, de->d_name);
+			r = scan_maps(&l, &cap, proc, de->d_name, 0);
 	}
 	if (r == 0)
-		r = scan_sysv(&l, &cap, proc);
+		r = scan_sysv(&l, &cap, proc, true);
+	if (r < 0) {
+		shm_list_free(&l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+int procshm_list_pids(const char *proc, const pid_t *pids, size_t n, bool sysv,
+		      uint64_t deadline_ns, struct shm_list *ret)
+{
+	struct shm_list l = {0};
+	size_t cap = 0;
+	char pid[24];
+	int r = 0;
+
+	if (!proc)
+		proc = "/proc";
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (pids[i] <= 0 || pids[i] == getpid())
+			continue;
+		if (past(deadline_ns)) {
+			r = -ETIME;
+			break;
+		}
+		snprintf(pid, sizeof(pid), "%d", (int)pids[i]);
+		r = scan_fds(&l, &cap, proc, pid, deadline_ns);
+		if (r == 0)
+			r = scan_maps(&l, &cap, proc, pid, deadline_ns);
+	}
+	/* The SysV table fills in what /proc/sysvipc/shm knows of the segments found attached
+	 * (creator, attach count), and adds the others when asked. */
+	if (r == 0)
+		r = scan_sysv(&l, &cap, proc, sysv);
 	if (r < 0) {
 		shm_list_free(&l);
 		return r;

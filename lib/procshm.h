@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,6 +33,12 @@ struct shm_obj {
 	char comm[17];
 	int shmid;       /* SysV only, else -1 */
 	char open_path[512]; /* /proc/PID/fd/N or /proc/PID/map_files/A-B; "" = attach by shmid */
+	/* SysV only, from /proc/sysvipc/shm (have_ipc: found there): */
+	bool have_ipc;
+	unsigned key;
+	uid_t cuid;          /* the creator's uid (uid is the owner's, which IPC_SET changes) */
+	uint64_t nattch;
+	int64_t ctime;       /* creation, or the last IPC_SET (seconds) */
 };
 
 struct shm_list {
@@ -42,6 +49,11 @@ struct shm_list {
 /* Scan /proc (or `proc` for tests) once. Processes that vanish meanwhile are skipped. Each
  * object is looked at through its magic link pinned with O_PATH, never opened. */
 int procshm_list(const char *proc, struct shm_list *ret);
+/* Only the objects the processes pids[0..n) hold (memfds, deleted files, anonymous shared
+ * memory, SysV segments they have attached), and, with sysv, every SysV segment.
+ * deadline_ns (CLOCK_MONOTONIC, 0: none) bounds the time: -ETIME past it. */
+int procshm_list_pids(const char *proc, const pid_t *pids, size_t n, bool sysv,
+		      uint64_t deadline_ns, struct shm_list *ret);
 /* A read-only fd of o (not SysV-by-shmid): its magic link pinned with O_PATH, checked to
  * be o still (a regular shmem file, its dev/ino, nlink 0 unless SysV), then that object
  * reopened through /proc/self/fd. Whatever the process put behind the fd number since
