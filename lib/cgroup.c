@@ -457,6 +457,56 @@ int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct
 	return 0;
 }
 
+int cg_list_pids(const struct cg_root *r, const struct cg_list *l, size_t max, pid_t **ret,
+		 size_t *ret_n)
+{
+	pid_t *v = NULL;
+	size_t n = 0;
+	int k = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	for (size_t i = 0; k >= 0 && i < l->n; i++) {
+		struct cgroup c = {.fd = -1};
+		_cleanup_free_ char *buf = NULL;
+		char *p, *end;
+
+		if (cg_open_rel(r, l->v[i].rel, &c) < 0)
+			continue; /* removed meanwhile */
+		k = (int)read_small_file_at(c.fd, "cgroup.procs", 1 << 22, &buf);
+		cgroup_done(&c);
+		if (k == -ENOENT || k == -ENODEV)
+			k = 0;
+		for (p = buf; k >= 0 && p && *p; p = end) {
+			long pid = strtol(p, &end, 10);
+			pid_t *nv;
+
+			if (end == p)
+				break;
+			if (pid <= 0)
+				continue;
+			if (n >= max) {
+				k = -E2BIG;
+				break;
+			}
+			nv = reallocarray(v, n + 1, sizeof(*v));
+			if (!nv) {
+				k = -ENOMEM;
+				break;
+			}
+			v = nv;
+			v[n++] = (pid_t)pid;
+		}
+	}
+	if (k < 0 && k != -E2BIG) {
+		free(v);
+		return k;
+	}
+	*ret = v;
+	*ret_n = n;
+	return k < 0 ? k : 0;
+}
+
 const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino)
 {
 	struct cg_node key = {.ino = ino};

@@ -22,8 +22,6 @@ static int session_pids(const struct session_record *rec, pid_t **ret, size_t *r
 	struct cg_root root = {.fd = -1};
 	struct cgroup cg = {.fd = -1};
 	struct cg_list l = {0};
-	pid_t *v = NULL;
-	size_t n = 0;
 	int r;
 
 	*ret = NULL;
@@ -36,48 +34,12 @@ static int session_pids(const struct session_record *rec, pid_t **ret, size_t *r
 		r = -ESTALE; /* another cgroup at that path now */
 	if (r >= 0)
 		r = cg_list_descendants(&root, &cg, &l);
-	for (size_t i = 0; r >= 0 && i < l.n; i++) {
-		struct cgroup c = {.fd = -1};
-		_cleanup_free_ char *buf = NULL;
-		char *p, *end;
-
-		if (cg_open_rel(&root, l.v[i].rel, &c) < 0)
-			continue; /* removed meanwhile */
-		r = (int)read_small_file_at(c.fd, "cgroup.procs", 1 << 20, &buf);
-		cgroup_done(&c);
-		if (r < 0)
-			break;
-		for (p = buf; *p; p = end) {
-			long pid = strtol(p, &end, 10);
-			pid_t *nv;
-
-			if (end == p)
-				break;
-			if (pid <= 0)
-				continue;
-			if (n >= MAX_PIDS) {
-				r = -E2BIG;
-				break;
-			}
-			nv = reallocarray(v, n + 1, sizeof(*v));
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			v[n++] = (pid_t)pid;
-		}
-	}
+	if (r >= 0)
+		r = cg_list_pids(&root, &l, MAX_PIDS, ret, ret_n);
 	cg_list_free(&l);
 	cgroup_done(&cg);
 	cg_root_close(&root);
-	if (r < 0 && r != -E2BIG) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return r == -E2BIG ? r : 0;
+	return r;
 }
 
 /* The bytes of o charged to the session's cgroups (0 without attribution). A segment is
