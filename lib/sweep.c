@@ -11,8 +11,6 @@
 #include "util.h"
 
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -220,8 +218,9 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		return WALK_CONTINUE;
 	/* Most entries of a big tree are a user's older files that no rule asks about: they
 	 * cost the policy's verdict and nothing more. */
-	in.verdict.action = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, mask,
-					  in.file.size, S_ISDIR(in.file.type), &in.verdict.rule);
+	in.verdict.action = policy_decide(s->p->policy, s->p->scope, w->path, s->rec->user,
+					  s->rec->uid, mask, in.file.size, S_ISDIR(in.file.type),
+					  &in.verdict.rule);
 	if (!decide(&in, &out))
 		return WALK_CONTINUE;
 	r = add_cand(s, e, &in, &out);
@@ -542,20 +541,21 @@ static int journal_intents(struct sweep *s)
 
 static void remove_pending(struct sweep *s, const int *root_fds)
 {
-	const struct passwd *pw = getpwuid(s->rec->uid);
-	struct remove_creds creds = {.as_root = s->p->policy->remove_as == POLICY_REMOVE_AS_ROOT};
+	const struct user_info *pw = s->p->user;
+	int remove_as = s->p->scope ? s->p->scope->remove_as : s->p->policy->remove_as;
+	struct remove_creds creds = {.as_root = remove_as == POLICY_REMOVE_AS_ROOT};
 	_cleanup_free_ gid_t *groups = NULL;
 	int ng;
 
 	if (!creds.as_root) {
-		if (!pw || !streq(pw->pw_name, s->rec->user)) {
+		if (!pw || pw->uid != s->rec->uid || !streq(pw->name, s->rec->user)) {
 			for (size_t i = 0; i < s->n; i++)
 				decide_not_removed(&s->c[i].out, STOP_NO_USER);
 			return;
 		}
-		creds.uid = pw->pw_uid;
-		creds.gid = pw->pw_gid;
-		ng = policy_user_groups(pw->pw_name, pw->pw_gid, &groups);
+		creds.uid = pw->uid;
+		creds.gid = pw->gid;
+		ng = user_groups(pw->name, pw->gid, &groups);
 		if (ng > 0) {
 			creds.groups = groups;
 			creds.ngroups = (size_t)ng;
@@ -609,6 +609,27 @@ static void remove_with_intents(struct sweep *s, const int *root_fds)
 		return;
 	}
 	remove_pending(s, root_fds);
+}
+
+/* A file of the user's still there after the sweep: counted, and the first few kept for the
+ * user's next login (notify.h). */
+static void note_left(struct sweep_result *res, const struct cand *c)
+{
+	struct sweep_left *l = &res->left_v[res->n_left_v];
+
+	res->left++;
+	res->left_bytes += c->f.size;
+	if (res->n_left_v == ARRAY_SIZE(res->left_v))
+		return;
+	res->n_left_v++;
+	if (c->path_len < sizeof(l->path)) {
+		memcpy(l->path, c->path, c->path_len + 1);
+	} else {
+		memcpy(l->path, c->path, sizeof(l->path) - 4);
+		memcpy(l->path + sizeof(l->path) - 4, "...", 4);
+	}
+	l->result = c->out.result;
+	snprintf(l->detail, sizeof(l->detail), "%s", c->out.detail);
 }
 
 /* Why gc decides a file with this result again (enum record_pending_why), or 0: final. */
@@ -678,7 +699,6 @@ static int finish_pending(struct sweep *s, bool walk_cut)
 	return 0;
 }
 
-
 static void audit_all(struct sweep *s)
 {
 	struct sweep_result *res = s->res;
@@ -686,6 +706,12 @@ static void audit_all(struct sweep *s)
 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cand *c = &s->c[i];
+
+		/* Still there, said to the user at the next login; only the user's own files
+		 * are named to the user (no other name leaks). A file gc decided the same way
+		 * again (quiet: no second line) is still there too. */
+		if (c->out.result != RESULT_REMOVED && c->f.uid == s->rec->uid)
+			note_left(res, c);
 		if (c->quiet)
 			continue;
 		struct audit_file f = {
@@ -789,21 +815,28 @@ static int sweep_prepare(struct sweep *s)
 {
 	const struct sweep_params *p = s->p;
 	const struct session_record *rec = s->rec;
-	const struct passwd *pw = getpwuid(rec->uid);
+	const struct user_info *pw = p->user;
 	int r;
 
 	s->drec = (struct decide_record){
 		.uid = rec->uid,
-		.exempt = !pw || policy_exempt(p->policy, rec->user, rec->uid, pw->pw_gid),
 		.start_ns = rec->start_ns,
 		.end_ns = p->end_ns,
 	};
+	if (!pw || pw->uid != rec->uid || !streq(pw->name, rec->user))
+		s->drec.exempt_why = "the session's user no longer exists";
+	else
+		s->drec.exempt_why = policy_exempt(p->policy, p->scope, rec->user, rec->uid,
+						   pw->gid);
+	s->drec.exempt = s->drec.exempt_why != NULL;
 	s->mode = (struct decide_mode){
 		.dry_run = p->dry_run,
-		.report_only = p->policy->report_only,
+		.report_only = p->policy->report_only || (p->scope && p->scope->unknown),
 		.final = p->final,
 		.other_sessions = p->other_sessions,
 	};
+	if (p->scope && p->scope->unknown)
+		add_reason(s->res, "report-only: %s", p->scope->unknown);
 	if (p->resume &&
 	    audit_log_paths(p->policy->audit_log, rec->id, &s->audited, &s->n_audited) < 0)
 		s->n_audited = 0;

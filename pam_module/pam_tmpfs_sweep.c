@@ -16,15 +16,15 @@
 #include "fileio.h"
 #include "metrics.h"
 #include "mounts.h"
+#include "notify.h"
 #include "policy.h"
 #include "record.h"
 #include "spawn.h"
+#include "users.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -153,52 +153,6 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 static void free_data(pam_handle_t *pamh, void *data, int error_status)
 {
 	free(data);
-}
-
-/* Letters, digits and . _ - @ $, not starting with '-', at most 256 bytes: what
- * useradd and directory services produce, and nothing a path or a log can trip on. */
-static bool user_name_sane(const char *u)
-{
-	size_t n = 0;
-
-	if (!u || !u[0] || u[0] == '-' || streq(u, ".") || streq(u, ".."))
-		return false;
-	for (const char *p = u; *p; p++, n++) {
-		unsigned char c = (unsigned char)*p;
-		if (n >= 256 || !(isalnum(c) || c == '.' || c == '_' || c == '-' || c == '@' ||
-				   c == '$'))
-			return false;
-	}
-	return true;
-}
-
-static int lookup_user(const char *user, uid_t *ret, gid_t *ret_gid)
-{
-	struct passwd pw, *res = NULL;
-	char small[2048]; /* a passwd entry fits: no heap pages touched at every login */
-	_cleanup_free_ char *big = NULL;
-	char *buf = small;
-	size_t size = sizeof(small);
-	int r;
-
-	for (;;) {
-		r = getpwnam_r(user, &pw, buf, size, &res);
-		if (r == ERANGE && size < (1 << 20)) {
-			size *= 4;
-			free(big);
-			buf = big = malloc(size);
-			if (!big)
-				return -ENOMEM;
-			continue;
-		}
-		if (r)
-			return -r;
-		if (!res)
-			return -ENOENT;
-		*ret = pw.pw_uid;
-		*ret_gid = pw.pw_gid;
-		return 0;
-	}
 }
 
 static int get_item_dup(pam_handle_t *pamh, int item, char **ret)
@@ -419,8 +373,9 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 }
 
 /* The policy as the helper will see it. A bad one is said here too (the helper then
- * runs report-only); the module itself only needs Watch, StateDir, AuditLog and who is
- * exempt, and keeps the defaults of a rejected file. */
+ * runs report-only); the module itself only needs Watch, StateDir, AuditLog, Journal and
+ * NotifyUser, and keeps the defaults of a rejected file. Every session is recorded,
+ * exempt users' too: who is exempt is the helper's question, at close. */
 static int load_policy(pam_handle_t *pamh, const struct options *o, struct policy *pol)
 {
 	struct policy_errors errs = {0};
@@ -439,38 +394,78 @@ static int load_policy(pam_handle_t *pamh, const struct options *o, struct polic
 	return 0;
 }
 
-static int open_session(pam_handle_t *pamh, const struct options *o)
+/* NotifyUser: what the user's last sweep left (notify.h), once, as a PAM_TEXT_INFO like
+ * "Last login". At almost every login there is no summary: one failed open(2). Nothing
+ * here can fail the login; the summary goes only once the conversation took the message. */
+static void tell_user(pam_handle_t *pamh, int flags, const struct options *o,
+		      const struct policy *pol, const struct session_record *rec, gid_t gid)
+{
+	struct policy_subject who = {
+		.user = rec->user, .uid = rec->uid, .gid = gid, .have_gid = true,
+		.service = rec->service, .rhost = rec->rhost,
+	};
+	struct notify_summary s;
+	struct policy_scope scope;
+	char msg[2048];
+	bool tell;
+	int r;
+
+	if ((flags & PAM_SILENT) || (!pol->notify_user && pol->n_blocks == 0))
+		return;
+	r = notify_read(pol->state_dir, rec->uid, &s);
+	if (r == -ENOENT)
+		return;
+	if (r < 0 || !streq(s.user, rec->user)) {
+		/* Unreadable, or left for another user who had this uid: no one's to tell. */
+		debug_log(pamh, o, "notify summary of uid %u dropped: %s", (unsigned)rec->uid,
+			  r < 0 ? strerror(-r) : "another user's");
+		if (r != -EPERM)
+			(void)notify_clear(pol->state_dir, rec->uid, NULL);
+		return;
+	}
+	if (policy_scope_init(pol, &who, &scope) < 0)
+		return;
+	tell = scope.notify_user;
+	policy_scope_done(&scope);
+	if (!tell)
+		return;
+	notify_message(&s, msg, sizeof(msg));
+	r = pam_info(pamh, "%s", msg);
+	debug_log(pamh, o, "told %s what session %s left: %s", rec->user, s.session,
+		  pam_strerror(pamh, r));
+	if (r == PAM_SUCCESS)
+		(void)notify_clear(pol->state_dir, rec->uid, s.session);
+}
+
+static int open_session(pam_handle_t *pamh, int flags, const struct options *o)
 {
 	struct policy pol = {0};
 	struct session_record rec = {0};
-	gid_t gid = 0;
+	struct user_info ui;
 	struct session_data *data = NULL;
 	const char *user = NULL;
 	char id[RECORD_ID_MAX], skipped[512];
 	int r;
 
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS ||
-	    !user_name_sane(user)) {
+	    !user_name_valid(user)) {
 		pam_syslog(pamh, LOG_NOTICE, "no usable PAM_USER, nothing recorded");
 		return -EINVAL;
 	}
-	rec.user = strdup(user);
+	r = user_by_name(user, &ui);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_NOTICE, "user %s %s, nothing recorded", user,
+			   r == -ENOENT ? "unknown" : "not usable");
+		return r;
+	}
+	/* As NSS spells it (sssd may fold its case): the helper checks it by uid. */
+	rec.uid = ui.uid;
+	rec.user = strdup(ui.name);
 	if (!rec.user)
 		return -ENOMEM;
-	r = lookup_user(rec.user, &rec.uid, &gid);
-	if (r < 0) {
-		pam_syslog(pamh, LOG_NOTICE, "user %s unknown, nothing recorded", rec.user);
-		goto out;
-	}
 	r = load_policy(pamh, o, &pol);
 	if (r < 0)
 		goto out;
-	if (policy_exempt(&pol, rec.user, rec.uid, gid)) {
-		debug_log(pamh, o, "user %s exempt", rec.user);
-		r = -ECANCELED;
-		goto out;
-	}
-
 	rec.pid = getpid();
 	/* The creation window starts on the coarse clock: tmpfs stamps a new file's birth
 	 * time from it, and it lags the fine clock by up to a tick, so a file made just
@@ -518,6 +513,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	if (r < 0)
 		pam_syslog(pamh, LOG_WARNING, "pam_set_data failed, close will look up by pid");
 	audit_open_line(pamh, &pol, &rec, skipped);
+	tell_user(pamh, flags, o, &pol, &rec, ui.gid);
 	enter_cgroup(pamh, &pol, &rec);
 	debug_log(pamh, o, "session %s recorded for %s", rec.id, rec.user);
 	r = 0;
@@ -646,7 +642,7 @@ _public_ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const 
 		debug_log(pamh, &o, "service not in service=%s, nothing recorded", o.services);
 		return PAM_IGNORE;
 	}
-	return pam_code(open_session(pamh, &o));
+	return pam_code(open_session(pamh, flags, &o));
 }
 
 _public_ int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)

@@ -37,7 +37,8 @@
 #   private_root_overlay   (after lib.sh) lay scratch overlays over /usr /etc /var /run:
 #                          `make install` to / and useradd land there and vanish at exit,
 #                          unseen by the rest of the machine and by parallel tests. The
-#                          host's /run/tmpfs-sweep and /var/log/tmpfs-sweep are hidden in it.
+#                          host's /run/tmpfs-sweep, /var/log/tmpfs-sweep and metrics
+#                          file are hidden in it.
 #   private_root_install   (after private_root_overlay) `make install` of $B to /, so
 #                          the module finds the built helper at its LIBEXECDIR; the
 #                          make output goes to $T_SCRATCH/make-install.log
@@ -46,6 +47,8 @@
 #   SSHD_DIR (config, keys, logs), SSHD_PAMDIR, SSHD_LOG (sshd's LogLevel DEBUG1 log),
 #   SSHD_PAMLOG (sshd's stderr: pam_wrapper's log with the modules' syslog), SSHD_CONFIG,
 #   SSHD_MEMCG (the scratch memory cgroup sshd runs in; removed at exit)
+# Set before sshd_start: SSHD_PERMIT_ROOT_LOGIN (sshd_config's PermitRootLogin, default no;
+#   prohibit-password lets root in with a key from sshd_user_key root)
 # Users: scratch_user makes users without a home (ssh says "Could not chdir to home
 # directory" on stderr and goes on) and with a locked password, which UsePAM yes lets
 # through to the (pam_permit) account stack; the key is what authenticates.
@@ -114,7 +117,7 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile $SSHD_DIR/ak/%u
 StrictModes no
-PermitRootLogin no
+PermitRootLogin ${SSHD_PERMIT_ROOT_LOGIN:-no}
 X11Forwarding no
 AllowTcpForwarding no
 AllowAgentForwarding no
@@ -254,12 +257,13 @@ private_root_overlay() {
 			"lowerdir=$d,upperdir=$base$d/upper,workdir=$base$d/work" "$d" || return 1
 		at_exit "umount -l '$d'"
 	done
-	# A host where tmpfs-sweep is in use has its records and audit log at the default
-	# paths: a test in the private root starts without them (whiteouts in the overlay;
-	# the host's files are untouched), so it reads and sweeps only what it made.
+	# A host where tmpfs-sweep is in use has its records, audit log and metrics at the
+	# default paths: a test in the private root starts without them (whiteouts in the
+	# overlay; the host's files are untouched), so it reads and sweeps only what it made.
 	[ "$(stat -f -c %T /run)" = overlayfs ] && [ "$(stat -f -c %T /var)" = overlayfs ] ||
 		return 1
-	rm -rf /run/tmpfs-sweep /var/log/tmpfs-sweep
+	rm -rf /run/tmpfs-sweep /var/log/tmpfs-sweep \
+		/var/lib/prometheus/node-exporter/tmpfs-sweep.prom*
 }
 
 private_root_install() {
