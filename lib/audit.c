@@ -208,6 +208,7 @@ static void fill_file(struct ev *e, const struct audit_file *f)
 	ev_str(e, "rule", f->rule);
 	ev_opt(e, "error", f->error);
 	ev_opt(e, "detail", f->detail);
+	ev_opt(e, "object", f->object);
 }
 
 static void fill_session_close(struct ev *e, const struct audit_summary *s)
@@ -229,6 +230,11 @@ static void fill_session_close(struct ev *e, const struct audit_summary *s)
 	ev_time(e, "time", s->time_ns);
 	ev_opt(e, "trigger", s->trigger);
 	ev_opt(e, "reason", s->reason);
+	if (s->objects_seen) {
+		ev_u64(e, "objects", s->objects);
+		ev_u64(e, "objects_charged_bytes", s->objects_charged_bytes);
+		ev_u64(e, "objects_removed", s->objects_removed);
+	}
 }
 
 static void msg_str(struct sbuf *m, const char *s)

@@ -70,6 +70,7 @@ static const struct keyword keywords[] = {
 	 other_sessions_names, 0, 0},
 	{"RemoveAs", KW_ENUM, OFF(remove_as), BOFF(remove_as), "user", remove_as_names, 0, 0},
 	{"NotifyUser", KW_BOOL, OFF(notify_user), BOFF(notify_user), "yes", NULL, 0, 0},
+	{"RemoveSysV", KW_BOOL, OFF(remove_sysv), -1, "no", NULL, 0, 0},
 	{"MaxDepth", KW_COUNT, OFF(max_depth), -1, "256", NULL, 1, WALK_MAX_DEPTH},
 	{"MaxEntries", KW_COUNT, OFF(max_entries), -1, "1000000", NULL, 1, 1000000000},
 };

@@ -138,6 +138,7 @@ struct policy {
 	int other_sessions;        /* enum policy_other_sessions */
 	int remove_as;             /* enum policy_remove_as */
 	bool notify_user;          /* tell the user at the next login what was left */
+	bool remove_sysv;          /* IPC_RMID the session's own unattached SysV segments */
 	uint64_t max_depth;
 	uint64_t max_entries;
 

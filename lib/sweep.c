@@ -4,6 +4,7 @@
 #include "decide.h"
 #include "inuse.h"
 #include "journal.h"
+#include "leftover.h"
 #include "mounts.h"
 #include "remove.h"
 #include "scan.h"
@@ -924,6 +925,37 @@ static void settle_capped(struct sweep *s, const char *cap)
 	add_reason(s->res, "incomplete: %s", cap);
 }
 
+/* What the session leaves besides files (leftover.h): audited on its first sweep only (a
+ * deferred or resumed record had its lines). */
+static int sweep_leftovers(struct sweep *s)
+{
+	const struct sweep_params *p = s->p;
+	struct sweep_result *res = s->res;
+	struct leftover_result lr;
+	struct leftover_params lp = {
+		.rec = s->rec, .audit = p->audit, .pc = s->pc, .inos = s->inos,
+		.n_inos = s->n_inos, .end_ns = p->end_ns, .deadline_ns = p->deadline_ns,
+		.remove_sysv = p->policy->remove_sysv,
+		.no_removal = p->dry_run ? "dry run" : p->policy->report_only ? "report-only"
+						     : s->drec.exempt ? "exempt user" : NULL,
+	};
+	int r;
+
+	if (s->rec->end_ns || p->resume)
+		return 0;
+	r = leftovers_sweep(&lp, &lr);
+	if (r < 0)
+		return r;
+	res->objects_seen = true;
+	res->objects = lr.objects;
+	res->objects_charged_bytes = lr.charged_bytes;
+	res->objects_removed = lr.removed;
+	res->errors += lr.errors;
+	if (lr.incomplete)
+		add_reason(res, "shared memory besides files: not all looked at");
+	return 0;
+}
+
 /* The session-close line, with the caller's reason (e.g. a bad policy) first. */
 static void audit_summary(const struct sweep *s, int r)
 {
@@ -940,6 +972,9 @@ static void audit_summary(const struct sweep *s, int r)
 		.policy_sha256 = p->policy_sha256, .time_ns = now_realtime_ns(),
 		.trigger = p->trigger,
 		.reason = p->reason ? p->reason : res->reason[0] ? res->reason : NULL,
+		.objects_seen = res->objects_seen, .objects = res->objects,
+		.objects_charged_bytes = res->objects_charged_bytes,
+		.objects_removed = res->objects_removed,
 	};
 
 	if (!p->audit)
@@ -995,6 +1030,9 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	audit_all(&s);
 	if (p->resume)
 		audit_interrupted(&s);
+	r = sweep_leftovers(&s);
+	if (r < 0)
+		goto out;
 	if (p->statedir && !p->dry_run)
 		journal_remove(p->statedir, p->rec->id);
 	r = 0;

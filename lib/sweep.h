@@ -67,6 +67,9 @@ struct sweep_result {
 	struct record_pending *pending;
 	size_t n_pending;
 	bool quiet; /* the record's pending files decided again the same way: no line written */
+	/* What the session left besides files (leftover.h), on its first sweep: */
+	bool objects_seen;
+	uint64_t objects, objects_charged_bytes, objects_removed;
 	char reason[512];
 };
 

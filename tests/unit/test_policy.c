@@ -62,6 +62,7 @@ static void test_defaults(void **state)
 	assert_false(p.include_system_users);
 	assert_int_equal(p.other_sessions, POLICY_OTHER_DEFER);
 	assert_int_equal(p.remove_as, POLICY_REMOVE_AS_USER);
+	assert_false(p.remove_sysv);
 	assert_int_equal(p.max_depth, 256);
 	assert_int_equal(p.max_entries, 1000000);
 	assert_int_equal(p.n_rules, 0);
@@ -102,6 +103,7 @@ static void test_settings(void **state)
 		 "IncludeSystemUsers yes\n"
 		 "OtherSessions Proceed\n"
 		 "RemoveAs root\n"
+		 "RemoveSysV yes\n"
 		 "MaxDepth 12\n"
 		 "MaxEntries 5000\n",
 		 &p);
@@ -117,6 +119,7 @@ static void test_settings(void **state)
 	assert_true(p.include_system_users);
 	assert_int_equal(p.other_sessions, POLICY_OTHER_PROCEED);
 	assert_int_equal(p.remove_as, POLICY_REMOVE_AS_ROOT);
+	assert_true(p.remove_sysv);
 	assert_int_equal(p.max_depth, 12);
 	assert_int_equal(p.max_entries, 5000);
 	policy_free(&p);
