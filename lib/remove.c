@@ -335,9 +335,9 @@ static int child_drop(const struct remove_creds *c)
 	/* setfs*id() cannot fail loudly: asking with an invalid id returns the current one. */
 	if ((gid_t)setfsgid((gid_t)-1) != c->gid || (uid_t)setfsuid((uid_t)-1) != c->uid)
 		return -EPERM;
-	if (c->uid == 0)
-		return -EPERM; /* "the user's identity" would be root's: never */
-	/* The file capabilities left the effective set with the fsuid; the rest go too. */
+	/* The file capabilities left the effective set with the fsuid; the rest go too. Root's
+	 * own session (ExemptUsers none) is no exception: fsuid 0 without capabilities may
+	 * unlink what root owns, and what the sticky bit and permissions allow, nothing else. */
 	if (drop_all_caps() < 0)
 		return -EPERM;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)

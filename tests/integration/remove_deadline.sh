@@ -47,7 +47,7 @@ for i in range(int(sys.argv[2])): open("f%d" % i, "w").close()' "$M/many" $N
 	notrun=$(grep -c " $want\$" "$T_SCRATCH/out")
 	left=$(ls -f "$M/many" | grep -c '^f')
 	echo "$sig: removed=$removed unconfirmed=$unconfirmed notrun=$notrun left=$left ms=$ms"
-	check "$sig: returned in time (${ms} ms < 10000)" [ "$ms" -lt 10000 ]
+	check "$sig: returned by itself (${ms} ms; deadline $dl ms + 60 s of slack)" [ "$ms" -lt $((dl + 60000)) ]
 	check "$sig: the signal cut the batch short ($notrun not run)" [ "$notrun" -gt 0 ]
 	check "$sig: every item answered removed or not-run" \
 		[ $((removed + unconfirmed + notrun)) -eq $N ]
