@@ -60,6 +60,8 @@ static const char *gc_reason(struct sweep_ctx *c, const struct session_record *r
 		       "for a later run", rec->id, (int)rec->pid, strerror(-r));
 	if (r != 0)
 		return NULL;
+	if (rec->state == RECORD_QUEUED)
+		return "its close was queued and not swept in time";
 	return rec->state == RECORD_CLOSING ? "close was interrupted" : "the session's process is gone";
 }
 

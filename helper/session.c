@@ -184,19 +184,21 @@ void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger)
 	c->swept = false;
 }
 
-int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,
-	      bool final)
+void sweep_params_for(struct sweep_ctx *c, struct session_record *rec, const char *trigger,
+		      bool dry_run, bool final, struct sweep_params *p)
 {
 	const char *statedir = c->policy.state_dir;
-	struct sweep_result res;
-	struct sweep_params p = {
+	int r;
+
+	*p = (struct sweep_params){
 		.rec = rec,
 		.policy = &c->policy,
 		.audit = c->audit,
 		.trigger = trigger,
 		.dry_run = dry_run,
 		.final = final,
-		/* A deferred session claims only what was born before its own close. */
+		/* A deferred or queued session claims only what was born before its own
+		 * close. */
 		.end_ns = rec->end_ns ? rec->end_ns : now_realtime_ns(),
 		.started_ns = now_monotonic_ns(),
 		.reason = c->reason[0] ? c->reason : NULL,
@@ -206,15 +208,13 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 		/* CLOSING: a sweep of it started and did not finish (killed, or out of time) */
 		.resume = rec->state == RECORD_CLOSING,
 	};
-	int r;
-
-	p.deadline_ns = p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
+	p->deadline_ns = p->started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
 	if (c->policy.other_sessions == POLICY_OTHER_DEFER && !final) {
 		r = user_has_other_sessions(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot tell whether %s has another session (%s): "
 			       "deferring", rec->id, rec->user, strerror(-r));
-		p.other_sessions = r < 0 ? TRI_CANNOT_TELL : r > 0 ? TRI_YES : TRI_NO;
+		p->other_sessions = r < 0 ? TRI_CANNOT_TELL : r > 0 ? TRI_YES : TRI_NO;
 	}
 	if (!dry_run && rec->state != RECORD_CLOSING) {
 		rec->state = RECORD_CLOSING;
@@ -222,27 +222,46 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 		if (r < 0)
 			warnx_("session %s: cannot mark it closing: %s", rec->id, strerror(-r));
 	}
-	r = sweep_session(&p, &res);
+}
+
+int sweep_settle(struct sweep_ctx *c, struct session_record *rec, const struct sweep_params *p,
+		 int r, struct sweep_result *res)
+{
+	const char *statedir = c->policy.state_dir;
+
 	if (r < 0) {
 		warnx_("session %s: %s", rec->id, strerror(-r));
-		if (!dry_run)
+		if (!p->dry_run) {
 			c->metrics.add.incomplete++; /* its session-close line says incomplete */
+			c->swept = true;
+		}
 		return EXIT_FAIL;
 	}
-	if (dry_run)
-		return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
-	metrics_note(c, &res);
-	if (res.keep_record) {
+	if (p->dry_run)
+		return res->incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+	metrics_note(c, res);
+	if (res->keep_record) {
 		rec->state = RECORD_DEFERRED;
-		rec->end_ns = p.end_ns;
+		rec->end_ns = p->end_ns;
 		/* Too many to list: none listed, and gc decides every file again. */
-		if (record_set_pending(rec, res.pending, res.n_pending) == -ENOMEM)
+		if (record_set_pending(rec, res->pending, res->n_pending) == -ENOMEM)
 			(void)record_set_pending(rec, NULL, 0);
 		r = record_write(statedir, rec);
 	} else
 		r = record_remove(statedir, rec->id);
-	free(res.pending);
+	free(res->pending);
+	res->pending = NULL;
 	if (r < 0)
 		warnx_("session %s: record: %s", rec->id, strerror(-r));
-	return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+	return res->incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+}
+
+int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,
+	      bool final)
+{
+	struct sweep_result res;
+	struct sweep_params p;
+
+	sweep_params_for(c, rec, trigger, dry_run, final, &p);
+	return sweep_settle(c, rec, &p, sweep_session(&p, &res), &res);
 }

@@ -43,6 +43,17 @@ void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger);
 int record_lock(const char *statedir, const char *id);
 void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it);
 
+/* sweep_one's two halves, for sweeps that share a walk (coalesce.h): the parameters for
+ * rec (now, its deadline from the policy's Timeout, whether another session of the user
+ * is alive; rec marked closing unless a dry run), and what becomes of rec once swept (r,
+ * res: sweep_session's): removed, or kept as deferred with its pending files. */
+struct sweep_params;
+struct sweep_result;
+void sweep_params_for(struct sweep_ctx *c, struct session_record *rec, const char *trigger,
+		      bool dry_run, bool final, struct sweep_params *p);
+int sweep_settle(struct sweep_ctx *c, struct session_record *rec, const struct sweep_params *p,
+		 int r, struct sweep_result *res);
+
 /* Sweep one record (the lock is held by the caller) and then remove it, or keep it as
  * deferred. Returns a helper exit code. */
 int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,

@@ -51,6 +51,9 @@ struct sweep {
 	char **audited; /* resume: escaped paths the audit log already has a line for */
 	size_t n_audited;
 	bool *seen_pending; /* rec->pending[i] was found by the walk */
+	int root_fds[RECORD_MAX_MOUNTS];
+	const char *walk_cap; /* the cap the last capped walk hit, or NULL */
+	bool cut;        /* a shared walk stopped deciding for this session (its deadline) */
 	int error;
 };
 
@@ -824,15 +827,54 @@ static int sweep_prepare(struct sweep *s)
 	return 0;
 }
 
+/* Open recorded mount m, if it is still the one the session saw (same device); else say
+ * why in the session's reason. Returns the root fd (the sweep's) or -errno. */
+static int open_mount(struct sweep *s, size_t m)
+{
+	const struct record_mount *rm = &s->rec->mounts[m];
+	struct stat rst;
+	int r;
+
+	s->root_fds[m] = safe_close(s->root_fds[m]);
+	r = mounts_open_root(rm->path, &s->root_fds[m]);
+	if (r < 0) {
+		add_reason(s->res, "watched %s not usable: %s", rm->path, strerror(-r));
+		return r;
+	}
+	if (fstat(s->root_fds[m], &rst) < 0 || rst.st_dev != rm->dev) {
+		add_reason(s->res, "watched %s is another mount now", rm->path);
+		s->root_fds[m] = safe_close(s->root_fds[m]);
+		return -ESTALE;
+	}
+	return s->root_fds[m];
+}
+
+static void set_mount(struct sweep *s, size_t m)
+{
+	const struct record_mount *rm = &s->rec->mounts[m];
+
+	s->mount = m;
+	s->root_len = strlen(rm->path);
+	while (s->root_len > 1 && rm->path[s->root_len - 1] == '/')
+		s->root_len--;
+}
+
+/* A walk of mount m ended (r: scan_mount's return). */
+static void walked(struct sweep *s, int r, const struct walk_stats *st)
+{
+	if (r < 0 || st->incomplete) {
+		s->res->incomplete = true;
+		s->walk_cap = r < 0 ? "walk error" : st->incomplete_reason;
+	}
+}
+
 /* Walk every recorded mount that is still the one the session saw, deciding each entry
- * (on_entry). *cap: the cap the last capped walk hit, or NULL. */
-static int walk_mounts(struct sweep *s, int *root_fds, const char **cap)
+ * (on_entry). */
+static int walk_mounts(struct sweep *s)
 {
 	const struct session_record *rec = s->rec;
 
-	*cap = NULL;
 	for (size_t m = 0; m < rec->n_mounts && m < RECORD_MAX_MOUNTS; m++) {
-		const struct record_mount *rm = &rec->mounts[m];
 		struct walk_opts wo = {
 			.max_depth = (unsigned)s->p->policy->max_depth, /* <= WALK_MAX_DEPTH */
 			.max_entries = s->p->policy->max_entries,
@@ -840,32 +882,16 @@ static int walk_mounts(struct sweep *s, int *root_fds, const char **cap)
 			.flags = WALK_POST_ORDER,
 		};
 		struct walk_stats st;
-		struct stat rst;
 		int r;
 
-		/* The mount must still be the one the session saw (same device). */
-		r = mounts_open_root(rm->path, &root_fds[m]);
-		if (r < 0) {
-			add_reason(s->res, "watched %s not usable: %s", rm->path, strerror(-r));
+		if (open_mount(s, m) < 0)
 			continue;
-		}
-		if (fstat(root_fds[m], &rst) < 0 || rst.st_dev != rm->dev) {
-			add_reason(s->res, "watched %s is another mount now", rm->path);
-			root_fds[m] = safe_close(root_fds[m]);
-			continue;
-		}
-		s->mount = m;
-		s->root_len = strlen(rm->path);
-		while (s->root_len > 1 && rm->path[s->root_len - 1] == '/')
-			s->root_len--;
-		r = scan_mount(s->pc, root_fds[m], rm->path, &wo, &s->leases, worth_scanning,
-			       on_entry, s, &st);
+		set_mount(s, m);
+		r = scan_mount(s->pc, s->root_fds[m], rec->mounts[m].path, &wo, &s->leases,
+			       worth_scanning, on_entry, s, &st);
 		if (s->error < 0)
 			return s->error;
-		if (r < 0 || st.incomplete) {
-			s->res->incomplete = true;
-			*cap = r < 0 ? "walk error" : st.incomplete_reason;
-		}
+		walked(s, r, &st);
 	}
 	return 0;
 }
@@ -920,48 +946,62 @@ static void audit_summary(const struct sweep *s, int r)
 	audit_session_close(p->audit, &sum);
 }
 
-int sweep_session(const struct sweep_params *p, struct sweep_result *res)
+/* Everything before the walk (sweep.h: the phases). */
+int sweep_start(const struct sweep_params *p, struct sweep_result *res, struct sweep **ret)
 {
-	struct sweep s = {.p = p, .rec = p->rec, .res = res};
-	int root_fds[RECORD_MAX_MOUNTS];
-	const char *cap = NULL;
+	struct sweep *s = calloc(1, sizeof(*s));
 	int r;
 
 	*res = (struct sweep_result){0};
+	*ret = s;
+	if (!s)
+		return -ENOMEM;
+	*s = (struct sweep){.p = p, .rec = p->rec, .res = res};
 	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
-		root_fds[i] = -1;
-	r = sweep_prepare(&s);
+		s->root_fds[i] = -1;
+	r = sweep_prepare(s);
 	if (r < 0)
-		goto out;
+		return r;
 	if (p->rec->n_pending) {
-		s.seen_pending = calloc(p->rec->n_pending, sizeof(*s.seen_pending));
-		if (!s.seen_pending) {
-			r = -ENOMEM;
-			goto out;
-		}
+		s->seen_pending = calloc(p->rec->n_pending, sizeof(*s->seen_pending));
+		if (!s->seen_pending)
+			return -ENOMEM;
 	}
-	r = walk_mounts(&s, root_fds, &cap);
+	return 0;
+}
+
+/* Everything after the walk: in-use check, removal, audit, the session-close line; frees
+ * s. r: what went wrong before (< 0), or 0. */
+int sweep_finish(struct sweep *s, int r)
+{
+	const struct sweep_params *p;
+	struct sweep_result *res;
+
+	if (!s)
+		return r < 0 ? r : -ENOMEM;
+	p = s->p;
+	res = s->res;
 	if (r < 0)
 		goto out;
 #ifdef TMPFS_SWEEP_TEST_HOOKS
 	test_pause();
 #endif
-	if (cap)
-		settle_capped(&s, cap);
-	if (any_pending(&s))
-		check_in_use(&s, root_fds);
-	if (any_pending(&s))
-		remove_with_intents(&s, root_fds);
-	if (s.error < 0) {
-		r = s.error;
+	if (s->walk_cap)
+		settle_capped(s, s->walk_cap);
+	if (any_pending(s))
+		check_in_use(s, s->root_fds);
+	if (any_pending(s))
+		remove_with_intents(s, s->root_fds);
+	if (s->error < 0) {
+		r = s->error;
 		goto out;
 	}
-	r = finish_pending(&s, cap != NULL);
+	r = finish_pending(s, s->walk_cap != NULL);
 	if (r < 0)
 		goto out;
-	audit_all(&s);
+	audit_all(s);
 	if (p->resume)
-		audit_interrupted(&s);
+		audit_interrupted(s);
 	if (p->statedir && !p->dry_run)
 		journal_remove(p->statedir, p->rec->id);
 	r = 0;
@@ -971,21 +1011,106 @@ out:
 	else if (res->keep_record && p->other_sessions == TRI_CANNOT_TELL)
 		add_reason(res, "deferred: cannot tell whether another session of the user is "
 				"alive");
-	audit_summary(&s, r);
+	audit_summary(s, r);
 	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
-		safe_close(root_fds[i]);
-	pages_ctx_free(s.pc);
-	lease_view_done(&s.leases);
-	free(s.inos);
-	free(s.seen_pending);
-	strv_free(s.audited);
-	cands_free(&s);
+		safe_close(s->root_fds[i]);
+	pages_ctx_free(s->pc);
+	lease_view_done(&s->leases);
+	free(s->inos);
+	free(s->seen_pending);
+	strv_free(s->audited);
+	cands_free(s);
+	free(s);
 	if (r < 0) {
 		free(res->pending);
 		res->pending = NULL;
 		res->n_pending = 0;
 	}
 	return r;
+}
+
+int sweep_session(const struct sweep_params *p, struct sweep_result *res)
+{
+	struct sweep *s;
+	int r = sweep_start(p, res, &s);
+
+	if (r == 0)
+		r = walk_mounts(s);
+	return sweep_finish(s, r);
+}
+
+/* ---- The hooks of a shared walk (sweep.h, lib/coalesce.c) */
+
+int sweep_open_mount(struct sweep *s, size_t m)
+{
+	if (m >= s->rec->n_mounts || m >= RECORD_MAX_MOUNTS)
+		return -EINVAL;
+	return open_mount(s, m);
+}
+
+bool sweep_wants_pages(const struct sweep *s, const struct statx *stx)
+{
+	return worth_scanning(stx, (void *)s);
+}
+
+bool sweep_ignores_owned(const struct sweep *s, const struct walk_entry *w)
+{
+	const struct statx *stx = w->stx;
+	enum policy_action a;
+
+	if (S_ISDIR(stx->stx_mode))
+		return true; /* a directory the session did not make: decide_class says 0 */
+	a = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, POLICY_CLASS_OWNED,
+			  stx->stx_size, false, NULL);
+	return a == POLICY_IGNORE || a == POLICY_KEEP;
+}
+
+bool sweep_same_view(const struct sweep *a, const struct sweep *b)
+{
+	return a->p->policy == b->p->policy && a->rec->uid == b->rec->uid &&
+	       streq(a->rec->user, b->rec->user);
+}
+
+const uint64_t *sweep_cgroups(const struct sweep *s, size_t *n)
+{
+	*n = s->n_inos;
+	return s->inos;
+}
+
+int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t now_ns)
+{
+	struct scan_entry mine = *e;
+
+	if (s->cut || s->error < 0)
+		return WALK_CONTINUE;
+	if (s->p->deadline_ns && now_ns > s->p->deadline_ns) {
+		/* Its own time is up: it is told no more entries, as its own walk would have
+		 * stopped. */
+		s->cut = true;
+		s->res->incomplete = true;
+		s->walk_cap = "time";
+		return WALK_CONTINUE;
+	}
+	/* Exactly what its own walk would have shown it: pages only where it would have
+	 * asked for them. */
+	if (e->pages && !worth_scanning(e->w->stx, s)) {
+		mine.pages = NULL;
+		mine.error = 0;
+	}
+	if (s->mount != m || !s->root_len)
+		set_mount(s, m);
+	return on_entry(&mine, s);
+}
+
+void sweep_walked(struct sweep *s, int r, const struct walk_stats *st)
+{
+	if (!s->cut)
+		walked(s, r, st);
+}
+
+int sweep_error(const struct sweep *s)
+{
+	return s->error;
 }
 
 int record_is_alive(const struct session_record *rec)

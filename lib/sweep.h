@@ -57,6 +57,40 @@ struct sweep_result {
 
 int sweep_session(const struct sweep_params *p, struct sweep_result *res);
 
+/*
+ * The phases of sweep_session, for sweeps that share one walk per mount (coalesce.h):
+ * sweep_start, then for each recorded mount m that sweep_open_mount opens, every entry of
+ * one walk of it through sweep_entry and its end through sweep_walked; then sweep_finish.
+ * A session sees exactly the entries, facts and caps its own walk would have given it.
+ */
+struct sweep;
+struct scan_entry;
+struct statx;
+struct walk_entry;
+struct walk_stats;
+
+/* Returns 0 or -errno; *ret is to be handed to sweep_finish either way. */
+int sweep_start(const struct sweep_params *p, struct sweep_result *res, struct sweep **ret);
+/* The in-use check, removal, the audit lines and the session-close line; frees s. r < 0:
+ * an error before (said in the session-close line). Returns sweep_session's value. */
+int sweep_finish(struct sweep *s, int r);
+/* Open the session's recorded mount m if it is still the mount the session saw (else the
+ * reason is the session's). Returns its root fd (the sweep's) or -errno. */
+int sweep_open_mount(struct sweep *s, size_t m);
+/* Is this entry worth its page scan for this session? */
+bool sweep_wants_pages(const struct sweep *s, const struct statx *stx);
+/* Would this session give the entry no line if its only class were `owned`? */
+bool sweep_ignores_owned(const struct sweep *s, const struct walk_entry *w);
+/* Do a and b ask the policy the same question of every entry (policy, uid, user)? */
+bool sweep_same_view(const struct sweep *a, const struct sweep *b);
+/* The session cgroup and its descendants, sorted (n 0: unknown). */
+const uint64_t *sweep_cgroups(const struct sweep *s, size_t *n);
+/* Decide one entry of mount m for this session (on its own deadline: past it, the session
+ * is told nothing more and is `incomplete: time`). Returns a walk_ret for this session. */
+int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t now_ns);
+void sweep_walked(struct sweep *s, int r, const struct walk_stats *st);
+int sweep_error(const struct sweep *s);
+
 /* Is the process that opened rec still the same live process (pid + start time), on this
  * boot? 1 yes, 0 no, -errno when it cannot tell (then it is to be taken as alive). */
 int record_is_alive(const struct session_record *rec);

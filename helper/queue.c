@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "queue.h"
+#include "coalesce.h"
+#include "helper.h"
+#include "sweep.h"
+#include "util.h"
+#include "walk.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#define QUEUE_DIR "queue"
+#define SWEEP_LOCK "sweep"    /* in STATEDIR/locks: not a record id, no record's lock */
+#define BATCH_MAX 4096         /* records one leader takes at most */
+#define QUEUE_ENTRY_MAX 8192   /* bytes of one queue entry */
+#define POLL_NS (5 * NSEC_PER_MSEC)
+#define GRACE_NS (2 * NSEC_PER_SEC) /* a leader on our record past our deadline: its own
+				     * deadline for it is ours, so it is about to finish */
+
+/* Sessions share a walk only under the same policy: its digest and its path. */
+static void policy_key(const struct sweep_ctx *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s", c->have_sha ? c->sha256 : "-",
+		 c->conf ? c->conf : POLICY_DEFAULT_PATH);
+}
+
+static int queue_dir(const struct sweep_ctx *c)
+{
+	return record_open_subdir(c->policy.state_dir, QUEUE_DIR);
+}
+
+/* The entry is "STARTED_NS KEY\n". */
+static int queue_add(int qfd, const char *id, uint64_t started_ns, const char *key)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[QUEUE_ENTRY_MAX];
+	int n = snprintf(buf, sizeof(buf), "%" PRIu64 " %s\n", started_ns, key);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -E2BIG;
+	fd = openat(qfd, id, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		    0600);
+	if (fd < 0)
+		return negative_errno();
+	if (write(fd, buf, (size_t)n) != n)
+		return errno ? negative_errno() : -EIO;
+	return 0;
+}
+
+static int queue_read(int qfd, const char *id, uint64_t *started_ns, char *key, size_t len)
+{
+	_cleanup_close_ int fd = openat(qfd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	char buf[QUEUE_ENTRY_MAX], *end;
+	ssize_t n;
+
+	if (fd < 0)
+		return negative_errno();
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return n < 0 ? negative_errno() : -EBADMSG;
+	buf[n] = '\0';
+	errno = 0;
+	*started_ns = strtoull(buf, &end, 10);
+	if (errno || end == buf || *end != ' ' || buf[n - 1] != '\n')
+		return -EBADMSG;
+	buf[n - 1] = '\0';
+	snprintf(key, len, "%s", end + 1);
+	return 0;
+}
+
+static bool queued(int qfd, const char *id)
+{
+	return faccessat(qfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+}
+
+/* One record a leader sweeps. */
+struct job {
+	struct session_record rec;
+	int lock;
+	uint64_t started_ns;
+	struct sweep_params p;
+};
+
+struct batch {
+	struct sweep_ctx *c;
+	struct job *v;
+	size_t n;
+	int qfd;
+};
+
+static void job_done(size_t i, int r, struct sweep_result *res, void *userdata)
+{
+	struct batch *b = userdata;
+	struct job *j = &b->v[i];
+	int k = sweep_settle(b->c, &j->rec, &j->p, r, res);
+
+	/* Settled: the record is gone or deferred; then its close may go. */
+	unlinkat(b->qfd, j->rec.id, 0);
+	record_unlock(b->c->policy.state_dir, j->rec.id, j->lock, k != EXIT_FAIL);
+	j->lock = -1;
+}
+
+/* Take what is queued under our policy and sweep it, one walk per mount. */
+static void lead(struct sweep_ctx *c, int qfd, uint64_t deadline_ns)
+{
+	const char *statedir = c->policy.state_dir;
+	struct batch b = {.c = c, .qfd = qfd};
+	_cleanup_free_ struct sweep_result *res = NULL;
+	_cleanup_free_ struct sweep_params *ps = NULL;
+	char key[QUEUE_ENTRY_MAX], ours[QUEUE_ENTRY_MAX];
+	char **ids = NULL;
+	size_t n = 0;
+	int r;
+
+	r = record_list_at(qfd, &ids, &n);
+	if (r < 0 || n == 0)
+		goto out;
+	b.v = calloc(MIN(n, (size_t)BATCH_MAX), sizeof(*b.v));
+	if (!b.v)
+		goto out;
+	policy_key(c, ours, sizeof(ours));
+	for (size_t i = 0; i < n && b.n < BATCH_MAX; i++) {
+		struct job *j = &b.v[b.n];
+		uint64_t started;
+		int lock;
+
+		if (queue_read(qfd, ids[i], &started, key, sizeof(key)) < 0 || !streq(key, ours))
+			continue; /* being written, or another policy's: its own close leads */
+		lock = record_lock(statedir, ids[i]);
+		if (lock < 0)
+			continue; /* its close giving up, or gc: theirs */
+		*j = (struct job){.lock = lock, .started_ns = started};
+		r = record_read(statedir, ids[i], &j->rec);
+		if (r == -ENOENT || (r == 0 && j->rec.state != RECORD_QUEUED &&
+				     j->rec.state != RECORD_CLOSING)) {
+			/* Settled meanwhile (gc): the entry is stale. */
+			unlinkat(qfd, ids[i], 0);
+			record_done(&j->rec);
+			record_unlock(statedir, ids[i], lock, r == -ENOENT);
+			continue;
+		}
+		if (r < 0) {
+			record_unlock(statedir, ids[i], lock, false);
+			continue; /* its own close says so at its deadline */
+		}
+		b.n++;
+	}
+	if (b.n == 0)
+		goto out;
+	ps = calloc(b.n, sizeof(*ps));
+	res = calloc(b.n, sizeof(*res));
+	if (!ps || !res)
+		goto unlock;
+	for (size_t i = 0; i < b.n; i++) {
+		struct job *j = &b.v[i];
+
+		/* Each on its own clock: its close's start, its own Timeout; and none past ours
+		 * (our own close's deadline: we may be killed at it). */
+		sweep_params_for(c, &j->rec, "close", false, false, &j->p);
+		if (j->started_ns && j->started_ns < j->p.started_ns)
+			j->p.started_ns = j->started_ns;
+		j->p.deadline_ns = MIN(j->p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC,
+				       deadline_ns);
+		ps[i] = j->p;
+	}
+	if (sweep_batch(ps, b.n, res, deadline_ns, job_done, &b) < 0) {
+		/* Not even started: each stays queued (closing now: gc resumes it). */
+		warnx_("close: a shared sweep of %zu sessions could not start: %s", b.n,
+		       strerror(ENOMEM));
+	}
+unlock:
+	for (size_t i = 0; i < b.n; i++) {
+		if (b.v[i].lock >= 0)
+			record_unlock(statedir, b.v[i].rec.id, b.v[i].lock, false);
+		record_done(&b.v[i].rec);
+	}
+out:
+	free(b.v);
+	record_ids_free(ids);
+}
+
+/* Our record is no longer queued: how did its close end? */
+static int outcome(const struct sweep_ctx *c, const char *id)
+{
+	struct session_record rec = {0};
+	int r = record_read(c->policy.state_dir, id, &rec), ret;
+
+	ret = r == -ENOENT ? EXIT_OK
+	      : r < 0	   ? EXIT_FAIL
+	      : rec.state == RECORD_DEFERRED ? EXIT_OK
+					     : EXIT_INCOMPLETE;
+	record_done(&rec);
+	return ret;
+}
+
+/* Out of time and nobody took it: our session-close line says so, and gc finishes it. */
+static int give_up(struct sweep_ctx *c, int qfd, const char *id, uint64_t started_ns)
+{
+	struct session_record rec = {0};
+	int lock = record_lock(c->policy.state_dir, id), r, ret;
+
+	if (lock < 0)
+		return -EBUSY; /* a leader has it now */
+	r = record_read(c->policy.state_dir, id, &rec);
+	if (r < 0 || rec.state != RECORD_QUEUED) {
+		/* Settled, or a leader started it and died: gc resumes it. */
+		unlinkat(qfd, id, 0);
+		ret = r == -ENOENT || (r == 0 && rec.state == RECORD_DEFERRED) ? EXIT_OK
+									      : EXIT_INCOMPLETE;
+	} else {
+		struct audit_summary sum = {
+			.session = rec.id, .user = rec.user, .uid = rec.uid, .incomplete = true,
+			.duration_ms = (now_monotonic_ns() - started_ns) / NSEC_PER_MSEC,
+			.policy_sha256 = c->have_sha ? c->sha256 : NULL,
+			.time_ns = now_realtime_ns(), .trigger = "close",
+			.reason = "timeout: queued for a shared sweep that did not reach it in "
+				  "time; left for gc",
+		};
+
+		unlinkat(qfd, id, 0);
+		if (c->audit && audit_session_close(c->audit, &sum) < 0)
+			warnx_("close: session %s: cannot write its session-close line", id);
+		c->metrics.add.incomplete++;
+		c->metrics.add.timeouts++;
+		c->swept = true;
+		ret = EXIT_INCOMPLETE;
+	}
+	record_unlock(c->policy.state_dir, id, lock, false);
+	record_done(&rec);
+	return ret;
+}
+
+int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint64_t started_ns)
+{
+	const char *statedir = c->policy.state_dir;
+	uint64_t deadline = started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
+	_cleanup_close_ int qfd = queue_dir(c), lfd = -1, sfd = -1;
+	char key[QUEUE_ENTRY_MAX];
+	bool late = false;
+	int r;
+
+	policy_key(c, key, sizeof(key));
+	rec->state = RECORD_QUEUED;
+	rec->end_ns = now_realtime_ns(); /* what it claims: born up to its close */
+	r = qfd < 0 ? qfd : record_write(statedir, rec);
+	if (r == 0)
+		r = queue_add(qfd, rec->id, started_ns, key);
+	lfd = record_open_subdir(statedir, "locks");
+	if (r == 0 && lfd >= 0)
+		sfd = openat(lfd, SWEEP_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+			     0600);
+	if (r < 0 || sfd < 0) {
+		/* No queue: on its own, as before there was one. */
+		if (qfd >= 0)
+			unlinkat(qfd, rec->id, 0);
+		r = sweep_one(c, rec, "close", false, false);
+		record_unlock(statedir, rec->id, lock, r != EXIT_FAIL);
+		return r;
+	}
+	record_unlock(statedir, rec->id, lock, false);
+	for (;;) {
+		uint64_t now;
+
+		if (!queued(qfd, rec->id))
+			return outcome(c, rec->id);
+		if (!late && flock(sfd, LOCK_EX | LOCK_NB) == 0) {
+			lead(c, qfd, deadline);
+			flock(sfd, LOCK_UN);
+			continue;
+		}
+		now = now_monotonic_ns();
+		if (now >= deadline && !late) {
+			r = give_up(c, qfd, rec->id, started_ns);
+			if (r >= 0)
+				return r;
+			late = true; /* a leader is on it: wait for it, a little */
+		}
+		if (late && now >= deadline + GRACE_NS)
+			return EXIT_INCOMPLETE;
+		usleep(POLL_NS / 1000);
+	}
+}

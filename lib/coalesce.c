@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "coalesce.h"
+#include "scan.h"
+#include "util.h"
+
+#include <sys/stat.h>
+
+struct member {
+	struct sweep *s;
+	const struct sweep_params *p;
+	int err;      /* sweep_start's, or the first error of a walk */
+	size_t mount; /* its index of the mount being walked; SIZE_MAX: not in this walk */
+	uint64_t gen; /* the entry it was last handed (no entry twice) */
+};
+
+struct uid_ref {
+	uid_t uid;
+	size_t i;
+};
+
+struct cg_ref {
+	uint64_t ino;
+	size_t i;
+};
+
+/* One walk of one mount, and the members it is for. */
+struct walk {
+	struct member *v;
+	size_t *who; /* the members in this walk */
+	size_t n_who;
+	struct uid_ref *by_uid; /* sorted by uid */
+	size_t n_uid;
+	struct cg_ref *by_cg; /* sorted by cgroup inode */
+	size_t n_cg;
+	uint64_t min_start;   /* the earliest session start of the walk's members */
+	bool any_pending;     /* a member re-deciding a record's pending files */
+	uint64_t gen;
+	int error;
+};
+
+static int cmp_uid(const void *a, const void *b)
+{
+	const struct uid_ref *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid ? 1 : x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int cmp_cg(const void *a, const void *b)
+{
+	const struct cg_ref *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino ? 1 : x->i < y->i ? -1 : x->i > y->i;
+}
+
+static uint64_t btime_of(const struct statx *stx)
+{
+	if (!(stx->stx_mask & STATX_BTIME) || stx->stx_btime.tv_sec < 0)
+		return 0;
+	return (uint64_t)stx->stx_btime.tv_sec * NSEC_PER_SEC + stx->stx_btime.tv_nsec;
+}
+
+/* The first index of by_uid with this uid (n_uid: none). */
+static size_t uid_first(const struct walk *w, uid_t uid)
+{
+	size_t lo = 0, hi = w->n_uid;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->by_uid[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->n_uid && w->by_uid[lo].uid == uid ? lo : w->n_uid;
+}
+
+static size_t cg_first(const struct walk *w, uint64_t ino)
+{
+	size_t lo = 0, hi = w->n_cg;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->by_cg[mid].ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Does any member want this file's pages (sweep_wants_pages of any, without asking each)? */
+static bool want_pages(const struct statx *stx, void *userdata)
+{
+	const struct walk *w = userdata;
+	uint64_t b = btime_of(stx);
+
+	return uid_first(w, stx->stx_uid) < w->n_uid || !b || b >= w->min_start;
+}
+
+static void hand(struct walk *w, size_t i, const struct scan_entry *e, uint64_t now)
+{
+	struct member *m = &w->v[i];
+
+	if (m->gen == w->gen)
+		return;
+	m->gen = w->gen;
+	(void)sweep_entry(m->s, m->mount, e, now);
+}
+
+/* Hand the entry to each member it may concern. decide_class() gives a file nothing for a
+ * session whose uid is not the owner's and to whose cgroup no page of it is charged: such
+ * members are not asked. Of the owner's sessions, those the file was not born in would
+ * class it `owned` only; when the policy gives an owned file no line (asked once for
+ * every member that asks it the same question), they are not asked either. A file whose
+ * scan saw it change goes to all (each says `incomplete` as its own walk would have). */
+static int dispatch(const struct scan_entry *e, void *userdata)
+{
+	struct walk *w = userdata;
+	const struct statx *stx = e->w->stx;
+	uint64_t now = now_monotonic_ns(), b;
+	const struct sweep *asked = NULL;
+	bool ignored = false;
+	size_t k;
+
+	w->gen++;
+	if (e->pages && e->pages->changed) {
+		for (k = 0; k < w->n_who; k++)
+			hand(w, w->who[k], e, now);
+		return WALK_CONTINUE;
+	}
+	for (size_t c = 0; e->pages && c < e->pages->n_charges; c++)
+		for (k = cg_first(w, e->pages->charges[c].ino);
+		     k < w->n_cg && w->by_cg[k].ino == e->pages->charges[c].ino; k++)
+			hand(w, w->by_cg[k].i, e, now);
+	k = uid_first(w, stx->stx_uid);
+	if (k == w->n_uid)
+		return WALK_CONTINUE;
+	b = btime_of(stx);
+	for (; k < w->n_uid && w->by_uid[k].uid == stx->stx_uid; k++) {
+		struct member *m = &w->v[w->by_uid[k].i];
+		const struct sweep_params *p = m->p;
+		bool born = b && b >= p->rec->start_ns && b <= p->end_ns;
+
+		if (m->gen == w->gen)
+			continue;
+		if (!born && !p->rec->n_pending) {
+			if (!asked || !sweep_same_view(asked, m->s)) {
+				asked = m->s;
+				ignored = sweep_ignores_owned(m->s, e->w);
+			}
+			if (ignored)
+				continue;
+		}
+		hand(w, w->by_uid[k].i, e, now);
+	}
+	return WALK_CONTINUE;
+}
+
+/* Index the members of this walk. */
+static int walk_index(struct walk *w)
+{
+	size_t nu = 0, nc = 0;
+
+	w->min_start = UINT64_MAX;
+	for (size_t k = 0; k < w->n_who; k++) {
+		size_t n;
+
+		(void)sweep_cgroups(w->v[w->who[k]].s, &n);
+		nc += n;
+	}
+	w->by_uid = calloc(w->n_who ? w->n_who : 1, sizeof(*w->by_uid));
+	w->by_cg = calloc(nc ? nc : 1, sizeof(*w->by_cg));
+	if (!w->by_uid || !w->by_cg)
+		return -ENOMEM;
+	nc = 0;
+	for (size_t k = 0; k < w->n_who; k++) {
+		const struct member *m = &w->v[w->who[k]];
+		const uint64_t *inos;
+		size_t n;
+
+		w->by_uid[nu++] = (struct uid_ref){.uid = m->p->rec->uid, .i = w->who[k]};
+		w->min_start = MIN(w->min_start, m->p->rec->start_ns);
+		w->any_pending |= m->p->rec->n_pending > 0;
+		inos = sweep_cgroups(m->s, &n);
+		for (size_t j = 0; j < n; j++)
+			w->by_cg[nc++] = (struct cg_ref){.ino = inos[j], .i = w->who[k]};
+	}
+	qsort(w->by_uid, nu, sizeof(*w->by_uid), cmp_uid);
+	qsort(w->by_cg, nc, sizeof(*w->by_cg), cmp_cg);
+	w->n_uid = nu;
+	w->n_cg = nc;
+	return 0;
+}
+
+/* A mount to walk: the first member's recorded mount mi, and every member that recorded
+ * the same path and whose open of it is the same directory. */
+static int walk_one(struct member *v, size_t n, size_t first, size_t mi, uint64_t deadline_ns,
+		    struct pages_ctx *pc, bool *done)
+{
+	const struct record_mount *rm = &v[first].p->rec->mounts[mi];
+	const struct policy *pol = v[first].p->policy;
+	_cleanup_free_ size_t *who = calloc(n, sizeof(*who));
+	struct walk w = {.v = v, .who = who};
+	struct walk_opts wo = {
+		.max_depth = (unsigned)pol->max_depth, /* <= WALK_MAX_DEPTH */
+		.max_entries = pol->max_entries,
+		.flags = WALK_POST_ORDER,
+	};
+	struct lease_view leases = {0};
+	struct walk_stats st;
+	struct stat root, o;
+	int fd = -1, r;
+
+	if (!who)
+		return -ENOMEM;
+	/* Every member's own open of the same path: its own checks, its own reasons. */
+	for (size_t i = first; i < n; i++) {
+		const struct session_record *rec = v[i].p->rec;
+
+		v[i].mount = SIZE_MAX;
+		if (v[i].err < 0)
+			continue;
+		for (size_t m = 0; m < rec->n_mounts && m < RECORD_MAX_MOUNTS; m++) {
+			int f;
+
+			if (done[i * RECORD_MAX_MOUNTS + m] || !streq(rec->mounts[m].path, rm->path))
+				continue;
+			done[i * RECORD_MAX_MOUNTS + m] = true;
+			f = sweep_open_mount(v[i].s, m);
+			if (f < 0 || fstat(f, &o) < 0)
+				break;
+			if (fd < 0) {
+				fd = f;
+				root = o;
+			} else if (o.st_dev != root.st_dev || o.st_ino != root.st_ino) {
+				/* Not the directory the walk reads (remounted in between): its
+				 * own walk, later. */
+				done[i * RECORD_MAX_MOUNTS + m] = false;
+				break;
+			}
+			v[i].mount = m;
+			who[w.n_who++] = i;
+			wo.deadline_ns = MAX(wo.deadline_ns, v[i].p->deadline_ns);
+			break;
+		}
+	}
+	if (fd < 0 || w.n_who == 0)
+		return 0;
+	if (deadline_ns && (!wo.deadline_ns || deadline_ns < wo.deadline_ns))
+		wo.deadline_ns = deadline_ns;
+	r = walk_index(&w);
+	if (r < 0)
+		goto out;
+	leases.devs = &root.st_dev;
+	leases.n_devs = 1;
+	r = scan_mount(pc, fd, rm->path, &wo, &leases, want_pages, dispatch, &w, &st);
+	for (size_t k = 0; k < w.n_who; k++) {
+		struct member *m = &v[who[k]];
+
+		sweep_walked(m->s, r, &st);
+		if (sweep_error(m->s) < 0 && m->err == 0)
+			m->err = sweep_error(m->s);
+	}
+	r = 0;
+out:
+	lease_view_done(&leases);
+	free(w.by_uid);
+	free(w.by_cg);
+	return r;
+}
+
+static int cmp_deadline(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	uint64_t dx = x->p->deadline_ns ? x->p->deadline_ns : UINT64_MAX;
+	uint64_t dy = y->p->deadline_ns ? y->p->deadline_ns : UINT64_MAX;
+
+	return dx < dy ? -1 : dx > dy ? 1 : x->p < y->p ? -1 : x->p > y->p;
+}
+
+int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *res,
+		uint64_t deadline_ns, sweep_done_fn done, void *userdata)
+{
+	_cleanup_free_ struct member *v = calloc(n ? n : 1, sizeof(*v));
+	_cleanup_free_ bool *walked = calloc(n ? n * RECORD_MAX_MOUNTS : 1, sizeof(*walked));
+	struct pages_ctx *pc = NULL;
+	int r = 0;
+
+	if (!v || !walked)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct member){.p = &ps[i]};
+	/* Finished earliest deadline first; each member keeps its own params and result. */
+	qsort(v, n, sizeof(*v), cmp_deadline);
+	for (size_t i = 0; i < n; i++)
+		v[i].err = sweep_start(v[i].p, &res[v[i].p - ps], &v[i].s);
+	/* No page scanner: each member's own start said so in its reason. */
+	if (pages_ctx_new(&pc) < 0)
+		pc = NULL;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct session_record *rec = v[i].p->rec;
+
+		for (size_t m = 0; m < rec->n_mounts && m < RECORD_MAX_MOUNTS && r == 0; m++)
+			if (v[i].err == 0 && !walked[i * RECORD_MAX_MOUNTS + m])
+				r = walk_one(v, n, i, m, deadline_ns, pc, walked);
+	}
+	pages_ctx_free(pc);
+	for (size_t i = 0; i < n; i++) {
+		size_t at = (size_t)(v[i].p - ps);
+		int k = sweep_finish(v[i].s, v[i].err < 0 ? v[i].err : r);
+
+		if (done)
+			done(at, k, &res[at], userdata);
+	}
+	return 0;
+}
