@@ -9,6 +9,7 @@
  */
 #include "cgroup.h"
 #include "helper.h"
+#include "queue.h"
 #include "session.h"
 #include "sweep.h"
 #include "util.h"
@@ -135,6 +136,8 @@ int cmd_gc(int argc, char **argv)
 				ret = k;
 			if (!dry_run && k != EXIT_FAIL && rec.state != RECORD_DEFERRED)
 				remove_session_cgroup(&rec);
+			if (!dry_run)
+				queue_forget(&ctx, rec.id);
 		}
 		record_unlock(ctx.policy.state_dir, ids[i], lock, why && !dry_run);
 		record_done(&rec);

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -16,7 +17,12 @@
 #define SWEEP_LOCK "sweep"    /* in STATEDIR/locks: not a record id, no record's lock */
 #define BATCH_MAX 4096         /* records one leader takes at most */
 #define QUEUE_ENTRY_MAX 8192   /* bytes of one queue entry */
-#define POLL_NS (5 * NSEC_PER_MSEC)
+/* How often a waiting close looks: from 5 ms, doubling to 50 ms (hundreds of closes
+ * waiting at once should not take the CPU from the one sweeping them). */
+#define POLL_MIN_US 5000
+#define WINDOW_STEP_US 10000
+#define WINDOW_MAX_US 100000
+#define POLL_MAX_US 50000
 #define GRACE_NS (2 * NSEC_PER_SEC) /* a leader on our record past our deadline: its own
 				     * deadline for it is ours, so it is about to finish */
 
@@ -116,6 +122,23 @@ static void lead(struct sweep_ctx *c, int qfd, uint64_t deadline_ns)
 	int r;
 
 	r = record_list_at(qfd, &ids, &n);
+	/* A storm (an sshd restart) brings its closes within a few ms of each other: while
+	 * more keep coming, wait for them (a lone close looks once, WINDOW_STEP_US later). */
+	for (unsigned w = 0; r == 0 && w < WINDOW_MAX_US; w += WINDOW_STEP_US) {
+		char **more = NULL;
+		size_t m = 0;
+
+		usleep(WINDOW_STEP_US);
+		if (record_list_at(qfd, &more, &m) < 0)
+			break;
+		record_ids_free(ids);
+		ids = more;
+		if (m <= n) {
+			n = m;
+			break;
+		}
+		n = m;
+	}
 	if (r < 0 || n == 0)
 		goto out;
 	b.v = calloc(MIN(n, (size_t)BATCH_MAX), sizeof(*b.v));
@@ -142,9 +165,12 @@ static void lead(struct sweep_ctx *c, int qfd, uint64_t deadline_ns)
 			record_unlock(statedir, ids[i], lock, r == -ENOENT);
 			continue;
 		}
-		if (r < 0) {
+		if (r < 0 || j->rec.state != RECORD_QUEUED) {
+			/* Unreadable, or a sweep of it started and was killed (closing): its
+			 * own close says so at its deadline, and gc finishes it. */
+			record_done(&j->rec);
 			record_unlock(statedir, ids[i], lock, false);
-			continue; /* its own close says so at its deadline */
+			continue;
 		}
 		b.n++;
 	}
@@ -205,19 +231,24 @@ static int give_up(struct sweep_ctx *c, int qfd, const char *id, uint64_t starte
 	if (lock < 0)
 		return -EBUSY; /* a leader has it now */
 	r = record_read(c->policy.state_dir, id, &rec);
-	if (r < 0 || rec.state != RECORD_QUEUED) {
-		/* Settled, or a leader started it and died: gc resumes it. */
+	if (r < 0 || (rec.state != RECORD_QUEUED && rec.state != RECORD_CLOSING)) {
+		/* Settled (or unreadable: gc says so). */
 		unlinkat(qfd, id, 0);
 		ret = r == -ENOENT || (r == 0 && rec.state == RECORD_DEFERRED) ? EXIT_OK
 									      : EXIT_INCOMPLETE;
 	} else {
+		/* Queued and never reached, or its sweep started and was killed (closing):
+		 * gc finishes it (and resumes the interrupted sweep) once we are gone. */
 		struct audit_summary sum = {
 			.session = rec.id, .user = rec.user, .uid = rec.uid, .incomplete = true,
 			.duration_ms = (now_monotonic_ns() - started_ns) / NSEC_PER_MSEC,
 			.policy_sha256 = c->have_sha ? c->sha256 : NULL,
 			.time_ns = now_realtime_ns(), .trigger = "close",
-			.reason = "timeout: queued for a shared sweep that did not reach it in "
-				  "time; left for gc",
+			.reason = rec.state == RECORD_QUEUED
+					  ? "timeout: queued for a shared sweep that did not reach "
+					    "it in time; left for gc"
+					  : "timeout: the shared sweep of it was interrupted; left "
+					    "for gc",
 		};
 
 		unlinkat(qfd, id, 0);
@@ -239,6 +270,7 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 	uint64_t deadline = started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
 	_cleanup_close_ int qfd = queue_dir(c), lfd = -1, sfd = -1;
 	char key[QUEUE_ENTRY_MAX];
+	unsigned poll_us = POLL_MIN_US;
 	bool late = false;
 	int r;
 
@@ -269,6 +301,7 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 		if (!late && flock(sfd, LOCK_EX | LOCK_NB) == 0) {
 			lead(c, qfd, deadline);
 			flock(sfd, LOCK_UN);
+			poll_us = POLL_MIN_US;
 			continue;
 		}
 		now = now_monotonic_ns();
@@ -280,6 +313,17 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 		}
 		if (late && now >= deadline + GRACE_NS)
 			return EXIT_INCOMPLETE;
-		usleep(POLL_NS / 1000);
+		usleep(poll_us);
+		poll_us = MIN(poll_us * 2, (unsigned)POLL_MAX_US);
 	}
+}
+
+void queue_forget(const struct sweep_ctx *c, const char *id)
+{
+	char path[PATH_MAX];
+
+	/* Not made when missing: most state dirs never had a queue entry gc would see. */
+	if (record_id_valid(id) && snprintf(path, sizeof(path), "%s/" QUEUE_DIR "/%s",
+					    c->policy.state_dir, id) < (int)sizeof(path))
+		(void)unlink(path);
 }

@@ -21,3 +21,6 @@
 /* Close rec (read and locked by the caller, lock its fd; the lock is consumed) through the
  * queue. started_ns: CLOCK_MONOTONIC when this close began. Returns a helper exit code. */
 int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint64_t started_ns);
+
+/* gc swept rec: a queue entry of its is stale. */
+void queue_forget(const struct sweep_ctx *c, const char *id);

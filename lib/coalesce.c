@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "coalesce.h"
+#include "inuse.h"
+#include "remove.h"
 #include "scan.h"
 #include "util.h"
 
@@ -271,6 +273,192 @@ out:
 	return r;
 }
 
+/* The lock table the in-use probes look leases up in, read once for the members still to
+ * check (an RCU grace period each read, 10 to 100 ms: once per session was the storm's
+ * largest cost), and again once it is LOCKS_MAX_AGE_NS old. */
+#define LOCKS_MAX_AGE_NS (NSEC_PER_SEC / 2)
+
+struct locks {
+	struct inuse *set;
+	int err;
+	uint64_t read_ns; /* 0: not read */
+	dev_t devs[RECORD_MAX_MOUNTS * 4]; /* what the table holds locks of */
+	size_t nd;
+};
+
+static bool covers(const struct locks *l, const dev_t *devs, size_t nd)
+{
+	for (size_t k = 0; k < nd; k++) {
+		bool found = false;
+
+		for (size_t j = 0; j < l->nd && !found; j++)
+			found = l->devs[j] == devs[k];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static void check(struct member *v, size_t n, size_t i, struct locks *l)
+{
+	dev_t devs[RECORD_MAX_MOUNTS];
+	size_t nd = 0;
+
+	if (!sweep_wants_locks(v[i].s, devs, &nd)) {
+		sweep_check(v[i].s, NULL, 0, false);
+		return;
+	}
+	if (!l->read_ns || l->err < 0 || now_monotonic_ns() - l->read_ns > LOCKS_MAX_AGE_NS ||
+	    !covers(l, devs, nd)) {
+		/* Its devices, and those of the members still to check, as far as they go. */
+		memcpy(l->devs, devs, nd * sizeof(*devs));
+		l->nd = nd;
+		for (size_t k = i + 1; k < n; k++) {
+			dev_t more[RECORD_MAX_MOUNTS];
+			size_t nm = 0;
+
+			if (v[k].err < 0 || !sweep_wants_locks(v[k].s, more, &nm))
+				continue;
+			for (size_t j = 0; j < nm && l->nd < ARRAY_SIZE(l->devs); j++)
+				if (!covers(l, &more[j], 1))
+					l->devs[l->nd++] = more[j];
+		}
+		inuse_free(l->set);
+		l->set = NULL;
+		l->err = inuse_snapshot_locks_until(l->devs, l->nd, v[i].p->deadline_ns, &l->set);
+		l->read_ns = now_monotonic_ns();
+	}
+	sweep_check(v[i].s, l->set, l->err, true);
+}
+
+/*
+ * Removal: one remover (a forked child with the user's credentials, remove.h) per user and
+ * mount for a chunk of sessions, rather than one per session: under load each child costs
+ * a scheduling round trip, tens of milliseconds, and a storm has hundreds of sessions. A
+ * chunk's sessions are checked for use together, then removed together, so that the time
+ * between a file's check and its removal stays short.
+ */
+#define CHUNK 64
+
+struct group {
+	int fd; /* the root fd of the first member's mount */
+	struct remove_creds creds;
+	struct stat root;
+	struct remove_item *items;
+	struct remove_result *results;
+	struct owner {
+		struct member *m;
+		size_t idx; /* the member's own index of the item */
+	} *owners;
+	size_t n, cap;
+	uint64_t deadline_ns;
+};
+
+static bool same_creds(const struct remove_creds *a, const struct remove_creds *b)
+{
+	if (a->as_root || b->as_root)
+		return a->as_root == b->as_root;
+	return a->uid == b->uid && a->gid == b->gid && a->ngroups == b->ngroups &&
+	       (!a->ngroups || !memcmp(a->groups, b->groups, a->ngroups * sizeof(*a->groups)));
+}
+
+static int group_add(struct group *g, struct member *m, size_t mi)
+{
+	size_t k = sweep_removal_items(m->s, mi, NULL, NULL);
+	_cleanup_free_ size_t *idx = calloc(k ? k : 1, sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	if (g->n + k > g->cap) {
+		size_t nc = MAX(g->cap * 2, g->n + k);
+		struct remove_item *it = reallocarray(g->items, nc, sizeof(*it));
+
+		if (!it)
+			return -ENOMEM;
+		g->items = it;
+		struct owner *o = reallocarray(g->owners, nc, sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		g->owners = o;
+		g->cap = nc;
+	}
+	k = sweep_removal_items(m->s, mi, g->items + g->n, idx);
+	for (size_t j = 0; j < k; j++)
+		g->owners[g->n + j] = (struct owner){.m = m, .idx = idx[j]};
+	g->n += k;
+	if (m->p->deadline_ns > g->deadline_ns)
+		g->deadline_ns = m->p->deadline_ns;
+	return 0;
+}
+
+static void group_run(struct group *g, uint64_t deadline_ns)
+{
+	_cleanup_free_ size_t *idx = calloc(g->n ? g->n : 1, sizeof(*idx));
+	uint64_t d = g->deadline_ns;
+
+	g->results = calloc(g->n ? g->n : 1, sizeof(*g->results));
+	if (!idx || !g->results)
+		return; /* the files stay pending: sweep_finish says error */
+	if (deadline_ns && (!d || deadline_ns < d))
+		d = deadline_ns;
+	remove_batch(g->fd, g->items, g->n, &g->creds, d, g->results);
+	/* Each member's results, in runs of its own items. */
+	for (size_t k = 0; k < g->n;) {
+		struct member *m = g->owners[k].m;
+		size_t j = k, c = 0;
+
+		for (; j < g->n && g->owners[j].m == m; j++)
+			idx[c++] = g->owners[j].idx;
+		sweep_removal_results(m->s, idx, g->results + k, c);
+		k = j;
+	}
+}
+
+static void remove_chunk(struct member *v, size_t n, uint64_t deadline_ns)
+{
+	struct group *g = calloc(n * RECORD_MAX_MOUNTS, sizeof(*g));
+	gid_t **groups = calloc(n ? n : 1, sizeof(*groups));
+	size_t ng = 0;
+
+	if (!g || !groups)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct remove_creds creds;
+
+		if (v[i].err < 0 || !sweep_removal_start(v[i].s, &creds, &groups[i]))
+			continue;
+		for (size_t mi = 0; mi < sweep_n_mounts(v[i].s); mi++) {
+			int fd = sweep_root_fd(v[i].s, mi);
+			struct stat st;
+			size_t k;
+
+			if (fd < 0 || !sweep_removal_items(v[i].s, mi, NULL, NULL) ||
+			    fstat(fd, &st) < 0)
+				continue;
+			for (k = 0; k < ng; k++)
+				if (same_creds(&g[k].creds, &creds) && g[k].root.st_dev == st.st_dev &&
+				    g[k].root.st_ino == st.st_ino)
+					break;
+			if (k == ng)
+				g[ng++] = (struct group){.fd = fd, .creds = creds, .root = st};
+			if (group_add(&g[k], &v[i], mi) < 0)
+				continue; /* its files stay pending: sweep_finish says error */
+		}
+	}
+	for (size_t k = 0; k < ng; k++)
+		group_run(&g[k], deadline_ns);
+out:
+	for (size_t k = 0; g && k < ng; k++) {
+		free(g[k].items);
+		free(g[k].results);
+		free(g[k].owners);
+	}
+	for (size_t i = 0; groups && i < n; i++)
+		free(groups[i]);
+	free(groups);
+	free(g);
+}
+
 static int cmp_deadline(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
@@ -286,6 +474,7 @@ int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *re
 	_cleanup_free_ struct member *v = calloc(n ? n : 1, sizeof(*v));
 	_cleanup_free_ bool *walked = calloc(n ? n * RECORD_MAX_MOUNTS : 1, sizeof(*walked));
 	struct pages_ctx *pc = NULL;
+	struct locks locks = {0};
 	int r = 0;
 
 	if (!v || !walked)
@@ -307,12 +496,22 @@ int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *re
 				r = walk_one(v, n, i, m, deadline_ns, pc, walked);
 	}
 	pages_ctx_free(pc);
-	for (size_t i = 0; i < n; i++) {
-		size_t at = (size_t)(v[i].p - ps);
-		int k = sweep_finish(v[i].s, v[i].err < 0 ? v[i].err : r);
+	for (size_t i = 0; i < n; i += CHUNK) {
+		size_t end = MIN(n, i + CHUNK);
 
-		if (done)
-			done(at, k, &res[at], userdata);
+		for (size_t k = i; k < end; k++)
+			if (v[k].err == 0 && r == 0)
+				check(v, n, k, &locks);
+		if (r == 0)
+			remove_chunk(v + i, end - i, deadline_ns);
+		for (size_t k = i; k < end; k++) {
+			size_t at = (size_t)(v[k].p - ps);
+			int e = sweep_finish(v[k].s, v[k].err < 0 ? v[k].err : r);
+
+			if (done)
+				done(at, e, &res[at], userdata);
+		}
 	}
+	inuse_free(locks.set);
 	return 0;
 }

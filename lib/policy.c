@@ -64,7 +64,7 @@ static const struct keyword keywords[] = {
 	{"OtherSessions", KW_ENUM, OFF(other_sessions), "defer", other_sessions_names, 0, 0},
 	{"RemoveAs", KW_ENUM, OFF(remove_as), "user", remove_as_names, 0, 0},
 	{"MaxDepth", KW_COUNT, OFF(max_depth), "256", NULL, 1, WALK_MAX_DEPTH},
-	{"MaxEntries", KW_COUNT, OFF(max_entries), "1000000", NULL, 1, 1000000000},
+	{"MaxEntries", KW_COUNT, OFF(max_entries), "10000000", NULL, 1, 1000000000},
 };
 
 static const char *const action_names[] = {

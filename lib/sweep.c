@@ -54,6 +54,11 @@ struct sweep {
 	int root_fds[RECORD_MAX_MOUNTS];
 	const char *walk_cap; /* the cap the last capped walk hit, or NULL */
 	bool cut;        /* a shared walk stopped deciding for this session (its deadline) */
+	bool checked;    /* sweep_check ran */
+	bool removal_started; /* sweep_removal_start ran: a batch removes its files */
+	const struct inuse *shared_locks; /* sweep_check's: the batch's lock table */
+	int shared_locks_err;             /* ... or why it could not be read (-errno) */
+	bool use_shared_locks;
 	int error;
 };
 
@@ -318,9 +323,16 @@ static int lock_table(const struct sweep *s, const int *root_fds, struct inuse *
 static void probe_files(struct sweep *s, const int *root_fds, struct use *use, bool again)
 {
 	struct inuse *locks = NULL;
+	const struct inuse *table = NULL;
 	bool read = false;
 	int lr = 0;
 
+	/* A batch's first look: the table the batch read once, just before its probes. */
+	if (!again && s->use_shared_locks) {
+		table = s->shared_locks;
+		lr = s->shared_locks_err;
+		read = true;
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cand *c = &s->c[i];
 		struct inuse_id pid_, id = {.dev = c->dev, .ino = c->ino};
@@ -332,14 +344,15 @@ static void probe_files(struct sweep *s, const int *root_fds, struct use *use, b
 		if (!read) {
 			/* Read now, not at the walk: a lease taken since would be broken. */
 			lr = lock_table(s, root_fds, &locks);
+			table = locks;
 			read = true;
 		}
-		if (!locks) {
+		if (!table) {
 			use[i] = (struct use){.state = lr, .cannot = "/proc/locks"};
 			continue;
 		}
 		pid_ = (struct inuse_id){.dev = c->parent_dev, .ino = c->parent_ino};
-		r = inuse_probe_file(root_fds[c->mount], c->parent, c->name, &pid_, &id, locks,
+		r = inuse_probe_file(root_fds[c->mount], c->parent, c->name, &pid_, &id, table,
 				     &why);
 		/* Gone or another file now: the remover's own re-check skips it. */
 		if (r == -ENOENT || r == -ESTALE)
@@ -542,35 +555,83 @@ static int journal_intents(struct sweep *s)
 	return journal_append(s->p->statedir, s->rec->id, e, n);
 }
 
-static void remove_pending(struct sweep *s, const int *root_fds)
+/* The credentials the remover takes for this session; false: there are none (the user is
+ * gone), and every pending file says so. */
+static bool removal_creds(struct sweep *s, struct remove_creds *creds, gid_t **groups)
 {
-	const struct passwd *pw = getpwuid(s->rec->uid);
-	struct remove_creds creds = {.as_root = s->p->policy->remove_as == POLICY_REMOVE_AS_ROOT};
-	_cleanup_free_ gid_t *groups = NULL;
+	const struct passwd *pw;
 	int ng;
 
-	if (!creds.as_root) {
-		if (!pw || !streq(pw->pw_name, s->rec->user)) {
-			for (size_t i = 0; i < s->n; i++)
-				decide_not_removed(&s->c[i].out, STOP_NO_USER);
-			return;
-		}
-		creds.uid = pw->pw_uid;
-		creds.gid = pw->pw_gid;
-		ng = policy_user_groups(pw->pw_name, pw->pw_gid, &groups);
-		if (ng > 0) {
-			creds.groups = groups;
-			creds.ngroups = (size_t)ng;
-		}
+	*creds = (struct remove_creds){.as_root =
+					       s->p->policy->remove_as == POLICY_REMOVE_AS_ROOT};
+	*groups = NULL;
+	if (creds->as_root)
+		return true;
+	pw = getpwuid(s->rec->uid);
+	if (!pw || !streq(pw->pw_name, s->rec->user)) {
+		for (size_t i = 0; i < s->n; i++)
+			decide_not_removed(&s->c[i].out, STOP_NO_USER);
+		return false;
 	}
+	creds->uid = pw->pw_uid;
+	creds->gid = pw->pw_gid;
+	ng = policy_user_groups(pw->pw_name, pw->pw_gid, groups);
+	if (ng > 0) {
+		creds->groups = *groups;
+		creds->ngroups = (size_t)ng;
+	}
+	return true;
+}
+
+/* The pending candidates of mount m as the remover's items (NULL items: count only);
+ * idx[k] is the candidate of items[k]. */
+static size_t removal_items(const struct sweep *s, size_t m, struct remove_item *items,
+			    size_t *idx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cand *c = &s->c[i];
+
+		if (!pending(c) || c->mount != m)
+			continue;
+		if (items) {
+			items[n] = (struct remove_item){
+				.parent = c->parent, .name = c->name,
+				.parent_dev = c->parent_dev, .parent_ino = c->parent_ino,
+				.dev = c->dev, .ino = c->ino, .type = c->f.type, .uid = c->f.uid,
+				.btime_ns = c->f.btime_ns,
+			};
+			idx[n] = i;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
+			    size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct cand *c = &s->c[idx[k]];
+
+		decide_after_remove(&c->out, c->f.type, &res[k]);
+	}
+}
+
+static void remove_pending(struct sweep *s, const int *root_fds)
+{
+	struct remove_creds creds;
+	_cleanup_free_ gid_t *groups = NULL;
+
+	if (!removal_creds(s, &creds, &groups))
+		return;
 	for (size_t m = 0; m < s->rec->n_mounts; m++) {
 		_cleanup_free_ struct remove_item *items = NULL;
 		_cleanup_free_ struct remove_result *results = NULL;
 		_cleanup_free_ size_t *idx = NULL;
-		size_t n = 0;
+		size_t n = removal_items(s, m, NULL, NULL);
 
-		for (size_t i = 0; i < s->n; i++)
-			n += pending(&s->c[i]) && s->c[i].mount == m;
 		if (n == 0 || root_fds[m] < 0)
 			continue;
 		items = calloc(n, sizeof(*items));
@@ -580,24 +641,9 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 			s->error = -ENOMEM;
 			return;
 		}
-		n = 0;
-		for (size_t i = 0; i < s->n; i++) {
-			const struct cand *c = &s->c[i];
-			if (!pending(c) || c->mount != m)
-				continue;
-			items[n] = (struct remove_item){
-				.parent = c->parent, .name = c->name,
-				.parent_dev = c->parent_dev, .parent_ino = c->parent_ino,
-				.dev = c->dev, .ino = c->ino, .type = c->f.type, .uid = c->f.uid,
-				.btime_ns = c->f.btime_ns,
-			};
-			idx[n++] = i;
-		}
+		n = removal_items(s, m, items, idx);
 		remove_batch(root_fds[m], items, n, &creds, s->p->deadline_ns, results);
-		for (size_t k = 0; k < n; k++) {
-			struct cand *c = &s->c[idx[k]];
-			decide_after_remove(&c->out, c->f.type, &results[k]);
-		}
+		removal_results(s, idx, results, n);
 	}
 }
 
@@ -970,6 +1016,76 @@ int sweep_start(const struct sweep_params *p, struct sweep_result *res, struct s
 	return 0;
 }
 
+void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool shared)
+{
+	if (!s || s->checked || s->error < 0)
+		return;
+	s->checked = true;
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	test_pause();
+#endif
+	if (s->walk_cap)
+		settle_capped(s, s->walk_cap);
+	s->shared_locks = locks;
+	s->shared_locks_err = locks_err;
+	s->use_shared_locks = shared;
+	if (any_pending(s))
+		check_in_use(s, s->root_fds);
+	s->use_shared_locks = false;
+	s->shared_locks = NULL;
+}
+
+bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups)
+{
+	*groups = NULL;
+	if (!s || s->error < 0 || s->removal_started || !any_pending(s))
+		return false;
+	s->removal_started = true;
+	if (journal_intents(s) < 0) {
+		/* Without the journal a crash could lose a removal's line. */
+		for (size_t i = 0; i < s->n; i++)
+			decide_not_removed(&s->c[i].out, STOP_NO_JOURNAL);
+		return false;
+	}
+	return removal_creds(s, creds, groups);
+}
+
+size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *items,
+			   size_t *idx)
+{
+	if (m >= s->rec->n_mounts || m >= RECORD_MAX_MOUNTS || s->root_fds[m] < 0)
+		return 0;
+	return removal_items(s, m, items, idx);
+}
+
+void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
+			   size_t n)
+{
+	removal_results(s, idx, res, n);
+}
+
+int sweep_root_fd(const struct sweep *s, size_t m)
+{
+	return m < s->rec->n_mounts && m < RECORD_MAX_MOUNTS ? s->root_fds[m] : -EBADF;
+}
+
+size_t sweep_n_mounts(const struct sweep *s)
+{
+	return MIN(s->rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
+}
+
+bool sweep_wants_locks(const struct sweep *s, dev_t *devs, size_t *n)
+{
+	bool want = false;
+
+	for (size_t i = 0; i < s->n && !want; i++)
+		want = pending(&s->c[i]) && s->c[i].f.type == S_IFREG;
+	for (size_t m = 0; want && m < s->rec->n_mounts && m < RECORD_MAX_MOUNTS; m++)
+		if (s->root_fds[m] >= 0)
+			devs[(*n)++] = s->rec->mounts[m].dev;
+	return want;
+}
+
 /* Everything after the walk: in-use check, removal, audit, the session-close line; frees
  * s. r: what went wrong before (< 0), or 0. */
 int sweep_finish(struct sweep *s, int r)
@@ -983,15 +1099,17 @@ int sweep_finish(struct sweep *s, int r)
 	res = s->res;
 	if (r < 0)
 		goto out;
-#ifdef TMPFS_SWEEP_TEST_HOOKS
-	test_pause();
-#endif
-	if (s->walk_cap)
-		settle_capped(s, s->walk_cap);
-	if (any_pending(s))
-		check_in_use(s, s->root_fds);
-	if (any_pending(s))
+	if (!s->checked)
+		sweep_check(s, NULL, 0, false);
+	if (any_pending(s) && !s->removal_started)
 		remove_with_intents(s, s->root_fds);
+	for (size_t i = 0; s->removal_started && i < s->n; i++) {
+		/* A batch's remover never got to it (no memory to hand it over): not removed. */
+		const struct remove_result none = {
+			.status = REMOVE_ERROR, .check = REMOVE_CHECK_NOT_RUN, .err = ENOMEM};
+
+		decide_after_remove(&s->c[i].out, s->c[i].f.type, &none);
+	}
 	if (s->error < 0) {
 		r = s->error;
 		goto out;

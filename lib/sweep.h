@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct sweep_params {
 	const struct session_record *rec;
@@ -71,6 +72,32 @@ struct walk_stats;
 
 /* Returns 0 or -errno; *ret is to be handed to sweep_finish either way. */
 int sweep_start(const struct sweep_params *p, struct sweep_result *res, struct sweep **ret);
+/* Settle a capped walk's files and check what is to go for use (sweep_finish does it
+ * when it has not been done). shared: probe regular files against locks (a lock table a
+ * batch read once for all its sessions, just before their checks; NULL with locks_err
+ * when it could not be read) rather than a table of its own. */
+struct inuse;
+void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool shared);
+/* Will sweep_check probe regular files? Then the devices of its mounts are added to
+ * devs[*n] (room for RECORD_MAX_MOUNTS more). Call it after the walks. */
+bool sweep_wants_locks(const struct sweep *s, dev_t *devs, size_t *n);
+/* Removal shared by the sessions of one user (a batch): sweep_removal_start writes the
+ * session's intents and gives the remover's credentials (*groups: the caller frees);
+ * false: nothing to remove (or nothing can be: said in each file's line). Then, per mount
+ * m, the pending files as the remover's items (items NULL: count only; idx[k] is the
+ * session's own index for items[k]), and the remover's results back. sweep_finish then
+ * removes nothing more itself. */
+struct remove_creds;
+struct remove_item;
+struct remove_result;
+bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups);
+size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *items,
+			   size_t *idx);
+void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
+			   size_t n);
+/* The root fd of the session's mount m (-1: not open), and how many mounts it has. */
+int sweep_root_fd(const struct sweep *s, size_t m);
+size_t sweep_n_mounts(const struct sweep *s);
 /* The in-use check, removal, the audit lines and the session-close line; frees s. r < 0:
  * an error before (said in the session-close line). Returns sweep_session's value. */
 int sweep_finish(struct sweep *s, int r);
