@@ -562,8 +562,8 @@ static bool removal_creds(struct sweep *s, struct remove_creds *creds, gid_t **g
 	const struct passwd *pw;
 	int ng;
 
-	*creds = (struct remove_creds){.as_root =
-					       s->p->policy->remove_as == POLICY_REMOVE_AS_ROOT};
+	*creds = (struct remove_creds){0};
+	creds->as_root = s->p->policy->remove_as == POLICY_REMOVE_AS_ROOT;
 	*groups = NULL;
 	if (creds->as_root)
 		return true;
