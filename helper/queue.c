@@ -95,6 +95,8 @@ struct batch {
 	struct job *v;
 	size_t n;
 	int qfd;
+	const char *self; /* the leader's own record */
+	int self_exit;    /* its exit code, once settled; -1 before */
 };
 
 static void job_done(size_t i, int r, struct sweep_result *res, void *userdata)
@@ -103,17 +105,21 @@ static void job_done(size_t i, int r, struct sweep_result *res, void *userdata)
 	struct job *j = &b->v[i];
 	int k = sweep_settle(b->c, &j->rec, &j->p, r, res);
 
+	if (streq(j->rec.id, b->self))
+		b->self_exit = k;
+
 	/* Settled: the record is gone or deferred; then its close may go. */
 	unlinkat(b->qfd, j->rec.id, 0);
 	record_unlock(b->c->policy.state_dir, j->rec.id, j->lock, k != EXIT_FAIL);
 	j->lock = -1;
 }
 
-/* Take what is queued under our policy and sweep it, one walk per mount. */
-static void lead(struct sweep_ctx *c, int qfd, uint64_t deadline_ns)
+/* Take what is queued under our policy and sweep it, one walk per mount. Returns the exit
+ * code of our own record's sweep, or -1 when it was not among them. */
+static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadline_ns)
 {
 	const char *statedir = c->policy.state_dir;
-	struct batch b = {.c = c, .qfd = qfd};
+	struct batch b = {.c = c, .qfd = qfd, .self = self, .self_exit = -1};
 	_cleanup_free_ struct sweep_result *res = NULL;
 	_cleanup_free_ struct sweep_params *ps = NULL;
 	char key[QUEUE_ENTRY_MAX], ours[QUEUE_ENTRY_MAX];
@@ -206,6 +212,7 @@ unlock:
 out:
 	free(b.v);
 	record_ids_free(ids);
+	return b.self_exit;
 }
 
 /* Our record is no longer queued: how did its close end? */
@@ -272,7 +279,7 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 	char key[QUEUE_ENTRY_MAX];
 	unsigned poll_us = POLL_MIN_US;
 	bool late = false;
-	int r;
+	int r, own = -1;
 
 	policy_key(c, key, sizeof(key));
 	rec->state = RECORD_QUEUED;
@@ -297,9 +304,11 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 		uint64_t now;
 
 		if (!queued(qfd, rec->id))
-			return outcome(c, rec->id);
+			return own >= 0 ? own : outcome(c, rec->id);
 		if (!late && flock(sfd, LOCK_EX | LOCK_NB) == 0) {
-			lead(c, qfd, deadline);
+			r = lead(c, qfd, rec->id, deadline);
+			if (r >= 0)
+				own = r; /* swept it ourselves: its exit code is known */
 			flock(sfd, LOCK_UN);
 			poll_us = POLL_MIN_US;
 			continue;
