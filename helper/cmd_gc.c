@@ -5,7 +5,9 @@
  * opened it is gone (pid and start time, so a reused pid does not keep it alive); or,
  * deferred, when the user has no other session left (or, with OtherSessions proceed, when
  * all it leaves undecided is files that were in use: every run, quietly while they are).
- * Each record is locked while it is swept, so close and gc never sweep one twice.
+ * Each record is locked while it is swept, so close and gc never sweep one twice. Then
+ * the empty session cgroups the module made (cgroup=create) for sessions whose record is
+ * gone, that a process of the session still held at their close, are removed.
  */
 #include "cgroup.h"
 #include "helper.h"
@@ -26,6 +28,47 @@ static bool pending_in_use_only(const struct session_record *rec)
 		if (rec->pending[i].why != RECORD_PENDING_INUSE)
 			return false;
 	return true;
+}
+
+/* A session cgroup that a process of the session still held when the record went: removed
+ * once empty, and only if it is still the cgroup the module made (cgroup.h). */
+static int reap_cgroup(const char *statedir, const char *id, bool dry_run)
+{
+	_cleanup_free_ char *rel = NULL;
+	int r = cg_left_reap(statedir, id, dry_run, &rel);
+
+	if (r == 1)
+		printf("%s empty session cgroup %s of %s\n", dry_run ? "would remove" : "removed",
+		       rel, id);
+	else if (r == 2 && rel)
+		printf("%s note of session cgroup %s of %s: gone, or not the one made\n",
+		       dry_run ? "would drop" : "dropped", rel, id);
+	else if (r < 0)
+		warnx_("gc: session cgroup of %s: %s", id, strerror(-r));
+	return r;
+}
+
+/* The session cgroups noted by closes whose record is gone. */
+static void reap_left_cgroups(const char *statedir, bool dry_run)
+{
+	char **ids = NULL;
+	size_t n = 0;
+
+	if (cg_left_list(statedir, &ids, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct session_record rec = {0};
+		int lock = record_lock(statedir, ids[i]);
+
+		if (lock < 0)
+			continue; /* a close or another gc has the session */
+		/* Its record still there: the session is not over; gc of it comes first. */
+		if (record_read(statedir, ids[i], &rec) == -ENOENT)
+			(void)reap_cgroup(statedir, ids[i], dry_run);
+		record_done(&rec);
+		record_unlock(statedir, ids[i], lock, !dry_run);
+	}
+	record_ids_free(ids);
 }
 
 /* Why to sweep rec now, or NULL to leave it. *final: no session of the user is left. */
@@ -66,15 +109,15 @@ static const char *gc_reason(struct sweep_ctx *c, const struct session_record *r
 	return rec->state == RECORD_CLOSING ? "close was interrupted" : "the session's process is gone";
 }
 
-static void remove_session_cgroup(const struct session_record *rec)
+/* The cgroup the module made for a session gc has swept: removed when empty, else noted
+ * for a later run (cg_left_reap). */
+static void remove_session_cgroup(const char *statedir, const struct session_record *rec)
 {
-	struct cg_root root = {.fd = -1};
-
-	if (!rec->cgroup_created || !rec->cgroup || cg_root_open(NULL, &root) < 0)
+	if (!rec->cgroup_created || !rec->cgroup)
 		return;
-	if (root.mode == rec->cg_mode)
-		(void)cg_remove_if_empty(&root, rec->cgroup);
-	cg_root_close(&root);
+	if (cg_left_note(statedir, rec->id, rec->cg_mode, rec->cgroup, rec->cgroup_ino) < 0)
+		return;
+	reap_cgroup(statedir, rec->id, false);
 }
 
 int cmd_gc(int argc, char **argv)
@@ -135,13 +178,14 @@ int cmd_gc(int argc, char **argv)
 			if (k != EXIT_OK && ret == EXIT_OK)
 				ret = k;
 			if (!dry_run && k != EXIT_FAIL && rec.state != RECORD_DEFERRED)
-				remove_session_cgroup(&rec);
+				remove_session_cgroup(ctx.policy.state_dir, &rec);
 			if (!dry_run)
 				queue_forget(&ctx, rec.id);
 		}
 		record_unlock(ctx.policy.state_dir, ids[i], lock, why && !dry_run);
 		record_done(&rec);
 	}
+	reap_left_cgroups(ctx.policy.state_dir, dry_run);
 out:
 	if (!dry_run)
 		sweep_ctx_metrics(&ctx, "gc");

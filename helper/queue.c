@@ -3,6 +3,7 @@
 #include "coalesce.h"
 #include "helper.h"
 #include "sweep.h"
+#include "users.h"
 #include "util.h"
 #include "walk.h"
 
@@ -87,6 +88,9 @@ struct job {
 	struct session_record rec;
 	int lock;
 	uint64_t started_ns;
+	/* sweep_params_for's: p points at them */
+	struct policy_scope scope;
+	struct user_info ui;
 	struct sweep_params p;
 };
 
@@ -191,14 +195,25 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 
 		/* Each on its own clock: its close's start, its own Timeout; and none past ours
 		 * (our own close's deadline: we may be killed at it). */
-		sweep_params_for(c, &j->rec, "close", false, false, &j->p);
+		if (sweep_params_for(c, &j->rec, "close", false, false, &j->scope, &j->ui,
+				     &j->p) < 0) {
+			/* No memory for its scope: it stays queued, and its own close gives it
+			 * to gc at its deadline. Its place takes the last job (not set up yet). */
+			policy_scope_done(&j->scope);
+			record_unlock(statedir, j->rec.id, j->lock, false);
+			record_done(&j->rec);
+			*j = b.v[--b.n];
+			b.v[b.n] = (struct job){.lock = -1};
+			i--;
+			continue;
+		}
 		if (j->started_ns && j->started_ns < j->p.started_ns)
 			j->p.started_ns = j->started_ns;
 		j->p.deadline_ns = MIN(j->p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC,
 				       deadline_ns);
 		ps[i] = j->p;
 	}
-	if (sweep_batch(ps, b.n, res, deadline_ns, job_done, &b) < 0) {
+	if (b.n && sweep_batch(ps, b.n, res, deadline_ns, job_done, &b) < 0) {
 		/* Not even started: each stays queued (closing now: gc resumes it). */
 		warnx_("close: a shared sweep of %zu sessions could not start: %s", b.n,
 		       strerror(ENOMEM));
@@ -208,6 +223,7 @@ unlock:
 		if (b.v[i].lock >= 0)
 			record_unlock(statedir, b.v[i].rec.id, b.v[i].lock, false);
 		record_done(&b.v[i].rec);
+		policy_scope_done(&b.v[i].scope);
 	}
 out:
 	free(b.v);

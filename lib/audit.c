@@ -6,6 +6,7 @@
  */
 #include "audit.h"
 #include "json.h"
+#include "users.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -171,10 +172,17 @@ static int ev_end(struct ev *e, int priority, struct sbuf *msg)
 	return 0;
 }
 
+/* The user field by the project's name rule (users.h): a name that fails it (none should
+ * get here: records hold checked names) is written as null, never as it is. */
+static const char *user_field(const char *user)
+{
+	return user_name_valid(user) ? user : NULL;
+}
+
 static void fill_session_open(struct ev *e, const struct audit_session *s)
 {
 	ev_str(e, "session", s->session);
-	ev_str(e, "user", s->user);
+	ev_str(e, "user", user_field(s->user));
 	ev_u64(e, "uid", s->uid);
 	ev_str(e, "service", s->service);
 	ev_str(e, "rhost", s->rhost);
@@ -182,6 +190,8 @@ static void fill_session_open(struct ev *e, const struct audit_session *s)
 	ev_str(e, "cgroup", s->cgroup);
 	ev_time(e, "time", s->time_ns);
 	ev_opt(e, "reason", s->reason);
+	ev_opt(e, "trigger", s->trigger);
+	ev_opt(e, "unit", s->unit);
 }
 
 static void fill_file(struct ev *e, const struct audit_file *f)
@@ -198,12 +208,13 @@ static void fill_file(struct ev *e, const struct audit_file *f)
 	ev_str(e, "rule", f->rule);
 	ev_opt(e, "error", f->error);
 	ev_opt(e, "detail", f->detail);
+	ev_opt(e, "object", f->object);
 }
 
 static void fill_session_close(struct ev *e, const struct audit_summary *s)
 {
 	ev_str(e, "session", s->session);
-	ev_str(e, "user", s->user);
+	ev_str(e, "user", user_field(s->user));
 	ev_u64(e, "uid", s->uid);
 	ev_u64(e, "files", s->files);
 	ev_u64(e, "bytes", s->bytes);
@@ -219,6 +230,11 @@ static void fill_session_close(struct ev *e, const struct audit_summary *s)
 	ev_time(e, "time", s->time_ns);
 	ev_opt(e, "trigger", s->trigger);
 	ev_opt(e, "reason", s->reason);
+	if (s->objects_seen) {
+		ev_u64(e, "objects", s->objects);
+		ev_u64(e, "objects_charged_bytes", s->objects_charged_bytes);
+		ev_u64(e, "objects_removed", s->objects_removed);
+	}
 }
 
 static void msg_str(struct sbuf *m, const char *s)
@@ -345,9 +361,15 @@ static void msg_session_open(struct sbuf *m, const struct audit_session *s)
 	sbuf_adds(m, "session ");
 	msg_str(m, s->session);
 	sbuf_adds(m, " opened for ");
-	msg_str(m, s->user);
-	sbuf_printf(m, " (uid %u), service ", (unsigned)s->uid);
-	msg_str(m, s->service);
+	msg_str(m, user_field(s->user));
+	sbuf_printf(m, " (uid %u), ", (unsigned)s->uid);
+	if (s->unit) {
+		sbuf_adds(m, "unit ");
+		msg_str(m, s->unit);
+	} else {
+		sbuf_adds(m, "service ");
+		msg_str(m, s->service);
+	}
 	if (s->reason) {
 		sbuf_adds(m, ", ");
 		msg_str(m, s->reason);
@@ -383,7 +405,7 @@ static void msg_session_close(struct sbuf *m, const struct audit_summary *s)
 	sbuf_adds(m, "session ");
 	msg_str(m, s->session);
 	sbuf_adds(m, " of ");
-	msg_str(m, s->user);
+	msg_str(m, user_field(s->user));
 	sbuf_printf(m,
 		    " closed: %" PRIu64 " files (%" PRIu64 " bytes, %" PRIu64 " charged), removed %"
 		    PRIu64 " (%" PRIu64 " bytes), kept %" PRIu64 ", deferred %" PRIu64

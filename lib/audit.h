@@ -36,6 +36,8 @@ struct audit_session {
 	uint64_t time_ns;
 	/* Optional, left out when NULL: */
 	const char *reason; /* e.g. "watched /tmp is not a tmpfs mount point: skipped" */
+	const char *trigger; /* "unit" or "cgroup": a `sweep` of an ended cgroup, no login */
+	const char *unit;    /* the systemd unit it swept */
 };
 
 struct audit_file {
@@ -52,6 +54,9 @@ struct audit_file {
 	/* Optional, left out when NULL: */
 	const char *error;  /* e.g. strerror text, or the failed re-check */
 	const char *detail; /* e.g. "open by pid 1234", "report-only: bad policy" */
+	/* Shared memory no path reaches (leftover.h): "sysv", "memfd", "deleted",
+	 * "anon-shared"; path is then its name. */
+	const char *object;
 };
 
 struct audit_summary {
@@ -65,8 +70,12 @@ struct audit_summary {
 	const char *policy_sha256; /* 64 hex digits, or NULL when no policy was read */
 	uint64_t time_ns;
 	/* Optional, left out when NULL: */
-	const char *trigger; /* "close", "gc" */
+	const char *trigger; /* "close", "gc", "unit", "cgroup" */
 	const char *reason;  /* "report-only: bad policy", "timeout", "time" (cap hit), ... */
+	/* Written when objects_seen: the shared memory objects (leftover.h) audited, the bytes
+	 * of them charged to the session, and how many of them were removed. */
+	bool objects_seen;
+	uint64_t objects, objects_charged_bytes, objects_removed;
 };
 
 /* Open the sink. path NULL: journald only. The directory (last component only; its

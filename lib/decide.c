@@ -75,6 +75,11 @@ static bool exempt_user(const struct decide_in *in, unsigned mask)
 	return in->rec.exempt;
 }
 
+static const char *exempt_why(const struct decide_in *in)
+{
+	return in->rec.exempt_why;
+}
+
 /* Created in the session, or a rule that names class=owned asks for older files too. */
 static bool not_created(const struct decide_in *in, unsigned mask)
 {
@@ -90,17 +95,18 @@ static bool hard_links(const struct decide_in *in, unsigned mask)
 }
 
 /* The gates no policy can lift, in order: the first that holds turns a remove or defer
- * verdict into its row. */
+ * verdict into its row. An exempt user's file is kept: audited, never removed. */
 static const struct gate {
 	bool (*holds)(const struct decide_in *in, unsigned mask);
 	enum policy_action action;
 	enum file_result result;
 	const char *detail;
+	const char *(*why)(const struct decide_in *in); /* more detail ("DETAIL: WHY"), or NULL */
 } gates[] = {
-	{not_users_file, POLICY_REPORT, RESULT_REPORTED, "owner is not the session's user"},
-	{exempt_user, POLICY_REPORT, RESULT_REPORTED, "exempt user"},
-	{not_created, POLICY_REPORT, RESULT_REPORTED, "not created in this session"},
-	{hard_links, POLICY_REPORT, RESULT_REPORTED, "hard links"},
+	{not_users_file, POLICY_REPORT, RESULT_REPORTED, "owner is not the session's user", NULL},
+	{exempt_user, POLICY_KEEP, RESULT_KEPT, "exempt user", exempt_why},
+	{not_created, POLICY_REPORT, RESULT_REPORTED, "not created in this session", NULL},
+	{hard_links, POLICY_REPORT, RESULT_REPORTED, "hard links", NULL},
 };
 
 static bool dry_run(const struct decide_mode *m)
@@ -158,8 +164,13 @@ bool decide(const struct decide_in *in, struct decide_out *out)
 	if (a == POLICY_REMOVE || a == POLICY_DEFER) {
 		for (size_t i = 0; i < ARRAY_SIZE(gates); i++)
 			if (gates[i].holds(in, mask)) {
+				const char *why = gates[i].why ? gates[i].why(in) : NULL;
+
 				out->action = gates[i].action;
 				set(out, gates[i].result, gates[i].detail);
+				if (why)
+					snprintf(out->detail, sizeof(out->detail), "%s: %s",
+						 gates[i].detail, why);
 				return true;
 			}
 	}

@@ -4,14 +4,13 @@
 #include "decide.h"
 #include "inuse.h"
 #include "journal.h"
+#include "leftover.h"
 #include "mounts.h"
 #include "remove.h"
 #include "scan.h"
 #include "util.h"
 
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -227,8 +226,9 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		return WALK_CONTINUE;
 	/* Most entries of a big tree are a user's older files that no rule asks about: they
 	 * cost the policy's verdict and nothing more. */
-	in.verdict.action = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, mask,
-					  in.file.size, S_ISDIR(in.file.type), &in.verdict.rule);
+	in.verdict.action = policy_decide(s->p->policy, s->p->scope, w->path, s->rec->user,
+					  s->rec->uid, mask, in.file.size, S_ISDIR(in.file.type),
+					  &in.verdict.rule);
 	if (!decide(&in, &out))
 		return WALK_CONTINUE;
 	r = add_cand(s, e, &in, &out);
@@ -559,23 +559,22 @@ static int journal_intents(struct sweep *s)
  * gone), and every pending file says so. */
 static bool removal_creds(struct sweep *s, struct remove_creds *creds, gid_t **groups)
 {
-	const struct passwd *pw;
+	const struct user_info *pw = s->p->user;
+	int remove_as = s->p->scope ? s->p->scope->remove_as : s->p->policy->remove_as;
 	int ng;
 
-	*creds = (struct remove_creds){0};
-	creds->as_root = s->p->policy->remove_as == POLICY_REMOVE_AS_ROOT;
+	*creds = (struct remove_creds){.as_root = remove_as == POLICY_REMOVE_AS_ROOT};
 	*groups = NULL;
 	if (creds->as_root)
 		return true;
-	pw = getpwuid(s->rec->uid);
-	if (!pw || !streq(pw->pw_name, s->rec->user)) {
+	if (!pw || pw->uid != s->rec->uid || !streq(pw->name, s->rec->user)) {
 		for (size_t i = 0; i < s->n; i++)
 			decide_not_removed(&s->c[i].out, STOP_NO_USER);
 		return false;
 	}
-	creds->uid = pw->pw_uid;
-	creds->gid = pw->pw_gid;
-	ng = policy_user_groups(pw->pw_name, pw->pw_gid, groups);
+	creds->uid = pw->uid;
+	creds->gid = pw->gid;
+	ng = user_groups(pw->name, pw->gid, groups);
 	if (ng > 0) {
 		creds->groups = *groups;
 		creds->ngroups = (size_t)ng;
@@ -659,6 +658,27 @@ static void remove_with_intents(struct sweep *s, const int *root_fds)
 	remove_pending(s, root_fds);
 }
 
+/* A file of the user's still there after the sweep: counted, and the first few kept for the
+ * user's next login (notify.h). */
+static void note_left(struct sweep_result *res, const struct cand *c)
+{
+	struct sweep_left *l = &res->left_v[res->n_left_v];
+
+	res->left++;
+	res->left_bytes += c->f.size;
+	if (res->n_left_v == ARRAY_SIZE(res->left_v))
+		return;
+	res->n_left_v++;
+	if (c->path_len < sizeof(l->path)) {
+		memcpy(l->path, c->path, c->path_len + 1);
+	} else {
+		memcpy(l->path, c->path, sizeof(l->path) - 4);
+		memcpy(l->path + sizeof(l->path) - 4, "...", 4);
+	}
+	l->result = c->out.result;
+	snprintf(l->detail, sizeof(l->detail), "%s", c->out.detail);
+}
+
 /* Why gc decides a file with this result again (enum record_pending_why), or 0: final. */
 static char pending_why(enum file_result r)
 {
@@ -726,7 +746,6 @@ static int finish_pending(struct sweep *s, bool walk_cut)
 	return 0;
 }
 
-
 static void audit_all(struct sweep *s)
 {
 	struct sweep_result *res = s->res;
@@ -734,6 +753,12 @@ static void audit_all(struct sweep *s)
 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cand *c = &s->c[i];
+
+		/* Still there, said to the user at the next login; only the user's own files
+		 * are named to the user (no other name leaks). A file gc decided the same way
+		 * again (quiet: no second line) is still there too. */
+		if (c->out.result != RESULT_REMOVED && c->f.uid == s->rec->uid)
+			note_left(res, c);
 		if (c->quiet)
 			continue;
 		struct audit_file f = {
@@ -837,21 +862,28 @@ static int sweep_prepare(struct sweep *s)
 {
 	const struct sweep_params *p = s->p;
 	const struct session_record *rec = s->rec;
-	const struct passwd *pw = getpwuid(rec->uid);
+	const struct user_info *pw = p->user;
 	int r;
 
 	s->drec = (struct decide_record){
 		.uid = rec->uid,
-		.exempt = !pw || policy_exempt(p->policy, rec->user, rec->uid, pw->pw_gid),
 		.start_ns = rec->start_ns,
 		.end_ns = p->end_ns,
 	};
+	if (!pw || pw->uid != rec->uid || !streq(pw->name, rec->user))
+		s->drec.exempt_why = "the session's user no longer exists";
+	else
+		s->drec.exempt_why = policy_exempt(p->policy, p->scope, rec->user, rec->uid,
+						   pw->gid);
+	s->drec.exempt = s->drec.exempt_why != NULL;
 	s->mode = (struct decide_mode){
 		.dry_run = p->dry_run,
-		.report_only = p->policy->report_only,
+		.report_only = p->policy->report_only || (p->scope && p->scope->unknown),
 		.final = p->final,
 		.other_sessions = p->other_sessions,
 	};
+	if (p->scope && p->scope->unknown)
+		add_reason(s->res, "report-only: %s", p->scope->unknown);
 	if (p->resume &&
 	    audit_log_paths(p->policy->audit_log, rec->id, &s->audited, &s->n_audited) < 0)
 		s->n_audited = 0;
@@ -963,6 +995,37 @@ static void settle_capped(struct sweep *s, const char *cap)
 	add_reason(s->res, "incomplete: %s", cap);
 }
 
+/* What the session leaves besides files (leftover.h): audited on its first sweep only (a
+ * deferred or resumed record had its lines). */
+static int sweep_leftovers(struct sweep *s)
+{
+	const struct sweep_params *p = s->p;
+	struct sweep_result *res = s->res;
+	struct leftover_result lr;
+	struct leftover_params lp = {
+		.rec = s->rec, .audit = p->audit, .pc = s->pc, .inos = s->inos,
+		.n_inos = s->n_inos, .end_ns = p->end_ns, .deadline_ns = p->deadline_ns,
+		.remove_sysv = p->policy->remove_sysv,
+		.no_removal = p->dry_run ? "dry run" : p->policy->report_only ? "report-only"
+						     : s->drec.exempt ? "exempt user" : NULL,
+	};
+	int r;
+
+	if (p->swept_before || p->resume)
+		return 0;
+	r = leftovers_sweep(&lp, &lr);
+	if (r < 0)
+		return r;
+	res->objects_seen = true;
+	res->objects = lr.objects;
+	res->objects_charged_bytes = lr.charged_bytes;
+	res->objects_removed = lr.removed;
+	res->errors += lr.errors;
+	if (lr.incomplete)
+		add_reason(res, "shared memory besides files: not all looked at");
+	return 0;
+}
+
 /* The session-close line, with the caller's reason (e.g. a bad policy) first. */
 static void audit_summary(const struct sweep *s, int r)
 {
@@ -979,6 +1042,9 @@ static void audit_summary(const struct sweep *s, int r)
 		.policy_sha256 = p->policy_sha256, .time_ns = now_realtime_ns(),
 		.trigger = p->trigger,
 		.reason = p->reason ? p->reason : res->reason[0] ? res->reason : NULL,
+		.objects_seen = res->objects_seen, .objects = res->objects,
+		.objects_charged_bytes = res->objects_charged_bytes,
+		.objects_removed = res->objects_removed,
 	};
 
 	if (!p->audit)
@@ -1120,6 +1186,9 @@ int sweep_finish(struct sweep *s, int r)
 	audit_all(s);
 	if (p->resume)
 		audit_interrupted(s);
+	r = sweep_leftovers(s);
+	if (r < 0)
+		goto out;
 	if (p->statedir && !p->dry_run)
 		journal_remove(p->statedir, p->rec->id);
 	r = 0;
@@ -1178,15 +1247,29 @@ bool sweep_ignores_owned(const struct sweep *s, const struct walk_entry *w)
 
 	if (S_ISDIR(stx->stx_mode))
 		return true; /* a directory the session did not make: decide_class says 0 */
-	a = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, POLICY_CLASS_OWNED,
-			  stx->stx_size, false, NULL);
+	a = policy_decide(s->p->policy, s->p->scope, w->path, s->rec->user, s->rec->uid,
+			  POLICY_CLASS_OWNED, stx->stx_size, false, NULL);
 	return a == POLICY_IGNORE || a == POLICY_KEEP;
+}
+
+/* Two scopes that decide alike: the same Match blocks apply (on_entry's verdict), the same
+ * criterion could not be told. */
+static bool same_scope(const struct policy_scope *a, const struct policy_scope *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->n != b->n || !streq_ptr(a->unknown, b->unknown))
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->active[i] != b->active[i])
+			return false;
+	return true;
 }
 
 bool sweep_same_view(const struct sweep *a, const struct sweep *b)
 {
 	return a->p->policy == b->p->policy && a->rec->uid == b->rec->uid &&
-	       streq(a->rec->user, b->rec->user);
+	       streq(a->rec->user, b->rec->user) && same_scope(a->p->scope, b->p->scope);
 }
 
 const uint64_t *sweep_cgroups(const struct sweep *s, size_t *n)

@@ -16,6 +16,7 @@
 #include "decide.h"
 #include "policy.h"
 #include "record.h"
+#include "users.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,8 +25,11 @@
 struct sweep_params {
 	const struct session_record *rec;
 	const struct policy *policy;
+	const struct policy_scope *scope; /* the session's Match blocks and per-session
+					   * settings (NULL: those outside any block) */
+	const struct user_info *user; /* the passwd entry of rec->uid now (NULL: none) */
 	struct audit *audit;
-	const char *trigger;   /* "close" or "gc" */
+	const char *trigger;   /* "close", "gc", "unit" or "cgroup" */
 	bool dry_run;          /* decide and audit, remove nothing */
 	enum tristate other_sessions; /* OtherSessions defer: another session of the user is
 				       * alive (CANNOT_TELL: as if it were) */
@@ -39,11 +43,24 @@ struct sweep_params {
 				* after the removals), or -1 */
 	const char *statedir;  /* for the journal (journal.h); NULL: no journal */
 	bool resume;           /* an earlier sweep of this record was interrupted */
+	bool swept_before;     /* an earlier sweep of it finished and deferred it (not a
+				* queued close's first): what it left besides files was said */
+};
+
+/* A file of the session user's that the sweep left where it was (any result but removed),
+ * for the user's next login. */
+struct sweep_left {
+	char path[256]; /* cut short (ending in "...") when longer */
+	enum file_result result;
+	char detail[192];
 };
 
 struct sweep_result {
 	uint64_t files, bytes, charged_bytes, removed, removed_bytes, kept, deferred, errors;
 	uint64_t by_result[RESULT_PENDING]; /* file lines by result (enum file_result) */
+	uint64_t left, left_bytes;   /* the user's files with a line still there, their size */
+	struct sweep_left left_v[3]; /* the first of them */
+	size_t n_left_v;
 	bool incomplete;
 	bool timed_out;   /* the policy's Timeout cut the walk short */
 	bool keep_record; /* something is undecided (deferred, in use, out of time): keep the
@@ -53,6 +70,9 @@ struct sweep_result {
 	struct record_pending *pending;
 	size_t n_pending;
 	bool quiet; /* the record's pending files decided again the same way: no line written */
+	/* What the session left besides files (leftover.h), on its first sweep: */
+	bool objects_seen;
+	uint64_t objects, objects_charged_bytes, objects_removed;
 	char reason[512];
 };
 
