@@ -255,8 +255,9 @@ int sweep_params_for(struct sweep_ctx *c, struct session_record *rec, const char
 		.statedir = persist ? statedir : NULL,
 		/* CLOSING: a sweep of it started and did not finish (killed, or out of time) */
 		.resume = rec->state == RECORD_CLOSING,
-		/* A queued close's end is set when queued; a deferred record's when deferred. */
-		.swept_before = rec->end_ns && rec->state != RECORD_QUEUED,
+		/* A window end is recorded at the first sweep (closing) for good; a queued
+		 * close's when queued, before its first sweep. */
+		.again = rec->end_ns != 0 && rec->state != RECORD_QUEUED,
 	};
 	p->deadline_ns = p->started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
 	if (policy_scope_init(&c->policy, &who, scope) < 0) {
@@ -264,7 +265,7 @@ int sweep_params_for(struct sweep_ctx *c, struct session_record *rec, const char
 		return -ENOMEM;
 	}
 	if (scope->other_sessions == POLICY_OTHER_DEFER && !final) {
-		r = user_has_other_sessions(statedir, rec);
+		r = c->live ? live_users_other(c->live, rec) : user_has_other_sessions(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot tell whether %s has another session (%s): "
 			       "deferring", rec->id, rec->user, strerror(-r));
@@ -272,6 +273,10 @@ int sweep_params_for(struct sweep_ctx *c, struct session_record *rec, const char
 	}
 	if (persist && rec->state != RECORD_CLOSING) {
 		rec->state = RECORD_CLOSING;
+		/* The window ends here for good: a sweep of it resumed later (killed, out of
+		 * time) claims nothing born after this close or this gc's first sight of the
+		 * orphan, whatever a live session of the user writes meanwhile. */
+		rec->end_ns = p->end_ns;
 		r = record_write(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot mark it closing: %s", rec->id, strerror(-r));
@@ -301,6 +306,12 @@ int sweep_settle(struct sweep_ctx *c, struct session_record *rec, const struct s
 		free(res->pending);
 		res->pending = NULL;
 		return res->incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+	}
+	if (res->keep_closing) {
+		/* Left as it is (closing), with its journal, for a later gc to resume. */
+		free(res->pending);
+		res->pending = NULL;
+		return EXIT_INCOMPLETE;
 	}
 	if (res->keep_record) {
 		rec->state = RECORD_DEFERRED;

@@ -6,6 +6,7 @@
  */
 #include "audit.h"
 #include "json.h"
+#include "sha256.h"
 #include "users.h"
 #include "util.h"
 
@@ -235,6 +236,39 @@ static void fill_session_close(struct ev *e, const struct audit_summary *s)
 		ev_u64(e, "objects_charged_bytes", s->objects_charged_bytes);
 		ev_u64(e, "objects_removed", s->objects_removed);
 	}
+	if (s->unlisted)
+		ev_u64(e, "unlisted", s->unlisted);
+}
+
+const char *audit_path_shown(const char *path, size_t len, struct sbuf *tmp, size_t *ret_len)
+{
+	char hex[SHA256_HEX_SIZE];
+
+	if (len <= AUDIT_PATH_MAX) {
+		*ret_len = len;
+		return path;
+	}
+	sha256_hex(path, len, hex);
+	sbuf_reset(tmp);
+	sbuf_add(tmp, path, AUDIT_PATH_HEAD);
+	sbuf_printf(tmp, "[...%zu bytes cut, path sha256 %.16s...]",
+		    len - AUDIT_PATH_HEAD - AUDIT_PATH_TAIL, hex);
+	sbuf_add(tmp, path + len - AUDIT_PATH_TAIL, AUDIT_PATH_TAIL);
+	if (!sbuf_str(tmp))
+		return NULL;
+	*ret_len = tmp->len;
+	return tmp->buf;
+}
+
+/* f with its path as a line shows it. */
+static int shown_file(const struct audit_file *f, struct sbuf *tmp, struct audit_file *ret)
+{
+	*ret = *f;
+	if (!f->path)
+		return 0;
+	ret->path = audit_path_shown(f->path, f->path_len ? f->path_len : strlen(f->path), tmp,
+				     &ret->path_len);
+	return ret->path ? 0 : -ENOMEM;
 }
 
 static void msg_str(struct sbuf *m, const char *s)
@@ -257,15 +291,21 @@ int audit_format_session_open(struct sbuf *b, const struct audit_session *s)
 	return r;
 }
 
-int audit_format_file(struct sbuf *b, const struct audit_file *f)
+int audit_format_file(struct sbuf *b, const struct audit_file *file)
 {
+	struct sbuf tmp = {0};
+	struct audit_file f;
 	struct ev e;
 	int r;
 
+	r = shown_file(file, &tmp, &f);
+	if (r < 0)
+		return r;
 	ev_begin(&e, b, false, "file", AUDIT_MID_FILE);
-	fill_file(&e, f);
+	fill_file(&e, &f);
 	r = ev_end(&e, 6, NULL);
 	ev_free(&e);
+	sbuf_free(&tmp);
 	return r;
 }
 
@@ -412,6 +452,8 @@ static void msg_session_close(struct sbuf *m, const struct audit_summary *s)
 		    ", errors %" PRIu64 "%s",
 		    s->files, s->bytes, s->charged_bytes, s->removed, s->removed_bytes, s->kept,
 		    s->deferred, s->errors, s->incomplete ? ", incomplete" : "");
+	if (s->unlisted)
+		sbuf_printf(m, ", %" PRIu64 " files unlisted", s->unlisted);
 	if (s->reason) {
 		sbuf_adds(m, ", ");
 		msg_str(m, s->reason);
@@ -433,12 +475,16 @@ int audit_session_open(struct audit *a, const struct audit_session *s)
 	return audit_emit(a, &e, r);
 }
 
-int audit_file(struct audit *a, const struct audit_file *f)
+int audit_file(struct audit *a, const struct audit_file *file)
 {
-	struct sbuf msg = {0};
+	struct sbuf msg = {0}, tmp = {0};
+	struct audit_file shown, *f = &shown;
 	struct ev e;
 	int prio = LOG_INFO, r;
 
+	r = shown_file(file, &tmp, &shown);
+	if (r < 0)
+		return r;
 	if (f->result == RESULT_ERROR || f->result == RESULT_SKIPPED_CHANGED)
 		prio = LOG_WARNING;
 	else if (f->result == RESULT_REMOVED)
@@ -449,6 +495,7 @@ int audit_file(struct audit *a, const struct audit_file *f)
 		msg_file(&msg, f);
 	r = ev_end(&e, prio, &msg);
 	sbuf_free(&msg);
+	sbuf_free(&tmp);
 	return audit_emit(a, &e, r);
 }
 

@@ -23,6 +23,16 @@
 /* Default AuditLog. */
 #define AUDIT_DEFAULT_PATH "/var/log/tmpfs-sweep/audit.jsonl"
 
+/* What one user's names can cost the log. A path of more than AUDIT_PATH_MAX bytes is
+ * shown as its first AUDIT_PATH_HEAD and last AUDIT_PATH_TAIL bytes around a marker that
+ * says how many bytes were cut and the SHA-256 of the whole path (so two long paths never
+ * show alike); a run (close, or gc of one record) writes at most AUDIT_MAX_FILE_LINES file
+ * lines, and its session-close line counts the rest as "unlisted". */
+#define AUDIT_PATH_MAX 4096
+#define AUDIT_PATH_HEAD 1024
+#define AUDIT_PATH_TAIL 2048
+#define AUDIT_MAX_FILE_LINES 10000
+
 struct audit;
 
 /* String members may be NULL (written as JSON null, left out of journald).
@@ -72,6 +82,8 @@ struct audit_summary {
 	/* Optional, left out when NULL: */
 	const char *trigger; /* "close", "gc", "unit", "cgroup" */
 	const char *reason;  /* "report-only: bad policy", "timeout", "time" (cap hit), ... */
+	uint64_t unlisted;   /* files beyond AUDIT_MAX_FILE_LINES, counted but without a line
+			      * (left out when 0) */
 	/* Written when objects_seen: the shared memory objects (leftover.h) audited, the bytes
 	 * of them charged to the session, and how many of them were removed. */
 	bool objects_seen;
@@ -93,9 +105,13 @@ int audit_session_open(struct audit *a, const struct audit_session *s);
 int audit_file(struct audit *a, const struct audit_file *f);
 int audit_session_close(struct audit *a, const struct audit_summary *s);
 
+/* The path as a file line shows it (see AUDIT_PATH_MAX): path itself, or the cut form,
+ * built in *tmp. NULL only when tmp ran out of memory. */
+struct sbuf;
+const char *audit_path_shown(const char *path, size_t len, struct sbuf *tmp, size_t *ret_len);
+
 /* The JSON line (with its '\n') an event would write; for tests and `--json` output.
  * Returns 0 or -ENOMEM. */
-struct sbuf;
 int audit_format_session_open(struct sbuf *b, const struct audit_session *s);
 int audit_format_file(struct sbuf *b, const struct audit_file *f);
 int audit_format_session_close(struct sbuf *b, const struct audit_summary *s);

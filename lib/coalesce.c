@@ -346,6 +346,8 @@ struct group {
 	struct stat root;
 	struct remove_item *items;
 	struct remove_result *results;
+	struct remove_dir *dirs; /* the members' tables, one after another */
+	size_t n_dirs;
 	struct owner {
 		struct member *m;
 		size_t idx; /* the member's own index of the item */
@@ -364,7 +366,7 @@ static bool same_creds(const struct remove_creds *a, const struct remove_creds *
 
 static int group_add(struct group *g, struct member *m, size_t mi)
 {
-	size_t k = sweep_removal_items(m->s, mi, NULL, NULL);
+	size_t nd, k = sweep_removal_items(m->s, mi, NULL, NULL);
 	_cleanup_free_ size_t *idx = calloc(k ? k : 1, sizeof(*idx));
 
 	if (!idx)
@@ -382,13 +384,41 @@ static int group_add(struct group *g, struct member *m, size_t mi)
 		g->owners = o;
 		g->cap = nc;
 	}
+	/* The member's table of directories after the others': its items' parents move by
+	 * as much. */
+	const struct remove_dir *md = sweep_removal_dirs(m->s, &nd);
+	struct remove_dir *d = reallocarray(g->dirs, g->n_dirs + nd ? g->n_dirs + nd : 1,
+					    sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	g->dirs = d;
+	for (size_t j = 0; j < nd; j++)
+		d[g->n_dirs + j] = (struct remove_dir){
+			.up = md[j].up == REMOVE_ROOT ? REMOVE_ROOT : md[j].up + g->n_dirs,
+			.name = md[j].name,
+		};
 	k = sweep_removal_items(m->s, mi, g->items + g->n, idx);
-	for (size_t j = 0; j < k; j++)
+	for (size_t j = 0; j < k; j++) {
+		struct remove_item *it = &g->items[g->n + j];
+
+		if (it->parent != REMOVE_ROOT)
+			it->parent += g->n_dirs;
 		g->owners[g->n + j] = (struct owner){.m = m, .idx = idx[j]};
+	}
+	g->n_dirs += nd;
 	g->n += k;
 	if (m->p->deadline_ns > g->deadline_ns)
 		g->deadline_ns = m->p->deadline_ns;
 	return 0;
+}
+
+/* Each answer into its session's journal as it arrives. */
+static void on_answer(size_t k, const struct remove_result *r, void *userdata)
+{
+	const struct group *g = userdata;
+
+	sweep_removal_answer(g->owners[k].m->s, g->owners[k].idx, r);
 }
 
 static void group_run(struct group *g, uint64_t deadline_ns)
@@ -401,7 +431,13 @@ static void group_run(struct group *g, uint64_t deadline_ns)
 		return; /* the files stay pending: sweep_finish says error */
 	if (deadline_ns && (!d || deadline_ns < d))
 		d = deadline_ns;
-	remove_batch(g->fd, g->items, g->n, &g->creds, d, g->results);
+	struct remove_batch b = {
+		.root_fd = g->fd, .dirs = g->dirs, .n_dirs = g->n_dirs, .items = g->items,
+		.n = g->n, .creds = &g->creds, .deadline_ns = d, .on_result = on_answer,
+		.userdata = g,
+	};
+
+	remove_batch(&b, g->results);
 	/* Each member's results, in runs of its own items. */
 	for (size_t k = 0; k < g->n;) {
 		struct member *m = g->owners[k].m;
@@ -410,6 +446,8 @@ static void group_run(struct group *g, uint64_t deadline_ns)
 		for (; j < g->n && g->owners[j].m == m; j++)
 			idx[c++] = g->owners[j].idx;
 		sweep_removal_results(m->s, idx, g->results + k, c);
+		if (b.abandoned)
+			sweep_removal_abandoned(m->s);
 		k = j;
 	}
 }
@@ -452,6 +490,7 @@ out:
 		free(g[k].items);
 		free(g[k].results);
 		free(g[k].owners);
+		free(g[k].dirs);
 	}
 	for (size_t i = 0; groups && i < n; i++)
 		free(groups[i]);

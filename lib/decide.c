@@ -253,6 +253,8 @@ static const struct {
 } stops[] = {
 	[STOP_NO_JOURNAL] = {RESULT_REPORTED, "cannot write the sweep journal"},
 	[STOP_NO_USER] = {RESULT_ERROR, "the session's user no longer exists"},
+	[STOP_OLD_JOURNAL] = {RESULT_DEFERRED,
+			      "the interrupted sweep's journal cannot be read: nothing removed"},
 };
 
 void decide_not_removed(struct decide_out *o, enum decide_stop why)
@@ -268,7 +270,11 @@ void decide_after_remove(struct decide_out *o, mode_t type, const struct remove_
 		return;
 	switch (r->status) {
 	case REMOVE_REMOVED:
-		set(o, RESULT_REMOVED, NULL);
+		/* The remover ended (killed, or dead) before it said so, and the file's inode
+		 * is gone: its handle finds none. */
+		set(o, RESULT_REMOVED, r->check == REMOVE_CHECK_NOT_RUN
+					       ? "the remover ended before saying so; the file is gone"
+					       : NULL);
 		return;
 	case REMOVE_SKIPPED_CHANGED:
 		o->result = RESULT_SKIPPED_CHANGED;

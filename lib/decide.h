@@ -130,6 +130,8 @@ void decide_waits_for_contents(struct decide_out *o);
 enum decide_stop {
 	STOP_NO_JOURNAL, /* the intent journal cannot be written: a crash could lose the line */
 	STOP_NO_USER,    /* the session's user is gone: no credentials to remove with */
+	STOP_OLD_JOURNAL, /* resuming, the interrupted sweep's journal could not be read: what
+			   * it removed is not known, so nothing more goes (decided again) */
 };
 void decide_not_removed(struct decide_out *o, enum decide_stop why);
 

@@ -11,6 +11,9 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -18,18 +21,28 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-login.h>
 
+/* The directories on the way to candidates (remove.h's parent table): siblings share one
+ * entry and a full path is built only to write a line, so that what a sweep holds per file
+ * is its name, not its path (32 KB paths x 8,000 files would be half a gigabyte). */
 struct cand {
-	char *path; /* for people and the audit log */
-	size_t path_len;
-	char *parent; /* relative to the mount root: "." or "a/b" */
 	char *name;
+	size_t dir;   /* its directory: index into s->dirs, or REMOVE_ROOT (the mount's root) */
 	size_t mount; /* index into the session's mounts */
 	dev_t dev, parent_dev;
 	ino_t ino, parent_ino;
+	uint64_t seq; /* its intent in the journal */
+	struct remove_handle handle; /* taken when it is to go (len 0: none) */
 	struct decide_file f;
 	struct decide_verdict v;
 	struct decide_out out;
 	bool quiet; /* decided again the same way as last time: no second line */
+};
+
+/* A file's identity, for "did this walk see it". */
+struct ident {
+	dev_t dev;
+	ino_t ino;
+	uint64_t btime;
 };
 
 struct sweep {
@@ -45,10 +58,29 @@ struct sweep {
 	struct lease_view leases;
 	struct cand *c;
 	size_t n, cap;
+	struct remove_dir *dirs;
+	size_t n_dirs, cap_dirs;
+	size_t *chain; /* the table entries of the last parent, root first */
+	size_t chain_len, chain_cap;
+	struct { /* the last parent looked up, for its siblings */
+		bool valid;
+		dev_t dev;
+		ino_t ino;
+		size_t len, dir;
+	} last;
+	uint64_t mem; /* bytes held for the candidates and the table (SWEEP_MAX_MEMORY) */
+	bool mem_capped;
 	size_t mount; /* the mount being walked */
 	size_t root_len;
-	char **audited; /* resume: escaped paths the audit log already has a line for */
-	size_t n_audited;
+	struct audit_seen seen; /* resume: the lines the audit log already has */
+	struct journal_writer *jw;
+	struct ident *idents; /* resume: what this walk saw, sorted */
+	size_t n_idents;
+	char *path; /* a path being built for a line */
+	size_t path_cap;
+	char *dpath; /* a directory's path being built for the in-use probe */
+	size_t dpath_cap;
+	uint64_t lines; /* file lines of this session written, by this run or an earlier one */
 	bool *seen_pending; /* rec->pending[i] was found by the walk */
 	int root_fds[RECORD_MAX_MOUNTS];
 	const char *walk_cap; /* the cap the last capped walk hit, or NULL */
@@ -61,20 +93,9 @@ struct sweep {
 	int error;
 };
 
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Resuming an interrupted sweep: was this path's line written already? */
 static bool already_audited(const struct sweep *s, const char *path, size_t len)
 {
-	_cleanup_free_ char *esc = NULL;
-
-	if (!s->n_audited)
-		return false;
-	esc = journal_escaped_path(path, len);
-	return esc && bsearch(&esc, s->audited, s->n_audited, sizeof(char *), cmp_strp);
+	return s->seen.n && audit_seen_has(&s->seen, path, len);
 }
 
 /* Append to the session-close reason ("; "-separated, cut at the buffer's end). */
@@ -100,12 +121,16 @@ static uint64_t ts_ns(const struct statx_timestamp *t)
 
 static void cands_free(struct sweep *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->c[i].path);
-		free(s->c[i].parent);
+	for (size_t i = 0; i < s->n; i++)
 		free(s->c[i].name);
-	}
 	free(s->c);
+	for (size_t i = 0; i < s->n_dirs; i++)
+		free((char *)s->dirs[i].name);
+	free(s->dirs);
+	free(s->chain);
+	free(s->path);
+	free(s->dpath);
+	free(s->idents);
 }
 
 static bool pending(const struct cand *c)
@@ -127,6 +152,174 @@ static const char *rule_text(const struct policy_rule *r, char *buf, size_t len)
 		return "default";
 	snprintf(buf, len, "line %u: %s %s", r->line, policy_action_name(r->action), r->pattern);
 	return buf;
+}
+
+/* The watched root's path without trailing slashes, and its length. */
+static const char *mount_path(const struct sweep *s, size_t m, size_t *len)
+{
+	const char *p = s->rec->mounts[m].path;
+	size_t n = strlen(p);
+
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	*len = n;
+	return p;
+}
+
+/* The full path of c, for a line (valid until the next call). */
+static const char *cand_path(struct sweep *s, const struct cand *c, size_t *ret_len)
+{
+	size_t ml, nl = strlen(c->name), len, at;
+	const char *mp = mount_path(s, c->mount, &ml);
+
+	len = ml + 1 + nl;
+	for (size_t d = c->dir; d != REMOVE_ROOT; d = s->dirs[d].up)
+		len += strlen(s->dirs[d].name) + 1;
+	if (s->path_cap < len + 1) {
+		char *p = realloc(s->path, len + 1);
+
+		if (!p)
+			return NULL;
+		s->path = p;
+		s->path_cap = len + 1;
+	}
+	/* Laid from the end backwards. */
+	at = len;
+	s->path[at] = '\0';
+	at -= nl;
+	memcpy(s->path + at, c->name, nl);
+	for (size_t d = c->dir; d != REMOVE_ROOT; d = s->dirs[d].up) {
+		size_t dl = strlen(s->dirs[d].name);
+
+		s->path[--at] = '/';
+		at -= dl;
+		memcpy(s->path + at, s->dirs[d].name, dl);
+	}
+	s->path[--at] = '/';
+	memcpy(s->path, mp, ml);
+	*ret_len = len;
+	return s->path;
+}
+
+/* The path of directory d relative to the mount's root ("." for REMOVE_ROOT), for the
+ * in-use probe (valid until the next call). */
+static const char *dir_rel_path(struct sweep *s, size_t d)
+{
+	size_t len = 0, at;
+
+	if (d == REMOVE_ROOT)
+		return ".";
+	for (size_t i = d; i != REMOVE_ROOT; i = s->dirs[i].up)
+		len += strlen(s->dirs[i].name) + 1;
+	if (s->dpath_cap < len) {
+		char *p = realloc(s->dpath, len);
+
+		if (!p)
+			return NULL;
+		s->dpath = p;
+		s->dpath_cap = len;
+	}
+	at = len - 1;
+	s->dpath[at] = '\0';
+	for (size_t i = d; i != REMOVE_ROOT; i = s->dirs[i].up) {
+		size_t dl = strlen(s->dirs[i].name);
+
+		at -= dl;
+		memcpy(s->dpath + at, s->dirs[i].name, dl);
+		if (at)
+			s->dpath[--at] = '/';
+	}
+	return s->dpath;
+}
+
+/* Count bytes against the memory budget: a cap, like MaxEntries. */
+static bool over_budget(struct sweep *s, size_t add)
+{
+	uint64_t max = SWEEP_MAX_MEMORY;
+
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	/* TEST HOOK: TMPFS_SWEEP_TEST_MAX_MEMORY=bytes: a smaller budget. */
+	if (getenv("TMPFS_SWEEP_TEST_MAX_MEMORY"))
+		max = strtoull(getenv("TMPFS_SWEEP_TEST_MAX_MEMORY"), NULL, 10);
+#endif
+	s->mem += add;
+	if (s->mem > max)
+		s->mem_capped = true;
+	return s->mem_capped;
+}
+
+/* The table entry of w's directory (REMOVE_ROOT for the mount's root), made with its
+ * ancestors when missing. Entries are matched by name along the chain of the last
+ * parent: the walk is depth first, so a directory's entries come together. */
+static int dir_of(struct sweep *s, const struct walk_entry *w, dev_t pdev, ino_t pino,
+		  size_t *ret)
+{
+	const char *rel = w->path + s->root_len + 1, *p, *end;
+	size_t plen, nl = strlen(w->name), depth = 0;
+
+	if (w->path_len < s->root_len + 1 + nl)
+		return -EINVAL;
+	plen = w->path_len - s->root_len - 1 - nl;
+	plen = plen ? plen - 1 : 0; /* without the '/' before the name */
+	if (plen == 0) {
+		*ret = REMOVE_ROOT;
+		return 0;
+	}
+	if (s->last.valid && s->last.dev == pdev && s->last.ino == pino && s->last.len == plen) {
+		*ret = s->last.dir;
+		return 0;
+	}
+	end = rel + plen;
+	for (p = rel; p < end; depth++) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		size_t cl = slash ? (size_t)(slash - p) : (size_t)(end - p);
+
+		if (depth < s->chain_len) {
+			const char *have = s->dirs[s->chain[depth]].name;
+
+			if (strlen(have) == cl && memcmp(have, p, cl) == 0)
+				goto next;
+			s->chain_len = depth; /* diverged: the rest is new */
+		}
+		if (s->chain_len == s->chain_cap) {
+			size_t nc = s->chain_cap ? s->chain_cap * 2 : 64;
+			size_t *v = reallocarray(s->chain, nc, sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			over_budget(s, (nc - s->chain_cap) * sizeof(*v));
+			s->chain = v;
+			s->chain_cap = nc;
+		}
+		if (s->n_dirs == s->cap_dirs) {
+			size_t nc = s->cap_dirs ? s->cap_dirs * 2 : 64;
+			struct remove_dir *v = reallocarray(s->dirs, nc, sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			over_budget(s, (nc - s->cap_dirs) * sizeof(*v));
+			s->dirs = v;
+			s->cap_dirs = nc;
+		}
+		s->dirs[s->n_dirs] = (struct remove_dir){
+			.up = depth ? s->chain[depth - 1] : REMOVE_ROOT,
+			.name = strndup(p, cl),
+		};
+		if (!s->dirs[s->n_dirs].name)
+			return -ENOMEM;
+		over_budget(s, cl + 1);
+		s->chain[s->chain_len++] = s->n_dirs++;
+	next:
+		p += cl + 1;
+	}
+	s->chain_len = depth;
+	s->last.valid = true;
+	s->last.dev = pdev;
+	s->last.ino = pino;
+	s->last.len = plen;
+	s->last.dir = s->chain[depth - 1];
+	*ret = s->last.dir;
+	return 0;
 }
 
 /* What decide() needs to know of a walked entry. */
@@ -152,23 +345,28 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, const struct de
 		    const struct decide_out *out)
 {
 	const struct walk_entry *w = e->w;
-	const char *rel = w->path + s->root_len + 1, *slash;
 	struct stat pst;
 	struct cand *c;
+	size_t dir;
+	int r;
 
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
 		c = reallocarray(s->c, nc, sizeof(*c));
 		if (!c)
 			return -ENOMEM;
+		over_budget(s, (nc - s->cap) * sizeof(*c));
 		s->c = c;
 		s->cap = nc;
 	}
 	if (fstat(w->dirfd, &pst) < 0)
 		return negative_errno();
+	r = dir_of(s, w, pst.st_dev, pst.st_ino, &dir);
+	if (r < 0)
+		return r;
 	c = &s->c[s->n];
 	*c = (struct cand){
-		.path_len = w->path_len,
+		.dir = dir,
 		.mount = s->mount,
 		.dev = makedev(w->stx->stx_dev_major, w->stx->stx_dev_minor),
 		.ino = w->stx->stx_ino,
@@ -178,13 +376,14 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, const struct de
 		.v = in->verdict,
 		.out = *out,
 	};
-	slash = strrchr(rel, '/');
-	c->path = strndup(w->path, w->path_len);
 	c->name = strdup(w->name);
-	c->parent = slash ? strndup(rel, (size_t)(slash - rel)) : strdup(".");
-	s->n++; /* counted now so that cands_free releases what was allocated */
-	if (!c->path || !c->name || !c->parent)
+	if (!c->name)
 		return -ENOMEM;
+	s->n++;
+	over_budget(s, strlen(w->name) + 1);
+	/* To tell later whether it still exists, whatever its name has become (journal.h). */
+	if (pending(c))
+		(void)remove_handle_get(w->dirfd, w->name, c->dev, c->ino, &c->handle);
 	return 0;
 }
 
@@ -236,7 +435,7 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		s->error = r;
 		return WALK_STOP;
 	}
-	return WALK_CONTINUE;
+	return s->mem_capped ? WALK_STOP : WALK_CONTINUE;
 }
 
 /* At logout only what may be the session's is worth its page scan: the user's files,
@@ -337,6 +536,7 @@ static void probe_files(struct sweep *s, const int *root_fds, struct use *use, b
 		const struct cand *c = &s->c[i];
 		struct inuse_id pid_, id = {.dev = c->dev, .ino = c->ino};
 		enum inuse_reason why = INUSE_NONE;
+		const char *parent;
 		int r;
 
 		if (!pending(c) || c->f.type != S_IFREG || (again && use[i].state == 0))
@@ -352,8 +552,10 @@ static void probe_files(struct sweep *s, const int *root_fds, struct use *use, b
 			continue;
 		}
 		pid_ = (struct inuse_id){.dev = c->parent_dev, .ino = c->parent_ino};
-		r = inuse_probe_file(root_fds[c->mount], c->parent, c->name, &pid_, &id, table,
-				     &why);
+		parent = dir_rel_path(s, c->dir);
+		r = parent ? inuse_probe_file(root_fds[c->mount], parent, c->name, &pid_, &id,
+					      table, &why)
+			   : -ENOMEM;
 		/* Gone or another file now: the remover's own re-check skips it. */
 		if (r == -ENOENT || r == -ESTALE)
 			r = 0;
@@ -526,33 +728,94 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 }
 
 /* Before removing, say what is about to go, so that a sweep killed after the unlink and
- * before the audit line still audits it (see journal.h). */
+ * before the audit line still audits it (see journal.h). The journal stays open for the
+ * remover's results. */
 static int journal_intents(struct sweep *s)
 {
-	_cleanup_free_ struct journal_entry *e = NULL;
-	_cleanup_free_ char(*rules)[256] = NULL;
-	size_t n = 0;
+	struct journal_writer *w;
+	uint64_t seq = 0;
+	char rule[256];
+	int r;
 
 	if (!s->p->statedir)
 		return 0;
-	e = calloc(s->n, sizeof(*e));
-	rules = calloc(s->n, sizeof(*rules));
-	if (!e || !rules)
-		return -ENOMEM;
+	r = journal_begin(s->p->statedir, s->rec->id, &w);
+	if (r < 0)
+		return r;
+	for (size_t m = 0; m < s->rec->n_mounts; m++) {
+		size_t len;
+		const char *mp = mount_path(s, m, &len);
+		_cleanup_free_ char *path = strndup(mp, len);
+
+		if (!path) {
+			journal_close(w);
+			return -ENOMEM;
+		}
+		journal_add_mount(w, m, s->rec->mounts[m].dev, path);
+	}
+	for (size_t d = 0; d < s->n_dirs; d++)
+		journal_add_dir(w, d, s->dirs[d].up, s->dirs[d].name);
 	for (size_t i = 0; i < s->n; i++) {
-		const struct cand *c = &s->c[i];
+		struct cand *c = &s->c[i];
+
 		if (!pending(c))
 			continue;
-		e[n] = (struct journal_entry){
-			.dev = c->dev, .ino = c->ino, .size = c->f.size, .charged = c->f.charged,
-			.btime_ns = c->f.btime_ns, .uid = c->f.uid, .path = c->path,
-			.path_len = c->path_len, .class = (char *)policy_class_name(c->out.class),
-			.action = (char *)policy_action_name(c->out.action),
-			.rule = (char *)rule_text(c->v.rule, rules[n], sizeof(rules[n])),
-		};
-		n++;
+		c->seq = seq++;
+		journal_add_intent(w, &(struct journal_intent){
+			.seq = c->seq, .mount = c->mount, .dir = c->dir, .dev = c->dev,
+			.ino = c->ino, .size = c->f.size, .charged = c->f.charged,
+			.btime_ns = c->f.btime_ns, .uid = c->f.uid,
+			.class = policy_class_name(c->out.class),
+			.action = policy_action_name(c->out.action),
+			.rule = rule_text(c->v.rule, rule, sizeof(rule)), .name = c->name,
+			.handle = c->handle,
+		});
 	}
-	return journal_append(s->p->statedir, s->rec->id, e, n);
+	r = journal_commit(w);
+	if (r < 0) {
+		journal_close(w);
+		return r;
+	}
+	s->jw = w;
+	return 0;
+}
+
+struct batch {
+	struct sweep *s;
+	const size_t *idx; /* item -> candidate */
+};
+
+/* Candidate i's result into the journal as it arrives: a sweep killed now still knows it. */
+static void journal_one(struct sweep *s, size_t i, const struct remove_result *r)
+{
+	const struct cand *c = &s->c[i];
+
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	{
+		/* TEST HOOK: TMPFS_SWEEP_TEST_KILL_AT_RESULT=k: SIGKILL ourselves when the k-th
+		 * answer (from 1) arrives, before it is journaled. */
+		static unsigned long n;
+		const char *at = getenv("TMPFS_SWEEP_TEST_KILL_AT_RESULT");
+
+		if (at && ++n == strtoul(at, NULL, 10))
+			raise(SIGKILL);
+	}
+#endif
+	if (s->jw && journal_result(s->jw, c->seq, r) < 0)
+		s->res->journal_lost = true;
+}
+
+static void on_result(size_t k, const struct remove_result *r, void *userdata)
+{
+	const struct batch *b = userdata;
+
+	journal_one(b->s, b->idx[k], r);
+}
+
+static void say_abandoned(struct sweep *s)
+{
+	add_reason(s->res, "the remover did not end when killed (asleep in the kernel: on "
+			   "a FUSE mount?) and was left behind");
 }
 
 /* The credentials the remover takes for this session; false: there are none (the user is
@@ -596,10 +859,11 @@ static size_t removal_items(const struct sweep *s, size_t m, struct remove_item 
 			continue;
 		if (items) {
 			items[n] = (struct remove_item){
-				.parent = c->parent, .name = c->name,
+				.parent = c->dir, .name = c->name,
 				.parent_dev = c->parent_dev, .parent_ino = c->parent_ino,
 				.dev = c->dev, .ino = c->ino, .type = c->f.type, .uid = c->f.uid,
 				.btime_ns = c->f.btime_ns,
+				.handle = c->handle.len ? &c->handle : NULL,
 			};
 			idx[n] = i;
 		}
@@ -622,6 +886,7 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 {
 	struct remove_creds creds;
 	_cleanup_free_ gid_t *groups = NULL;
+	bool abandoned = false;
 
 	if (!removal_creds(s, &creds, &groups))
 		return;
@@ -629,6 +894,8 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 		_cleanup_free_ struct remove_item *items = NULL;
 		_cleanup_free_ struct remove_result *results = NULL;
 		_cleanup_free_ size_t *idx = NULL;
+		struct batch bc = {.s = s, .idx = NULL};
+		struct remove_batch b;
 		size_t n = removal_items(s, m, NULL, NULL);
 
 		if (n == 0 || root_fds[m] < 0)
@@ -641,38 +908,109 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 			return;
 		}
 		n = removal_items(s, m, items, idx);
-		remove_batch(root_fds[m], items, n, &creds, s->p->deadline_ns, results);
+		bc.idx = idx;
+		b = (struct remove_batch){
+			.root_fd = root_fds[m], .dirs = s->dirs, .n_dirs = s->n_dirs,
+			.items = items, .n = n, .creds = &creds, .deadline_ns = s->p->deadline_ns,
+			.on_result = on_result, .userdata = &bc,
+		};
+		remove_batch(&b, results);
+		abandoned |= b.abandoned;
 		removal_results(s, idx, results, n);
 	}
+	if (abandoned)
+		say_abandoned(s);
 }
 
 /* Before removing, say what is about to go (journal_intents), then remove it. */
-static void remove_with_intents(struct sweep *s, const int *root_fds)
+/* Say what is about to go; false: it cannot be said, and nothing goes. */
+static bool write_intents(struct sweep *s)
 {
 	if (journal_intents(s) < 0) {
 		/* Without the journal a crash could lose a removal's line. */
 		for (size_t i = 0; i < s->n; i++)
 			decide_not_removed(&s->c[i].out, STOP_NO_JOURNAL);
+		return false;
+	}
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	/* TEST HOOK: TMPFS_SWEEP_TEST_KILL_AT_INTENTS: SIGKILL ourselves once the intents are
+	 * journaled, before anything is removed. */
+	if (getenv("TMPFS_SWEEP_TEST_KILL_AT_INTENTS"))
+		raise(SIGKILL);
+#endif
+	return true;
+}
+
+static void remove_with_intents(struct sweep *s, const int *root_fds)
+{
+	if (!write_intents(s))
+		return;
+	remove_pending(s, root_fds);
+	if (s->res->journal_lost)
+		add_reason(s->res, "some results could not be journaled");
+}
+
+/* One file line, within AUDIT_MAX_FILE_LINES a session; beyond, only counted. */
+static void write_line(struct sweep *s, const struct audit_file *f)
+{
+	if (s->lines >= AUDIT_MAX_FILE_LINES) {
+		s->res->unlisted++;
 		return;
 	}
-	remove_pending(s, root_fds);
+	s->lines++;
+	if (s->p->audit && audit_file(s->p->audit, f) < 0)
+		s->res->errors++;
+}
+
+static void count(struct sweep_result *res, enum file_result r, uint64_t size, uint64_t charged)
+{
+	res->files++;
+	res->bytes += size;
+	res->charged_bytes += charged;
+	if (r < RESULT_PENDING)
+		res->by_result[r]++;
+	switch (r) {
+	case RESULT_REMOVED:
+		res->removed++;
+		res->removed_bytes += size;
+		break;
+	case RESULT_KEPT:
+		res->kept++;
+		break;
+	case RESULT_DEFERRED:
+		res->deferred++;
+		break;
+	case RESULT_ERROR:
+		res->errors++;
+		break;
+	default:
+		break;
+	}
+	if (file_result_keeps_record(r))
+		res->keep_record = true;
 }
 
 /* A file of the user's still there after the sweep: counted, and the first few kept for the
  * user's next login (notify.h). */
-static void note_left(struct sweep_result *res, const struct cand *c)
+static void note_left(struct sweep *s, const struct cand *c)
 {
+	struct sweep_result *res = s->res;
 	struct sweep_left *l = &res->left_v[res->n_left_v];
+	const char *path;
+	size_t len;
 
 	res->left++;
 	res->left_bytes += c->f.size;
 	if (res->n_left_v == ARRAY_SIZE(res->left_v))
 		return;
+	path = cand_path(s, c, &len);
+	if (!path)
+		return;
 	res->n_left_v++;
-	if (c->path_len < sizeof(l->path)) {
-		memcpy(l->path, c->path, c->path_len + 1);
+	if (len < sizeof(l->path)) {
+		memcpy(l->path, path, len + 1);
 	} else {
-		memcpy(l->path, c->path, sizeof(l->path) - 4);
+		memcpy(l->path, path, sizeof(l->path) - 4);
 		memcpy(l->path + sizeof(l->path) - 4, "...", 4);
 	}
 	l->result = c->out.result;
@@ -758,82 +1096,116 @@ static void audit_all(struct sweep *s)
 		 * are named to the user (no other name leaks). A file gc decided the same way
 		 * again (quiet: no second line) is still there too. */
 		if (c->out.result != RESULT_REMOVED && c->f.uid == s->rec->uid)
-			note_left(res, c);
+			note_left(s, c);
 		if (c->quiet)
 			continue;
 		struct audit_file f = {
-			.session = s->rec->id, .path = c->path, .path_len = c->path_len,
-			.size = c->f.size, .charged_bytes = c->f.charged, .uid = c->f.uid,
-			.btime_ns = c->f.btime_ns, .class = policy_class_name(c->out.class),
+			.session = s->rec->id, .size = c->f.size, .charged_bytes = c->f.charged,
+			.uid = c->f.uid, .btime_ns = c->f.btime_ns,
+			.class = policy_class_name(c->out.class),
 			.action = policy_action_name(c->out.action), .result = c->out.result,
 			.rule = rule_text(c->v.rule, rbuf, sizeof(rbuf)),
 			.detail = c->out.detail[0] ? c->out.detail : NULL,
 		};
-		res->files++;
-		res->bytes += c->f.size;
-		res->charged_bytes += c->f.charged;
-		if (c->out.result < RESULT_PENDING)
-			res->by_result[c->out.result]++;
-		switch (c->out.result) {
-		case RESULT_REMOVED:
-			res->removed++;
-			res->removed_bytes += c->f.size;
-			break;
-		case RESULT_KEPT:
-			res->kept++;
-			break;
-		case RESULT_DEFERRED:
-			res->deferred++;
-			break;
-		case RESULT_ERROR:
-			res->errors++;
-			break;
-		default:
-			break;
-		}
-		if (file_result_keeps_record(c->out.result))
-			res->keep_record = true;
+
+		count(res, c->out.result, c->f.size, c->f.charged);
 #ifdef TMPFS_SWEEP_TEST_HOOKS
 		if (s->p->kill_after >= 0 && (long)res->files - 1 >= s->p->kill_after)
 			raise(SIGKILL); /* crash-safety tests: die before this file's line */
 #endif
-		if (s->p->audit && audit_file(s->p->audit, &f) < 0)
+		f.path = cand_path(s, c, &f.path_len);
+		if (!f.path) {
 			res->errors++;
+			continue;
+		}
+		write_line(s, &f);
 	}
 }
 
-/* Resuming: intents of the interrupted run whose file is gone and that have no line yet
- * were removed by it; audit them now, once. */
-static void audit_interrupted(struct sweep *s)
+static void set_detail(struct decide_out *o, enum file_result r, const char *detail)
 {
-	struct journal j = {0};
+	o->result = r;
+	snprintf(o->detail, sizeof(o->detail), "%s", detail);
+}
 
-	if (!s->p->statedir || journal_read(s->p->statedir, s->rec->id, &j) < 0)
-		return;
-	for (size_t i = 0; i < j.n; i++) {
-		const struct journal_entry *e = &j.v[i];
-		bool seen = false;
-		for (size_t k = 0; k < s->n && !seen; k++)
-			seen = s->c[k].dev == e->dev && s->c[k].ino == e->ino;
-		if (seen || already_audited(s, e->path, e->path_len))
-			continue;
-		struct audit_file f = {
-			.session = s->rec->id, .path = e->path, .path_len = e->path_len,
-			.size = e->size, .charged_bytes = e->charged, .uid = e->uid,
-			.btime_ns = e->btime_ns, .class = e->class, .action = e->action,
-			.result = RESULT_REMOVED, .rule = e->rule,
-			.detail = "removed by an interrupted sweep",
-		};
-		s->res->files++;
-		s->res->bytes += e->size;
-		s->res->charged_bytes += e->charged;
-		s->res->by_result[RESULT_REMOVED]++;
-		s->res->removed++;
-		s->res->removed_bytes += e->size;
-		if (s->p->audit && audit_file(s->p->audit, &f) < 0)
-			s->res->errors++;
+static int cmp_ident(const void *a, const void *b)
+{
+	const struct ident *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->btime < y->btime ? -1 : x->btime > y->btime;
+}
+
+struct replay {
+	struct sweep *s;
+	const int *root_fds;
+};
+
+/* Resuming: an intent of the interrupted run that this walk did not see and that has no
+ * line yet. It was removed when its result says so or its handle finds no inode; it was
+ * not when the inode still exists (moved out of the walk's reach, into a private
+ * directory say): "the walk did not see it" alone never means removed. */
+static int replay_one(const struct journal_intent *e, void *userdata)
+{
+	const struct replay *rp = userdata;
+	struct sweep *s = rp->s;
+	struct ident key = {e->dev, e->ino, e->btime_ns};
+	struct decide_out o = {.result = RESULT_PENDING};
+	int gone = -ENODATA;
+
+	if ((s->n_idents && bsearch(&key, s->idents, s->n_idents, sizeof(key), cmp_ident)) ||
+	    already_audited(s, e->path, e->path_len))
+		return 0;
+	if (e->has_result && e->result.status == REMOVE_REMOVED)
+		set_detail(&o, RESULT_REMOVED, "removed by an interrupted sweep");
+	else {
+		if (e->mount < s->rec->n_mounts && e->mount < RECORD_MAX_MOUNTS &&
+		    rp->root_fds[e->mount] >= 0 && s->rec->mounts[e->mount].dev == e->dev)
+			gone = remove_inode_gone(rp->root_fds[e->mount], &e->handle);
+		if (gone == 1)
+			set_detail(&o, RESULT_REMOVED,
+				   "removed by an interrupted sweep (its inode is gone)");
+		else if (gone == 0 && e->has_result)
+			decide_after_remove(&o, 0, &e->result);
+		else if (gone == 0)
+			set_detail(&o, RESULT_SKIPPED_CHANGED,
+				   "not removed by the interrupted sweep: it still exists, out of "
+				   "the walk's reach");
+		else {
+			o.result = RESULT_ERROR;
+			snprintf(o.detail, sizeof(o.detail),
+				 "cannot tell whether the interrupted sweep removed it (%s)",
+				 strerror(-gone));
+		}
 	}
-	journal_free(&j);
+	count(s->res, o.result, e->size, e->charged);
+	write_line(s, &(struct audit_file){
+		.session = s->rec->id, .path = e->path, .path_len = e->path_len,
+		.size = e->size, .charged_bytes = e->charged, .uid = e->uid,
+		.btime_ns = e->btime_ns, .class = e->class, .action = e->action,
+		.result = o.result, .rule = e->rule, .detail = o.detail[0] ? o.detail : NULL,
+	});
+	return 0;
+}
+
+/* The interrupted run's journal, replayed before this run writes its own over it. */
+static int replay_interrupted(struct sweep *s, const int *root_fds)
+{
+	struct replay rp = {.s = s, .root_fds = root_fds};
+
+	if (!s->p->statedir)
+		return 0;
+	s->idents = calloc(s->n ? s->n : 1, sizeof(*s->idents));
+	if (!s->idents)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		s->idents[i] = (struct ident){s->c[i].dev, s->c[i].ino, s->c[i].f.btime_ns};
+	s->n_idents = s->n;
+	qsort(s->idents, s->n_idents, sizeof(*s->idents), cmp_ident);
+	return journal_replay(s->p->statedir, s->rec->id, replay_one, &rp);
 }
 
 #ifdef TMPFS_SWEEP_TEST_HOOKS
@@ -884,9 +1256,17 @@ static int sweep_prepare(struct sweep *s)
 	};
 	if (p->scope && p->scope->unknown)
 		add_reason(s->res, "report-only: %s", p->scope->unknown);
-	if (p->resume &&
-	    audit_log_paths(p->policy->audit_log, rec->id, &s->audited, &s->n_audited) < 0)
-		s->n_audited = 0;
+	if (p->resume) {
+		r = audit_log_seen(p->policy->audit_log, rec->id, &s->seen);
+		if (r == -ENOMEM)
+			return r;
+		/* Unreadable (not only missing): every line counts as unwritten, and a file
+		 * may get a second one; better than none. */
+		if (r < 0 && r != -ENOENT)
+			add_reason(s->res, "the audit log could not be read to resume (%s): lines "
+					   "may repeat", strerror(-r));
+		s->lines = s->seen.n;
+	}
 	r = load_cgroup(s);
 	if (r < 0)
 		return r;
@@ -935,12 +1315,18 @@ static void set_mount(struct sweep *s, size_t m)
 	s->root_len = strlen(rm->path);
 	while (s->root_len > 1 && rm->path[s->root_len - 1] == '/')
 		s->root_len--;
+	s->chain_len = 0;
+	s->last.valid = false;
 }
 
 /* A walk of mount m ended (r: scan_mount's return). */
 static void walked(struct sweep *s, int r, const struct walk_stats *st)
 {
-	if (r < 0 || st->incomplete) {
+	if (s->mem_capped) {
+		/* What the sweep may hold is spent: nothing more is walked. */
+		s->res->incomplete = true;
+		s->walk_cap = "memory";
+	} else if (r < 0 || st->incomplete) {
 		s->res->incomplete = true;
 		s->walk_cap = r < 0 ? "walk error" : st->incomplete_reason;
 	}
@@ -970,6 +1356,8 @@ static int walk_mounts(struct sweep *s)
 		if (s->error < 0)
 			return s->error;
 		walked(s, r, &st);
+		if (s->mem_capped)
+			break; /* what the sweep may hold is spent: nothing more is walked */
 	}
 	return 0;
 }
@@ -1011,7 +1399,7 @@ static int sweep_leftovers(struct sweep *s)
 	};
 	int r;
 
-	if (p->swept_before || p->resume)
+	if (p->again || p->resume)
 		return 0;
 	r = leftovers_sweep(&lp, &lr);
 	if (r < 0)
@@ -1042,6 +1430,7 @@ static void audit_summary(const struct sweep *s, int r)
 		.policy_sha256 = p->policy_sha256, .time_ns = now_realtime_ns(),
 		.trigger = p->trigger,
 		.reason = p->reason ? p->reason : res->reason[0] ? res->reason : NULL,
+		.unlisted = res->unlisted,
 		.objects_seen = res->objects_seen, .objects = res->objects,
 		.objects_charged_bytes = res->objects_charged_bytes,
 		.objects_removed = res->objects_removed,
@@ -1099,6 +1488,20 @@ void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool
 		check_in_use(s, s->root_fds);
 	s->use_shared_locks = false;
 	s->shared_locks = NULL;
+	if (s->p->resume && !s->p->dry_run && s->error >= 0) {
+		/* What the interrupted run did, before this run's journal replaces its. */
+		int r = replay_interrupted(s, s->root_fds);
+
+		if (r == -ENOMEM)
+			s->error = r;
+		else if (r < 0 && r != -ENOENT) {
+			for (size_t i = 0; i < s->n; i++)
+				decide_not_removed(&s->c[i].out, STOP_OLD_JOURNAL);
+			s->res->keep_closing = true;
+			add_reason(s->res, "the interrupted sweep's journal cannot be read (%s): "
+					   "nothing removed, record kept", strerror(-r));
+		}
+	}
 }
 
 bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups)
@@ -1107,12 +1510,8 @@ bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **gr
 	if (!s || s->error < 0 || s->removal_started || !any_pending(s))
 		return false;
 	s->removal_started = true;
-	if (journal_intents(s) < 0) {
-		/* Without the journal a crash could lose a removal's line. */
-		for (size_t i = 0; i < s->n; i++)
-			decide_not_removed(&s->c[i].out, STOP_NO_JOURNAL);
+	if (!write_intents(s))
 		return false;
-	}
 	return removal_creds(s, creds, groups);
 }
 
@@ -1128,6 +1527,22 @@ void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remo
 			   size_t n)
 {
 	removal_results(s, idx, res, n);
+}
+
+const struct remove_dir *sweep_removal_dirs(const struct sweep *s, size_t *n)
+{
+	*n = s->n_dirs;
+	return s->dirs;
+}
+
+void sweep_removal_answer(struct sweep *s, size_t i, const struct remove_result *r)
+{
+	journal_one(s, i, r);
+}
+
+void sweep_removal_abandoned(struct sweep *s)
+{
+	say_abandoned(s);
 }
 
 int sweep_root_fd(const struct sweep *s, size_t m)
@@ -1176,6 +1591,8 @@ int sweep_finish(struct sweep *s, int r)
 
 		decide_after_remove(&s->c[i].out, s->c[i].f.type, &none);
 	}
+	if (s->removal_started && res->journal_lost)
+		add_reason(res, "some results could not be journaled");
 	if (s->error < 0) {
 		r = s->error;
 		goto out;
@@ -1184,12 +1601,13 @@ int sweep_finish(struct sweep *s, int r)
 	if (r < 0)
 		goto out;
 	audit_all(s);
-	if (p->resume)
-		audit_interrupted(s);
+	if (res->unlisted)
+		add_reason(res, "%" PRIu64 " file lines not written (at most %d a session)",
+			   res->unlisted, AUDIT_MAX_FILE_LINES);
 	r = sweep_leftovers(s);
 	if (r < 0)
 		goto out;
-	if (p->statedir && !p->dry_run)
+	if (p->statedir && !p->dry_run && !res->keep_closing)
 		journal_remove(p->statedir, p->rec->id);
 	r = 0;
 out:
@@ -1204,8 +1622,9 @@ out:
 	pages_ctx_free(s->pc);
 	lease_view_done(&s->leases);
 	free(s->inos);
+	audit_seen_done(&s->seen);
+	journal_close(s->jw);
 	free(s->seen_pending);
-	strv_free(s->audited);
 	cands_free(s);
 	free(s);
 	if (r < 0) {
@@ -1282,7 +1701,7 @@ int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t 
 {
 	struct scan_entry mine = *e;
 
-	if (s->cut || s->error < 0)
+	if (s->cut || s->error < 0 || s->mem_capped)
 		return WALK_CONTINUE;
 	if (s->p->deadline_ns && now_ns > s->p->deadline_ns) {
 		/* Its own time is up: it is told no more entries, as its own walk would have
@@ -1418,4 +1837,79 @@ int user_has_other_sessions(const char *statedir, const struct session_record *r
 	}
 	record_ids_free(ids);
 	return other;
+}
+
+int live_users_snapshot(const char *statedir, struct live_users *ret)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int r;
+
+	*ret = (struct live_users){0};
+	r = record_list(statedir, &ids, &n);
+	if (r == -ENOENT)
+		return 0; /* no state dir: no records */
+	if (r < 0) {
+		ret->err = r;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct session_record o = {0};
+		struct live_record e = {0};
+		int alive;
+
+		r = record_read(statedir, ids[i], &o);
+		if (r == -ENOENT)
+			continue; /* removed since the listing: closed */
+		if (r < 0) {
+			alive = unreadable_record_alive(statedir, ids[i], r);
+			e.anyone = true;
+		} else {
+			alive = o.state == RECORD_DEFERRED ? 0 : record_is_alive(&o);
+			e.uid = o.uid;
+		}
+		record_done(&o);
+		if (alive == 0)
+			continue;
+		if (ret->n % 64 == 0) {
+			struct live_record *v = reallocarray(ret->v, ret->n + 64, sizeof(*v));
+
+			if (!v) {
+				record_ids_free(ids);
+				live_users_done(ret);
+				return -ENOMEM;
+			}
+			ret->v = v;
+		}
+		snprintf(e.id, sizeof(e.id), "%s", ids[i]);
+		e.alive = alive;
+		ret->v[ret->n++] = e;
+	}
+	record_ids_free(ids);
+	return 0;
+}
+
+int live_users_other(const struct live_users *l, const struct session_record *rec)
+{
+	int other = logind_other_sessions(rec);
+
+	if (other > 0)
+		return 1;
+	if (l->err < 0)
+		return l->err;
+	for (size_t i = 0; i < l->n && other <= 0; i++) {
+		const struct live_record *e = &l->v[i];
+
+		if (streq(e->id, rec->id) || (!e->anyone && e->uid != rec->uid))
+			continue;
+		if (e->alive > 0 || other == 0)
+			other = e->alive;
+	}
+	return other;
+}
+
+void live_users_done(struct live_users *l)
+{
+	free(l->v);
+	*l = (struct live_users){0};
 }

@@ -43,10 +43,14 @@ struct sweep_params {
 				* after the removals), or -1 */
 	const char *statedir;  /* for the journal (journal.h); NULL: no journal */
 	bool resume;           /* an earlier sweep of this record was interrupted */
-	bool swept_before;     /* an earlier sweep of it finished and deferred it (not a
-				* queued close's first): what it left besides files was said */
+	bool again;            /* the session was swept before (gc deciding a deferred record
+				* again): what it left besides files was reported then */
 };
 
+/* What a sweep may hold for its candidates (their names, the table of their directories,
+ * their facts): a cap like MaxEntries. Beyond it the walk stops, nothing is removed and
+ * the session-close line says "incomplete: memory". Some 200,000 candidates fit. */
+#define SWEEP_MAX_MEMORY (64u << 20)
 /* A file of the session user's that the sweep left where it was (any result but removed),
  * for the user's next login. */
 struct sweep_left {
@@ -57,6 +61,7 @@ struct sweep_left {
 
 struct sweep_result {
 	uint64_t files, bytes, charged_bytes, removed, removed_bytes, kept, deferred, errors;
+	uint64_t unlisted; /* files beyond AUDIT_MAX_FILE_LINES: counted, no line */
 	uint64_t by_result[RESULT_PENDING]; /* file lines by result (enum file_result) */
 	uint64_t left, left_bytes;   /* the user's files with a line still there, their size */
 	struct sweep_left left_v[3]; /* the first of them */
@@ -65,6 +70,9 @@ struct sweep_result {
 	bool timed_out;   /* the policy's Timeout cut the walk short */
 	bool keep_record; /* something is undecided (deferred, in use, out of time): keep the
 			   * record (state deferred) for gc */
+	bool keep_closing; /* resuming, the interrupted run's journal could not be read: keep
+			    * the record as it is (closing) and the journal, for a later run */
+	bool journal_lost; /* a result could not be journaled */
 	/* keep_record: the files gc decides again (malloc'd; the caller frees). None with
 	 * keep_record: every file of the session (the walk did not see them all). */
 	struct record_pending *pending;
@@ -115,6 +123,13 @@ size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *
 			   size_t *idx);
 void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
 			   size_t n);
+/* The session's table of directories, which items' parent indexes (remove.h); each answer
+ * of the remover for the session's item i, into its journal as it arrives; the remover
+ * was left behind (said in the session-close line). */
+struct remove_dir;
+const struct remove_dir *sweep_removal_dirs(const struct sweep *s, size_t *n);
+void sweep_removal_answer(struct sweep *s, size_t i, const struct remove_result *r);
+void sweep_removal_abandoned(struct sweep *s);
 /* The root fd of the session's mount m (-1: not open), and how many mounts it has. */
 int sweep_root_fd(const struct sweep *s, size_t m);
 size_t sweep_n_mounts(const struct sweep *s);
@@ -147,3 +162,24 @@ int record_is_alive(const struct session_record *rec);
  * it cannot tell (state dir or a record unreadable, logind or /proc not answering): then
  * it is to be taken as yes. */
 int user_has_other_sessions(const char *statedir, const struct session_record *rec);
+
+/* The same question asked of many records (gc): the records of statedir read once, the
+ * live ones (or those that cannot be told) kept, so that each answer costs no record read
+ * (every record reading every other record made gc quadratic in deferred records). A
+ * session opened after the snapshot is not seen: as with user_has_other_sessions, whose
+ * answer is as old as its return. */
+struct live_record {
+	char id[RECORD_ID_MAX];
+	uid_t uid;
+	bool anyone; /* unreadable: it may be anyone's */
+	int alive;   /* 1, or -errno: cannot tell */
+};
+struct live_users {
+	struct live_record *v;
+	size_t n;
+	int err; /* the state dir could not be listed: every answer is this */
+};
+int live_users_snapshot(const char *statedir, struct live_users *ret);
+/* As user_has_other_sessions(statedir, rec), from the snapshot (and logind, asked now). */
+int live_users_other(const struct live_users *l, const struct session_record *rec);
+void live_users_done(struct live_users *l);

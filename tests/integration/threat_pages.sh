@@ -11,6 +11,9 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 source "$(dirname "$0")/threat_common.bash"
 thr_setup
+# The next-login note (NotifyUser) is a file in StateDir, a tmpfs page charged to this
+# cgroup: not what is measured here.
+echo 'NotifyUser no' >>"$P_CONF"
 F=$P_SHM/sparse
 shm_before=$(memcg_shmem "$P_CG")
 session "$U1" "$T_SCRATCH/s.out" \

@@ -327,6 +327,12 @@ static void test_not_removed(void **state)
 	o = pending_out();
 	decide_not_removed(&o, STOP_NO_USER);
 	expect(&o, RESULT_ERROR, "the session's user no longer exists");
+	/* Resuming without the interrupted run's journal: deferred, so that gc decides it
+	 * again once the journal can be read (a deferred line does not settle a file). */
+	o = pending_out();
+	decide_not_removed(&o, STOP_OLD_JOURNAL);
+	expect(&o, RESULT_DEFERRED, "the interrupted sweep's journal cannot be read: nothing removed");
+	assert_true(file_result_keeps_record(o.result));
 	o = (struct decide_out){.result = RESULT_DEFERRED, .detail = "x"};
 	decide_not_removed(&o, STOP_NO_USER);
 	expect(&o, RESULT_DEFERRED, "x");
@@ -355,6 +361,9 @@ static void test_after_remove(void **state)
 		 "unlink: Operation not permitted"},
 		{S_IFREG, {REMOVE_ERROR, REMOVE_CHECK_NOT_RUN, 0}, RESULT_ERROR,
 		 "not-run: no answer"},
+		/* No answer, but the handle finds no inode: removed, and said how it is known. */
+		{S_IFREG, {REMOVE_REMOVED, REMOVE_CHECK_NOT_RUN, 0}, RESULT_REMOVED,
+		 "the remover ended before saying so; the file is gone"},
 		{S_IFREG, {REMOVE_ERROR, REMOVE_CHECK_CREDS, EPERM}, RESULT_ERROR,
 		 "creds: Operation not permitted"},
 	};

@@ -14,8 +14,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "audit.h"
 #include "decide.h"
 #include "policy.h"
+#include "sweep.h"
 #include "util.h"
 #include "walk.h"
 
@@ -297,6 +299,15 @@ static void test_limits_documented(void **state)
 	expect_in("LIMITS", limits, want);
 	fmt_grouped(n, sizeof(n), strtoull(setting_default("MaxEntries"), NULL, 10));
 	snprintf(want, sizeof(want), "MaxEntries (default %s)", n);
+	expect_in("LIMITS", limits, want);
+	/* What one session's files may cost: sweep.h's budget, audit.h's caps. */
+	snprintf(want, sizeof(want), "within %u MiB", SWEEP_MAX_MEMORY >> 20);
+	expect_in("LIMITS", limits, want);
+	snprintf(want, sizeof(want), "more than %d bytes as its first %d and last %d bytes",
+		 AUDIT_PATH_MAX, AUDIT_PATH_HEAD, AUDIT_PATH_TAIL);
+	expect_in("LIMITS", limits, want);
+	fmt_grouped(n, sizeof(n), AUDIT_MAX_FILE_LINES);
+	snprintf(want, sizeof(want), "at most %s file lines", n);
 	expect_in("LIMITS", limits, want);
 }
 
