@@ -18,7 +18,8 @@
 # log has 1,000 "removed" file lines for that session and a session-close that says so.
 # ALT=/path/to/another/tmpfs-sweep adds a third kind of round, a close by that helper, for
 # an A/B of two builds in the same run (info lines only).
-# Usage (root): B=build bench/close.sh      env: ROUNDS, OTHERS, DIRS, SESSION_FILES, PROFILE, ALT
+# Usage (root): B=build bench/close.sh      env: ROUNDS, OTHERS, DIRS, SESSION_FILES, PROFILE, ALT,
+# CLOSE_TIMEOUT (the policy's Timeout, default 60s: 1,000,000 others under load need more)
 # shellcheck source=/dev/null
 . "$(dirname "$0")/lib.sh"
 bench_need
@@ -36,7 +37,7 @@ TOTAL=$((10 << 20)) # the session's bytes, spread over its NS files
 pam_service tsw cgroup=create timeout=60
 cat >>"$P_CONF" <<EOF
 OtherSessions proceed
-Timeout 60s
+Timeout ${CLOSE_TIMEOUT:-60s}
 remove $M/** class=charged,created
 EOF
 "$SWEEP" check-config "$P_CONF" >/dev/null || { echo "bench: the policy does not check" >&2; exit 1; }

@@ -2,11 +2,14 @@
 /*
  * tmpfs-sweep close ID [--dry-run] [--conf FILE]: what the PAM module runs at logout.
  * Takes the record's lock (so gc never sweeps it at the same time), sweeps the session
- * by policy (sweep.h) and removes the record, or keeps it as deferred for gc.
+ * by policy (sweep.h) and removes the record, or keeps it as deferred for gc. Closes that
+ * overlap in time share one walk of each mount (queue.h): one of them sweeps them all.
  */
 #include "helper.h"
+#include "queue.h"
 #include "session.h"
 #include "util.h"
+#include "walk.h"
 
 #include <getopt.h>
 
@@ -14,6 +17,7 @@ int cmd_close(int argc, char **argv)
 {
 	struct session_record rec = {0};
 	struct sweep_ctx ctx;
+	uint64_t started = now_monotonic_ns();
 	const char *conf = NULL, *id;
 	bool dry_run = false;
 	int c, r, lock, ret;
@@ -46,10 +50,16 @@ int cmd_close(int argc, char **argv)
 	}
 	if (lock < 0)
 		warnx_("close: session %s: no lock (%s); going on", id, strerror(-lock));
-	ret = sweep_one(&ctx, &rec, "close", dry_run, false);
+	if (!dry_run && lock >= 0 && rec.state == RECORD_OPEN) {
+		/* Closes that overlap share one walk (queue.h); the lock is its. */
+		ret = close_queued(&ctx, &rec, lock, started);
+		lock = -1;
+	} else
+		ret = sweep_one(&ctx, &rec, "close", dry_run, false);
 	if (lock >= 0)
 		record_unlock(ctx.policy.state_dir, id, lock, !dry_run && ret != EXIT_FAIL);
-	if (!dry_run)
+	/* A close whose session another close swept has nothing of its own to count. */
+	if (!dry_run && ctx.swept)
 		sweep_ctx_metrics(&ctx, "close");
 out:
 	record_done(&rec);

@@ -13,6 +13,7 @@
 #include "cgroup.h"
 #include "helper.h"
 #include "journal.h"
+#include "queue.h"
 #include "session.h"
 #include "sweep.h"
 #include "util.h"
@@ -113,6 +114,8 @@ static const char *gc_reason(struct sweep_ctx *c, const struct session_record *r
 		       "for a later run", rec->id, (int)rec->pid, strerror(-r));
 	if (r != 0)
 		return NULL;
+	if (rec->state == RECORD_QUEUED)
+		return "its close was queued and not swept in time";
 	return rec->state == RECORD_CLOSING ? "close was interrupted" : "the session's process is gone";
 }
 
@@ -225,6 +228,8 @@ int cmd_gc(int argc, char **argv)
 				ret = k;
 			if (!dry_run && k != EXIT_FAIL && rec.state != RECORD_DEFERRED)
 				remove_session_cgroup(ctx.policy.state_dir, &rec);
+			if (!dry_run)
+				queue_forget(&ctx, rec.id);
 		}
 		record_unlock(ctx.policy.state_dir, ids[i], lock, why && !dry_run);
 		record_done(&rec);

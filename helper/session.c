@@ -221,31 +221,32 @@ void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger)
 	c->swept = false;
 }
 
-int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,
-	      bool final)
+int sweep_params_for(struct sweep_ctx *c, struct session_record *rec, const char *trigger,
+		     bool dry_run, bool final, struct policy_scope *scope, struct user_info *ui,
+		     struct sweep_params *p)
 {
 	const char *statedir = c->policy.state_dir;
-	struct sweep_result res;
-	struct user_info ui;
-	bool have_user = rec->user && user_by_uid(rec->uid, &ui) == 0 && streq(ui.name, rec->user);
+	bool have_user = rec->user && user_by_uid(rec->uid, ui) == 0 && streq(ui->name, rec->user);
 	/* A sweep of a cgroup whose user is not known removes nothing: no record to keep. */
 	bool persist = !dry_run && rec->user;
 	struct policy_subject who = {
-		.user = rec->user, .uid = rec->uid, .gid = have_user ? ui.gid : 0,
+		.user = rec->user, .uid = rec->uid, .gid = have_user ? ui->gid : 0,
 		.have_gid = have_user, .service = rec->service, .rhost = rec->rhost,
 		.unit = rec->unit,
 	};
-	struct policy_scope scope;
-	struct sweep_params p = {
+	int r;
+
+	*p = (struct sweep_params){
 		.rec = rec,
 		.policy = &c->policy,
-		.scope = &scope,
-		.user = have_user ? &ui : NULL,
+		.scope = scope,
+		.user = have_user ? ui : NULL,
 		.audit = c->audit,
 		.trigger = trigger,
 		.dry_run = dry_run,
 		.final = final,
-		/* A deferred session claims only what was born before its own close. */
+		/* A deferred or queued session claims only what was born before its own
+		 * close. */
 		.end_ns = rec->end_ns ? rec->end_ns : now_realtime_ns(),
 		.started_ns = now_monotonic_ns(),
 		.reason = c->reason[0] ? c->reason : NULL,
@@ -254,65 +255,94 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 		.statedir = persist ? statedir : NULL,
 		/* CLOSING: a sweep of it started and did not finish (killed, or out of time) */
 		.resume = rec->state == RECORD_CLOSING,
-		/* A window end is recorded at the first sweep (closing) for good. */
-		.again = rec->end_ns != 0,
+		/* A window end is recorded at the first sweep (closing) for good; a queued
+		 * close's when queued, before its first sweep. */
+		.again = rec->end_ns != 0 && rec->state != RECORD_QUEUED,
 	};
-	int r;
-
-	p.deadline_ns = p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
-	if (policy_scope_init(&c->policy, &who, &scope) < 0) {
+	p->deadline_ns = p->started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
+	if (policy_scope_init(&c->policy, &who, scope) < 0) {
 		warnx_("session %s: out of memory", rec->id);
-		return EXIT_FAIL;
+		return -ENOMEM;
 	}
-	if (scope.other_sessions == POLICY_OTHER_DEFER && !final) {
+	if (scope->other_sessions == POLICY_OTHER_DEFER && !final) {
 		r = c->live ? live_users_other(c->live, rec) : user_has_other_sessions(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot tell whether %s has another session (%s): "
 			       "deferring", rec->id, rec->user, strerror(-r));
-		p.other_sessions = r < 0 ? TRI_CANNOT_TELL : r > 0 ? TRI_YES : TRI_NO;
+		p->other_sessions = r < 0 ? TRI_CANNOT_TELL : r > 0 ? TRI_YES : TRI_NO;
 	}
 	if (persist && rec->state != RECORD_CLOSING) {
 		rec->state = RECORD_CLOSING;
 		/* The window ends here for good: a sweep of it resumed later (killed, out of
 		 * time) claims nothing born after this close or this gc's first sight of the
 		 * orphan, whatever a live session of the user writes meanwhile. */
-		rec->end_ns = p.end_ns;
+		rec->end_ns = p->end_ns;
 		r = record_write(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot mark it closing: %s", rec->id, strerror(-r));
 	}
-	r = sweep_session(&p, &res);
-	if (r >= 0 && persist && scope.notify_user)
-		notify_user(c, rec, &res);
-	policy_scope_done(&scope);
+	return 0;
+}
+
+int sweep_settle(struct sweep_ctx *c, struct session_record *rec, const struct sweep_params *p,
+		 int r, struct sweep_result *res)
+{
+	const char *statedir = c->policy.state_dir;
+	bool persist = !p->dry_run && rec->user;
+
+	if (r >= 0 && persist && p->scope && p->scope->notify_user)
+		notify_user(c, rec, res);
 	if (r < 0) {
 		warnx_("session %s: %s", rec->id, strerror(-r));
-		if (!dry_run)
+		if (!p->dry_run) {
 			c->metrics.add.incomplete++; /* its session-close line says incomplete */
+			c->swept = true;
+		}
 		return EXIT_FAIL;
 	}
-	if (!dry_run)
-		metrics_note(c, trigger, &res);
+	if (!p->dry_run)
+		metrics_note(c, p->trigger, res);
 	if (!persist) {
-		free(res.pending);
-		return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+		free(res->pending);
+		res->pending = NULL;
+		return res->incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 	}
-	if (res.keep_closing) {
+	if (res->keep_closing) {
 		/* Left as it is (closing), with its journal, for a later gc to resume. */
-		free(res.pending);
+		free(res->pending);
+		res->pending = NULL;
 		return EXIT_INCOMPLETE;
 	}
-	if (res.keep_record) {
+	if (res->keep_record) {
 		rec->state = RECORD_DEFERRED;
-		rec->end_ns = p.end_ns;
+		rec->end_ns = p->end_ns;
 		/* Too many to list: none listed, and gc decides every file again. */
-		if (record_set_pending(rec, res.pending, res.n_pending) == -ENOMEM)
+		if (record_set_pending(rec, res->pending, res->n_pending) == -ENOMEM)
 			(void)record_set_pending(rec, NULL, 0);
 		r = record_write(statedir, rec);
 	} else
 		r = record_remove(statedir, rec->id);
-	free(res.pending);
+	free(res->pending);
+	res->pending = NULL;
 	if (r < 0)
 		warnx_("session %s: record: %s", rec->id, strerror(-r));
-	return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+	return res->incomplete ? EXIT_INCOMPLETE : EXIT_OK;
+}
+
+int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,
+	      bool final)
+{
+	struct sweep_result res;
+	struct sweep_params p;
+	struct policy_scope scope;
+	struct user_info ui;
+	int r;
+
+	if (sweep_params_for(c, rec, trigger, dry_run, final, &scope, &ui, &p) < 0) {
+		policy_scope_done(&scope);
+		return EXIT_FAIL;
+	}
+	r = sweep_settle(c, rec, &p, sweep_session(&p, &res), &res);
+	policy_scope_done(&scope);
+	return r;
 }

@@ -46,6 +46,21 @@ void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger);
 int record_lock(const char *statedir, const char *id);
 void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it);
 
+/* sweep_one's two halves, for sweeps that share a walk (coalesce.h): the parameters for
+ * rec (now, its deadline from the policy's Timeout, whether another session of the user
+ * is alive; rec marked closing unless a dry run; scope and ui are the caller's, live as long
+ * as p, and scope is released with policy_scope_done even on -ENOMEM, which leaves rec as it
+ * was), and what becomes of rec once swept (r, res: sweep_session's): removed, or kept as
+ * deferred with its pending files. */
+struct sweep_params;
+struct sweep_result;
+struct user_info;
+int sweep_params_for(struct sweep_ctx *c, struct session_record *rec, const char *trigger,
+		     bool dry_run, bool final, struct policy_scope *scope, struct user_info *ui,
+		     struct sweep_params *p);
+int sweep_settle(struct sweep_ctx *c, struct session_record *rec, const struct sweep_params *p,
+		 int r, struct sweep_result *res);
+
 /* Sweep one record (the lock is held by the caller) and then remove it, or keep it as
  * deferred. Returns a helper exit code. */
 int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigger, bool dry_run,

@@ -72,7 +72,7 @@ static const struct keyword keywords[] = {
 	{"NotifyUser", KW_BOOL, OFF(notify_user), BOFF(notify_user), "yes", NULL, 0, 0},
 	{"RemoveSysV", KW_BOOL, OFF(remove_sysv), -1, "no", NULL, 0, 0},
 	{"MaxDepth", KW_COUNT, OFF(max_depth), -1, "256", NULL, 1, WALK_MAX_DEPTH},
-	{"MaxEntries", KW_COUNT, OFF(max_entries), -1, "1000000", NULL, 1, 1000000000},
+	{"MaxEntries", KW_COUNT, OFF(max_entries), -1, "10000000", NULL, 1, 1000000000},
 };
 _Static_assert(ARRAY_SIZE(keywords) <= 32, "policy_block.set has a bit per keyword");
 

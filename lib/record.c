@@ -134,6 +134,8 @@ const char *record_state_to_string(enum record_state s)
 		return "closing";
 	case RECORD_DEFERRED:
 		return "deferred";
+	case RECORD_QUEUED:
+		return "queued";
 	}
 	return "open";
 }
@@ -146,6 +148,8 @@ static int record_state_from_string(const char *s, enum record_state *ret)
 		*ret = RECORD_CLOSING;
 	else if (streq(s, "deferred"))
 		*ret = RECORD_DEFERRED;
+	else if (streq(s, "queued"))
+		*ret = RECORD_QUEUED;
 	else
 		return -EINVAL;
 	return 0;
@@ -792,6 +796,11 @@ int record_list(const char *statedir, char ***ret, size_t *ret_n)
 
 	if (dfd < 0)
 		return dfd;
+	return list_ids(dfd, NULL, ret, ret_n);
+}
+
+int record_list_at(int dfd, char ***ret, size_t *ret_n)
+{
 	return list_ids(dfd, NULL, ret, ret_n);
 }
 

@@ -30,6 +30,7 @@ enum record_state {
 	RECORD_OPEN = 0,
 	RECORD_CLOSING = 1,  /* the helper has started on it */
 	RECORD_DEFERRED = 2, /* kept for gc (another session of the user, or incomplete) */
+	RECORD_QUEUED = 3,   /* its close waits for a shared sweep (end_ns: when it closed) */
 };
 
 struct record_mount {
@@ -137,6 +138,8 @@ int record_find_by_pid(const char *statedir, pid_t pid, uint64_t pid_start, char
 /* All record ids, sorted; *ret is a NULL-terminated malloc'd array (record_ids_free). */
 int record_list(const char *statedir, char ***ret, size_t *ret_n);
 void record_ids_free(char **ids);
+/* The same for the record ids named in directory dfd (e.g. one of record_open_subdir). */
+int record_list_at(int dfd, char ***ret, size_t *ret_n);
 
 /* Field 22 of /proc/PID/stat (0: self). */
 int proc_pid_starttime(pid_t pid, uint64_t *ret);

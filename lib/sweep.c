@@ -82,6 +82,14 @@ struct sweep {
 	size_t dpath_cap;
 	uint64_t lines; /* file lines of this session written, by this run or an earlier one */
 	bool *seen_pending; /* rec->pending[i] was found by the walk */
+	int root_fds[RECORD_MAX_MOUNTS];
+	const char *walk_cap; /* the cap the last capped walk hit, or NULL */
+	bool cut;        /* a shared walk stopped deciding for this session (its deadline) */
+	bool checked;    /* sweep_check ran */
+	bool removal_started; /* sweep_removal_start ran: a batch removes its files */
+	const struct inuse *shared_locks; /* sweep_check's: the batch's lock table */
+	int shared_locks_err;             /* ... or why it could not be read (-errno) */
+	bool use_shared_locks;
 	int error;
 };
 
@@ -514,9 +522,16 @@ static int lock_table(const struct sweep *s, const int *root_fds, struct inuse *
 static void probe_files(struct sweep *s, const int *root_fds, struct use *use, bool again)
 {
 	struct inuse *locks = NULL;
+	const struct inuse *table = NULL;
 	bool read = false;
 	int lr = 0;
 
+	/* A batch's first look: the table the batch read once, just before its probes. */
+	if (!again && s->use_shared_locks) {
+		table = s->shared_locks;
+		lr = s->shared_locks_err;
+		read = true;
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cand *c = &s->c[i];
 		struct inuse_id pid_, id = {.dev = c->dev, .ino = c->ino};
@@ -529,16 +544,17 @@ static void probe_files(struct sweep *s, const int *root_fds, struct use *use, b
 		if (!read) {
 			/* Read now, not at the walk: a lease taken since would be broken. */
 			lr = lock_table(s, root_fds, &locks);
+			table = locks;
 			read = true;
 		}
-		if (!locks) {
+		if (!table) {
 			use[i] = (struct use){.state = lr, .cannot = "/proc/locks"};
 			continue;
 		}
 		pid_ = (struct inuse_id){.dev = c->parent_dev, .ino = c->parent_ino};
 		parent = dir_rel_path(s, c->dir);
 		r = parent ? inuse_probe_file(root_fds[c->mount], parent, c->name, &pid_, &id,
-					      locks, &why)
+					      table, &why)
 			   : -ENOMEM;
 		/* Gone or another file now: the remover's own re-check skips it. */
 		if (r == -ENOENT || r == -ESTALE)
@@ -769,12 +785,10 @@ struct batch {
 	const size_t *idx; /* item -> candidate */
 };
 
-/* Each result into the journal as it arrives: a sweep killed now still knows it. */
-static void on_result(size_t k, const struct remove_result *r, void *userdata)
+/* Candidate i's result into the journal as it arrives: a sweep killed now still knows it. */
+static void journal_one(struct sweep *s, size_t i, const struct remove_result *r)
 {
-	const struct batch *b = userdata;
-	struct sweep *s = b->s;
-	const struct cand *c = &s->c[b->idx[k]];
+	const struct cand *c = &s->c[i];
 
 #ifdef TMPFS_SWEEP_TEST_HOOKS
 	{
@@ -791,40 +805,99 @@ static void on_result(size_t k, const struct remove_result *r, void *userdata)
 		s->res->journal_lost = true;
 }
 
-static void remove_pending(struct sweep *s, const int *root_fds)
+static void on_result(size_t k, const struct remove_result *r, void *userdata)
+{
+	const struct batch *b = userdata;
+
+	journal_one(b->s, b->idx[k], r);
+}
+
+static void say_abandoned(struct sweep *s)
+{
+	add_reason(s->res, "the remover did not end when killed (asleep in the kernel: on "
+			   "a FUSE mount?) and was left behind");
+}
+
+/* The credentials the remover takes for this session; false: there are none (the user is
+ * gone), and every pending file says so. */
+static bool removal_creds(struct sweep *s, struct remove_creds *creds, gid_t **groups)
 {
 	const struct user_info *pw = s->p->user;
 	int remove_as = s->p->scope ? s->p->scope->remove_as : s->p->policy->remove_as;
-	struct remove_creds creds = {.as_root = remove_as == POLICY_REMOVE_AS_ROOT};
-	_cleanup_free_ gid_t *groups = NULL;
-	uint64_t deadline = s->p->deadline_ns;
-	bool abandoned = false;
 	int ng;
 
-	if (!creds.as_root) {
-		if (!pw || pw->uid != s->rec->uid || !streq(pw->name, s->rec->user)) {
-			for (size_t i = 0; i < s->n; i++)
-				decide_not_removed(&s->c[i].out, STOP_NO_USER);
-			return;
-		}
-		creds.uid = pw->uid;
-		creds.gid = pw->gid;
-		ng = user_groups(pw->name, pw->gid, &groups);
-		if (ng > 0) {
-			creds.groups = groups;
-			creds.ngroups = (size_t)ng;
-		}
+	*creds = (struct remove_creds){.as_root = remove_as == POLICY_REMOVE_AS_ROOT};
+	*groups = NULL;
+	if (creds->as_root)
+		return true;
+	if (!pw || pw->uid != s->rec->uid || !streq(pw->name, s->rec->user)) {
+		for (size_t i = 0; i < s->n; i++)
+			decide_not_removed(&s->c[i].out, STOP_NO_USER);
+		return false;
 	}
+	creds->uid = pw->uid;
+	creds->gid = pw->gid;
+	ng = user_groups(pw->name, pw->gid, groups);
+	if (ng > 0) {
+		creds->groups = *groups;
+		creds->ngroups = (size_t)ng;
+	}
+	return true;
+}
+
+/* The pending candidates of mount m as the remover's items (NULL items: count only);
+ * idx[k] is the candidate of items[k]. */
+static size_t removal_items(const struct sweep *s, size_t m, struct remove_item *items,
+			    size_t *idx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cand *c = &s->c[i];
+
+		if (!pending(c) || c->mount != m)
+			continue;
+		if (items) {
+			items[n] = (struct remove_item){
+				.parent = c->dir, .name = c->name,
+				.parent_dev = c->parent_dev, .parent_ino = c->parent_ino,
+				.dev = c->dev, .ino = c->ino, .type = c->f.type, .uid = c->f.uid,
+				.btime_ns = c->f.btime_ns,
+				.handle = c->handle.len ? &c->handle : NULL,
+			};
+			idx[n] = i;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
+			    size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct cand *c = &s->c[idx[k]];
+
+		decide_after_remove(&c->out, c->f.type, &res[k]);
+	}
+}
+
+static void remove_pending(struct sweep *s, const int *root_fds)
+{
+	struct remove_creds creds;
+	_cleanup_free_ gid_t *groups = NULL;
+	bool abandoned = false;
+
+	if (!removal_creds(s, &creds, &groups))
+		return;
 	for (size_t m = 0; m < s->rec->n_mounts; m++) {
 		_cleanup_free_ struct remove_item *items = NULL;
 		_cleanup_free_ struct remove_result *results = NULL;
 		_cleanup_free_ size_t *idx = NULL;
-		struct batch bc = {.s = s};
+		struct batch bc = {.s = s, .idx = NULL};
 		struct remove_batch b;
-		size_t n = 0;
+		size_t n = removal_items(s, m, NULL, NULL);
 
-		for (size_t i = 0; i < s->n; i++)
-			n += pending(&s->c[i]) && s->c[i].mount == m;
 		if (n == 0 || root_fds[m] < 0)
 			continue;
 		items = calloc(n, sizeof(*items));
@@ -834,45 +907,30 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 			s->error = -ENOMEM;
 			return;
 		}
-		n = 0;
-		for (size_t i = 0; i < s->n; i++) {
-			const struct cand *c = &s->c[i];
-			if (!pending(c) || c->mount != m)
-				continue;
-			items[n] = (struct remove_item){
-				.parent = c->dir, .name = c->name,
-				.parent_dev = c->parent_dev, .parent_ino = c->parent_ino,
-				.dev = c->dev, .ino = c->ino, .type = c->f.type, .uid = c->f.uid,
-				.btime_ns = c->f.btime_ns, .handle = c->handle.len ? &c->handle : NULL,
-			};
-			idx[n++] = i;
-		}
+		n = removal_items(s, m, items, idx);
 		bc.idx = idx;
 		b = (struct remove_batch){
 			.root_fd = root_fds[m], .dirs = s->dirs, .n_dirs = s->n_dirs,
-			.items = items, .n = n, .creds = &creds, .deadline_ns = deadline,
+			.items = items, .n = n, .creds = &creds, .deadline_ns = s->p->deadline_ns,
 			.on_result = on_result, .userdata = &bc,
 		};
 		remove_batch(&b, results);
 		abandoned |= b.abandoned;
-		for (size_t k = 0; k < n; k++) {
-			struct cand *c = &s->c[idx[k]];
-			decide_after_remove(&c->out, c->f.type, &results[k]);
-		}
+		removal_results(s, idx, results, n);
 	}
 	if (abandoned)
-		add_reason(s->res, "the remover did not end when killed (asleep in the kernel: on "
-				   "a FUSE mount?) and was left behind");
+		say_abandoned(s);
 }
 
 /* Before removing, say what is about to go (journal_intents), then remove it. */
-static void remove_with_intents(struct sweep *s, const int *root_fds)
+/* Say what is about to go; false: it cannot be said, and nothing goes. */
+static bool write_intents(struct sweep *s)
 {
 	if (journal_intents(s) < 0) {
 		/* Without the journal a crash could lose a removal's line. */
 		for (size_t i = 0; i < s->n; i++)
 			decide_not_removed(&s->c[i].out, STOP_NO_JOURNAL);
-		return;
+		return false;
 	}
 #ifdef TMPFS_SWEEP_TEST_HOOKS
 	/* TEST HOOK: TMPFS_SWEEP_TEST_KILL_AT_INTENTS: SIGKILL ourselves once the intents are
@@ -880,6 +938,13 @@ static void remove_with_intents(struct sweep *s, const int *root_fds)
 	if (getenv("TMPFS_SWEEP_TEST_KILL_AT_INTENTS"))
 		raise(SIGKILL);
 #endif
+	return true;
+}
+
+static void remove_with_intents(struct sweep *s, const int *root_fds)
+{
+	if (!write_intents(s))
+		return;
 	remove_pending(s, root_fds);
 	if (s->res->journal_lost)
 		add_reason(s->res, "some results could not be journaled");
@@ -1220,15 +1285,60 @@ static int sweep_prepare(struct sweep *s)
 	return 0;
 }
 
+/* Open recorded mount m, if it is still the one the session saw (same device); else say
+ * why in the session's reason. Returns the root fd (the sweep's) or -errno. */
+static int open_mount(struct sweep *s, size_t m)
+{
+	const struct record_mount *rm = &s->rec->mounts[m];
+	struct stat rst;
+	int r;
+
+	s->root_fds[m] = safe_close(s->root_fds[m]);
+	r = mounts_open_root(rm->path, &s->root_fds[m]);
+	if (r < 0) {
+		add_reason(s->res, "watched %s not usable: %s", rm->path, strerror(-r));
+		return r;
+	}
+	if (fstat(s->root_fds[m], &rst) < 0 || rst.st_dev != rm->dev) {
+		add_reason(s->res, "watched %s is another mount now", rm->path);
+		s->root_fds[m] = safe_close(s->root_fds[m]);
+		return -ESTALE;
+	}
+	return s->root_fds[m];
+}
+
+static void set_mount(struct sweep *s, size_t m)
+{
+	const struct record_mount *rm = &s->rec->mounts[m];
+
+	s->mount = m;
+	s->root_len = strlen(rm->path);
+	while (s->root_len > 1 && rm->path[s->root_len - 1] == '/')
+		s->root_len--;
+	s->chain_len = 0;
+	s->last.valid = false;
+}
+
+/* A walk of mount m ended (r: scan_mount's return). */
+static void walked(struct sweep *s, int r, const struct walk_stats *st)
+{
+	if (s->mem_capped) {
+		/* What the sweep may hold is spent: nothing more is walked. */
+		s->res->incomplete = true;
+		s->walk_cap = "memory";
+	} else if (r < 0 || st->incomplete) {
+		s->res->incomplete = true;
+		s->walk_cap = r < 0 ? "walk error" : st->incomplete_reason;
+	}
+}
+
 /* Walk every recorded mount that is still the one the session saw, deciding each entry
- * (on_entry). *cap: the cap the last capped walk hit, or NULL. */
-static int walk_mounts(struct sweep *s, int *root_fds, const char **cap)
+ * (on_entry). */
+static int walk_mounts(struct sweep *s)
 {
 	const struct session_record *rec = s->rec;
 
-	*cap = NULL;
 	for (size_t m = 0; m < rec->n_mounts && m < RECORD_MAX_MOUNTS; m++) {
-		const struct record_mount *rm = &rec->mounts[m];
 		struct walk_opts wo = {
 			.max_depth = (unsigned)s->p->policy->max_depth, /* <= WALK_MAX_DEPTH */
 			.max_entries = s->p->policy->max_entries,
@@ -1236,40 +1346,18 @@ static int walk_mounts(struct sweep *s, int *root_fds, const char **cap)
 			.flags = WALK_POST_ORDER,
 		};
 		struct walk_stats st;
-		struct stat rst;
 		int r;
 
-		/* The mount must still be the one the session saw (same device). */
-		r = mounts_open_root(rm->path, &root_fds[m]);
-		if (r < 0) {
-			add_reason(s->res, "watched %s not usable: %s", rm->path, strerror(-r));
+		if (open_mount(s, m) < 0)
 			continue;
-		}
-		if (fstat(root_fds[m], &rst) < 0 || rst.st_dev != rm->dev) {
-			add_reason(s->res, "watched %s is another mount now", rm->path);
-			root_fds[m] = safe_close(root_fds[m]);
-			continue;
-		}
-		s->mount = m;
-		s->root_len = strlen(rm->path);
-		while (s->root_len > 1 && rm->path[s->root_len - 1] == '/')
-			s->root_len--;
-		s->chain_len = 0;
-		s->last.valid = false;
-		r = scan_mount(s->pc, root_fds[m], rm->path, &wo, &s->leases, worth_scanning,
-			       on_entry, s, &st);
+		set_mount(s, m);
+		r = scan_mount(s->pc, s->root_fds[m], rec->mounts[m].path, &wo, &s->leases,
+			       worth_scanning, on_entry, s, &st);
 		if (s->error < 0)
 			return s->error;
-		if (s->mem_capped) {
-			/* What the sweep may hold is spent: nothing more is walked. */
-			s->res->incomplete = true;
-			*cap = "memory";
-			break;
-		}
-		if (r < 0 || st.incomplete) {
-			s->res->incomplete = true;
-			*cap = r < 0 ? "walk error" : st.incomplete_reason;
-		}
+		walked(s, r, &st);
+		if (s->mem_capped)
+			break; /* what the sweep may hold is spent: nothing more is walked */
 	}
 	return 0;
 }
@@ -1359,63 +1447,164 @@ static void audit_summary(const struct sweep *s, int r)
 	audit_session_close(p->audit, &sum);
 }
 
-int sweep_session(const struct sweep_params *p, struct sweep_result *res)
+/* Everything before the walk (sweep.h: the phases). */
+int sweep_start(const struct sweep_params *p, struct sweep_result *res, struct sweep **ret)
 {
-	struct sweep s = {.p = p, .rec = p->rec, .res = res};
-	int root_fds[RECORD_MAX_MOUNTS];
-	const char *cap = NULL;
+	struct sweep *s = calloc(1, sizeof(*s));
 	int r;
 
 	*res = (struct sweep_result){0};
+	*ret = s;
+	if (!s)
+		return -ENOMEM;
+	*s = (struct sweep){.p = p, .rec = p->rec, .res = res};
 	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
-		root_fds[i] = -1;
-	r = sweep_prepare(&s);
+		s->root_fds[i] = -1;
+	r = sweep_prepare(s);
 	if (r < 0)
-		goto out;
+		return r;
 	if (p->rec->n_pending) {
-		s.seen_pending = calloc(p->rec->n_pending, sizeof(*s.seen_pending));
-		if (!s.seen_pending) {
-			r = -ENOMEM;
-			goto out;
-		}
+		s->seen_pending = calloc(p->rec->n_pending, sizeof(*s->seen_pending));
+		if (!s->seen_pending)
+			return -ENOMEM;
 	}
-	r = walk_mounts(&s, root_fds, &cap);
-	if (r < 0)
-		goto out;
+	return 0;
+}
+
+void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool shared)
+{
+	if (!s || s->checked || s->error < 0)
+		return;
+	s->checked = true;
 #ifdef TMPFS_SWEEP_TEST_HOOKS
 	test_pause();
 #endif
-	if (cap)
-		settle_capped(&s, cap);
-	if (any_pending(&s))
-		check_in_use(&s, root_fds);
-	if (p->resume && !p->dry_run) {
+	if (s->walk_cap)
+		settle_capped(s, s->walk_cap);
+	s->shared_locks = locks;
+	s->shared_locks_err = locks_err;
+	s->use_shared_locks = shared;
+	if (any_pending(s))
+		check_in_use(s, s->root_fds);
+	s->use_shared_locks = false;
+	s->shared_locks = NULL;
+	if (s->p->resume && !s->p->dry_run && s->error >= 0) {
 		/* What the interrupted run did, before this run's journal replaces its. */
-		r = replay_interrupted(&s, root_fds);
+		int r = replay_interrupted(s, s->root_fds);
+
 		if (r == -ENOMEM)
-			goto out;
-		if (r < 0 && r != -ENOENT) {
-			for (size_t i = 0; i < s.n; i++)
-				decide_not_removed(&s.c[i].out, STOP_OLD_JOURNAL);
-			res->keep_closing = true;
-			add_reason(res, "the interrupted sweep's journal cannot be read (%s): "
-					"nothing removed, record kept", strerror(-r));
+			s->error = r;
+		else if (r < 0 && r != -ENOENT) {
+			for (size_t i = 0; i < s->n; i++)
+				decide_not_removed(&s->c[i].out, STOP_OLD_JOURNAL);
+			s->res->keep_closing = true;
+			add_reason(s->res, "the interrupted sweep's journal cannot be read (%s): "
+					   "nothing removed, record kept", strerror(-r));
 		}
 	}
-	if (any_pending(&s))
-		remove_with_intents(&s, root_fds);
-	if (s.error < 0) {
-		r = s.error;
-		goto out;
-	}
-	r = finish_pending(&s, cap != NULL);
+}
+
+bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups)
+{
+	*groups = NULL;
+	if (!s || s->error < 0 || s->removal_started || !any_pending(s))
+		return false;
+	s->removal_started = true;
+	if (!write_intents(s))
+		return false;
+	return removal_creds(s, creds, groups);
+}
+
+size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *items,
+			   size_t *idx)
+{
+	if (m >= s->rec->n_mounts || m >= RECORD_MAX_MOUNTS || s->root_fds[m] < 0)
+		return 0;
+	return removal_items(s, m, items, idx);
+}
+
+void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
+			   size_t n)
+{
+	removal_results(s, idx, res, n);
+}
+
+const struct remove_dir *sweep_removal_dirs(const struct sweep *s, size_t *n)
+{
+	*n = s->n_dirs;
+	return s->dirs;
+}
+
+void sweep_removal_answer(struct sweep *s, size_t i, const struct remove_result *r)
+{
+	journal_one(s, i, r);
+}
+
+void sweep_removal_abandoned(struct sweep *s)
+{
+	say_abandoned(s);
+}
+
+int sweep_root_fd(const struct sweep *s, size_t m)
+{
+	return m < s->rec->n_mounts && m < RECORD_MAX_MOUNTS ? s->root_fds[m] : -EBADF;
+}
+
+size_t sweep_n_mounts(const struct sweep *s)
+{
+	return MIN(s->rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
+}
+
+bool sweep_wants_locks(const struct sweep *s, dev_t *devs, size_t *n)
+{
+	bool want = false;
+
+	for (size_t i = 0; i < s->n && !want; i++)
+		want = pending(&s->c[i]) && s->c[i].f.type == S_IFREG;
+	for (size_t m = 0; want && m < s->rec->n_mounts && m < RECORD_MAX_MOUNTS; m++)
+		if (s->root_fds[m] >= 0)
+			devs[(*n)++] = s->rec->mounts[m].dev;
+	return want;
+}
+
+/* Everything after the walk: in-use check, removal, audit, the session-close line; frees
+ * s. r: what went wrong before (< 0), or 0. */
+int sweep_finish(struct sweep *s, int r)
+{
+	const struct sweep_params *p;
+	struct sweep_result *res;
+
+	if (!s)
+		return r < 0 ? r : -ENOMEM;
+	p = s->p;
+	res = s->res;
 	if (r < 0)
 		goto out;
-	audit_all(&s);
+	if (!s->checked)
+		sweep_check(s, NULL, 0, false);
+	if (any_pending(s) && !s->removal_started)
+		remove_with_intents(s, s->root_fds);
+	for (size_t i = 0; s->removal_started && i < s->n; i++) {
+		/* A batch's remover never got to it (no memory to hand it over): not removed. */
+		const struct remove_result none = {
+			.status = REMOVE_ERROR, .check = REMOVE_CHECK_NOT_RUN, .err = ENOMEM};
+
+		decide_after_remove(&s->c[i].out, s->c[i].f.type, &none);
+	}
+	if (s->removal_started && res->journal_lost)
+		add_reason(res, "some results could not be journaled");
+	if (s->error < 0) {
+		r = s->error;
+		goto out;
+	}
+	r = finish_pending(s, s->walk_cap != NULL);
+	if (r < 0)
+		goto out;
+	audit_all(s);
 	if (res->unlisted)
 		add_reason(res, "%" PRIu64 " file lines not written (at most %d a session)",
 			   res->unlisted, AUDIT_MAX_FILE_LINES);
-	r = sweep_leftovers(&s);
+	r = sweep_leftovers(s);
 	if (r < 0)
 		goto out;
 	if (p->statedir && !p->dry_run && !res->keep_closing)
@@ -1427,22 +1616,121 @@ out:
 	else if (res->keep_record && p->other_sessions == TRI_CANNOT_TELL)
 		add_reason(res, "deferred: cannot tell whether another session of the user is "
 				"alive");
-	audit_summary(&s, r);
+	audit_summary(s, r);
 	for (size_t i = 0; i < RECORD_MAX_MOUNTS; i++)
-		safe_close(root_fds[i]);
-	pages_ctx_free(s.pc);
-	lease_view_done(&s.leases);
-	free(s.inos);
-	audit_seen_done(&s.seen);
-	journal_close(s.jw);
-	free(s.seen_pending);
-	cands_free(&s);
+		safe_close(s->root_fds[i]);
+	pages_ctx_free(s->pc);
+	lease_view_done(&s->leases);
+	free(s->inos);
+	audit_seen_done(&s->seen);
+	journal_close(s->jw);
+	free(s->seen_pending);
+	cands_free(s);
+	free(s);
 	if (r < 0) {
 		free(res->pending);
 		res->pending = NULL;
 		res->n_pending = 0;
 	}
 	return r;
+}
+
+int sweep_session(const struct sweep_params *p, struct sweep_result *res)
+{
+	struct sweep *s;
+	int r = sweep_start(p, res, &s);
+
+	if (r == 0)
+		r = walk_mounts(s);
+	return sweep_finish(s, r);
+}
+
+/* ---- The hooks of a shared walk (sweep.h, lib/coalesce.c) */
+
+int sweep_open_mount(struct sweep *s, size_t m)
+{
+	if (m >= s->rec->n_mounts || m >= RECORD_MAX_MOUNTS)
+		return -EINVAL;
+	return open_mount(s, m);
+}
+
+bool sweep_wants_pages(const struct sweep *s, const struct statx *stx)
+{
+	return worth_scanning(stx, (void *)s);
+}
+
+bool sweep_ignores_owned(const struct sweep *s, const struct walk_entry *w)
+{
+	const struct statx *stx = w->stx;
+	enum policy_action a;
+
+	if (S_ISDIR(stx->stx_mode))
+		return true; /* a directory the session did not make: decide_class says 0 */
+	a = policy_decide(s->p->policy, s->p->scope, w->path, s->rec->user, s->rec->uid,
+			  POLICY_CLASS_OWNED, stx->stx_size, false, NULL);
+	return a == POLICY_IGNORE || a == POLICY_KEEP;
+}
+
+/* Two scopes that decide alike: the same Match blocks apply (on_entry's verdict), the same
+ * criterion could not be told. */
+static bool same_scope(const struct policy_scope *a, const struct policy_scope *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->n != b->n || !streq_ptr(a->unknown, b->unknown))
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->active[i] != b->active[i])
+			return false;
+	return true;
+}
+
+bool sweep_same_view(const struct sweep *a, const struct sweep *b)
+{
+	return a->p->policy == b->p->policy && a->rec->uid == b->rec->uid &&
+	       streq(a->rec->user, b->rec->user) && same_scope(a->p->scope, b->p->scope);
+}
+
+const uint64_t *sweep_cgroups(const struct sweep *s, size_t *n)
+{
+	*n = s->n_inos;
+	return s->inos;
+}
+
+int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t now_ns)
+{
+	struct scan_entry mine = *e;
+
+	if (s->cut || s->error < 0 || s->mem_capped)
+		return WALK_CONTINUE;
+	if (s->p->deadline_ns && now_ns > s->p->deadline_ns) {
+		/* Its own time is up: it is told no more entries, as its own walk would have
+		 * stopped. */
+		s->cut = true;
+		s->res->incomplete = true;
+		s->walk_cap = "time";
+		return WALK_CONTINUE;
+	}
+	/* Exactly what its own walk would have shown it: pages only where it would have
+	 * asked for them. */
+	if (e->pages && !worth_scanning(e->w->stx, s)) {
+		mine.pages = NULL;
+		mine.error = 0;
+	}
+	if (s->mount != m || !s->root_len)
+		set_mount(s, m);
+	return on_entry(&mine, s);
+}
+
+void sweep_walked(struct sweep *s, int r, const struct walk_stats *st)
+{
+	if (!s->cut)
+		walked(s, r, st);
+}
+
+int sweep_error(const struct sweep *s)
+{
+	return s->error;
 }
 
 int record_is_alive(const struct session_record *rec)

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct sweep_params {
 	const struct session_record *rec;
@@ -84,6 +85,73 @@ struct sweep_result {
 };
 
 int sweep_session(const struct sweep_params *p, struct sweep_result *res);
+
+/*
+ * The phases of sweep_session, for sweeps that share one walk per mount (coalesce.h):
+ * sweep_start, then for each recorded mount m that sweep_open_mount opens, every entry of
+ * one walk of it through sweep_entry and its end through sweep_walked; then sweep_finish.
+ * A session sees exactly the entries, facts and caps its own walk would have given it.
+ */
+struct sweep;
+struct scan_entry;
+struct statx;
+struct walk_entry;
+struct walk_stats;
+
+/* Returns 0 or -errno; *ret is to be handed to sweep_finish either way. */
+int sweep_start(const struct sweep_params *p, struct sweep_result *res, struct sweep **ret);
+/* Settle a capped walk's files and check what is to go for use (sweep_finish does it
+ * when it has not been done). shared: probe regular files against locks (a lock table a
+ * batch read once for all its sessions, just before their checks; NULL with locks_err
+ * when it could not be read) rather than a table of its own. */
+struct inuse;
+void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool shared);
+/* Will sweep_check probe regular files? Then the devices of its mounts are added to
+ * devs[*n] (room for RECORD_MAX_MOUNTS more). Call it after the walks. */
+bool sweep_wants_locks(const struct sweep *s, dev_t *devs, size_t *n);
+/* Removal shared by the sessions of one user (a batch): sweep_removal_start writes the
+ * session's intents and gives the remover's credentials (*groups: the caller frees);
+ * false: nothing to remove (or nothing can be: said in each file's line). Then, per mount
+ * m, the pending files as the remover's items (items NULL: count only; idx[k] is the
+ * session's own index for items[k]), and the remover's results back. sweep_finish then
+ * removes nothing more itself. */
+struct remove_creds;
+struct remove_item;
+struct remove_result;
+bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups);
+size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *items,
+			   size_t *idx);
+void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
+			   size_t n);
+/* The session's table of directories, which items' parent indexes (remove.h); each answer
+ * of the remover for the session's item i, into its journal as it arrives; the remover
+ * was left behind (said in the session-close line). */
+struct remove_dir;
+const struct remove_dir *sweep_removal_dirs(const struct sweep *s, size_t *n);
+void sweep_removal_answer(struct sweep *s, size_t i, const struct remove_result *r);
+void sweep_removal_abandoned(struct sweep *s);
+/* The root fd of the session's mount m (-1: not open), and how many mounts it has. */
+int sweep_root_fd(const struct sweep *s, size_t m);
+size_t sweep_n_mounts(const struct sweep *s);
+/* The in-use check, removal, the audit lines and the session-close line; frees s. r < 0:
+ * an error before (said in the session-close line). Returns sweep_session's value. */
+int sweep_finish(struct sweep *s, int r);
+/* Open the session's recorded mount m if it is still the mount the session saw (else the
+ * reason is the session's). Returns its root fd (the sweep's) or -errno. */
+int sweep_open_mount(struct sweep *s, size_t m);
+/* Is this entry worth its page scan for this session? */
+bool sweep_wants_pages(const struct sweep *s, const struct statx *stx);
+/* Would this session give the entry no line if its only class were `owned`? */
+bool sweep_ignores_owned(const struct sweep *s, const struct walk_entry *w);
+/* Do a and b ask the policy the same question of every entry (policy, uid, user)? */
+bool sweep_same_view(const struct sweep *a, const struct sweep *b);
+/* The session cgroup and its descendants, sorted (n 0: unknown). */
+const uint64_t *sweep_cgroups(const struct sweep *s, size_t *n);
+/* Decide one entry of mount m for this session (on its own deadline: past it, the session
+ * is told nothing more and is `incomplete: time`). Returns a walk_ret for this session. */
+int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t now_ns);
+void sweep_walked(struct sweep *s, int r, const struct walk_stats *st);
+int sweep_error(const struct sweep *s);
 
 /* Is the process that opened rec still the same live process (pid + start time), on this
  * boot? 1 yes, 0 no, -errno when it cannot tell (then it is to be taken as alive). */

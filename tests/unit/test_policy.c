@@ -64,7 +64,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.remove_as, POLICY_REMOVE_AS_USER);
 	assert_false(p.remove_sysv);
 	assert_int_equal(p.max_depth, 256);
-	assert_int_equal(p.max_entries, 1000000);
+	assert_int_equal(p.max_entries, 10000000);
 	assert_int_equal(p.n_rules, 0);
 	assert_false(p.report_only);
 	policy_free(&p);

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "queue.h"
+#include "coalesce.h"
+#include "helper.h"
+#include "sweep.h"
+#include "users.h"
+#include "util.h"
+#include "walk.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#define QUEUE_DIR "queue"
+#define SWEEP_LOCK "sweep"    /* in STATEDIR/locks: not a record id, no record's lock */
+#define BATCH_MAX 4096         /* records one leader takes at most */
+#define QUEUE_ENTRY_MAX 8192   /* bytes of one queue entry */
+/* How often a waiting close looks: from 5 ms, doubling to 50 ms (hundreds of closes
+ * waiting at once should not take the CPU from the one sweeping them). */
+#define POLL_MIN_US 5000
+#define WINDOW_STEP_US 10000
+#define WINDOW_MAX_US 100000
+#define POLL_MAX_US 50000
+#define GRACE_NS (2 * NSEC_PER_SEC) /* a leader on our record past our deadline: its own
+				     * deadline for it is ours, so it is about to finish */
+
+/* Sessions share a walk only under the same policy: its digest and its path. */
+static void policy_key(const struct sweep_ctx *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s", c->have_sha ? c->sha256 : "-",
+		 c->conf ? c->conf : POLICY_DEFAULT_PATH);
+}
+
+static int queue_dir(const struct sweep_ctx *c)
+{
+	return record_open_subdir(c->policy.state_dir, QUEUE_DIR);
+}
+
+/* The entry is "STARTED_NS KEY\n". */
+static int queue_add(int qfd, const char *id, uint64_t started_ns, const char *key)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[QUEUE_ENTRY_MAX];
+	int n = snprintf(buf, sizeof(buf), "%" PRIu64 " %s\n", started_ns, key);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -E2BIG;
+	fd = openat(qfd, id, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		    0600);
+	if (fd < 0)
+		return negative_errno();
+	if (write(fd, buf, (size_t)n) != n)
+		return errno ? negative_errno() : -EIO;
+	return 0;
+}
+
+static int queue_read(int qfd, const char *id, uint64_t *started_ns, char *key, size_t len)
+{
+	_cleanup_close_ int fd = openat(qfd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	char buf[QUEUE_ENTRY_MAX], *end;
+	ssize_t n;
+
+	if (fd < 0)
+		return negative_errno();
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return n < 0 ? negative_errno() : -EBADMSG;
+	buf[n] = '\0';
+	errno = 0;
+	*started_ns = strtoull(buf, &end, 10);
+	if (errno || end == buf || *end != ' ' || buf[n - 1] != '\n')
+		return -EBADMSG;
+	buf[n - 1] = '\0';
+	snprintf(key, len, "%s", end + 1);
+	return 0;
+}
+
+static bool queued(int qfd, const char *id)
+{
+	return faccessat(qfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+}
+
+/* One record a leader sweeps. */
+struct job {
+	struct session_record rec;
+	int lock;
+	uint64_t started_ns;
+	/* sweep_params_for's: p points at them */
+	struct policy_scope scope;
+	struct user_info ui;
+	struct sweep_params p;
+};
+
+struct batch {
+	struct sweep_ctx *c;
+	struct job *v;
+	size_t n;
+	int qfd;
+	const char *self; /* the leader's own record */
+	int self_exit;    /* its exit code, once settled; -1 before */
+};
+
+static void job_done(size_t i, int r, struct sweep_result *res, void *userdata)
+{
+	struct batch *b = userdata;
+	struct job *j = &b->v[i];
+	int k = sweep_settle(b->c, &j->rec, &j->p, r, res);
+
+	if (streq(j->rec.id, b->self))
+		b->self_exit = k;
+
+	/* Settled: the record is gone or deferred; then its close may go. */
+	unlinkat(b->qfd, j->rec.id, 0);
+	record_unlock(b->c->policy.state_dir, j->rec.id, j->lock, k != EXIT_FAIL);
+	j->lock = -1;
+}
+
+/* Take what is queued under our policy and sweep it, one walk per mount. Returns the exit
+ * code of our own record's sweep, or -1 when it was not among them. */
+static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadline_ns)
+{
+	const char *statedir = c->policy.state_dir;
+	struct batch b = {.c = c, .qfd = qfd, .self = self, .self_exit = -1};
+	_cleanup_free_ struct sweep_result *res = NULL;
+	_cleanup_free_ struct sweep_params *ps = NULL;
+	char key[QUEUE_ENTRY_MAX], ours[QUEUE_ENTRY_MAX];
+	char **ids = NULL;
+	size_t n = 0;
+	int r;
+
+	r = record_list_at(qfd, &ids, &n);
+	/* A storm (an sshd restart) brings its closes within a few ms of each other: while
+	 * more keep coming, wait for them (a lone close looks once, WINDOW_STEP_US later). */
+	for (unsigned w = 0; r == 0 && w < WINDOW_MAX_US; w += WINDOW_STEP_US) {
+		char **more = NULL;
+		size_t m = 0;
+
+		usleep(WINDOW_STEP_US);
+		if (record_list_at(qfd, &more, &m) < 0)
+			break;
+		record_ids_free(ids);
+		ids = more;
+		if (m <= n) {
+			n = m;
+			break;
+		}
+		n = m;
+	}
+	if (r < 0 || n == 0)
+		goto out;
+	b.v = calloc(MIN(n, (size_t)BATCH_MAX), sizeof(*b.v));
+	if (!b.v)
+		goto out;
+	policy_key(c, ours, sizeof(ours));
+	for (size_t i = 0; i < n && b.n < BATCH_MAX; i++) {
+		struct job *j = &b.v[b.n];
+		uint64_t started;
+		int lock;
+
+		if (queue_read(qfd, ids[i], &started, key, sizeof(key)) < 0 || !streq(key, ours))
+			continue; /* being written, or another policy's: its own close leads */
+		lock = record_lock(statedir, ids[i]);
+		if (lock < 0)
+			continue; /* its close giving up, or gc: theirs */
+		*j = (struct job){.lock = lock, .started_ns = started};
+		r = record_read(statedir, ids[i], &j->rec);
+		if (r == -ENOENT || (r == 0 && j->rec.state != RECORD_QUEUED &&
+				     j->rec.state != RECORD_CLOSING)) {
+			/* Settled meanwhile (gc): the entry is stale. */
+			unlinkat(qfd, ids[i], 0);
+			record_done(&j->rec);
+			record_unlock(statedir, ids[i], lock, r == -ENOENT);
+			continue;
+		}
+		if (r < 0 || j->rec.state != RECORD_QUEUED) {
+			/* Unreadable, or a sweep of it started and was killed (closing): its
+			 * own close says so at its deadline, and gc finishes it. */
+			record_done(&j->rec);
+			record_unlock(statedir, ids[i], lock, false);
+			continue;
+		}
+		b.n++;
+	}
+	if (b.n == 0)
+		goto out;
+	ps = calloc(b.n, sizeof(*ps));
+	res = calloc(b.n, sizeof(*res));
+	if (!ps || !res)
+		goto unlock;
+	for (size_t i = 0; i < b.n; i++) {
+		struct job *j = &b.v[i];
+
+		/* Each on its own clock: its close's start, its own Timeout; and none past ours
+		 * (our own close's deadline: we may be killed at it). */
+		if (sweep_params_for(c, &j->rec, "close", false, false, &j->scope, &j->ui,
+				     &j->p) < 0) {
+			/* No memory for its scope: it stays queued, and its own close gives it
+			 * to gc at its deadline. Its place takes the last job (not set up yet). */
+			policy_scope_done(&j->scope);
+			record_unlock(statedir, j->rec.id, j->lock, false);
+			record_done(&j->rec);
+			*j = b.v[--b.n];
+			b.v[b.n] = (struct job){.lock = -1};
+			i--;
+			continue;
+		}
+		if (j->started_ns && j->started_ns < j->p.started_ns)
+			j->p.started_ns = j->started_ns;
+		j->p.deadline_ns = MIN(j->p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC,
+				       deadline_ns);
+		ps[i] = j->p;
+	}
+	if (b.n && sweep_batch(ps, b.n, res, deadline_ns, job_done, &b) < 0) {
+		/* Not even started: each stays queued (closing now: gc resumes it). */
+		warnx_("close: a shared sweep of %zu sessions could not start: %s", b.n,
+		       strerror(ENOMEM));
+	}
+unlock:
+	for (size_t i = 0; i < b.n; i++) {
+		if (b.v[i].lock >= 0)
+			record_unlock(statedir, b.v[i].rec.id, b.v[i].lock, false);
+		record_done(&b.v[i].rec);
+		policy_scope_done(&b.v[i].scope);
+	}
+out:
+	free(b.v);
+	record_ids_free(ids);
+	return b.self_exit;
+}
+
+/* Our record is no longer queued: how did its close end? */
+static int outcome(const struct sweep_ctx *c, const char *id)
+{
+	struct session_record rec = {0};
+	int r = record_read(c->policy.state_dir, id, &rec), ret;
+
+	ret = r == -ENOENT ? EXIT_OK
+	      : r < 0	   ? EXIT_FAIL
+	      : rec.state == RECORD_DEFERRED ? EXIT_OK
+					     : EXIT_INCOMPLETE;
+	record_done(&rec);
+	return ret;
+}
+
+/* Out of time and nobody took it: our session-close line says so, and gc finishes it. */
+static int give_up(struct sweep_ctx *c, int qfd, const char *id, uint64_t started_ns)
+{
+	struct session_record rec = {0};
+	int lock = record_lock(c->policy.state_dir, id), r, ret;
+
+	if (lock < 0)
+		return -EBUSY; /* a leader has it now */
+	r = record_read(c->policy.state_dir, id, &rec);
+	if (r < 0 || (rec.state != RECORD_QUEUED && rec.state != RECORD_CLOSING)) {
+		/* Settled (or unreadable: gc says so). */
+		unlinkat(qfd, id, 0);
+		ret = r == -ENOENT || (r == 0 && rec.state == RECORD_DEFERRED) ? EXIT_OK
+									      : EXIT_INCOMPLETE;
+	} else {
+		/* Queued and never reached, or its sweep started and was killed (closing):
+		 * gc finishes it (and resumes the interrupted sweep) once we are gone. */
+		struct audit_summary sum = {
+			.session = rec.id, .user = rec.user, .uid = rec.uid, .incomplete = true,
+			.duration_ms = (now_monotonic_ns() - started_ns) / NSEC_PER_MSEC,
+			.policy_sha256 = c->have_sha ? c->sha256 : NULL,
+			.time_ns = now_realtime_ns(), .trigger = "close",
+			.reason = rec.state == RECORD_QUEUED
+					  ? "timeout: queued for a shared sweep that did not reach "
+					    "it in time; left for gc"
+					  : "timeout: the shared sweep of it was interrupted; left "
+					    "for gc",
+		};
+
+		unlinkat(qfd, id, 0);
+		if (c->audit && audit_session_close(c->audit, &sum) < 0)
+			warnx_("close: session %s: cannot write its session-close line", id);
+		c->metrics.add.incomplete++;
+		c->metrics.add.timeouts++;
+		c->swept = true;
+		ret = EXIT_INCOMPLETE;
+	}
+	record_unlock(c->policy.state_dir, id, lock, false);
+	record_done(&rec);
+	return ret;
+}
+
+int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint64_t started_ns)
+{
+	const char *statedir = c->policy.state_dir;
+	uint64_t deadline = started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
+	_cleanup_close_ int qfd = queue_dir(c), lfd = -1, sfd = -1;
+	char key[QUEUE_ENTRY_MAX];
+	unsigned poll_us = POLL_MIN_US;
+	bool late = false;
+	int r, own = -1;
+
+	policy_key(c, key, sizeof(key));
+	rec->state = RECORD_QUEUED;
+	rec->end_ns = now_realtime_ns(); /* what it claims: born up to its close */
+	r = qfd < 0 ? qfd : record_write(statedir, rec);
+	if (r == 0)
+		r = queue_add(qfd, rec->id, started_ns, key);
+	lfd = record_open_subdir(statedir, "locks");
+	if (r == 0 && lfd >= 0)
+		sfd = openat(lfd, SWEEP_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+			     0600);
+	if (r < 0 || sfd < 0) {
+		/* No queue: on its own, as before there was one. */
+		if (qfd >= 0)
+			unlinkat(qfd, rec->id, 0);
+		r = sweep_one(c, rec, "close", false, false);
+		record_unlock(statedir, rec->id, lock, r != EXIT_FAIL);
+		return r;
+	}
+	record_unlock(statedir, rec->id, lock, false);
+	for (;;) {
+		uint64_t now;
+
+		if (!queued(qfd, rec->id))
+			return own >= 0 ? own : outcome(c, rec->id);
+		if (!late && flock(sfd, LOCK_EX | LOCK_NB) == 0) {
+			r = lead(c, qfd, rec->id, deadline);
+			if (r >= 0)
+				own = r; /* swept it ourselves: its exit code is known */
+			flock(sfd, LOCK_UN);
+			poll_us = POLL_MIN_US;
+			continue;
+		}
+		now = now_monotonic_ns();
+		if (now >= deadline && !late) {
+			r = give_up(c, qfd, rec->id, started_ns);
+			if (r >= 0)
+				return r;
+			late = true; /* a leader is on it: wait for it, a little */
+		}
+		if (late && now >= deadline + GRACE_NS)
+			return EXIT_INCOMPLETE;
+		usleep(poll_us);
+		poll_us = MIN(poll_us * 2, (unsigned)POLL_MAX_US);
+	}
+}
+
+void queue_forget(const struct sweep_ctx *c, const char *id)
+{
+	char path[PATH_MAX];
+
+	/* Not made when missing: most state dirs never had a queue entry gc would see. */
+	if (record_id_valid(id) && snprintf(path, sizeof(path), "%s/" QUEUE_DIR "/%s",
+					    c->policy.state_dir, id) < (int)sizeof(path))
+		(void)unlink(path);
+}
