@@ -174,9 +174,9 @@ void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger)
 	u->have_pending = true;
 	u->pending_sessions = pending_sessions(c->policy.state_dir);
 	if (streq(trigger, "gc"))
-		u->last_gc_ns = now_realtime_ns();
+		u->last_gc_ns = now_ns(CLOCK_REALTIME);
 	else if (c->swept)
-		u->last_close_ns = now_realtime_ns();
+		u->last_close_ns = now_ns(CLOCK_REALTIME);
 	r = metrics_update(c->policy.metrics_file, u, 0);
 	if (r < 0 && r != -ENOENT)
 		warnx_("metrics %s: %s", c->policy.metrics_file, strerror(-r));
@@ -197,8 +197,8 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 		.dry_run = dry_run,
 		.final = final,
 		/* A deferred session claims only what was born before its own close. */
-		.end_ns = rec->end_ns ? rec->end_ns : now_realtime_ns(),
-		.started_ns = now_monotonic_ns(),
+		.end_ns = rec->end_ns ? rec->end_ns : now_ns(CLOCK_REALTIME),
+		.started_ns = now_ns(CLOCK_MONOTONIC),
 		.reason = c->reason[0] ? c->reason : NULL,
 		.policy_sha256 = c->have_sha ? c->sha256 : NULL,
 		.kill_after = c->kill_after,

@@ -129,23 +129,15 @@ const char *inuse_reason_str(enum inuse_reason r)
 	return (unsigned)r < ARRAY_SIZE(reason_names) ? reason_names[r] : "unknown";
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static bool past(uint64_t deadline_ns)
 {
-	return deadline_ns && mono_ns() > deadline_ns;
+	return deadline_ns && now_ns(CLOCK_MONOTONIC) > deadline_ns;
 }
 
 /* A poll(2) timeout up to the deadline (rounded up; -1: none; 0: passed). */
 static int ms_until(uint64_t deadline_ns)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 	if (!deadline_ns)
 		return -1;
@@ -686,7 +678,7 @@ static int snapshot(int proc_fd, pid_t skip_pid, const struct inuse_opts *o, str
 {
 	struct pids pids = {0};
 	struct inuse *u;
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	int r;
 
 	u = calloc(1, sizeof(*u));
@@ -741,7 +733,7 @@ done:
 	u->bufcap = 0;
 	u->st.all_found = done_early(u);
 	u->st.entries = u->set.used;
-	u->st.elapsed_ns = mono_ns() - t0;
+	u->st.elapsed_ns = now_ns(CLOCK_MONOTONIC) - t0;
 	free(pids.v);
 	*ret = u;
 	return 0;

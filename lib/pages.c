@@ -497,7 +497,7 @@ struct search {
 static bool search_step(struct pages_ctx *c, struct search *s)
 {
 	if (++s->steps > SEARCH_STEPS ||
-	    (c->deadline_ns && (s->steps & 63) == 0 && now_monotonic_ns() > c->deadline_ns))
+	    (c->deadline_ns && (s->steps & 63) == 0 && now_ns(CLOCK_MONOTONIC) > c->deadline_ns))
 		s->capped = true;
 	return !s->capped;
 }

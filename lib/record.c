@@ -690,7 +690,6 @@ int record_remove(const char *statedir, const char *id)
 int record_before_boot(const char *statedir, const char *id)
 {
 	_cleanup_close_ int dfd = -1;
-	struct timespec rt, bt;
 	struct stat st;
 	uint64_t boot_ns;
 
@@ -703,9 +702,7 @@ int record_before_boot(const char *statedir, const char *id)
 		return negative_errno();
 	if (!S_ISREG(st.st_mode))
 		return -EBADMSG;
-	if (clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
-		return negative_errno();
-	boot_ns = ((uint64_t)rt.tv_sec - (uint64_t)bt.tv_sec) * NSEC_PER_SEC;
+	boot_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
 	/* A minute of slack for clock steps since boot: a record of this boot is never
 	 * taken for an older one, which is the mistake that would matter. */
 	return (uint64_t)st.st_mtim.tv_sec * NSEC_PER_SEC + (uint64_t)st.st_mtim.tv_nsec +

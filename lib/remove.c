@@ -64,14 +64,6 @@ const char *remove_check_str(enum remove_check c)
 									: "unknown";
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- the child ---- */
 
 static void child_report(int wfd, size_t idx, enum remove_status s, enum remove_check c, int err)
@@ -216,7 +208,7 @@ static _Noreturn void child_main(int root_fd, int wfd, const struct remove_item 
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (deadline_ns && mono_ns() >= deadline_ns)
+		if (deadline_ns && now_ns(CLOCK_MONOTONIC) >= deadline_ns)
 			_exit(2); /* the parent marks the rest not-run */
 		child_one(root_fd, wfd, &items[i], i, &pfd, &pname);
 	}
@@ -267,7 +259,7 @@ int remove_batch(int root_fd, const struct remove_item *items, size_t n,
 		ssize_t k;
 
 		if (deadline_ns) {
-			uint64_t now = mono_ns();
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 			if (now >= deadline_ns)
 				break;
@@ -306,7 +298,7 @@ int remove_batch(int root_fd, const struct remove_item *items, size_t n,
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (got < n && !(deadline_ns && mono_ns() >= deadline_ns))
+	if (got < n && !(deadline_ns && now_ns(CLOCK_MONOTONIC) >= deadline_ns))
 		for (i = 0; i < n; i++)
 			if (results[i].check == REMOVE_CHECK_NOT_RUN)
 				results[i].err = ECHILD; /* the child died early */

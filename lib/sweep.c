@@ -293,7 +293,7 @@ struct use {
  * deadline), so that naming never costs the removal its time. */
 static uint64_t naming_deadline(uint64_t deadline_ns)
 {
-	uint64_t now = now_monotonic_ns();
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 	if (!deadline_ns)
 		return now + NSEC_PER_SEC;
@@ -903,8 +903,8 @@ static void audit_summary(const struct sweep *s, int r)
 		.removed = res->removed, .removed_bytes = res->removed_bytes, .kept = res->kept,
 		.deferred = res->deferred, .errors = res->errors + (r < 0),
 		.incomplete = res->incomplete || r < 0,
-		.duration_ms = (now_monotonic_ns() - p->started_ns) / NSEC_PER_MSEC,
-		.policy_sha256 = p->policy_sha256, .time_ns = now_realtime_ns(),
+		.duration_ms = (now_ns(CLOCK_MONOTONIC) - p->started_ns) / NSEC_PER_MSEC,
+		.policy_sha256 = p->policy_sha256, .time_ns = now_ns(CLOCK_REALTIME),
 		.trigger = p->trigger,
 		.reason = p->reason ? p->reason : res->reason[0] ? res->reason : NULL,
 	};

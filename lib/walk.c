@@ -24,20 +24,6 @@ struct frame {
 	char *name; /* name in the parent (for the leaving call) */
 };
 
-uint64_t now_monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t now_realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static int openat2_beneath(int dirfd, const char *name, int flags)
 {
 	int fd = openat_beneath(dirfd, name, flags | O_NOCTTY);
@@ -209,7 +195,7 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 			set_incomplete(st, "entries");
 			break;
 		}
-		if (deadline && (st->entries & 255) == 0 && now_monotonic_ns() > deadline) {
+		if (deadline && (st->entries & 255) == 0 && now_ns(CLOCK_MONOTONIC) > deadline) {
 			set_incomplete(st, "time");
 			break;
 		}

@@ -213,14 +213,6 @@ static int get_item_dup(pam_handle_t *pamh, int item, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-static uint64_t realtime_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 /* A logind session scope, or a cgroup this module made. */
 static bool cgroup_is_per_session(const char *rel)
 {
@@ -475,7 +467,7 @@ static void metrics_close_failed(pam_handle_t *pamh, const struct policy *pol, b
 {
 	struct metrics_update u = {
 		.add = {.incomplete = 1, .timeouts = timeout},
-		.last_close_ns = realtime_ns(CLOCK_REALTIME),
+		.last_close_ns = now_ns(CLOCK_REALTIME),
 	};
 	int r;
 
@@ -496,7 +488,7 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 	struct audit *a = open_audit(pamh, pol);
 	struct audit_summary ev = {
 		.session = rec->id, .user = rec->user, .uid = rec->uid, .incomplete = true,
-		.duration_ms = duration_ns / NSEC_PER_MSEC, .time_ns = realtime_ns(CLOCK_REALTIME),
+		.duration_ms = duration_ns / NSEC_PER_MSEC, .time_ns = now_ns(CLOCK_REALTIME),
 		.trigger = "close", .reason = reason,
 	};
 
@@ -564,10 +556,10 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	 * time from it, and it lags the fine clock by up to a tick, so a file made just
 	 * after open could otherwise be "born before" the session. The id uses the fine
 	 * clock, unique even for one process opening sessions in a loop. */
-	rec.start_ns = realtime_ns(CLOCK_REALTIME_COARSE);
+	rec.start_ns = now_ns(CLOCK_REALTIME_COARSE);
 	r = proc_pid_starttime(0, &rec.pid_start);
 	if (r >= 0)
-		r = record_make_id(rec.pid, realtime_ns(CLOCK_REALTIME), id, sizeof(id));
+		r = record_make_id(rec.pid, now_ns(CLOCK_REALTIME), id, sizeof(id));
 	if (r >= 0 && !(rec.id = strdup(id)))
 		r = -ENOMEM;
 	if (r < 0)
@@ -628,14 +620,6 @@ static int helper_usable(const char *path)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static int close_session(pam_handle_t *pamh, const struct options *o)
 {
 	struct policy pol = {0};
@@ -686,7 +670,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 	 * session, and the session cgroup keeps only what the user left. */
 	restore_cgroup(pamh, &rec, true, false);
 
-	t0 = mono_ns();
+	t0 = now_ns(CLOCK_MONOTONIC);
 	r = helper_usable(helper);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "helper %s not run: %s", helper,
@@ -706,10 +690,10 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 			pam_syslog(pamh, LOG_ERR, "helper for session %s killed at the %" PRIu64
 				   " s deadline; record kept for gc", rec.id,
 				   (uint64_t)(o->timeout_ns / NSEC_PER_SEC));
-			audit_close_failed(pamh, &pol, &rec, "timeout", mono_ns() - t0);
+			audit_close_failed(pamh, &pol, &rec, "timeout", now_ns(CLOCK_MONOTONIC) - t0);
 		} else if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot run helper %s: %s", helper, strerror(-r));
-			audit_close_failed(pamh, &pol, &rec, "error", mono_ns() - t0);
+			audit_close_failed(pamh, &pol, &rec, "error", now_ns(CLOCK_MONOTONIC) - t0);
 		} else if (!WIFEXITED(r) || (WEXITSTATUS(r) != 0 && WEXITSTATUS(r) != 7)) {
 			pam_syslog(pamh, LOG_WARNING, "helper for session %s failed (status %d)",
 				   rec.id, WIFEXITED(r) ? WEXITSTATUS(r) : 128 + WTERMSIG(r));

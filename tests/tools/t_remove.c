@@ -15,14 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
 	struct remove_creds c = { .as_root = false };
@@ -136,10 +128,10 @@ int main(int argc, char **argv)
 		for (k = 0; k < 2000 && access(go, F_OK) < 0; k++)
 			usleep(10000);
 	}
-	t0 = now_ns();
+	t0 = now_ns(CLOCK_MONOTONIC);
 	r = remove_batch(root_fd, items, n, &c, deadline_ms ? t0 + deadline_ms * NSEC_PER_MSEC : 0,
 			 res);
-	fprintf(stderr, "batch_ms=%.3f removed=%d n=%zu\n", (now_ns() - t0) / 1e6, r, n);
+	fprintf(stderr, "batch_ms=%.3f removed=%d n=%zu\n", (now_ns(CLOCK_MONOTONIC) - t0) / 1e6, r, n);
 	for (i = 0; i < n; i++)
 		printf("%s %s %s %s\n", rels[i], remove_status_str(res[i].status),
 		       remove_check_str(res[i].check), res[i].err ? strerrorname_np(res[i].err) : "0");
