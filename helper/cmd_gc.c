@@ -34,7 +34,7 @@ static const char *gc_reason(struct sweep_ctx *c, const struct session_record *r
 	int r;
 
 	*final = false;
-	if (read_boot_id(boot) == 0 && !streq(boot, rec->boot_id)) {
+	if (proc_boot_id(boot) == 0 && !streq(boot, rec->boot_id)) {
 		*final = true;
 		return "from another boot";
 	}

@@ -818,55 +818,6 @@ int record_find_by_pid(const char *statedir, pid_t pid, uint64_t pid_start, char
 	return r;
 }
 
-int proc_pid_starttime(pid_t pid, uint64_t *ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	char path[64];
-	const char *p;
-	ssize_t n;
-
-	if (pid == 0)
-		snprintf(path, sizeof(path), "/proc/self/stat");
-	else
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_oneshot_file_at(AT_FDCWD, path, 4096, &buf);
-	if (n < 0)
-		return (int)n;
-	/* comm may hold spaces and ')': fields resume after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EBADMSG;
-	p++;
-	/* p is at " S ppid ..."; field 3 is the state, we want field 22. */
-	for (int field = 2; field < 22; field++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -EBADMSG;
-		p++;
-	}
-	errno = 0;
-	char *end;
-	unsigned long long v = strtoull(p, &end, 10);
-	if (errno || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
-		return -EBADMSG;
-	*ret = v;
-	return 0;
-}
-
-int read_boot_id(char buf[RECORD_BOOT_ID_LEN + 1])
-{
-	_cleanup_free_ char *s = NULL;
-	ssize_t n = read_oneshot_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 64, &s);
-
-	if (n < 0)
-		return (int)n;
-	if (n < RECORD_BOOT_ID_LEN)
-		return -EBADMSG;
-	memcpy(buf, s, RECORD_BOOT_ID_LEN);
-	buf[RECORD_BOOT_ID_LEN] = '\0';
-	return 0;
-}
-
 int record_open_subdir(const char *statedir, const char *name)
 {
 	_cleanup_close_ int sfd = -1;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "cgroup.h"
+#include "proc.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,7 +24,7 @@
 #define RECORD_MAX_SIZE (64 * 1024)
 #define RECORD_MAX_MOUNTS 64
 #define RECORD_ID_MAX 48       /* "PID-NS" with room to spare, NUL included */
-#define RECORD_BOOT_ID_LEN 36  /* as /proc/sys/kernel/random/boot_id, without the newline */
+#define RECORD_BOOT_ID_LEN PROC_BOOT_ID_LEN
 #define RECORD_MAX_PENDING 1000 /* more pending files than this: no list (all decided again) */
 
 enum record_state {
@@ -131,9 +132,5 @@ int record_find_by_pid(const char *statedir, pid_t pid, uint64_t pid_start, char
 int record_list(const char *statedir, char ***ret, size_t *ret_n);
 void record_ids_free(char **ids);
 
-/* Field 22 of /proc/PID/stat (0: self). */
-int proc_pid_starttime(pid_t pid, uint64_t *ret);
-/* /proc/sys/kernel/random/boot_id without the newline. */
-int read_boot_id(char buf[RECORD_BOOT_ID_LEN + 1]);
 
 const char *record_state_to_string(enum record_state s);

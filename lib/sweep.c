@@ -995,7 +995,7 @@ int record_is_alive(const struct session_record *rec)
 	int r;
 
 	/* Boot id unreadable: the pid and its start time still tell. */
-	if (read_boot_id(boot) == 0 && !streq(boot, rec->boot_id))
+	if (proc_boot_id(boot) == 0 && !streq(boot, rec->boot_id))
 		return 0;
 	if (rec->pid <= 0)
 		return 0;

@@ -570,7 +570,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 		r = -ENOMEM;
 		goto out;
 	}
-	if (read_boot_id(rec.boot_id) < 0)
+	if (proc_boot_id(rec.boot_id) < 0)
 		rec.boot_id[0] = '\0';
 
 	setup_cgroup(pamh, o, &rec);

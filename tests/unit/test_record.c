@@ -48,7 +48,7 @@ static void fill(struct session_record *r, pid_t pid, uint64_t start)
 	r->rhost = strdup("evil\nstate=deferred\nuid=0 \\x41 =");
 	r->tty = strdup("ssh");
 	r->start_ns = start;
-	assert_int_equal(read_boot_id(r->boot_id), 0);
+	assert_int_equal(proc_boot_id(r->boot_id), 0);
 	r->cg_mode = CG_V1;
 	r->cgroup = strdup("/user.slice/tmpfs-sweep/x y");
 	r->cgroup_ino = 4242;
