@@ -191,15 +191,14 @@ static const char *holder_rel(const struct explain *x, uint64_t ino)
 /* For people: the holder relative to the cgroup explained ("." for itself). */
 static const char *holder_below(const struct explain *x, uint64_t ino)
 {
-	const char *rel = holder_rel(x, ino);
-	size_t n = strlen(x->cg.rel);
+	const char *rel = holder_rel(x, ino), *below;
 
 	if (streq(rel, x->cg.rel))
 		return ".";
 	if (streq(x->cg.rel, "/"))
 		return rel + 1;
-	if (strncmp(rel, x->cg.rel, n) == 0 && rel[n] == '/')
-		return rel + n + 1;
+	if ((below = startswith(rel, x->cg.rel)) && below[0] == '/')
+		return below + 1;
 	return rel;
 }
 

@@ -321,7 +321,7 @@ int cg_self_quick(enum cg_mode *ret_mode, char **ret_rel, uint64_t *ret_ino)
 
 int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret)
 {
-	size_t ml = strlen(r->mnt);
+	const char *below;
 	uint64_t pid;
 
 	if (!spec || !*spec)
@@ -336,8 +336,8 @@ int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret)
 			return k == -ENOENT ? -ESRCH : k;
 		return cg_open_rel(r, rel, ret);
 	}
-	if (strncmp(spec, r->mnt, ml) == 0 && (spec[ml] == '/' || spec[ml] == '\0'))
-		return cg_open_rel(r, spec + ml, ret);
+	if ((below = startswith(spec, r->mnt)) && (below[0] == '/' || below[0] == '\0'))
+		return cg_open_rel(r, below, ret);
 	/* Under /sys/fs/cgroup but not in the memory hierarchy (e.g. a v1 controller or a
 	 * v2 tree without memory): say so rather than guess. */
 	if (startswith(spec, "/sys/fs/cgroup/") || streq(spec, "/sys/fs/cgroup"))

@@ -177,14 +177,13 @@ int read_u64_at(int dirfd, const char *path, uint64_t *ret)
 
 int stat_lookup_u64(const char *buf, const char *key, uint64_t *ret)
 {
-	size_t klen = strlen(key);
-	const char *p = buf;
+	const char *p = buf, *v_at;
 
 	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+		if ((v_at = startswith(p, key)) && v_at[0] == ' ') {
 			char *end;
 			errno = 0;
-			unsigned long long v = strtoull(p + klen + 1, &end, 10);
+			unsigned long long v = strtoull(v_at + 1, &end, 10);
 			if (errno || (*end != '\n' && *end != '\0'))
 				return -EINVAL;
 			*ret = v;

@@ -408,8 +408,8 @@ int inuse_parse_locks_line(const char *line, dev_t *dev, ino_t *ino, pid_t *pid,
 
 	p = skip_token(p); /* "N:" */
 	p = skip_ws(p);
-	if (startswith(p, "->"))
-		p = skip_ws(p + 2);
+	if ((type = startswith(p, "->")))
+		p = skip_ws(type);
 	type = p;
 	if (!*type || *type == '\n')
 		return -EINVAL;

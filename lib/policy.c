@@ -1208,11 +1208,13 @@ int policy_watch_paths(const struct policy *p, const char *user, uid_t uid, char
 /* One login.defs line: 1 and *ret if it sets UID_MIN, 0 if not, -EINVAL if malformed. */
 static int uid_min_line(char *line, uid_t *ret)
 {
+	const char *rest;
 	char *args[3];
 	uint64_t v;
 
 	line += strspn(line, " \t");
-	if (line[0] != 'U' || !startswith(line, "UID_MIN") || (line[7] != ' ' && line[7] != '\t'))
+	rest = startswith(line, "UID_MIN");
+	if (!rest || (rest[0] != ' ' && rest[0] != '\t'))
 		return 0;
 	if (tokenize(line, args, ARRAY_SIZE(args)) < 2)
 		return 0;

@@ -82,9 +82,13 @@ static inline bool streq_ptr(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static inline bool startswith(const char *s, const char *prefix)
+/* What follows prefix in s, or NULL when s does not start with it: the caller never counts
+ * the prefix's length by hand. */
+static inline const char *startswith(const char *s, const char *prefix)
 {
-	return strncmp(s, prefix, strlen(prefix)) == 0;
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
 /* Like close() but returns -1 so `fd = safe_close(fd)` reads well. */

@@ -117,24 +117,24 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 {
 	*o = (struct options){.timeout_ns = DEFAULT_TIMEOUT_NS};
 	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		uint64_t v;
+		const char *a = argv[i], *v;
+		uint64_t t;
 
-		if (startswith(a, "conf=") && a[5] == '/') {
-			o->conf = a + 5;
-		} else if (startswith(a, "timeout=")) {
-			if (parse_u64(a + 8, &v) < 0 || v == 0 || v > MAX_TIMEOUT_S)
+		if ((v = startswith(a, "conf=")) && v[0] == '/') {
+			o->conf = v;
+		} else if ((v = startswith(a, "timeout="))) {
+			if (parse_u64(v, &t) < 0 || t == 0 || t > MAX_TIMEOUT_S)
 				pam_syslog(pamh, LOG_ERR, "bad option %s, using timeout=5", a);
 			else
-				o->timeout_ns = v * NSEC_PER_SEC;
+				o->timeout_ns = t * NSEC_PER_SEC;
 		} else if (streq(a, "cgroup=inherit")) {
 			o->create_cgroup = false;
 		} else if (streq(a, "cgroup=create")) {
 			o->create_cgroup = true;
-		} else if (startswith(a, "cgroup_parent=") && a[14] == '/') {
-			o->cgroup_parent = a + 14;
-		} else if (startswith(a, "service=")) {
-			o->services = a + 8;
+		} else if ((v = startswith(a, "cgroup_parent=")) && v[0] == '/') {
+			o->cgroup_parent = v;
+		} else if ((v = startswith(a, "service="))) {
+			o->services = v;
 			if (!service_list_ok(o->services)) {
 				o->services_bad = true;
 				pam_syslog(pamh, LOG_ERR, "bad option %s: the module does nothing", a);
@@ -142,8 +142,8 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 		} else if (streq(a, "debug")) {
 			o->debug = true;
 #ifdef TMPFS_SWEEP_TEST_HOOKS
-		} else if (startswith(a, "helper=") && a[7] == '/') {
-			o->helper = a + 7;
+		} else if ((v = startswith(a, "helper=")) && v[0] == '/') {
+			o->helper = v;
 #endif
 		} else {
 			pam_syslog(pamh, LOG_ERR, "unknown option %s, ignored", a);

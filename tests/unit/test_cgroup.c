@@ -90,12 +90,12 @@ static void render(const char *tmpl, const char *out)
 	while (fgets(line, sizeof(line), in)) {
 		const char *keys[] = {"@V2@", "@V1MEM@", "@UNIFIED@"};
 		const char *vals[] = {V2, V1MEM, UNIFIED};
-		for (const char *s = line; *s;) {
+		for (const char *s = line, *rest; *s;) {
 			bool done = false;
 			for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
-				if (startswith(s, keys[k])) {
+				if ((rest = startswith(s, keys[k]))) {
 					fputs(vals[k], o);
-					s += strlen(keys[k]);
+					s = rest;
 					done = true;
 					break;
 				}
