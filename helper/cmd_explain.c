@@ -363,13 +363,10 @@ int cmd_explain(int argc, char **argv)
 		ret = fail(EXIT_FAIL, "explain: %s: %s", x.cg.rel, strerror(-r));
 		goto out;
 	}
-	x.inos = malloc(x.desc.n * sizeof(*x.inos));
-	if (!x.inos) {
+	if (cg_list_inos(&x.desc, &x.inos) < 0) {
 		ret = fail(EXIT_FAIL, "explain: out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < x.desc.n; i++)
-		x.inos[i] = x.desc.v[i].ino; /* cg_list_descendants sorts by ino */
 	if ((r = pages_ctx_new(&pc)) < 0) {
 		ret = fail(EXIT_FAIL, "explain: page attribution: %s", strerror(-r));
 		goto out;

@@ -330,7 +330,6 @@ int cmd_scan(int argc, char **argv)
 	s.have_root = r == 0;
 	if (cgroup_arg) {
 		struct cgroup cg = {.fd = -1};
-		struct cg_list l = {0};
 		if (!s.have_root)
 			return fail(EXIT_NOMEMCG, "scan: no memory controller is mounted");
 		r = cg_resolve(&s.root, cgroup_arg, &cg);
@@ -339,17 +338,12 @@ int cmd_scan(int argc, char **argv)
 			return fail(r == -ENOMEDIUM ? EXIT_NOMEMCG : EXIT_NOTFOUND,
 				    "scan: %s: no such memory cgroup", cgroup_arg);
 		}
-		r = cg_list_descendants(&s.root, &cg, &l);
+		r = cg_descendant_inos(&s.root, &cg, &s.filter_inos, &s.n_filter);
 		cgroup_done(&cg);
-		if (r < 0 || !(s.filter_inos = malloc(l.n * sizeof(uint64_t)))) {
-			cg_list_free(&l);
+		if (r < 0) {
 			cg_root_close(&s.root);
 			return fail(EXIT_FAIL, "scan: %s: cannot list its descendants", cgroup_arg);
 		}
-		for (size_t i = 0; i < l.n; i++)
-			s.filter_inos[i] = l.v[i].ino;
-		s.n_filter = l.n;
-		cg_list_free(&l);
 	}
 	r = roots_open(mounts, n_mounts, &roots, &bad);
 	if (r < 0) {

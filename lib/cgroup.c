@@ -458,6 +458,34 @@ const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino)
 	return bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_node);
 }
 
+int cg_list_inos(const struct cg_list *l, uint64_t **ret)
+{
+	uint64_t *inos = malloc(MAX(l->n, 1) * sizeof(*inos));
+
+	if (!inos)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		inos[i] = l->v[i].ino;
+	*ret = inos;
+	return 0;
+}
+
+int cg_descendant_inos(const struct cg_root *r, const struct cgroup *cg, uint64_t **ret,
+		       size_t *ret_n)
+{
+	struct cg_list l = {0};
+	int k;
+
+	k = cg_list_descendants(r, cg, &l);
+	if (k < 0)
+		return k;
+	k = cg_list_inos(&l, ret);
+	if (k == 0)
+		*ret_n = l.n;
+	cg_list_free(&l);
+	return k;
+}
+
 int cg_create(const struct cg_root *r, const char *parent_rel, const char *name,
 	      struct cgroup *ret)
 {

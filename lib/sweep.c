@@ -246,7 +246,6 @@ static int load_cgroup(struct sweep *s)
 {
 	struct cg_root root = {.fd = -1};
 	struct cgroup cg = {.fd = -1};
-	struct cg_list l = {0};
 	int r;
 
 	if (s->rec->cg_mode == CG_NONE || !s->rec->cgroup || !s->rec->cgroup_session)
@@ -260,20 +259,8 @@ static int load_cgroup(struct sweep *s)
 		add_reason(s->res, "session cgroup gone: attributed by uid and creation time only");
 		goto out;
 	}
-	r = cg_list_descendants(&root, &cg, &l);
-	if (r < 0)
-		goto out;
-	s->inos = malloc(l.n * sizeof(*s->inos));
-	if (!s->inos) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < l.n; i++)
-		s->inos[i] = l.v[i].ino;
-	s->n_inos = l.n;
-	r = 0;
+	r = cg_descendant_inos(&root, &cg, &s->inos, &s->n_inos);
 out:
-	cg_list_free(&l);
 	cgroup_done(&cg);
 	cg_root_close(&root);
 	return r == -ENOMEM ? r : 0;
