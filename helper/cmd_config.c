@@ -58,8 +58,8 @@ int cmd_check_config(int argc, char **argv)
 		return r;
 	r = policy_load(file, &p, &errs);
 	print_errors(&errs);
-	policy_errors_free(&errs);
-	policy_free(&p);
+	policy_errors_done(&errs);
+	policy_done(&p);
 	if (r == -ENOMEM)
 		return fail(EXIT_FAIL, "out of memory");
 	if (r < 0)
@@ -79,14 +79,14 @@ int cmd_dump_config(int argc, char **argv)
 		return r;
 	r = policy_load(file, &p, &errs);
 	print_errors(&errs);
-	policy_errors_free(&errs);
+	policy_errors_done(&errs);
 	if (r == -ENOMEM) {
-		policy_free(&p);
+		policy_done(&p);
 		return fail(EXIT_FAIL, "out of memory");
 	}
 	/* A rejected file still has an effective policy: the defaults, report-only. */
 	if (policy_dump(&p, stdout) < 0 || fflush(stdout) != 0)
 		r = -EIO;
-	policy_free(&p);
+	policy_done(&p);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -55,7 +55,7 @@ static void explain_done(struct explain *x)
 		free(x->hits[i].name);
 	free(x->hits);
 	free(x->inos);
-	cg_list_free(&x->desc);
+	cg_list_done(&x->desc);
 	cgroup_done(&x->cg);
 	cg_root_close(&x->root);
 }
@@ -172,7 +172,7 @@ static int explain_processes(struct explain *x, struct pages_ctx *pc)
 		memcpy(h->comm, o->comm, sizeof(h->comm));
 	}
 	page_scan_done(&ps);
-	shm_list_free(&l);
+	shm_list_done(&l);
 	return r;
 }
 
@@ -252,7 +252,7 @@ static void print_json(struct explain *x, uint64_t usage, uint64_t shmem, uint64
 	json_end(&b);
 	if (sbuf_str(&b))
 		printf("%s\n", sbuf_str(&b));
-	sbuf_free(&b);
+	sbuf_done(&b);
 }
 
 static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint64_t explained,

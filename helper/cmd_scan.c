@@ -257,9 +257,9 @@ int cmd_scan(int argc, char **argv)
 	else
 		ret = incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 out:
-	sbuf_free(&s.out);
+	sbuf_done(&s.out);
 	free(s.filter_inos);
-	cg_list_free(&s.all);
+	cg_list_done(&s.all);
 	lease_view_done(&leases);
 	roots_close(&roots);
 	pages_ctx_free(pc);

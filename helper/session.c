@@ -50,7 +50,7 @@ int sweep_ctx_open(const char *conf, struct sweep_ctx *c)
 	*c = (struct sweep_ctx){.conf = conf, .kill_after = -1};
 	r = policy_load(path, &c->policy, &errs);
 	if (r == -ENOMEM) {
-		policy_errors_free(&errs);
+		policy_errors_done(&errs);
 		return r;
 	}
 	for (size_t i = 0; i < errs.n; i++) {
@@ -62,7 +62,7 @@ int sweep_ctx_open(const char *conf, struct sweep_ctx *c)
 	if (c->policy.report_only)
 		snprintf(c->reason, sizeof(c->reason), "report-only: %s policy %s",
 			 r == -ENOENT ? "no" : "bad", path);
-	policy_errors_free(&errs);
+	policy_errors_done(&errs);
 	if (c->policy.raw) {
 		sha256_hex(c->policy.raw, c->policy.raw_len, c->sha256);
 		c->have_sha = true;
@@ -86,7 +86,7 @@ void sweep_ctx_close(struct sweep_ctx *c)
 {
 	audit_close(c->audit);
 	c->audit = NULL;
-	policy_free(&c->policy);
+	policy_done(&c->policy);
 }
 
 static int open_lock_dir(const char *statedir)

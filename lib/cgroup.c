@@ -376,7 +376,7 @@ int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *us
 	return 0;
 }
 
-void cg_list_free(struct cg_list *l)
+void cg_list_done(struct cg_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].rel);
@@ -444,7 +444,7 @@ int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct
 		}
 	}
 	if (k < 0) {
-		cg_list_free(&l);
+		cg_list_done(&l);
 		return k;
 	}
 	qsort(l.v, l.n, sizeof(*l.v), cmp_node);
@@ -482,7 +482,7 @@ int cg_descendant_inos(const struct cg_root *r, const struct cgroup *cg, uint64_
 	k = cg_list_inos(&l, ret);
 	if (k == 0)
 		*ret_n = l.n;
-	cg_list_free(&l);
+	cg_list_done(&l);
 	return k;
 }
 

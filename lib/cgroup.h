@@ -72,7 +72,7 @@ int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *us
 
 /* cg itself and all its descendants, iteratively, without following symlinks. */
 int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct cg_list *ret);
-void cg_list_free(struct cg_list *l);
+void cg_list_done(struct cg_list *l);
 /* The node of l whose ino is `ino`, or NULL. l is sorted by ino by cg_list_descendants. */
 const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino);
 /* The inodes of l in its order (sorted), as page_scan_charged_to takes them: *ret malloc'd

@@ -13,7 +13,7 @@ enum {
 	GLOB_TOK_UID,
 };
 
-void glob_free(struct glob *g)
+void glob_done(struct glob *g)
 {
 	if (!g)
 		return;
@@ -105,7 +105,7 @@ static int compile_comp(struct glob *g, const char *s, size_t n, size_t *lits_le
 
 int glob_compile(const char *text, struct glob *out, const char **err)
 {
-	_cleanup_(glob_free) struct glob g = {0};
+	_cleanup_(glob_done) struct glob g = {0};
 	size_t len = strlen(text), lits_len = 0;
 	const char *p;
 	int r;
@@ -173,7 +173,7 @@ int glob_path_split(const char *path, struct glob_path *gp)
 			break;
 		len = strcspn(p, "/");
 		if ((size_t)(p - path) > UINT32_MAX || len > UINT32_MAX) {
-			glob_path_free(gp);
+			glob_path_done(gp);
 			return -E2BIG;
 		}
 		gp->c[i][0] = (uint32_t)(p - path);
@@ -185,7 +185,7 @@ int glob_path_split(const char *path, struct glob_path *gp)
 	return 0;
 }
 
-void glob_path_free(struct glob_path *gp)
+void glob_path_done(struct glob_path *gp)
 {
 	free(gp->c);
 	gp->c = NULL;

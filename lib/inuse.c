@@ -112,7 +112,7 @@ static struct slot *idset_get(const struct idset *u, dev_t dev, ino_t ino)
 	return s->reason == INUSE_NONE ? NULL : s;
 }
 
-static void idset_free(struct idset *u)
+static void idset_done(struct idset *u)
 {
 	free(u->v);
 	*u = (struct idset){0};
@@ -323,8 +323,8 @@ void inuse_free(struct inuse *u)
 {
 	if (!u)
 		return;
-	idset_free(&u->set);
-	idset_free(&u->want);
+	idset_done(&u->set);
+	idset_done(&u->want);
 	free(u->buf);
 	free(u);
 }
@@ -1029,7 +1029,7 @@ void inuse_tasks_free(struct inuse_tasks *t)
 {
 	if (!t)
 		return;
-	idset_free(&t->dirs);
+	idset_done(&t->dirs);
 	free(t->ns);
 	free(t);
 }
@@ -1331,7 +1331,7 @@ void inuse_socks_free(struct inuse_socks *s)
 {
 	if (!s)
 		return;
-	idset_free(&s->bound);
+	idset_done(&s->bound);
 	free(s);
 }
 

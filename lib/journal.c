@@ -80,7 +80,7 @@ int journal_append(const char *statedir, const char *id, const struct journal_en
 		r = write_all(fd, b.buf, b.len);
 	if (r == 0 && fsync(fd) < 0)
 		r = negative_errno();
-	sbuf_free(&b);
+	sbuf_done(&b);
 	return r;
 }
 
@@ -165,7 +165,7 @@ char *journal_escaped_path(const char *path, size_t len)
 
 	json_add_string(&b, path, len);
 	if (!sbuf_str(&b)) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return NULL;
 	}
 	return b.buf;

@@ -276,7 +276,7 @@ static int write_new(int dfd, const char *base, const char *tmp, const struct me
 	int r;
 
 	if (metrics_format(&b, m) < 0) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return -ENOMEM;
 	}
 	/* A temp file left by a run killed mid-way (we hold the lock: it is no one's now). */
@@ -298,7 +298,7 @@ static int write_new(int dfd, const char *base, const char *tmp, const struct me
 		r = 0;
 	if (r < 0 && fd >= 0)
 		unlinkat(dfd, tmp, 0);
-	sbuf_free(&b);
+	sbuf_done(&b);
 	return r;
 }
 

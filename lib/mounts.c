@@ -33,7 +33,7 @@ static int mountinfo_load(const char *mountinfo, struct libmnt_table **ret)
 	return 0;
 }
 
-void mount_list_free(struct mount_list *l)
+void mount_list_done(struct mount_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].path);
@@ -81,7 +81,7 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 		if (!slot) {
 			struct tmpfs_mount *v = reallocarray(l.v, l.n + 1, sizeof(*v));
 			if (!v) {
-				mount_list_free(&l);
+				mount_list_done(&l);
 				return -ENOMEM;
 			}
 			l.v = v;
@@ -92,7 +92,7 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 		slot->path = strdup(target);
 		slot->options = mnt_fs_strdup_options(fs);
 		if (!slot->path) {
-			mount_list_free(&l);
+			mount_list_done(&l);
 			return -ENOMEM;
 		}
 	}

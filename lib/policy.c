@@ -185,7 +185,7 @@ static _printf_(2, 3) void perr(struct parser *ps, const char *fmt, ...)
 	add_error(ps->errs, &ps->oom, ps->lineno, msg);
 }
 
-static void strv_free(struct policy_strv *s)
+static void strv_done(struct policy_strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
@@ -193,20 +193,20 @@ static void strv_free(struct policy_strv *s)
 	*s = (struct policy_strv){0};
 }
 
-static void watch_globs_free(struct policy *p)
+static void watch_globs_done(struct policy *p)
 {
 	if (p->watch_globs)
 		for (size_t i = 0; i < p->watch.n; i++)
-			glob_free(&p->watch_globs[i]);
+			glob_done(&p->watch_globs[i]);
 	free(p->watch_globs);
 	p->watch_globs = NULL;
 }
 
-static void rules_free(struct policy *p)
+static void rules_done(struct policy *p)
 {
 	for (size_t i = 0; i < p->n_rules; i++) {
 		free(p->rules[i].pattern);
-		glob_free(p->rules[i].glob);
+		glob_done(p->rules[i].glob);
 		free(p->rules[i].glob);
 	}
 	free(p->rules);
@@ -214,23 +214,23 @@ static void rules_free(struct policy *p)
 	p->n_rules = 0;
 }
 
-void policy_free(struct policy *p)
+void policy_done(struct policy *p)
 {
 	if (!p)
 		return;
-	watch_globs_free(p);
-	strv_free(&p->watch);
-	strv_free(&p->exempt_users);
-	strv_free(&p->exempt_groups);
+	watch_globs_done(p);
+	strv_done(&p->watch);
+	strv_done(&p->exempt_users);
+	strv_done(&p->exempt_groups);
 	free(p->state_dir);
 	free(p->audit_log);
 	free(p->metrics_file);
-	rules_free(p);
+	rules_done(p);
 	free(p->raw);
 	*p = (struct policy){0};
 }
 
-void policy_errors_free(struct policy_errors *errs)
+void policy_errors_done(struct policy_errors *errs)
 {
 	if (!errs)
 		return;
@@ -355,7 +355,7 @@ static int set_paths(struct parser *ps, const struct keyword *k, char **args, si
 			perr(ps, "%s: '%s': %s", k->name, args[i],
 			     globs[v.n].wild ? "wildcards are not allowed in watched paths"
 					     : "'/' cannot be watched, name tmpfs mounts");
-			glob_free(&globs[v.n]);
+			glob_done(&globs[v.n]);
 			bad = true;
 			continue;
 		}
@@ -366,28 +366,28 @@ static int set_paths(struct parser *ps, const struct keyword *k, char **args, si
 			}
 		v.v[v.n] = strdup(args[i]);
 		if (!v.v[v.n]) {
-			glob_free(&globs[v.n]);
+			glob_done(&globs[v.n]);
 			goto oom;
 		}
 		v.n++;
 	}
 	if (bad) {
 		for (size_t i = 0; i < v.n; i++)
-			glob_free(&globs[i]);
+			glob_done(&globs[i]);
 		free(globs);
-		strv_free(&v);
+		strv_done(&v);
 		return -EINVAL;
 	}
-	watch_globs_free(p);
-	strv_free(&p->watch);
+	watch_globs_done(p);
+	strv_done(&p->watch);
 	p->watch = v;
 	p->watch_globs = globs;
 	return 0;
 oom:
 	for (size_t i = 0; i < v.n; i++)
-		glob_free(&globs[i]);
+		glob_done(&globs[i]);
 	free(globs);
-	strv_free(&v);
+	strv_done(&v);
 	return -ENOMEM;
 }
 
@@ -412,11 +412,11 @@ static int set_names(struct parser *ps, const struct keyword *k, char **args, si
 	for (; v.n < n; v.n++) {
 		v.v[v.n] = strdup(args[v.n]);
 		if (!v.v[v.n]) {
-			strv_free(&v);
+			strv_done(&v);
 			return -ENOMEM;
 		}
 	}
-	strv_free(dst);
+	strv_done(dst);
 	*dst = v;
 	return 0;
 }
@@ -458,7 +458,7 @@ static int set_value(struct parser *ps, const struct keyword *k, char **args, si
 				err = "wildcards and '%' escapes are not allowed here";
 			else if (g.n_comps == 0)
 				err = "'/' is not allowed here";
-			glob_free(&g);
+			glob_done(&g);
 		}
 		if (err)
 			return perr(ps, "%s: bad path '%s': %s", k->name, args[0], err), -EINVAL;
@@ -638,7 +638,7 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 				break;
 			}
 	if (bad) {
-		glob_free(rule.glob);
+		glob_done(rule.glob);
 		free(rule.glob);
 		return -EINVAL;
 	}
@@ -646,7 +646,7 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 	v = reallocarray(p->rules, p->n_rules + 1, sizeof(*v));
 	if (!rule.pattern || !v) {
 		free(rule.pattern);
-		glob_free(rule.glob);
+		glob_done(rule.glob);
 		free(rule.glob);
 		if (v)
 			p->rules = v;
@@ -774,7 +774,7 @@ int policy_defaults(struct policy *p)
 	*p = (struct policy){0};
 	r = fill_defaults(&ps);
 	if (r < 0)
-		policy_free(p);
+		policy_done(p);
 	return r;
 }
 
@@ -817,7 +817,7 @@ static int make_report_only(struct policy *p)
 	size_t raw_len = p->raw_len;
 	int r;
 
-	policy_free(p);
+	policy_done(p);
 	r = policy_defaults(p);
 	p->raw = raw;
 	p->raw_len = raw_len;
@@ -845,7 +845,7 @@ int policy_parse_buffer(const char *name, const char *buf, size_t len, struct po
 		if (q < 0)
 			r = q;
 	}
-	policy_errors_free(&local);
+	policy_errors_done(&local);
 	return r;
 }
 
@@ -1022,15 +1022,15 @@ done:
 	/* Used only if read and parsed (which also gave the defaults) without a problem. */
 	if (parsed && first == 0 && errs->n == 0) {
 		p->report_only = false;
-		policy_errors_free(&local);
+		policy_errors_done(&local);
 		return 0;
 	}
 	r = make_report_only(p);
-	policy_errors_free(&local);
+	policy_errors_done(&local);
 	return r < 0 ? r : (first ? first : -EINVAL);
 fail_nomem:
 	make_report_only(p);
-	policy_errors_free(&local);
+	policy_errors_done(&local);
 	return -ENOMEM;
 }
 
@@ -1159,7 +1159,7 @@ const struct policy_rule *policy_match(const struct policy *p, const char *path,
 		}
 	}
 out:
-	glob_path_free(&gp);
+	glob_path_done(&gp);
 	return found;
 }
 

@@ -17,9 +17,9 @@
  *	struct policy_errors errs;
  *	r = policy_load(path, &p, &errs);   // p and errs are always initialised
  *	... errs.v[i].line (0: the file as a whole), errs.v[i].msg ...
- *	policy_errors_free(&errs);
+ *	policy_errors_done(&errs);
  *	rule = policy_match(&p, path, user, uid, POLICY_CLASS_CREATED, size, false);
- *	policy_free(&p);
+ *	policy_done(&p);
  */
 #pragma once
 
@@ -123,8 +123,8 @@ struct policy_errors {
 
 /* Fill p with the defaults, no rules, report_only false. Returns 0 or -ENOMEM. */
 int policy_defaults(struct policy *p);
-void policy_free(struct policy *p);
-void policy_errors_free(struct policy_errors *errs);
+void policy_done(struct policy *p);
+void policy_errors_done(struct policy_errors *errs);
 
 /* Parse len bytes (NUL bytes are errors, no terminator needed). p and errs (may be NULL)
  * are initialised here. Returns 0, or -EINVAL after collecting every error (then p holds

@@ -24,7 +24,7 @@ const char *shm_kind_name(enum shm_kind k)
 	return "?";
 }
 
-void shm_list_free(struct shm_list *l)
+void shm_list_done(struct shm_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].desc);
@@ -299,7 +299,7 @@ int procshm_list(const char *proc, struct shm_list *ret)
 	if (r == 0)
 		r = scan_sysv(&l, &cap, proc);
 	if (r < 0) {
-		shm_list_free(&l);
+		shm_list_done(&l);
 		return r;
 	}
 	*ret = l;

@@ -43,5 +43,5 @@ int procshm_list(const char *proc, struct shm_list *ret);
  * reopened through /proc/self/fd. Whatever the process put behind the fd number since
  * (a FIFO, a device) is never opened: -ESTALE. */
 int procshm_open(const struct shm_obj *o);
-void shm_list_free(struct shm_list *l);
+void shm_list_done(struct shm_list *l);
 const char *shm_kind_name(enum shm_kind k);

@@ -263,11 +263,11 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 		sbuf_addc(&b, '\n');
 	}
 	if (!sbuf_str(&b)) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return -ENOMEM;
 	}
 	if (b.len > RECORD_MAX_SIZE) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return -E2BIG;
 	}
 	*ret_len = b.len;

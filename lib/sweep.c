@@ -91,7 +91,7 @@ static uint64_t ts_ns(const struct statx_timestamp *t)
 	return t->tv_sec < 0 ? 0 : (uint64_t)t->tv_sec * NSEC_PER_SEC + t->tv_nsec;
 }
 
-static void cands_free(struct sweep *s)
+static void cands_done(struct sweep *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->c[i].path);
@@ -175,7 +175,7 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, const struct de
 	c->path = strndup(w->path, w->path_len);
 	c->name = strdup(w->name);
 	c->parent = slash ? strndup(rel, (size_t)(slash - rel)) : strdup(".");
-	s->n++; /* counted now so that cands_free releases what was allocated */
+	s->n++; /* counted now so that cands_done releases what was allocated */
 	if (!c->path || !c->name || !c->parent)
 		return -ENOMEM;
 	return 0;
@@ -966,7 +966,7 @@ out:
 	free(s.inos);
 	free(s.seen_pending);
 	strv_free(s.audited);
-	cands_free(&s);
+	cands_done(&s);
 	if (r < 0) {
 		free(res->pending);
 		res->pending = NULL;

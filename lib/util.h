@@ -50,6 +50,8 @@ static inline void closedirp(DIR **d)
 		closedir(*d);
 }
 
+/* Destructor names: foo_done(struct foo *) releases what the struct holds and zeroes it (the
+ * struct itself is the caller's: on the stack, inside another); foo_free(p) also frees p. */
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)

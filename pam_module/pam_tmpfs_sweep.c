@@ -508,14 +508,14 @@ static int load_policy(pam_handle_t *pamh, const struct options *o, struct polic
 	int r = policy_load(path, pol, &errs);
 
 	if (r == -ENOMEM) {
-		policy_errors_free(&errs);
+		policy_errors_done(&errs);
 		return r;
 	}
 	if (r < 0)
 		pam_syslog(pamh, LOG_ERR, "policy %s not used, report only: %s%s%s", path,
 			   errs.n ? errs.v[0].msg : strerror(-r), errs.n > 1 ? " (and more: " : "",
 			   errs.n > 1 ? "tmpfs-sweep check-config)" : "");
-	policy_errors_free(&errs);
+	policy_errors_done(&errs);
 	return 0;
 }
 
@@ -603,7 +603,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	r = 0;
 out:
 	record_done(&rec);
-	policy_free(&pol);
+	policy_done(&pol);
 	return r;
 }
 
@@ -705,7 +705,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 	r = 0;
 out:
 	record_done(&rec);
-	policy_free(&pol);
+	policy_done(&pol);
 	return r;
 }
 

@@ -134,7 +134,7 @@ static void test_load_fixture(void **state)
 	assert_null(mounts_find_path(&l, "/run/user"));
 	assert_null(mounts_find_path(&l, "/dev/shm/x"));
 
-	mount_list_free(&l);
+	mount_list_done(&l);
 	assert_int_equal(l.n, 0);
 	assert_null(l.v);
 }
@@ -171,7 +171,7 @@ static void test_load_stacked_order(void **state)
 	m = mounts_find_path(&l, "/other");
 	assert_non_null(m);
 	assert_int_equal(m->mnt_id, 41);
-	mount_list_free(&l);
+	mount_list_done(&l);
 	unlink(p);
 
 	/* no tmpfs at all: an empty list, not an error */
@@ -182,7 +182,7 @@ static void test_load_stacked_order(void **state)
 	assert_int_equal(mounts_load_tmpfs(p, &l), 0);
 	assert_int_equal(l.n, 0);
 	assert_null(mounts_find_path(&l, "/"));
-	mount_list_free(&l);
+	mount_list_done(&l);
 	unlink(p);
 
 	/* mountinfo's other escapes: \011 tab, \012 newline, \134 backslash */
@@ -196,7 +196,7 @@ static void test_load_stacked_order(void **state)
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].path, "/mnt/t\tab\nnl\\bs");
 	assert_int_equal(l.v[0].mnt_id, 50);
-	mount_list_free(&l);
+	mount_list_done(&l);
 	unlink(p);
 
 	assert_true(mounts_load_tmpfs(p, &l) < 0); /* no such file */
@@ -214,7 +214,7 @@ static void test_load_overmounted_by_other_fs(void **state)
 	assert_null(mounts_find_path(&l, "/hidden"));
 	assert_null(mounts_find_dev(&l, makedev(0, 60)));
 	assert_int_equal(l.n, 1);
-	mount_list_free(&l);
+	mount_list_done(&l);
 }
 
 static void test_load_system(void **state)
@@ -241,7 +241,7 @@ static void test_load_system(void **state)
 	}
 	for (size_t i = 0; i < l.n; i++)
 		assert_true(l.v[i].path[0] == '/');
-	mount_list_free(&l);
+	mount_list_done(&l);
 }
 
 static void test_open_root_refusals(void **state)
@@ -400,7 +400,7 @@ static int compare_with_libmount(size_t *n_agree)
 		}
 	}
 out:
-	mount_list_free(&l);
+	mount_list_done(&l);
 	mnt_free_iter(it);
 	mnt_unref_table(tb);
 	return bad;

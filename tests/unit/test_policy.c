@@ -29,7 +29,7 @@ static void parse_ok(const char *text, struct policy *p)
 	assert_int_equal(r, 0);
 	assert_int_equal(e.n, 0);
 	assert_false(p->report_only);
-	policy_errors_free(&e);
+	policy_errors_done(&e);
 }
 
 static char *dump_str(const struct policy *p)
@@ -66,7 +66,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.max_entries, 1000000);
 	assert_int_equal(p.n_rules, 0);
 	assert_false(p.report_only);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_empty_file(void **state)
@@ -82,10 +82,10 @@ static void test_empty_file(void **state)
 	assert_int_equal(policy_decide(&p, "/dev/shm/x", "u", 1000, POLICY_CLASS_OWNED, 1, false,
 				       NULL),
 			 POLICY_IGNORE);
-	policy_free(&p);
+	policy_done(&p);
 	parse_ok("# only a comment\n\n   \t\n", &p);
 	assert_int_equal(p.n_rules, 0);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_settings(void **state)
@@ -119,14 +119,14 @@ static void test_settings(void **state)
 	assert_int_equal(p.remove_as, POLICY_REMOVE_AS_ROOT);
 	assert_int_equal(p.max_depth, 12);
 	assert_int_equal(p.max_entries, 5000);
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("Timeout 7\n", &p);
 	assert_int_equal(p.timeout_ms, 7000);
-	policy_free(&p);
+	policy_done(&p);
 	parse_ok("Timeout 3S\n", &p);
 	assert_int_equal(p.timeout_ms, 3000);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_rules(void **state)
@@ -152,7 +152,7 @@ static void test_rules(void **state)
 	assert_int_equal(p.rules[3].class_mask, POLICY_CLASS_DEFAULT);
 	assert_int_equal(p.rules[3].type, POLICY_TYPE_DIR);
 	assert_int_equal(p.rules[3].line, 4);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 struct bad {
@@ -237,8 +237,8 @@ static void test_errors(void **state)
 		assert_true(p.report_only);
 		assert_int_equal(p.n_rules, 0);
 		assert_int_equal(p.watch.n, 3);
-		policy_errors_free(&e);
-		policy_free(&p);
+		policy_errors_done(&e);
+		policy_done(&p);
 	}
 }
 
@@ -259,15 +259,15 @@ static void test_long_line_and_all_errors(void **state)
 	assert_int_equal(e.v[1].line, 2);
 	assert_int_equal(e.v[2].line, 3);
 	assert_int_equal(e.v[3].line, 4);
-	policy_errors_free(&e);
-	policy_free(&p);
+	policy_errors_done(&e);
+	policy_done(&p);
 
 	/* 4096 bytes exactly is fine. */
 	memset(buf, ' ', 4096);
 	memcpy(buf, "Journal yes", 11);
 	buf[4096] = '\n';
 	assert_int_equal(policy_parse_buffer("x", buf, 4097, &p, NULL), 0);
-	policy_free(&p);
+	policy_done(&p);
 
 	/* Too many stars: 65 rejected, 64 accepted. */
 	strcpy(buf, "report /tmp/");
@@ -275,11 +275,11 @@ static void test_long_line_and_all_errors(void **state)
 		strcat(buf, "*a");
 	assert_int_equal(parse(buf, &p, &e), -EINVAL);
 	assert_non_null(strstr(e.v[0].msg, "more than 64"));
-	policy_errors_free(&e);
-	policy_free(&p);
+	policy_errors_done(&e);
+	policy_done(&p);
 	buf[strlen(buf) - 2] = '\0';
 	parse_ok(buf, &p);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static bool m(const struct policy *p, const char *path, const char *user, uid_t uid)
@@ -298,13 +298,13 @@ static void test_glob(void **state)
 	assert_false(m(&p, "/dev/shm", "u", 1));
 	assert_false(m(&p, "/dev/shmx/a", "u", 1));
 	assert_false(m(&p, "/dev/a", "u", 1));
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("report /tmp/**/x\n", &p);
 	assert_true(m(&p, "/tmp/x", "u", 1)); /* ** matches zero components */
 	assert_true(m(&p, "/tmp/a/b/x", "u", 1));
 	assert_false(m(&p, "/tmp/a/b/xy", "u", 1));
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("report /tmp/a?c\nreport /tmp/*.log\nreport /tmp/100%%\n", &p);
 	assert_true(m(&p, "/tmp/abc", "u", 1));
@@ -314,7 +314,7 @@ static void test_glob(void **state)
 	assert_true(m(&p, "/tmp/.log", "u", 1));
 	assert_false(m(&p, "/tmp/d/x.log", "u", 1)); /* * stays in its component */
 	assert_true(m(&p, "/tmp/100%", "u", 1));
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("report /tmp/%u-*\nreport /run/user/%U/**\n", &p);
 	assert_true(m(&p, "/tmp/alice-1", "alice", 1000));
@@ -330,7 +330,7 @@ static void test_glob(void **state)
 	assert_true(m(&p, "/run/user/1000/f", "alice", 1000));
 	assert_false(m(&p, "/run/user/1001/f", "alice", 1000));
 	assert_false(m(&p, "/run/user/10000/f", "alice", 1000));
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_first_match_and_conditions(void **state)
@@ -371,7 +371,7 @@ static void test_first_match_and_conditions(void **state)
 	assert_int_equal(policy_decide(&p, "/dev/shm/x", "u", 1, POLICY_CLASS_CHARGED, 1, false,
 				       NULL),
 			 POLICY_REPORT);
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("report /dev/shm/a\nremove /dev/shm/*\n", &p);
 	assert_int_equal(policy_decide(&p, "/dev/shm/a", "u", 1, POLICY_CLASS_CREATED, 1, false,
@@ -380,7 +380,7 @@ static void test_first_match_and_conditions(void **state)
 	assert_int_equal(policy_decide(&p, "/dev/shm/b", "u", 1, POLICY_CLASS_CREATED, 1, false,
 				       NULL),
 			 POLICY_REMOVE);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static double now_ms(void)
@@ -412,7 +412,7 @@ static void test_linear_matching(void **state)
 	dt = (now_ms() - t0) / 10;
 	print_message("# 64 stars vs 4096-byte name: %.2f ms per match\n", dt);
 	assert_true(dt < 200);
-	policy_free(&p);
+	policy_done(&p);
 
 	/* 32 `**` components against a path of 2048 components. */
 	strcpy(pat, "report /tmp");
@@ -430,7 +430,7 @@ static void test_linear_matching(void **state)
 	assert_true(dt < 500);
 	strcat(path, "/b");
 	assert_true(m(&p, path, "u", 1));
-	policy_free(&p);
+	policy_done(&p);
 	free(path);
 }
 
@@ -456,7 +456,7 @@ static void test_watch_paths(void **state)
 	for (char **s = v; *s; s++)
 		free(*s);
 	free(v);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_root_safety(void **state)
@@ -468,7 +468,7 @@ static void test_root_safety(void **state)
 		 "defer /tmp/*/**\nremove /run/user/%U/**\n",
 		 &p);
 	assert_int_equal(p.n_rules, 6);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void write_file(const char *path, const char *text)
@@ -545,17 +545,17 @@ static void test_exemption(void **state)
 	if (gr)
 		assert_true(policy_user_exempt(&p, "bob", 2502, groups, 2, 2000));
 	assert_true(policy_user_exempt(&p, NULL, 2503, NULL, 0, 2000));
-	policy_free(&p);
+	policy_done(&p);
 	/* A user the module sweeps can be named: a directory service's, a machine's. */
 	parse_ok("ExemptUsers alice@corp.example host$ x_y-z.1\n", &p);
 	assert_true(policy_user_exempt(&p, "alice@corp.example", 2600, NULL, 0, 2000));
 	assert_true(policy_user_exempt(&p, "host$", 2601, NULL, 0, 2000));
 	assert_false(policy_user_exempt(&p, "alice", 2602, NULL, 0, 2000));
-	policy_free(&p);
+	policy_done(&p);
 	parse_ok("IncludeSystemUsers yes\n", &p);
 	assert_false(policy_user_exempt(&p, "svc", 1500, NULL, 0, 2000));
 	assert_true(policy_user_exempt(&p, "root", 0, NULL, 0, 2000)); /* root always */
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void roundtrip(const char *text)
@@ -569,8 +569,8 @@ static void roundtrip(const char *text)
 	d2 = dump_str(&q);
 	assert_string_equal(d1, d2);
 	assert_int_equal(p.n_rules, q.n_rules);
-	policy_free(&p);
-	policy_free(&q);
+	policy_done(&p);
+	policy_done(&q);
 }
 
 static void test_dump_roundtrip(void **state)
@@ -587,7 +587,7 @@ static void test_dump_roundtrip(void **state)
 	assert_non_null(strstr(d, "\nTimeout 2s\n"));
 	assert_non_null(strstr(d, "\nremove /dev/shm/* class=charged,created min-size=1M\n"));
 	assert_non_null(strstr(d, "\n#ExemptGroups (none)\n"));
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_shipped_conf(void **state)
@@ -622,7 +622,7 @@ static void test_shipped_conf(void **state)
 	assert_int_equal(policy_decide(&p, "/dev/shm/old", "u", 1000, POLICY_CLASS_OWNED, 1,
 				       false, NULL),
 			 POLICY_IGNORE);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 int main(void)

@@ -185,8 +185,8 @@ static void test_fast_equals_general(void **state)
 	/* the generator reached every branch */
 	assert_true(with_pages > n_lines / 2 && with_pages < n_lines);
 	assert_true(with_btime > n_lines / 2 && with_btime < n_lines);
-	sbuf_free(&fast);
-	sbuf_free(&general);
+	sbuf_done(&fast);
+	sbuf_done(&general);
 }
 
 /* One second written, then another, then the first again: the cached date is never the
@@ -210,8 +210,8 @@ static void test_time_cache_switches(void **state)
 		assert_string_equal(sbuf_str(&fast), sbuf_str(&general));
 	}
 	assert_non_null(strstr(sbuf_str(&fast), "\"btime\":\"1970-01-02T00:00:00.000000005Z\""));
-	sbuf_free(&fast);
-	sbuf_free(&general);
+	sbuf_done(&fast);
+	sbuf_done(&general);
 }
 
 int main(void)
