@@ -37,7 +37,8 @@
 #   private_root_overlay   (after lib.sh) lay scratch overlays over /usr /etc /var /run:
 #                          `make install` to / and useradd land there and vanish at exit,
 #                          unseen by the rest of the machine and by parallel tests. The
-#                          host's /run/tmpfs-sweep and /var/log/tmpfs-sweep are hidden in it.
+#                          host's /run/tmpfs-sweep, /var/log/tmpfs-sweep and metrics
+#                          file are hidden in it.
 #   private_root_install   (after private_root_overlay) `make install` of $B to /, so
 #                          the module finds the built helper at its LIBEXECDIR; the
 #                          make output goes to $T_SCRATCH/make-install.log
@@ -254,12 +255,13 @@ private_root_overlay() {
 			"lowerdir=$d,upperdir=$base$d/upper,workdir=$base$d/work" "$d" || return 1
 		at_exit "umount -l '$d'"
 	done
-	# A host where tmpfs-sweep is in use has its records and audit log at the default
-	# paths: a test in the private root starts without them (whiteouts in the overlay;
-	# the host's files are untouched), so it reads and sweeps only what it made.
+	# A host where tmpfs-sweep is in use has its records, audit log and metrics at the
+	# default paths: a test in the private root starts without them (whiteouts in the
+	# overlay; the host's files are untouched), so it reads and sweeps only what it made.
 	[ "$(stat -f -c %T /run)" = overlayfs ] && [ "$(stat -f -c %T /var)" = overlayfs ] ||
 		return 1
-	rm -rf /run/tmpfs-sweep /var/log/tmpfs-sweep
+	rm -rf /run/tmpfs-sweep /var/log/tmpfs-sweep \
+		/var/lib/prometheus/node-exporter/tmpfs-sweep.prom*
 }
 
 private_root_install() {

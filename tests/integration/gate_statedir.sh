@@ -26,7 +26,7 @@ EOF
 chmod 755 "$T_SCRATCH/pwhost"
 
 policy() { # policy STATEDIR
-	printf 'Watch %s\nStateDir %s\nAuditLog %s\nremove %s/** class=charged,created\n' \
+	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nremove %s/** class=charged,created\n' \
 		"$P_SHM" "$1" "$P_AUDIT" "$W" >"$P_CONF"
 }
 u1() { printf 'run:%s' "$(as "$U1" sh -c "'$1'")"; }

@@ -36,7 +36,7 @@ check "a TEST_HOOKS build of the helper is available (make hooks)" test -n "$HS"
 # with no rule given, `remove W/** class=charged,created`.
 policy() {
 	local l rules=0
-	printf 'Watch %s\nStateDir %s\nAuditLog %s\n' "$P_SHM" "$P_STATE" "$P_AUDIT" >"$P_CONF.new"
+	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\n' "$P_SHM" "$P_STATE" "$P_AUDIT" >"$P_CONF.new"
 	for l in "$@"; do
 		echo "$l" >>"$P_CONF.new"
 		case $l in remove* | report* | keep* | defer*) rules=1 ;; esac
