@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 int sweep_args(int argc, char **argv, const char *usage, bool *dry_run, const char **conf)
@@ -87,41 +86,6 @@ void sweep_ctx_close(struct sweep_ctx *c)
 	audit_close(c->audit);
 	c->audit = NULL;
 	policy_done(&c->policy);
-}
-
-static int open_lock_dir(const char *statedir)
-{
-	return record_open_subdir(statedir, "locks");
-}
-
-int record_lock(const char *statedir, const char *id)
-{
-	_cleanup_close_ int dfd = open_lock_dir(statedir);
-	int fd;
-
-	if (dfd < 0)
-		return dfd;
-	if (!record_id_valid(id))
-		return -EINVAL;
-	fd = openat(dfd, id, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return negative_errno();
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it)
-{
-	if (unlink_it) {
-		_cleanup_close_ int dfd = open_lock_dir(statedir);
-		if (dfd >= 0)
-			unlinkat(dfd, id, 0);
-	}
-	safe_close(fd);
 }
 
 /* ---- Prometheus metrics (metrics.h): one sweep's figures, added up until the run ends */

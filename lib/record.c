@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* record.c: the session record file: format, strict parse, atomic write, lookup. */
+/* record.c: the session record file: format, strict parse, atomic write, lookup, lock. */
 #include "record.h"
 #include "fileio.h"
 #include "json.h"
@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -828,4 +829,39 @@ int record_open_subdir(const char *statedir, const char *name)
 	if (sfd < 0)
 		return sfd;
 	return open_checked_dir(sfd, name, true, geteuid());
+}
+
+static int open_lock_dir(const char *statedir)
+{
+	return record_open_subdir(statedir, "locks");
+}
+
+int record_lock(const char *statedir, const char *id)
+{
+	_cleanup_close_ int dfd = open_lock_dir(statedir);
+	int fd;
+
+	if (dfd < 0)
+		return dfd;
+	if (!record_id_valid(id))
+		return -EINVAL;
+	fd = openat(dfd, id, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return negative_errno();
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it)
+{
+	if (unlink_it) {
+		_cleanup_close_ int dfd = open_lock_dir(statedir);
+		if (dfd >= 0)
+			unlinkat(dfd, id, 0);
+	}
+	safe_close(fd);
 }

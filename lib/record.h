@@ -132,5 +132,12 @@ int record_find_by_pid(const char *statedir, pid_t pid, uint64_t pid_start, char
 int record_list(const char *statedir, char ***ret, size_t *ret_n);
 void record_ids_free(char **ids);
 
+/* The per-record lock that makes one close or gc at a time sweep a record
+ * (StateDir/locks/ID, flock, non-blocking). Returns the lock fd, -EBUSY when another close
+ * or gc holds it, or -errno. record_unlock closes fd, and removes the lock file first when
+ * unlink_it (the record is gone). */
+int record_lock(const char *statedir, const char *id);
+void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it);
+
 
 const char *record_state_to_string(enum record_state s);
