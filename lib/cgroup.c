@@ -4,6 +4,7 @@
 #include "fileio.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
@@ -133,6 +134,8 @@ int cg_root_open(const char *mountinfo, struct cg_root *ret)
 	_cleanup_free_ char *v1 = NULL, *v2 = NULL;
 	int r;
 
+	assert(ret);
+
 	if (!mountinfo)
 		find_usual(&v1, &v2);
 	if (!v1 && !v2) {
@@ -160,6 +163,7 @@ int cg_root_open(const char *mountinfo, struct cg_root *ret)
 
 void cg_root_close(struct cg_root *r)
 {
+	assert(r);
 	free(r->mnt);
 	r->mnt = NULL;
 	r->fd = safe_close(r->fd);
@@ -193,6 +197,9 @@ int cg_path_of_pid(const struct cg_root *r, pid_t pid, const char *proc_cgroup, 
 	_cleanup_free_ char *buf = NULL;
 	char path[64];
 	ssize_t n;
+
+	assert(r);
+	assert(ret);
 
 	if (!proc_cgroup) {
 		if (pid > 0)
@@ -228,6 +235,11 @@ int cg_open_rel(const struct cg_root *r, const char *rel, struct cgroup *ret)
 	struct stat st;
 	size_t len;
 
+	assert(r);
+	assert(rel);
+	assert(ret);
+	assert(r->fd >= 0);
+
 	if (!rel_is_sane(rel))
 		return -EINVAL;
 	while (*rel == '/')
@@ -257,6 +269,10 @@ int cg_ino_rel(const struct cg_root *r, const char *rel, uint64_t *ret)
 {
 	struct stat st;
 
+	assert(r);
+	assert(ret);
+	assert(r->fd >= 0);
+
 	if (!rel_is_sane(rel))
 		return -EINVAL;
 	while (*rel == '/')
@@ -278,6 +294,10 @@ int cg_self_quick(enum cg_mode *ret_mode, char **ret_rel, uint64_t *ret_ino)
 	struct stat st;
 	ssize_t n;
 	int r;
+
+	assert(ret_mode);
+	assert(ret_rel);
+	assert(ret_ino);
 
 	n = read_oneshot_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &buf);
 	if (n < 0)
@@ -324,6 +344,9 @@ int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret)
 	const char *below;
 	uint64_t pid;
 
+	assert(r);
+	assert(ret);
+
 	if (!spec || !*spec)
 		return -EINVAL;
 	if (parse_u64(spec, &pid) == 0) {
@@ -347,6 +370,7 @@ int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret)
 
 void cgroup_done(struct cgroup *cg)
 {
+	assert(cg);
 	free(cg->rel);
 	cg->rel = NULL;
 	cg->fd = safe_close(cg->fd);
@@ -358,6 +382,10 @@ int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *us
 	_cleanup_free_ char *stat = NULL;
 	ssize_t n;
 	int k;
+
+	assert(r);
+	assert(cg);
+	assert(cg->fd >= 0);
 
 	if (usage) {
 		k = read_u64_at(cg->fd, r->mode == CG_V2 ? "memory.current" : "memory.usage_in_bytes",
@@ -378,6 +406,7 @@ int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *us
 
 void cg_list_done(struct cg_list *l)
 {
+	assert(l);
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].rel);
 	free(l->v);
@@ -412,6 +441,11 @@ int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct
 	struct cg_list l = {0};
 	size_t cap = 0;
 	int k;
+
+	assert(r);
+	assert(cg);
+	assert(ret);
+	assert(cg->fd >= 0);
 
 	k = cg_list_add(&l, &cap, cg->rel, cg->ino);
 	/* Breadth-first over the list itself: entry i's children are appended. */
@@ -455,12 +489,17 @@ int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct
 const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino)
 {
 	struct cg_node key = {.ino = ino};
+
+	assert(l);
 	return bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_node);
 }
 
 int cg_list_inos(const struct cg_list *l, uint64_t **ret)
 {
 	uint64_t *inos = malloc(MAX(l->n, 1) * sizeof(*inos));
+
+	assert(l);
+	assert(ret);
 
 	if (!inos)
 		return -ENOMEM;
@@ -475,6 +514,11 @@ int cg_descendant_inos(const struct cg_root *r, const struct cgroup *cg, uint64_
 {
 	struct cg_list l = {0};
 	int k;
+
+	assert(r);
+	assert(cg);
+	assert(ret);
+	assert(ret_n);
 
 	k = cg_list_descendants(r, cg, &l);
 	if (k < 0)
@@ -491,6 +535,9 @@ int cg_create(const struct cg_root *r, const char *parent_rel, const char *name,
 {
 	_cleanup_close_ int pfd = -1;
 	_cleanup_free_ char *rel = NULL;
+
+	assert(r);
+	assert(ret);
 
 	if (!name[0] || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
 		return -EINVAL;
@@ -512,6 +559,9 @@ int cg_attach(const struct cgroup *cg, pid_t pid)
 	char buf[32];
 	int n;
 
+	assert(cg);
+	assert(cg->fd >= 0);
+
 	fd = openat(cg->fd, "cgroup.procs", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return negative_errno();
@@ -521,6 +571,7 @@ int cg_attach(const struct cgroup *cg, pid_t pid)
 
 int cg_remove_if_empty(const struct cg_root *r, const char *rel)
 {
+	assert(r);
 	while (*rel == '/')
 		rel++;
 	if (!*rel || !rel_is_sane(rel))

@@ -3,6 +3,7 @@
 #include "glob.h"
 #include "util.h"
 
+#include <assert.h>
 #include <inttypes.h>
 
 enum {
@@ -110,6 +111,8 @@ int glob_compile(const char *text, struct glob *out, const char **err)
 	const char *p;
 	int r;
 
+	assert(out);
+
 	*err = NULL;
 	if (text[0] != '/')
 		return *err = "path must be absolute (start with '/')", -EINVAL;
@@ -155,6 +158,9 @@ int glob_path_split(const char *path, struct glob_path *gp)
 {
 	size_t n = 0, i = 0;
 
+	assert(path);
+	assert(gp);
+
 	*gp = (struct glob_path){.s = path};
 	if (path[0] != '/')
 		return -EINVAL;
@@ -187,6 +193,7 @@ int glob_path_split(const char *path, struct glob_path *gp)
 
 void glob_path_done(struct glob_path *gp)
 {
+	assert(gp);
 	free(gp->c);
 	gp->c = NULL;
 	gp->n = 0;
@@ -305,6 +312,9 @@ bool glob_match(const struct glob *g, const struct glob_path *gp, const char *us
 {
 	struct match_ctx m = {.g = g, .gp = gp};
 
+	assert(g);
+	assert(gp);
+
 	if (g->uses_user && !glob_user_ok(user))
 		return false;
 	vars_init(&m.v, g, user, uid);
@@ -338,6 +348,9 @@ bool glob_may_match(const struct glob *pattern, const struct glob *tmpl)
 {
 	struct may_ctx m = {.pat = pattern, .tmpl = tmpl};
 
+	assert(pattern);
+	assert(tmpl);
+
 	return comps_match(pattern, tmpl->n_comps, may_pred, &m);
 }
 
@@ -346,6 +359,9 @@ int glob_expand(const struct glob *g, const char *user, uid_t uid, char **ret)
 	struct vars v;
 	size_t cap = 2;
 	char *buf, *p;
+
+	assert(g);
+	assert(ret);
 
 	if (g->wild || (g->uses_user && !glob_user_ok(user)))
 		return -EINVAL;

@@ -5,6 +5,7 @@
 #include "beneath.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -45,6 +46,8 @@ int mounts_open_root_id(const char *path, int *ret_fd, uint64_t *ret_mnt_id, dev
 	struct statx stx;
 	int r;
 
+	assert(ret_fd);
+
 	if (!path || path[0] != '/')
 		return -EINVAL;
 	/* No symlink in any component, the last included (ELOOP). */
@@ -80,6 +83,7 @@ int mounts_open_root_id(const char *path, int *ret_fd, uint64_t *ret_mnt_id, dev
 
 int mounts_open_root(const char *path, int *ret_fd)
 {
+	assert(ret_fd);
 	return mounts_open_root_id(path, ret_fd, NULL, NULL);
 }
 

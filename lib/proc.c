@@ -4,6 +4,7 @@
 #include "fileio.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 
 int proc_pid_starttime(pid_t pid, uint64_t *ret)
@@ -12,6 +13,8 @@ int proc_pid_starttime(pid_t pid, uint64_t *ret)
 	char path[64];
 	const char *p;
 	ssize_t n;
+
+	assert(ret);
 
 	if (pid == 0)
 		snprintf(path, sizeof(path), "/proc/self/stat");
@@ -45,6 +48,8 @@ int proc_boot_id(char buf[PROC_BOOT_ID_LEN + 1])
 {
 	_cleanup_free_ char *s = NULL;
 	ssize_t n = read_oneshot_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 64, &s);
+
+	assert(buf);
 
 	if (n < 0)
 		return (int)n;

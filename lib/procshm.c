@@ -4,6 +4,7 @@
 #include "fileio.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
@@ -26,6 +27,7 @@ const char *shm_kind_name(enum shm_kind k)
 
 void shm_list_done(struct shm_list *l)
 {
+	assert(l);
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].desc);
 	free(l->v);
@@ -115,6 +117,8 @@ int procshm_open(const struct shm_obj *o)
 {
 	_cleanup_close_ int pin = -1;
 	struct stat st;
+
+	assert(o);
 
 	if (!o->open_path[0])
 		return -ENOENT;
@@ -282,6 +286,8 @@ int procshm_list(const char *proc, struct shm_list *ret)
 	size_t cap = 0;
 	struct dirent *de;
 	int r = 0;
+
+	assert(ret);
 
 	if (!proc)
 		proc = "/proc";

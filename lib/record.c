@@ -5,6 +5,7 @@
 #include "json.h"
 #include "util.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -47,6 +48,8 @@ int record_set_pending(struct session_record *r, const struct record_pending *v,
 {
 	struct record_pending *p = NULL;
 
+	assert(r);
+
 	free(r->pending);
 	r->pending = NULL;
 	r->n_pending = 0;
@@ -69,6 +72,8 @@ const struct record_pending *record_find_pending(const struct session_record *r,
 {
 	struct record_pending key = {.dev = dev, .ino = ino};
 
+	assert(r);
+
 	if (!r->n_pending)
 		return NULL;
 	return bsearch(&key, r->pending, r->n_pending, sizeof(key), cmp_pending);
@@ -78,6 +83,8 @@ int record_add_mount(struct session_record *r, int mnt_id, dev_t dev, const char
 {
 	struct record_mount *m;
 	char *p;
+
+	assert(r);
 
 	if (!path || path[0] != '/')
 		return -EINVAL;
@@ -99,6 +106,8 @@ int record_add_mount(struct session_record *r, int mnt_id, dev_t dev, const char
 int record_make_id(pid_t pid, uint64_t start_ns, char *buf, size_t size)
 {
 	int n;
+
+	assert(buf);
 
 	if (pid <= 0)
 		return -EINVAL;
@@ -223,6 +232,10 @@ static void kv_u64(struct sbuf *b, const char *key_eq, uint64_t v)
 int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 {
 	struct sbuf b = {0};
+
+	assert(r);
+	assert(ret);
+	assert(ret_len);
 
 	if (!r->id || !record_id_valid(r->id) || !r->user || !r->user[0])
 		return -EINVAL;
@@ -468,6 +481,9 @@ int record_parse(const char *buf, size_t len, struct session_record *ret)
 	char *p, *end;
 	int r = 0;
 
+	assert(buf);
+	assert(ret);
+
 	if (len > RECORD_MAX_SIZE)
 		return -E2BIG;
 	if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len))
@@ -577,6 +593,8 @@ int record_write(const char *statedir, const struct session_record *rec)
 	size_t len;
 	int r;
 
+	assert(rec);
+
 	r = record_format(rec, &buf, &len);
 	if (r < 0)
 		return r;
@@ -657,6 +675,8 @@ int record_read(const char *statedir, const char *id, struct session_record *ret
 	_cleanup_close_ int dfd = -1;
 	struct session_record rec = {0};
 	int r;
+
+	assert(ret);
 
 	if (!record_id_valid(id))
 		return -EINVAL;
@@ -780,6 +800,8 @@ oom:
 int record_list(const char *statedir, char ***ret, size_t *ret_n)
 {
 	_cleanup_close_ int dfd = record_open_dir(statedir, false);
+
+	assert(ret);
 
 	if (dfd < 0)
 		return dfd;

@@ -3,6 +3,7 @@
 #include "inuse.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -49,6 +50,7 @@ struct scan_state {
 
 void lease_view_done(struct lease_view *v)
 {
+	assert(v);
 	inuse_free(v->set);
 	*v = (struct lease_view){0};
 }
@@ -282,6 +284,9 @@ uint64_t page_scan_charged_to(const struct page_scan *s, const uint64_t *inos, s
 {
 	uint64_t sum = 0;
 
+	assert(s);
+	assert(inos || !n);
+
 	for (size_t i = 0; i < s->n_charges; i++)
 		if (bsearch(&s->charges[i].ino, inos, n, sizeof(*inos), cmp_u64))
 			sum += s->charges[i].bytes;
@@ -361,10 +366,17 @@ void scan_json_line(struct sbuf *b, struct scan_json *c, const struct scan_entry
 		    const uint64_t *charged, const char *(*cg_name)(uint64_t ino, void *userdata),
 		    void *userdata)
 {
-	const struct statx *x = e->w->stx;
+	const struct statx *x;
 	char fixed[FIXED_MAX], *p = fixed;
-	const char *type = scan_type_name(x->stx_mode);
+	const char *type;
 
+	assert(b);
+	assert(c);
+	assert(e && e->w && e->w->stx);
+	assert(cg_name);
+
+	x = e->w->stx;
+	type = scan_type_name(x->stx_mode);
 	sbuf_reset(b);
 	json_begin(b);
 	json_kv_strn(b, "path", e->w->path, e->w->path_len);
