@@ -9,15 +9,15 @@
 #include "policy.h"
 #include "util.h"
 
-static void print_errors(const struct policy_errors *errs)
+/* check-config's lines are FILE:LINE: MESSAGE as they are, like sshd -t's. */
+static void print_line(const char *line, void *userdata)
 {
-	for (size_t i = 0; i < errs->n; i++) {
-		if (errs->v[i].line)
-			fprintf(stderr, "%s:%u: %s\n", errs->file, errs->v[i].line,
-				errs->v[i].msg);
-		else
-			fprintf(stderr, "%s: %s\n", errs->file, errs->v[i].msg);
-	}
+	fprintf(stderr, "%s\n", line);
+}
+
+static void print_errors(const struct policy_errors *errs, const char *file)
+{
+	policy_errors_say(errs, file, SIZE_MAX, print_line, NULL);
 }
 
 /* [--help] [FILE]: the file, or NULL with *ret the exit code (--help, a usage error). */
@@ -57,7 +57,7 @@ int cmd_check_config(int argc, char **argv)
 	if (!file)
 		return r;
 	r = policy_load(file, &p, &errs);
-	print_errors(&errs);
+	print_errors(&errs, file);
 	policy_errors_done(&errs);
 	policy_done(&p);
 	if (r == -ENOMEM)
@@ -78,7 +78,7 @@ int cmd_dump_config(int argc, char **argv)
 	if (!file)
 		return r;
 	r = policy_load(file, &p, &errs);
-	print_errors(&errs);
+	print_errors(&errs, file);
 	policy_errors_done(&errs);
 	if (r == -ENOMEM) {
 		policy_done(&p);

@@ -22,6 +22,8 @@ enum {
 /* "tmpfs-sweep: " + message + "\n" on stderr (log.c). Returns `code` for `return fail(...)`. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "tmpfs-sweep: LINE" on stderr: policy_errors_say's say() for the helper. */
+void warn_line(const char *line, void *userdata);
 
 static inline bool need_root(void)
 {

@@ -30,3 +30,8 @@ void warnx_(const char *fmt, ...)
 	vwarn(fmt, ap);
 	va_end(ap);
 }
+
+void warn_line(const char *line, void *userdata)
+{
+	warnx_("%s", line);
+}

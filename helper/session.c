@@ -52,12 +52,7 @@ int sweep_ctx_open(const char *conf, struct sweep_ctx *c)
 		policy_errors_done(&errs);
 		return r;
 	}
-	for (size_t i = 0; i < errs.n; i++) {
-		if (errs.v[i].line)
-			warnx_("%s:%u: %s", errs.file ? errs.file : path, errs.v[i].line, errs.v[i].msg);
-		else
-			warnx_("%s: %s", errs.file ? errs.file : path, errs.v[i].msg);
-	}
+	policy_errors_say(&errs, path, SIZE_MAX, warn_line, NULL);
 	if (c->policy.report_only)
 		snprintf(c->reason, sizeof(c->reason), "report-only: %s policy %s",
 			 r == -ENOENT ? "no" : "bad", path);

@@ -241,6 +241,23 @@ void policy_errors_done(struct policy_errors *errs)
 	*errs = (struct policy_errors){0};
 }
 
+size_t policy_errors_say(const struct policy_errors *errs, const char *name, size_t max,
+			 void (*say)(const char *line, void *userdata), void *userdata)
+{
+	const char *file = errs->file ? errs->file : name;
+	size_t i;
+
+	for (i = 0; i < errs->n && i < max; i++) {
+		_cleanup_free_ char *line = NULL;
+		int n = errs->v[i].line
+				? asprintf(&line, "%s:%u: %s", file, errs->v[i].line, errs->v[i].msg)
+				: asprintf(&line, "%s: %s", file, errs->v[i].msg);
+
+		say(n < 0 ? errs->v[i].msg : line, userdata);
+	}
+	return errs->n - i;
+}
+
 /* Decimal digits only; -EINVAL without digits or with junk, -ERANGE on overflow. */
 static int parse_number(const char *s, uint64_t *ret, const char **end)
 {

@@ -125,6 +125,12 @@ struct policy_errors {
 int policy_defaults(struct policy *p);
 void policy_done(struct policy *p);
 void policy_errors_done(struct policy_errors *errs);
+/* The errors of errs, at most max of them, one call of say() each with one line: "FILE:LINE:
+ * MESSAGE", or "FILE: MESSAGE" about the file as a whole (name is FILE when errs has none).
+ * The one format of the helper (stderr) and the module (syslog), as pam_faillock's
+ * config_log. Returns how many were left unsaid. */
+size_t policy_errors_say(const struct policy_errors *errs, const char *name, size_t max,
+			 void (*say)(const char *line, void *userdata), void *userdata);
 
 /* Parse len bytes (NUL bytes are errors, no terminator needed). p and errs (may be NULL)
  * are initialised here. Returns 0, or -EINVAL after collecting every error (then p holds

@@ -124,7 +124,7 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 			o->conf = v;
 		} else if ((v = startswith(a, "timeout="))) {
 			if (parse_u64(v, &t) < 0 || t == 0 || t > MAX_TIMEOUT_S)
-				pam_syslog(pamh, LOG_ERR, "bad option %s, using timeout=5", a);
+				pam_syslog(pamh, LOG_ERR, "bad option \"%s\", using timeout=5", a);
 			else
 				o->timeout_ns = t * NSEC_PER_SEC;
 		} else if (streq(a, "cgroup=inherit")) {
@@ -137,7 +137,7 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 			o->services = v;
 			if (!service_list_ok(o->services)) {
 				o->services_bad = true;
-				pam_syslog(pamh, LOG_ERR, "bad option %s: the module does nothing", a);
+				pam_syslog(pamh, LOG_ERR, "bad option \"%s\": the module does nothing", a);
 			}
 		} else if (streq(a, "debug")) {
 			o->debug = true;
@@ -146,7 +146,7 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 			o->helper = v;
 #endif
 		} else {
-			pam_syslog(pamh, LOG_ERR, "unknown option %s, ignored", a);
+			pam_syslog(pamh, LOG_ERR, "unknown option \"%s\", ignoring", a);
 		}
 	}
 }
@@ -498,6 +498,12 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 	metrics_close_failed(pamh, pol, streq(reason, "timeout"));
 }
 
+/* policy_errors_say's say() for the module. */
+static void say_policy_error(const char *line, void *userdata)
+{
+	pam_syslog(userdata, LOG_ERR, "%s", line);
+}
+
 /* The policy as the helper will see it. A bad one is said here too (the helper then
  * runs report-only); the module itself only needs Watch, StateDir, AuditLog and who is
  * exempt, and keeps the defaults of a rejected file. */
@@ -511,10 +517,14 @@ static int load_policy(pam_handle_t *pamh, const struct options *o, struct polic
 		policy_errors_done(&errs);
 		return r;
 	}
-	if (r < 0)
-		pam_syslog(pamh, LOG_ERR, "policy %s not used, report only: %s%s%s", path,
-			   errs.n ? errs.v[0].msg : strerror(-r), errs.n > 1 ? " (and more: " : "",
-			   errs.n > 1 ? "tmpfs-sweep check-config)" : "");
+	if (r < 0) {
+		/* The first problem only: this runs at every login; check-config says them all. */
+		size_t more = policy_errors_say(&errs, path, 1, say_policy_error, pamh);
+
+		pam_syslog(pamh, LOG_ERR, "policy \"%s\" not used, report only%s%s%s", path,
+			   errs.n ? "" : ": ", errs.n ? "" : strerror(-r),
+			   more ? " (more problems: tmpfs-sweep check-config)" : "");
+	}
 	policy_errors_done(&errs);
 	return 0;
 }

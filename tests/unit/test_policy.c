@@ -625,6 +625,51 @@ static void test_shipped_conf(void **state)
 	policy_done(&p);
 }
 
+struct said {
+	char lines[4][256];
+	size_t n;
+};
+
+static void collect(const char *line, void *userdata)
+{
+	struct said *s = userdata;
+
+	if (s->n < ARRAY_SIZE(s->lines))
+		snprintf(s->lines[s->n], sizeof(s->lines[0]), "%s", line);
+	s->n++;
+}
+
+/* One format for the helper and the module: FILE:LINE: MESSAGE, FILE: MESSAGE about the file
+ * as a whole, at most max lines, and how many were left unsaid. */
+static void test_errors_say(void **state)
+{
+	struct policy_error v[] = {{.line = 3, .msg = (char *)"Bad configuration option: Frob"},
+				   {.line = 0, .msg = (char *)"owned by uid 1000, not root"},
+				   {.line = 7, .msg = (char *)"third"}};
+	struct policy_errors e = {.file = (char *)"/etc/x.conf", .v = v, .n = 3};
+	struct said s = {0};
+
+	assert_int_equal(policy_errors_say(&e, "unused", SIZE_MAX, collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.lines[0], "/etc/x.conf:3: Bad configuration option: Frob");
+	assert_string_equal(s.lines[1], "/etc/x.conf: owned by uid 1000, not root");
+	assert_string_equal(s.lines[2], "/etc/x.conf:7: third");
+
+	s = (struct said){0};
+	assert_int_equal(policy_errors_say(&e, "unused", 1, collect, &s), 2);
+	assert_int_equal(s.n, 1);
+
+	s = (struct said){0};
+	e.file = NULL;
+	assert_int_equal(policy_errors_say(&e, "named.conf", 2, collect, &s), 1);
+	assert_string_equal(s.lines[0], "named.conf:3: Bad configuration option: Frob");
+
+	s = (struct said){0};
+	e.n = 0;
+	assert_int_equal(policy_errors_say(&e, "named.conf", 1, collect, &s), 0);
+	assert_int_equal(s.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_exemption),
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_shipped_conf),
+		cmocka_unit_test(test_errors_say),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
