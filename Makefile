@@ -199,6 +199,9 @@ install: $(HELPER) $(PAMMOD)
 	install -m 0644 conf/tmpfs-sweep.catalog $(DESTDIR)$(CATALOGDIR)/tmpfs-sweep.catalog
 	install -m 0644 conf/tmpfs-sweep.bash-completion $(DESTDIR)$(COMPLETIONSDIR)/tmpfs-sweep
 	install -m 0644 conf/pam.d-sshd-snippet $(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
+	sed 's|/usr/sbin/tmpfs-sweep|$(SBINDIR)/tmpfs-sweep|' conf/tmpfs-sweep-unit.conf \
+		>$(B)/tmpfs-sweep-unit.conf
+	install -m 0644 $(B)/tmpfs-sweep-unit.conf $(DESTDIR)$(DOCDIR)/tmpfs-sweep-unit.conf
 	for m in man/*.[58]; do \
 		sed '/^\.TH /s/"tmpfs-sweep [^"]*"/"tmpfs-sweep $(VERSION)"/' $$m \
 			>$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} && \
@@ -212,7 +215,7 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.service $(DESTDIR)$(UNITDIR)/tmpfs-sweep-gc.timer \
 		$(DESTDIR)$(TMPFILESDIR)/tmpfs-sweep.conf $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tmpfs-sweep \
 		$(DESTDIR)$(CATALOGDIR)/tmpfs-sweep.catalog $(DESTDIR)$(COMPLETIONSDIR)/tmpfs-sweep \
-		$(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet
+		$(DESTDIR)$(DOCDIR)/pam.d-sshd-snippet $(DESTDIR)$(DOCDIR)/tmpfs-sweep-unit.conf
 	for m in man/*.[58]; do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 

@@ -3,8 +3,9 @@
  * tmpfs-sweep explain CGROUP: which tmpfs files hold this memory cgroup's shmem.
  * Walks every tmpfs mount, attributes each file's resident pages, keeps those charged
  * to the cgroup or a descendant; then names what no path reaches: memfds and deleted
- * files held by processes, and SysV segments. Largest first, then how much of the
- * cgroup's shmem that explains.
+ * files held by processes, and SysV segments; and the tmpfs mounts of the other mount
+ * namespaces its processes live in (mntns.h), or which of those it could not see. Largest
+ * first, then how much of the cgroup's shmem that explains.
  */
 #include "cgroup.h"
 #include "fileio.h"
@@ -12,6 +13,7 @@
 #include "helper.h"
 #include "inuse.h"
 #include "json.h"
+#include "mntns.h"
 #include "procshm.h"
 #include "roots.h"
 #include "scan.h"
@@ -32,6 +34,8 @@ struct hit {
 	uint64_t holder_ino;
 	pid_t pid;
 	char comm[17];
+	uint64_t mntns;  /* a file of another mount namespace: it, */
+	pid_t via;       /* and the process it was reached through */
 };
 
 struct explain {
@@ -47,6 +51,8 @@ struct explain {
 	 * may be this cgroup's, or not. */
 	uint64_t unattributed;
 	unsigned unattributed_why;
+	struct ns_roots ns;  /* tmpfs mounts of the other mount namespaces of its processes */
+	size_t cur_ns;       /* walking ns.v[cur_ns - 1]; 0: one of ours */
 };
 
 static void explain_done(struct explain *x)
@@ -55,6 +61,7 @@ static void explain_done(struct explain *x)
 		free(x->hits[i].name);
 	free(x->hits);
 	free(x->inos);
+	ns_roots_free(&x->ns);
 	cg_list_done(&x->desc);
 	cgroup_done(&x->cg);
 	cg_root_close(&x->root);
@@ -109,6 +116,10 @@ static int on_file(const struct scan_entry *e, void *userdata)
 	}
 	h->name_len = e->w->path_len;
 	h->kind = "file";
+	if (x->cur_ns) {
+		h->mntns = x->ns.v[x->cur_ns - 1].ns;
+		h->via = x->ns.v[x->cur_ns - 1].pid;
+	}
 	h->size = s->stx_size;
 	h->uid = s->stx_uid;
 	h->btime_ns = (s->stx_mask & STATX_BTIME) ? (uint64_t)s->stx_btime.tv_sec * NSEC_PER_SEC +
@@ -176,6 +187,42 @@ static int explain_processes(struct explain *x, struct pages_ctx *pc)
 	return r;
 }
 
+/* The tmpfs mounts of the other mount namespaces of the cgroup's processes, walked as
+ * ours are. */
+static int explain_namespaces(struct explain *x, struct pages_ctx *pc, const struct roots *roots,
+			      struct lease_view *leases)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	_cleanup_free_ dev_t *devs = NULL;
+	size_t n = 0;
+	int r = cg_list_pids(&x->root, &x->desc, 1 << 16, &pids, &n);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		x->incomplete = true; /* some processes not looked at */
+	devs = calloc(roots->n + 1, sizeof(*devs));
+	if (!devs)
+		return -ENOMEM;
+	for (size_t i = 0; i < roots->n; i++)
+		devs[i] = roots->v[i].dev;
+	r = mntns_tmpfs_roots(NULL, pids, n, devs, roots->n, &x->ns);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < x->ns.n && x->error == 0; i++) {
+		struct walk_opts wo = {.flags = WALK_ENTER_PRIVATE};
+		struct walk_stats st;
+
+		x->cur_ns = i + 1;
+		r = scan_mount(pc, x->ns.v[i].fd, x->ns.v[i].path, &wo, leases, NULL, on_file, x,
+			       &st);
+		if (r < 0 || st.incomplete)
+			x->incomplete = true;
+	}
+	x->cur_ns = 0;
+	return 0;
+}
+
 static int cmp_hit(const void *a, const void *b)
 {
 	const struct hit *x = a, *y = b;
@@ -236,6 +283,23 @@ static void print_json(struct explain *x, uint64_t usage, uint64_t shmem, uint64
 			json_kv_i64(&b, "pid", h->pid);
 			json_kv_str(&b, "comm", h->comm);
 		}
+		if (h->mntns) {
+			json_kv_u64(&b, "mount_ns", h->mntns);
+			json_kv_i64(&b, "seen_through_pid", h->via);
+		}
+		json_end(&b);
+	}
+	sbuf_addc(&b, ']');
+	b.need_comma = true;
+	json_key(&b, "unseen_mount_namespaces");
+	sbuf_addc(&b, '[');
+	for (size_t i = 0; i < x->ns.n_unseen; i++) {
+		if (i)
+			sbuf_addc(&b, ',');
+		json_begin(&b);
+		json_kv_u64(&b, "mount_ns", x->ns.unseen[i].ns);
+		json_kv_i64(&b, "pid", x->ns.unseen[i].pid);
+		json_kv_str(&b, "why", x->ns.unseen[i].why);
 		json_end(&b);
 	}
 	sbuf_addc(&b, ']');
@@ -286,6 +350,9 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 			putchar(']');
 		} else if (!streq(h->kind, "file"))
 			printf("  [%s]", h->kind);
+		if (h->mntns)
+			printf("  [mount namespace %" PRIu64 ", seen through pid %d]", h->mntns,
+			       (int)h->via);
 		putchar('\n');
 	}
 	if (top && x->n_hits > top)
@@ -294,6 +361,12 @@ static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint6
 	       fmt_size(s3, sizeof(s3), shmem),
 	       shmem ? 100.0 * (double)explained / (double)shmem : 100.0,
 	       x->incomplete ? ", incomplete" : "");
+	for (size_t i = 0; i < x->ns.n_unseen; i++) {
+		printf("mount namespace %" PRIu64 " (pid %d) not looked at whole: ",
+		       x->ns.unseen[i].ns, (int)x->ns.unseen[i].pid);
+		print_name(stdout, x->ns.unseen[i].why, strlen(x->ns.unseen[i].why));
+		putchar('\n');
+	}
 	if (x->unattributed) {
 		char why[64];
 		printf("%s in the files and segments looked at is attributed to no cgroup (%s)\n",
@@ -382,6 +455,8 @@ int cmd_explain(int argc, char **argv)
 		if (r < 0 || st.incomplete)
 			x.incomplete = true;
 	}
+	if (x.error == 0)
+		x.error = explain_namespaces(&x, pc, &roots, &leases);
 	if (x.error == 0)
 		x.error = explain_processes(&x, pc);
 	if (x.error < 0) {

@@ -12,11 +12,11 @@
 #include "json.h"
 #include "roots.h"
 #include "scan.h"
+#include "users.h"
 #include "util.h"
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <time.h>
 
 struct scan_cmd {
@@ -122,22 +122,6 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 	return s->error ? WALK_STOP : WALK_CONTINUE;
 }
 
-static int parse_user(const char *arg, uid_t *ret)
-{
-	struct passwd *pw;
-	uint64_t v;
-
-	if (parse_u64(arg, &v) == 0 && v < UINT32_MAX) {
-		*ret = (uid_t)v;
-		return 0;
-	}
-	pw = getpwnam(arg);
-	if (!pw)
-		return -ENOENT;
-	*ret = pw->pw_uid;
-	return 0;
-}
-
 int cmd_scan(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -164,11 +148,15 @@ int cmd_scan(int argc, char **argv)
 		case 'm':
 			mounts[n_mounts++] = optarg;
 			break;
-		case 'u':
-			if (parse_user(optarg, &s.uid) < 0)
+		case 'u': {
+			struct user_info ui;
+
+			if (parse_user_arg(optarg, &ui) < 0)
 				return fail(EXIT_NOTFOUND, "scan: no such user '%s'", optarg);
+			s.uid = ui.uid;
 			s.have_uid = true;
 			break;
+		}
 		case 's':
 			if (parse_time_arg(optarg, &s.since_ns) < 0)
 				return fail(EXIT_USAGE, "scan: --since wants seconds since the epoch or "

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "format.h"
 #include "fileio.h"
+#include "users.h"
 #include "util.h"
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <time.h>
 
 const char *fmt_size(char *buf, size_t len, uint64_t bytes)
@@ -38,10 +38,10 @@ const char *fmt_time(char *buf, size_t len, uint64_t ns)
 
 const char *fmt_user(char *buf, size_t len, uid_t uid)
 {
-	struct passwd *pw = getpwuid(uid);
+	struct user_info ui;
 
-	if (pw && pw->pw_name)
-		snprintf(buf, len, "%s", pw->pw_name);
+	if (user_by_uid(uid, &ui) == 0)
+		snprintf(buf, len, "%s", ui.name);
 	else
 		snprintf(buf, len, "%u", (unsigned)uid);
 	return buf;
@@ -132,4 +132,20 @@ int parse_time_arg(const char *s, uint64_t *ret_ns)
 		return -EINVAL;
 	*ret_ns = (uint64_t)t * NSEC_PER_SEC;
 	return 0;
+}
+
+int parse_user_arg(const char *arg, struct user_info *ret)
+{
+	uint64_t v;
+	int r;
+
+	if (parse_u64(arg, &v) == 0) {
+		if (v >= UINT32_MAX)
+			return -ERANGE;
+		r = user_by_uid((uid_t)v, ret);
+		if (r == -ENOENT || r == -EBADMSG)
+			*ret = (struct user_info){.uid = (uid_t)v, .gid = (gid_t)-1};
+		return r == -ENOENT || r == -EBADMSG ? 0 : r;
+	}
+	return user_by_name(arg, ret);
 }

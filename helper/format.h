@@ -16,6 +16,10 @@ const char *fmt_time(char *buf, size_t len, uint64_t ns);
 const char *fmt_user(char *buf, size_t len, uid_t uid);
 /* Print a name with anything not printable escaped as \xNN (like `ls -b`). */
 void print_name(FILE *f, const char *s, size_t n);
+struct user_info;
+/* A user given as a name or a uid. A uid without a passwd entry is fine: the name is then
+ * "" and the gid (gid_t)-1. -ENOENT: no such user name; -EINVAL: not a name (users.h). */
+int parse_user_arg(const char *arg, struct user_info *ret);
 /* The same for any other string a user may choose (a process name, a cgroup path) of a
  * NUL-terminated s, padded with spaces to width columns as %-*s would. */
 void print_name_pad(FILE *f, const char *s, int width);

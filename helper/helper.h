@@ -34,6 +34,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_close(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_dump_config(int argc, char **argv);

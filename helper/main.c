@@ -18,6 +18,9 @@ static const char usage_text[] =
 	"  close SESSION-ID [--dry-run] [--conf FILE]\n"
 	"                                      sweep one recorded session (run by the module)\n"
 	"  gc [--dry-run] [--conf FILE]        sweep orphaned, interrupted and deferred sessions\n"
+	"  sweep --cgroup CGROUP|--self [--user USER] [--since TIME] [--dry-run] [--conf FILE]\n"
+	"                                      sweep what an ended service or job left (files\n"
+	"                                      charged to its cgroup), as close does a login's\n"
 	"  sessions [--json] [--conf FILE]     list open and deferred session records\n"
 	"  check-config [FILE]                 check a policy file, print FILE:LINE: errors\n"
 	"  dump-config [FILE]                  print the effective policy\n"
@@ -35,6 +38,7 @@ static const struct {
 	{"scan", cmd_scan},
 	{"close", cmd_close},
 	{"gc", cmd_gc},
+	{"sweep", cmd_sweep},
 	{"sessions", cmd_sessions},
 	{"check-config", cmd_check_config},
 	{"dump-config", cmd_dump_config},

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "session.h"
 #include "helper.h"
+#include "notify.h"
 #include "sweep.h"
+#include "users.h"
 #include "walk.h"
 #include "util.h"
 
@@ -83,16 +85,51 @@ void sweep_ctx_close(struct sweep_ctx *c)
 	policy_done(&c->policy);
 }
 
+/* What the user is told at the next login (notify.h): the files this sweep left, or, when
+ * it left none, no longer what an earlier sweep of the same session said. */
+static void notify_user(struct sweep_ctx *c, const struct session_record *rec,
+			const struct sweep_result *res)
+{
+	struct notify_summary s = {.end_ns = now_ns(CLOCK_REALTIME), .files = res->left,
+				   .bytes = res->left_bytes};
+	int r;
+
+	if (res->left == 0) {
+		r = notify_clear(c->policy.state_dir, rec->uid, rec->id);
+		if (r < 0)
+			warnx_("session %s: notify summary: %s", rec->id, strerror(-r));
+		return;
+	}
+	snprintf(s.session, sizeof(s.session), "%s", rec->id);
+	snprintf(s.user, sizeof(s.user), "%s", rec->user);
+	if (rec->unit)
+		snprintf(s.what, sizeof(s.what), "unit %s", rec->unit);
+	else if (rec->service && rec->rhost)
+		snprintf(s.what, sizeof(s.what), "%s from %s", rec->service, rec->rhost);
+	else if (rec->service)
+		snprintf(s.what, sizeof(s.what), "%s", rec->service);
+	for (size_t i = 0; i < res->n_left_v && i < NOTIFY_MAX_PATHS; i++) {
+		snprintf(s.v[i].path, sizeof(s.v[i].path), "%s", res->left_v[i].path);
+		snprintf(s.v[i].detail, sizeof(s.v[i].detail), "%s", res->left_v[i].detail);
+		s.v[i].result = res->left_v[i].result;
+		s.n++;
+	}
+	r = notify_write(c->policy.state_dir, rec->uid, &s);
+	if (r < 0)
+		warnx_("session %s: notify summary: %s", rec->id, strerror(-r));
+}
+
 /* ---- Prometheus metrics (metrics.h): one sweep's figures, added up until the run ends */
 
-static void metrics_note(struct sweep_ctx *c, const struct sweep_result *res)
+static void metrics_note(struct sweep_ctx *c, const char *trigger, const struct sweep_result *res)
 {
 	struct metrics *a = &c->metrics.add;
 
 	c->swept = true;
 	/* A session's sweep finishes when its record goes; a deferred or timed-out one is
-	 * counted when gc finishes it. */
-	if (!res->keep_record)
+	 * counted when gc finishes it. A `sweep` of an ended cgroup is no login: its files
+	 * count, it does not. */
+	if (!res->keep_record && (streq(trigger, "close") || streq(trigger, "gc")))
 		a->sessions_closed++;
 	for (size_t i = 0; i < METRICS_N_RESULTS; i++)
 		a->files[i] += res->by_result[i];
@@ -134,7 +171,7 @@ void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger)
 	u->pending_sessions = pending_sessions(c->policy.state_dir);
 	if (streq(trigger, "gc"))
 		u->last_gc_ns = now_ns(CLOCK_REALTIME);
-	else if (c->swept)
+	else if (c->swept && streq(trigger, "close"))
 		u->last_close_ns = now_ns(CLOCK_REALTIME);
 	r = metrics_update(c->policy.metrics_file, u, 0);
 	if (r < 0 && r != -ENOENT)
@@ -148,9 +185,21 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 {
 	const char *statedir = c->policy.state_dir;
 	struct sweep_result res;
+	struct user_info ui;
+	bool have_user = rec->user && user_by_uid(rec->uid, &ui) == 0 && streq(ui.name, rec->user);
+	/* A sweep of a cgroup whose user is not known removes nothing: no record to keep. */
+	bool persist = !dry_run && rec->user;
+	struct policy_subject who = {
+		.user = rec->user, .uid = rec->uid, .gid = have_user ? ui.gid : 0,
+		.have_gid = have_user, .service = rec->service, .rhost = rec->rhost,
+		.unit = rec->unit,
+	};
+	struct policy_scope scope;
 	struct sweep_params p = {
 		.rec = rec,
 		.policy = &c->policy,
+		.scope = &scope,
+		.user = have_user ? &ui : NULL,
 		.audit = c->audit,
 		.trigger = trigger,
 		.dry_run = dry_run,
@@ -161,36 +210,57 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 		.reason = c->reason[0] ? c->reason : NULL,
 		.policy_sha256 = c->have_sha ? c->sha256 : NULL,
 		.kill_after = c->kill_after,
-		.statedir = dry_run ? NULL : statedir,
+		.statedir = persist ? statedir : NULL,
 		/* CLOSING: a sweep of it started and did not finish (killed, or out of time) */
 		.resume = rec->state == RECORD_CLOSING,
+		/* A window end is recorded at the first sweep (closing) for good. */
+		.again = rec->end_ns != 0,
 	};
 	int r;
 
 	p.deadline_ns = p.started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
-	if (c->policy.other_sessions == POLICY_OTHER_DEFER && !final) {
-		r = user_has_other_sessions(statedir, rec);
+	if (policy_scope_init(&c->policy, &who, &scope) < 0) {
+		warnx_("session %s: out of memory", rec->id);
+		return EXIT_FAIL;
+	}
+	if (scope.other_sessions == POLICY_OTHER_DEFER && !final) {
+		r = c->live ? live_users_other(c->live, rec) : user_has_other_sessions(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot tell whether %s has another session (%s): "
 			       "deferring", rec->id, rec->user, strerror(-r));
 		p.other_sessions = r < 0 ? TRI_CANNOT_TELL : r > 0 ? TRI_YES : TRI_NO;
 	}
-	if (!dry_run && rec->state != RECORD_CLOSING) {
+	if (persist && rec->state != RECORD_CLOSING) {
 		rec->state = RECORD_CLOSING;
+		/* The window ends here for good: a sweep of it resumed later (killed, out of
+		 * time) claims nothing born after this close or this gc's first sight of the
+		 * orphan, whatever a live session of the user writes meanwhile. */
+		rec->end_ns = p.end_ns;
 		r = record_write(statedir, rec);
 		if (r < 0)
 			warnx_("session %s: cannot mark it closing: %s", rec->id, strerror(-r));
 	}
 	r = sweep_session(&p, &res);
+	if (r >= 0 && persist && scope.notify_user)
+		notify_user(c, rec, &res);
+	policy_scope_done(&scope);
 	if (r < 0) {
 		warnx_("session %s: %s", rec->id, strerror(-r));
 		if (!dry_run)
 			c->metrics.add.incomplete++; /* its session-close line says incomplete */
 		return EXIT_FAIL;
 	}
-	if (dry_run)
+	if (!dry_run)
+		metrics_note(c, trigger, &res);
+	if (!persist) {
+		free(res.pending);
 		return res.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
-	metrics_note(c, &res);
+	}
+	if (res.keep_closing) {
+		/* Left as it is (closing), with its journal, for a later gc to resume. */
+		free(res.pending);
+		return EXIT_INCOMPLETE;
+	}
 	if (res.keep_record) {
 		rec->state = RECORD_DEFERRED;
 		rec->end_ns = p.end_ns;

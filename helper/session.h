@@ -8,6 +8,7 @@
 #include "policy.h"
 #include "record.h"
 #include "sha256.h"
+#include "sweep.h"
 
 #include <stdbool.h>
 
@@ -21,6 +22,8 @@ struct sweep_ctx {
 	long kill_after; /* test hook, -1 */
 	struct metrics_update metrics; /* what the sweeps of this run add (sweep_ctx_metrics) */
 	bool swept;                    /* sweep_one swept something (not a dry run) */
+	/* gc: the live records, read once for the whole run (NULL: ask the state dir) */
+	const struct live_users *live;
 };
 
 /* The options close and gc share: [--dry-run] [--conf FILE] [--help] (usage: the line

@@ -6,6 +6,8 @@
  */
 #include "audit.h"
 #include "json.h"
+#include "sha256.h"
+#include "users.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -171,10 +173,17 @@ static int ev_end(struct ev *e, int priority, struct sbuf *msg)
 	return 0;
 }
 
+/* The user field by the project's name rule (users.h): a name that fails it (none should
+ * get here: records hold checked names) is written as null, never as it is. */
+static const char *user_field(const char *user)
+{
+	return user_name_valid(user) ? user : NULL;
+}
+
 static void fill_session_open(struct ev *e, const struct audit_session *s)
 {
 	ev_str(e, "session", s->session);
-	ev_str(e, "user", s->user);
+	ev_str(e, "user", user_field(s->user));
 	ev_u64(e, "uid", s->uid);
 	ev_str(e, "service", s->service);
 	ev_str(e, "rhost", s->rhost);
@@ -182,6 +191,8 @@ static void fill_session_open(struct ev *e, const struct audit_session *s)
 	ev_str(e, "cgroup", s->cgroup);
 	ev_time(e, "time", s->time_ns);
 	ev_opt(e, "reason", s->reason);
+	ev_opt(e, "trigger", s->trigger);
+	ev_opt(e, "unit", s->unit);
 }
 
 static void fill_file(struct ev *e, const struct audit_file *f)
@@ -198,12 +209,13 @@ static void fill_file(struct ev *e, const struct audit_file *f)
 	ev_str(e, "rule", f->rule);
 	ev_opt(e, "error", f->error);
 	ev_opt(e, "detail", f->detail);
+	ev_opt(e, "object", f->object);
 }
 
 static void fill_session_close(struct ev *e, const struct audit_summary *s)
 {
 	ev_str(e, "session", s->session);
-	ev_str(e, "user", s->user);
+	ev_str(e, "user", user_field(s->user));
 	ev_u64(e, "uid", s->uid);
 	ev_u64(e, "files", s->files);
 	ev_u64(e, "bytes", s->bytes);
@@ -219,6 +231,44 @@ static void fill_session_close(struct ev *e, const struct audit_summary *s)
 	ev_time(e, "time", s->time_ns);
 	ev_opt(e, "trigger", s->trigger);
 	ev_opt(e, "reason", s->reason);
+	if (s->objects_seen) {
+		ev_u64(e, "objects", s->objects);
+		ev_u64(e, "objects_charged_bytes", s->objects_charged_bytes);
+		ev_u64(e, "objects_removed", s->objects_removed);
+	}
+	if (s->unlisted)
+		ev_u64(e, "unlisted", s->unlisted);
+}
+
+const char *audit_path_shown(const char *path, size_t len, struct sbuf *tmp, size_t *ret_len)
+{
+	char hex[SHA256_HEX_SIZE];
+
+	if (len <= AUDIT_PATH_MAX) {
+		*ret_len = len;
+		return path;
+	}
+	sha256_hex(path, len, hex);
+	sbuf_reset(tmp);
+	sbuf_add(tmp, path, AUDIT_PATH_HEAD);
+	sbuf_printf(tmp, "[...%zu bytes cut, path sha256 %.16s...]",
+		    len - AUDIT_PATH_HEAD - AUDIT_PATH_TAIL, hex);
+	sbuf_add(tmp, path + len - AUDIT_PATH_TAIL, AUDIT_PATH_TAIL);
+	if (!sbuf_str(tmp))
+		return NULL;
+	*ret_len = tmp->len;
+	return tmp->buf;
+}
+
+/* f with its path as a line shows it. */
+static int shown_file(const struct audit_file *f, struct sbuf *tmp, struct audit_file *ret)
+{
+	*ret = *f;
+	if (!f->path)
+		return 0;
+	ret->path = audit_path_shown(f->path, f->path_len ? f->path_len : strlen(f->path), tmp,
+				     &ret->path_len);
+	return ret->path ? 0 : -ENOMEM;
 }
 
 static void msg_str(struct sbuf *m, const char *s)
@@ -241,15 +291,21 @@ int audit_format_session_open(struct sbuf *b, const struct audit_session *s)
 	return r;
 }
 
-int audit_format_file(struct sbuf *b, const struct audit_file *f)
+int audit_format_file(struct sbuf *b, const struct audit_file *file)
 {
+	struct sbuf tmp = {0};
+	struct audit_file f;
 	struct ev e;
 	int r;
 
+	r = shown_file(file, &tmp, &f);
+	if (r < 0)
+		return r;
 	ev_begin(&e, b, false, "file", AUDIT_MID_FILE);
-	fill_file(&e, f);
+	fill_file(&e, &f);
 	r = ev_end(&e, 6, NULL);
 	ev_done(&e);
+	sbuf_done(&tmp);
 	return r;
 }
 
@@ -345,9 +401,15 @@ static void msg_session_open(struct sbuf *m, const struct audit_session *s)
 	sbuf_adds(m, "session ");
 	msg_str(m, s->session);
 	sbuf_adds(m, " opened for ");
-	msg_str(m, s->user);
-	sbuf_printf(m, " (uid %u), service ", (unsigned)s->uid);
-	msg_str(m, s->service);
+	msg_str(m, user_field(s->user));
+	sbuf_printf(m, " (uid %u), ", (unsigned)s->uid);
+	if (s->unit) {
+		sbuf_adds(m, "unit ");
+		msg_str(m, s->unit);
+	} else {
+		sbuf_adds(m, "service ");
+		msg_str(m, s->service);
+	}
 	if (s->reason) {
 		sbuf_adds(m, ", ");
 		msg_str(m, s->reason);
@@ -383,13 +445,15 @@ static void msg_session_close(struct sbuf *m, const struct audit_summary *s)
 	sbuf_adds(m, "session ");
 	msg_str(m, s->session);
 	sbuf_adds(m, " of ");
-	msg_str(m, s->user);
+	msg_str(m, user_field(s->user));
 	sbuf_printf(m,
 		    " closed: %" PRIu64 " files (%" PRIu64 " bytes, %" PRIu64 " charged), removed %"
 		    PRIu64 " (%" PRIu64 " bytes), kept %" PRIu64 ", deferred %" PRIu64
 		    ", errors %" PRIu64 "%s",
 		    s->files, s->bytes, s->charged_bytes, s->removed, s->removed_bytes, s->kept,
 		    s->deferred, s->errors, s->incomplete ? ", incomplete" : "");
+	if (s->unlisted)
+		sbuf_printf(m, ", %" PRIu64 " files unlisted", s->unlisted);
 	if (s->reason) {
 		sbuf_adds(m, ", ");
 		msg_str(m, s->reason);
@@ -411,12 +475,16 @@ int audit_session_open(struct audit *a, const struct audit_session *s)
 	return audit_emit(a, &e, r);
 }
 
-int audit_file(struct audit *a, const struct audit_file *f)
+int audit_file(struct audit *a, const struct audit_file *file)
 {
-	struct sbuf msg = {0};
+	struct sbuf msg = {0}, tmp = {0};
+	struct audit_file shown, *f = &shown;
 	struct ev e;
 	int prio = LOG_INFO, r;
 
+	r = shown_file(file, &tmp, &shown);
+	if (r < 0)
+		return r;
 	if (f->result == RESULT_ERROR || f->result == RESULT_SKIPPED_CHANGED)
 		prio = LOG_WARNING;
 	else if (f->result == RESULT_REMOVED)
@@ -427,6 +495,7 @@ int audit_file(struct audit *a, const struct audit_file *f)
 		msg_file(&msg, f);
 	r = ev_end(&e, prio, &msg);
 	sbuf_done(&msg);
+	sbuf_done(&tmp);
 	return audit_emit(a, &e, r);
 }
 

@@ -23,6 +23,16 @@
 /* Default AuditLog. */
 #define AUDIT_DEFAULT_PATH "/var/log/tmpfs-sweep/audit.jsonl"
 
+/* What one user's names can cost the log. A path of more than AUDIT_PATH_MAX bytes is
+ * shown as its first AUDIT_PATH_HEAD and last AUDIT_PATH_TAIL bytes around a marker that
+ * says how many bytes were cut and the SHA-256 of the whole path (so two long paths never
+ * show alike); a run (close, or gc of one record) writes at most AUDIT_MAX_FILE_LINES file
+ * lines, and its session-close line counts the rest as "unlisted". */
+#define AUDIT_PATH_MAX 4096
+#define AUDIT_PATH_HEAD 1024
+#define AUDIT_PATH_TAIL 2048
+#define AUDIT_MAX_FILE_LINES 10000
+
 struct audit;
 
 /* String members may be NULL (written as JSON null, left out of journald).
@@ -36,6 +46,8 @@ struct audit_session {
 	uint64_t time_ns;
 	/* Optional, left out when NULL: */
 	const char *reason; /* e.g. "watched /tmp is not a tmpfs mount point: skipped" */
+	const char *trigger; /* "unit" or "cgroup": a `sweep` of an ended cgroup, no login */
+	const char *unit;    /* the systemd unit it swept */
 };
 
 struct audit_file {
@@ -52,6 +64,9 @@ struct audit_file {
 	/* Optional, left out when NULL: */
 	const char *error;  /* e.g. strerror text, or the failed re-check */
 	const char *detail; /* e.g. "open by pid 1234", "report-only: bad policy" */
+	/* Shared memory no path reaches (leftover.h): "sysv", "memfd", "deleted",
+	 * "anon-shared"; path is then its name. */
+	const char *object;
 };
 
 struct audit_summary {
@@ -65,8 +80,14 @@ struct audit_summary {
 	const char *policy_sha256; /* 64 hex digits, or NULL when no policy was read */
 	uint64_t time_ns;
 	/* Optional, left out when NULL: */
-	const char *trigger; /* "close", "gc" */
+	const char *trigger; /* "close", "gc", "unit", "cgroup" */
 	const char *reason;  /* "report-only: bad policy", "timeout", "time" (cap hit), ... */
+	uint64_t unlisted;   /* files beyond AUDIT_MAX_FILE_LINES, counted but without a line
+			      * (left out when 0) */
+	/* Written when objects_seen: the shared memory objects (leftover.h) audited, the bytes
+	 * of them charged to the session, and how many of them were removed. */
+	bool objects_seen;
+	uint64_t objects, objects_charged_bytes, objects_removed;
 };
 
 /* Open the sink. path NULL: journald only. The directory (last component only; its
@@ -84,9 +105,13 @@ int audit_session_open(struct audit *a, const struct audit_session *s);
 int audit_file(struct audit *a, const struct audit_file *f);
 int audit_session_close(struct audit *a, const struct audit_summary *s);
 
+/* The path as a file line shows it (see AUDIT_PATH_MAX): path itself, or the cut form,
+ * built in *tmp. NULL only when tmp ran out of memory. */
+struct sbuf;
+const char *audit_path_shown(const char *path, size_t len, struct sbuf *tmp, size_t *ret_len);
+
 /* The JSON line (with its '\n') an event would write; for tests and `--json` output.
  * Returns 0 or -ENOMEM. */
-struct sbuf;
 int audit_format_session_open(struct sbuf *b, const struct audit_session *s);
 int audit_format_file(struct sbuf *b, const struct audit_file *f);
 int audit_format_session_close(struct sbuf *b, const struct audit_summary *s);

@@ -110,7 +110,7 @@ static int open_resolved(int dirfd, const char *path, int flags, bool xdev)
 
 	/* O_PATH takes no other access flags but these. */
 	if (flags & O_PATH)
-		how.flags &= O_PATH | O_DIRECTORY | O_CLOEXEC;
+		how.flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	/* Nothing we open is named with "..": refuse it, whichever way we resolve. */
 	if (has_dotdot(path))
 		return -EXDEV;
@@ -143,6 +143,11 @@ int openat_beneath(int dirfd, const char *path, int flags)
 	assert(dirfd >= 0 || dirfd == AT_FDCWD);
 	assert(path);
 	return open_resolved(dirfd, path, flags, false);
+}
+
+int openat_beneath_pin(int dirfd, const char *path)
+{
+	return open_resolved(dirfd, path, O_PATH | O_NOFOLLOW, false);
 }
 
 int open_no_symlinks(const char *path, int flags)

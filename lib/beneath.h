@@ -15,6 +15,12 @@
  * -ELOOP for a symlink on the way, -EXDEV for a mount crossed, -EXDEV for "..". */
 int openat_beneath(int dirfd, const char *path, int flags);
 
+/* An O_PATH fd of the entry at path itself, under the same rules, except that a symlink
+ * as the last component is pinned as itself (never followed). Nothing mounted on it is
+ * entered (-EXDEV): what is pinned is the directory entry's own inode, and statx on it
+ * asks nothing of another file system. */
+int openat_beneath_pin(int dirfd, const char *path);
+
 /* An absolute path, with no symlink in any component (mounts may be crossed): for the
  * watched roots themselves. */
 int open_no_symlinks(const char *path, int flags);

@@ -2,10 +2,15 @@
 #include "cgroup.h"
 #include "beneath.h"
 #include "fileio.h"
+#include "record.h"
 #include "util.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <fnmatch.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
 #include <linux/openat2.h>
@@ -486,6 +491,56 @@ int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct
 	return 0;
 }
 
+int cg_list_pids(const struct cg_root *r, const struct cg_list *l, size_t max, pid_t **ret,
+		 size_t *ret_n)
+{
+	pid_t *v = NULL;
+	size_t n = 0;
+	int k = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	for (size_t i = 0; k >= 0 && i < l->n; i++) {
+		struct cgroup c = {.fd = -1};
+		_cleanup_free_ char *buf = NULL;
+		char *p, *end;
+
+		if (cg_open_rel(r, l->v[i].rel, &c) < 0)
+			continue; /* removed meanwhile */
+		k = (int)read_small_file_at(c.fd, "cgroup.procs", 1 << 22, &buf);
+		cgroup_done(&c);
+		if (k == -ENOENT || k == -ENODEV)
+			k = 0;
+		for (p = buf; k >= 0 && p && *p; p = end) {
+			long pid = strtol(p, &end, 10);
+			pid_t *nv;
+
+			if (end == p)
+				break;
+			if (pid <= 0)
+				continue;
+			if (n >= max) {
+				k = -E2BIG;
+				break;
+			}
+			nv = reallocarray(v, n + 1, sizeof(*v));
+			if (!nv) {
+				k = -ENOMEM;
+				break;
+			}
+			v = nv;
+			v[n++] = (pid_t)pid;
+		}
+	}
+	if (k < 0 && k != -E2BIG) {
+		free(v);
+		return k;
+	}
+	*ret = v;
+	*ret_n = n;
+	return k < 0 ? k : 0;
+}
+
 const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino)
 {
 	struct cg_node key = {.ino = ino};
@@ -579,4 +634,388 @@ int cg_remove_if_empty(const struct cg_root *r, const char *rel)
 	if (unlinkat(r->fd, rel, AT_REMOVEDIR) < 0)
 		return negative_errno();
 	return 0;
+}
+
+/* ---- Per-session cgroups */
+
+static const char *last_component(const char *rel)
+{
+	const char *last = strrchr(rel, '/');
+
+	return last ? last + 1 : rel;
+}
+
+bool cg_is_session_scope(const char *rel)
+{
+	return fnmatch("session-*.scope", last_component(rel), 0) == 0;
+}
+
+bool cg_is_systemd_unit(const char *rel)
+{
+	const char *last = last_component(rel);
+	size_t n = strlen(last);
+
+	return (n > 6 && streq(last + n - 6, ".slice")) || (n > 6 && streq(last + n - 6, ".scope")) ||
+	       (n > 8 && streq(last + n - 8, ".service"));
+}
+
+void cg_session_done(struct cg_session *s)
+{
+	free(s->rel);
+	free(s->orig);
+	*s = (struct cg_session){0};
+}
+
+static void __attribute__((format(printf, 3, 4)))
+note_set(struct cg_note *note, bool debug, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!note)
+		return;
+	note->debug = debug;
+	va_start(ap, fmt);
+	vsnprintf(note->msg, sizeof(note->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* The parent a per-session cgroup is made in: v1 a "tmpfs-sweep" child of the caller's
+ * own cgroup (so the service's limits still hold), v2 the delegated cgroup_parent=. */
+static int session_parent(const struct cg_root *root, const struct cg_session_opts *o,
+			  const char *own, char **ret, struct cg_note *note)
+{
+	if (root->mode == CG_V1) {
+		struct cgroup p = {.fd = -1};
+		int r = cg_create(root, own, "tmpfs-sweep", &p);
+
+		if (r >= 0)
+			*ret = TAKE_PTR(p.rel);
+		cgroup_done(&p);
+		return r;
+	}
+	if (!o->parent) {
+		note_set(note, false, "cgroup=create on cgroup v2 needs cgroup_parent=");
+		return -ENOTDIR;
+	}
+	if (cg_is_systemd_unit(o->parent)) {
+		note_set(note, false, "cgroup_parent=%s is a systemd unit, not used", o->parent);
+		return -EPERM;
+	}
+	*ret = strdup(o->parent);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int cg_session_open(const struct cg_session_opts *o, struct cg_session *s, struct cg_note *note)
+{
+	struct cg_root root = {.fd = -1};
+	struct cgroup cg = {.fd = -1};
+	_cleanup_free_ char *rel = NULL, *parent = NULL;
+	enum cg_mode mode;
+	int r;
+
+	*s = (struct cg_session){0};
+	if (note)
+		*note = (struct cg_note){0};
+	if (!o->create) {
+		/* The common case, at every login: the caller's cgroup the quick way. */
+		r = cg_self_quick(&mode, &rel, &s->ino);
+		if (r == 0) {
+			s->mode = mode;
+			s->per_session = cg_is_session_scope(rel);
+			s->rel = TAKE_PTR(rel);
+			return 0;
+		}
+		if (r == -ENOMEM)
+			return r;
+		if (r == -ENOMEDIUM) {
+			note_set(note, true, "no memory cgroup hierarchy");
+			return 0;
+		}
+		if (r != -ENOENT) {
+			note_set(note, false, "cannot read own memory cgroup: %s", strerror(-r));
+			return 0;
+		}
+	}
+	r = cg_root_open(NULL, &root);
+	if (r < 0) {
+		note_set(note, true, "no memory cgroup hierarchy: %s", strerror(-r));
+		return r == -ENOMEM ? r : 0;
+	}
+	r = cg_path_of_pid(&root, 0, NULL, &rel);
+	if (r < 0) {
+		note_set(note, false, "cannot read own memory cgroup: %s", strerror(-r));
+		goto out;
+	}
+	if (!o->create || cg_is_session_scope(rel)) {
+		r = cg_ino_rel(&root, rel, &s->ino);
+		if (r < 0) {
+			note_set(note, false, "cannot open cgroup %s: %s", rel, strerror(-r));
+			goto out;
+		}
+		s->mode = root.mode;
+		s->per_session = cg_is_session_scope(rel);
+		s->rel = TAKE_PTR(rel);
+		goto out;
+	}
+	s->mode = root.mode;
+	r = session_parent(&root, o, rel, &parent, note);
+	/* Made now, entered only once the record is written (cg_session_enter): what open
+	 * writes itself is not the session's to be charged for. */
+	if (r >= 0)
+		r = cg_create(&root, parent, o->name, &cg);
+	if (r < 0) {
+		struct cgroup cur = {.fd = -1};
+
+		/* Fall back to the caller's own cgroup, shared by other sessions. */
+		if (!note || !note->msg[0])
+			note_set(note, false, "cannot create a session cgroup below %s: %s",
+				 parent ? parent : rel, strerror(-r));
+		if (cg_open_rel(&root, rel, &cur) >= 0) {
+			s->ino = cur.ino;
+			s->rel = TAKE_PTR(rel);
+			cgroup_done(&cur);
+		}
+		goto out;
+	}
+	s->created = s->per_session = true;
+	s->ino = cg.ino;
+	s->rel = TAKE_PTR(cg.rel);
+	s->orig = TAKE_PTR(rel);
+out:
+	cgroup_done(&cg);
+	cg_root_close(&root);
+	return r == -ENOMEM ? r : 0;
+}
+
+int cg_session_enter(struct cg_session *s)
+{
+	struct cg_root root = {.fd = -1};
+	struct cgroup cg = {.fd = -1};
+	int r;
+
+	if (!s->created)
+		return 0;
+	r = cg_root_open(NULL, &root);
+	if (r >= 0)
+		r = cg_open_rel(&root, s->rel, &cg);
+	if (r >= 0)
+		r = cg_attach(&cg, getpid());
+	if (r < 0) {
+		if (root.fd >= 0)
+			(void)cg_remove_if_empty(&root, s->rel);
+		free(s->rel);
+		s->rel = TAKE_PTR(s->orig);
+		s->created = s->per_session = false;
+		s->ino = 0;
+		cgroup_done(&cg);
+		if (s->rel && root.fd >= 0 && cg_open_rel(&root, s->rel, &cg) >= 0)
+			s->ino = cg.ino;
+	}
+	cgroup_done(&cg);
+	cg_root_close(&root);
+	return r;
+}
+
+int cg_session_leave(const struct cg_session *s, bool move, bool remove)
+{
+	struct cg_root root = {.fd = -1};
+	struct cgroup orig = {.fd = -1};
+	int r = 0, k;
+
+	if (!s->created || !s->rel)
+		return 0;
+	k = cg_root_open(NULL, &root);
+	if (k < 0)
+		return k;
+	if (root.mode != s->mode) {
+		r = -EMEDIUMTYPE;
+		goto out;
+	}
+	if (move) {
+		k = cg_open_rel(&root, s->orig ? s->orig : "/", &orig);
+		if (k >= 0)
+			k = cg_attach(&orig, getpid());
+		if (k < 0 && r == 0)
+			r = k;
+	}
+	if (remove) {
+		k = cg_remove_if_empty(&root, s->rel);
+		if (k < 0 && k != -ENOENT && r == 0)
+			r = k;
+	}
+out:
+	cgroup_done(&orig);
+	cg_root_close(&root);
+	return r;
+}
+
+/* ---- Session cgroups left for gc: StateDir/cgroups/ID, "v1|v2 INO REL\n" */
+
+#define LEFT_DIR "cgroups"
+#define LEFT_MAX 4096
+
+int cg_left_note(const char *statedir, const char *id, enum cg_mode mode, const char *rel,
+		 uint64_t ino)
+{
+	_cleanup_close_ int dfd = -1, fd = -1;
+	_cleanup_free_ char *line = NULL;
+	int n;
+
+	if (!record_id_valid(id) || (mode != CG_V1 && mode != CG_V2) || !rel || rel[0] != '/' ||
+	    strchr(rel, '\n'))
+		return -EINVAL;
+	dfd = record_open_subdir(statedir, LEFT_DIR);
+	if (dfd < 0)
+		return dfd;
+	n = asprintf(&line, "%s %" PRIu64 " %s\n", mode == CG_V1 ? "v1" : "v2", ino, rel);
+	if (n < 0)
+		return -ENOMEM;
+	if (n >= LEFT_MAX)
+		return -ENAMETOOLONG;
+	fd = openat(dfd, id, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		    0600);
+	if (fd < 0)
+		return negative_errno();
+	return write_all(fd, line, (size_t)n);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cg_left_list(const char *statedir, char ***ret, size_t *ret_n)
+{
+	_cleanup_close_ int dfd = -1;
+	_cleanup_closedir_ DIR *d = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+
+	*ret = NULL;
+	*ret_n = 0;
+	dfd = record_open_subdir(statedir, LEFT_DIR);
+	if (dfd < 0)
+		return dfd;
+	d = fdopendir(dfd);
+	if (!d)
+		return negative_errno();
+	TAKE_FD(dfd);
+	while ((de = readdir(d))) {
+		char **nv;
+
+		if (!record_id_valid(de->d_name))
+			continue;
+		nv = reallocarray(v, n + 2, sizeof(*v));
+		if (!nv || !(nv[n] = strdup(de->d_name))) {
+			if (nv)
+				v = nv;
+			for (size_t i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[++n] = NULL;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* 1 when no process is in rel and it has no child cgroup (what rmdir wants), 0 if not. */
+static int cg_is_empty(const struct cg_root *root, const char *rel)
+{
+	struct cgroup cg = {.fd = -1};
+	struct cg_list l = {0};
+	_cleanup_free_ char *procs = NULL;
+	int r = cg_open_rel(root, rel, &cg);
+
+	if (r >= 0)
+		r = cg_list_descendants(root, &cg, &l);
+	if (r >= 0)
+		r = (int)read_oneshot_file_at(cg.fd, "cgroup.procs", 1 << 16, &procs);
+	if (r == -EFBIG)
+		r = 0;
+	else if (r >= 0)
+		r = r == 0 && l.n == 1;
+	cg_list_done(&l);
+	cgroup_done(&cg);
+	return r;
+}
+
+static int left_read(int dfd, const char *id, enum cg_mode *mode, uint64_t *ino, char **rel)
+{
+	_cleanup_close_ int fd = openat(dfd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	char m[3];
+	int pos = 0;
+	struct stat st;
+	ssize_t len;
+
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	len = read_regular_fd(fd, &st, LEFT_MAX, &buf);
+	if (len < 0)
+		return (int)len;
+	if (sscanf(buf, "%2s %" SCNu64 " %n", m, ino, &pos) != 2 || !pos || buf[pos] != '/' ||
+	    buf[len - 1] != '\n')
+		return -EBADMSG;
+	buf[len - 1] = '\0';
+	*mode = streq(m, "v1") ? CG_V1 : streq(m, "v2") ? CG_V2 : CG_NONE;
+	if (*mode == CG_NONE || strchr(buf + pos, '\n'))
+		return -EBADMSG;
+	*rel = strdup(buf + pos);
+	return *rel ? 0 : -ENOMEM;
+}
+
+int cg_left_reap(const char *statedir, const char *id, bool dry_run, char **ret_rel)
+{
+	_cleanup_close_ int dfd = -1;
+	_cleanup_free_ char *rel = NULL;
+	struct cg_root root = {.fd = -1};
+	uint64_t ino = 0, now = 0;
+	enum cg_mode mode = CG_NONE;
+	int r;
+
+	*ret_rel = NULL;
+	if (!record_id_valid(id))
+		return -EINVAL;
+	dfd = record_open_subdir(statedir, LEFT_DIR);
+	if (dfd < 0)
+		return dfd;
+	r = left_read(dfd, id, &mode, &ino, &rel);
+	if (r < 0)
+		goto drop_bad;
+	r = cg_root_open(NULL, &root);
+	if (r < 0)
+		goto out;
+	/* Only the cgroup made for this session: named by its id, the same inode. */
+	if (root.mode != mode || !streq(last_component(rel), id))
+		r = 2;
+	else {
+		r = cg_ino_rel(&root, rel, &now);
+		if (r == -ENOENT || (r == 0 && now != ino))
+			r = 2; /* gone, or another cgroup at that path now: not ours to remove */
+		else if (r == 0 && !dry_run) {
+			r = cg_remove_if_empty(&root, rel);
+			r = r == 0 ? 1 : r == -ENOENT ? 2 : r == -EBUSY ? 0 : r;
+		} else if (r == 0)
+			r = cg_is_empty(&root, rel);
+	}
+	if (r >= 1 && !dry_run && unlinkat(dfd, id, 0) < 0 && errno != ENOENT)
+		r = negative_errno();
+	*ret_rel = TAKE_PTR(rel);
+out:
+	cg_root_close(&root);
+	return r;
+drop_bad:
+	/* A note that does not parse names nothing gc could safely remove. */
+	if (r == -EBADMSG && !dry_run)
+		(void)unlinkat(dfd, id, 0);
+	return r;
 }

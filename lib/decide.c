@@ -79,6 +79,11 @@ static bool exempt_user(const struct decide_in *in, unsigned mask)
 	return in->rec.exempt;
 }
 
+static const char *exempt_why(const struct decide_in *in)
+{
+	return in->rec.exempt_why;
+}
+
 /* Created in the session, or a rule that names class=owned asks for older files too. */
 static bool not_created(const struct decide_in *in, unsigned mask)
 {
@@ -94,17 +99,18 @@ static bool hard_links(const struct decide_in *in, unsigned mask)
 }
 
 /* The gates no policy can lift, in order: the first that holds turns a remove or defer
- * verdict into its row. */
+ * verdict into its row. An exempt user's file is kept: audited, never removed. */
 static const struct gate {
 	bool (*holds)(const struct decide_in *in, unsigned mask);
 	enum policy_action action;
 	enum file_result result;
 	const char *detail;
+	const char *(*why)(const struct decide_in *in); /* more detail ("DETAIL: WHY"), or NULL */
 } gates[] = {
-	{not_users_file, POLICY_REPORT, RESULT_REPORTED, "owner is not the session's user"},
-	{exempt_user, POLICY_REPORT, RESULT_REPORTED, "exempt user"},
-	{not_created, POLICY_REPORT, RESULT_REPORTED, "not created in this session"},
-	{hard_links, POLICY_REPORT, RESULT_REPORTED, "hard links"},
+	{not_users_file, POLICY_REPORT, RESULT_REPORTED, "owner is not the session's user", NULL},
+	{exempt_user, POLICY_KEEP, RESULT_KEPT, "exempt user", exempt_why},
+	{not_created, POLICY_REPORT, RESULT_REPORTED, "not created in this session", NULL},
+	{hard_links, POLICY_REPORT, RESULT_REPORTED, "hard links", NULL},
 };
 
 static bool dry_run(const struct decide_mode *m)
@@ -165,8 +171,13 @@ bool decide(const struct decide_in *in, struct decide_out *out)
 	if (a == POLICY_REMOVE || a == POLICY_DEFER) {
 		for (size_t i = 0; i < ARRAY_SIZE(gates); i++)
 			if (gates[i].holds(in, mask)) {
+				const char *why = gates[i].why ? gates[i].why(in) : NULL;
+
 				out->action = gates[i].action;
 				set(out, gates[i].result, gates[i].detail);
+				if (why)
+					snprintf(out->detail, sizeof(out->detail), "%s: %s",
+						 gates[i].detail, why);
 				return true;
 			}
 	}
@@ -253,6 +264,8 @@ static const struct {
 } stops[] = {
 	[STOP_NO_JOURNAL] = {RESULT_REPORTED, "cannot write the sweep journal"},
 	[STOP_NO_USER] = {RESULT_ERROR, "the session's user no longer exists"},
+	[STOP_OLD_JOURNAL] = {RESULT_DEFERRED,
+			      "the interrupted sweep's journal cannot be read: nothing removed"},
 };
 
 void decide_not_removed(struct decide_out *o, enum decide_stop why)
@@ -271,7 +284,11 @@ void decide_after_remove(struct decide_out *o, mode_t type, const struct remove_
 		return;
 	switch (r->status) {
 	case REMOVE_REMOVED:
-		set(o, RESULT_REMOVED, NULL);
+		/* The remover ended (killed, or dead) before it said so, and the file's inode
+		 * is gone: its handle finds none. */
+		set(o, RESULT_REMOVED, r->check == REMOVE_CHECK_NOT_RUN
+					       ? "the remover ended before saying so; the file is gone"
+					       : NULL);
 		return;
 	case REMOVE_SKIPPED_CHANGED:
 		o->result = RESULT_SKIPPED_CHANGED;

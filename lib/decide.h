@@ -11,7 +11,7 @@
  * Usage:
  *	in = (struct decide_in){.file = {...}, .rec = {...}, .mode = {...}};
  *	mask = decide_class(&in.file, &in.rec);         // 0: not the session's business
- *	in.verdict.action = policy_decide(p, path, user, uid, mask, size, is_dir,
+ *	in.verdict.action = policy_decide(p, scope, path, user, uid, mask, size, is_dir,
  *					  &in.verdict.rule);
  *	if (decide(&in, &out) && out.result == RESULT_PENDING)
  *		... in-use check: decide_after_inuse(&out, ...), removal: decide_after_remove(...)
@@ -62,6 +62,7 @@ struct decide_file {
 struct decide_record {
 	uid_t uid;
 	bool exempt;       /* an exempt user: audited, never removed */
+	const char *exempt_why; /* why (policy_exempt()), said in the line; NULL: not said */
 	uint64_t start_ns; /* the creation window, CLOCK_REALTIME, both ends included */
 	uint64_t end_ns;
 };
@@ -129,6 +130,8 @@ void decide_waits_for_contents(struct decide_out *o);
 enum decide_stop {
 	STOP_NO_JOURNAL, /* the intent journal cannot be written: a crash could lose the line */
 	STOP_NO_USER,    /* the session's user is gone: no credentials to remove with */
+	STOP_OLD_JOURNAL, /* resuming, the interrupted sweep's journal could not be read: what
+			   * it removed is not known, so nothing more goes (decided again) */
 };
 void decide_not_removed(struct decide_out *o, enum decide_stop why);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* glob.c: compile and match the policy's path patterns (see glob.h). */
 #include "glob.h"
+#include "users.h"
 #include "util.h"
 
 #include <assert.h>
@@ -27,7 +28,7 @@ void glob_done(struct glob *g)
 
 bool glob_user_ok(const char *user)
 {
-	return user && *user && !strchr(user, '/') && !streq(user, ".") && !streq(user, "..");
+	return user_name_valid(user); /* the project's one rule: never '/', ".", ".." */
 }
 
 static void add_tok(struct glob *g, uint8_t kind)

@@ -67,5 +67,6 @@ bool glob_may_match(const struct glob *pattern, const struct glob *tmpl);
  * wildcards or needs %u and the user name is not usable; -ENOMEM. */
 int glob_expand(const struct glob *g, const char *user, uid_t uid, char **ret);
 
-/* A user name that may stand for %u: non-empty, no '/', not "." or "..". */
+/* A user name that may stand for %u: one by the name rule of users.h (never '/', "." or
+ * ".."). */
 bool glob_user_ok(const char *user);

@@ -1,43 +1,82 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * journal.h: what makes a sweep that is killed at any point finish later with each
- * file audited exactly once. Before a batch removal the sweep appends one intent per
- * file to StateDir/journal/ID; a later run (gc) audits as removed the intents whose
- * file is gone and whose line the audit log does not hold yet, and skips every file
- * whose line it does hold (audit_log_paths).
+ * removed file audited exactly once, and no file audited as removed that still exists.
+ *
+ * Before a batch removal the sweep writes StateDir/journal/ID whole (a temp name, fsync,
+ * rename): the mounts, the directories on the way (a parent table: siblings share one
+ * entry, so no full path is stored per file) and one intent per file, with the file's
+ * facts and a file handle (name_to_handle_at). Then each result of the remover is
+ * appended as it arrives. A later run (gc) replays the journal: an intent whose result
+ * says removed, or whose result is missing and whose handle finds no inode left, was
+ * removed by the interrupted run; one whose inode still exists was not. The audit log is
+ * the record of which lines were written (audit_log_seen), so each gets one.
+ *
+ * Text, one record a line, names in hex (any bytes, never a separator):
+ *	tmpfs-sweep-journal 2
+ *	m MOUNT DEV PATHHEX
+ *	d DIR UP|- NAMEHEX
+ *	i SEQ MOUNT DIR|- DEV INO SIZE CHARGED UID BTIME CLASS ACTION NAMEHEX RULEHEX HTYPE HHEX|-
+ *	r SEQ STATUS CHECK ERRNO
+ * The journal is read as a stream, twice (results first), never whole: its size is no limit.
  */
 #pragma once
 
+#include "remove.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-struct journal_entry {
+struct journal_intent {
+	uint64_t seq;          /* its place among the journal's intents, from 0 */
+	size_t mount;          /* index of an "m" record */
+	size_t dir;            /* index of a "d" record, or REMOVE_ROOT */
 	dev_t dev;
 	ino_t ino;
 	uint64_t size, charged, btime_ns;
 	uid_t uid;
-	char *path; /* any bytes */
+	const char *class, *action, *rule; /* class and action: one word each */
+	const char *name;
+	struct remove_handle handle;
+	/* Reading: */
+	const char *path;      /* mount path + directories + name */
 	size_t path_len;
-	char *class, *action, *rule;
+	bool has_result;       /* an "r" record for it */
+	struct remove_result result;
 };
 
-struct journal {
-	struct journal_entry *v;
+/* Writing. */
+struct journal_writer;
+/* Start StateDir/journal/ID.tmp (replaced when it exists). */
+int journal_begin(const char *statedir, const char *id, struct journal_writer **ret);
+void journal_add_mount(struct journal_writer *w, size_t idx, dev_t dev, const char *path);
+void journal_add_dir(struct journal_writer *w, size_t idx, size_t up, const char *name);
+void journal_add_intent(struct journal_writer *w, const struct journal_intent *e);
+/* Flush, fsync and rename the journal into place (an earlier one of ID is replaced). */
+int journal_commit(struct journal_writer *w);
+/* Append the result of intent seq (one write, as it arrives). */
+int journal_result(struct journal_writer *w, uint64_t seq, const struct remove_result *r);
+/* Close it (an uncommitted one is removed). */
+void journal_close(struct journal_writer *w);
+
+/* Replay StateDir/journal/ID: fn for each intent, in order, with its path and result.
+ * -ENOENT when there is none; -EBADMSG for a line that does not parse (nothing then is
+ * to be taken as known); -EPROTO for a journal of another version; fn's error stops it. */
+int journal_replay(const char *statedir, const char *id,
+		   int (*fn)(const struct journal_intent *e, void *userdata), void *userdata);
+int journal_remove(const char *statedir, const char *id);
+
+/* The file lines of session id already in the audit log at audit_path, as digests of
+ * their path as written (escaped, cut as audit_path_shown cuts it); lines whose result
+ * keeps the record (decided again later) do not count. Read as a stream. */
+struct audit_seen {
+	uint8_t (*h)[16]; /* sorted */
 	size_t n;
 };
-
-int journal_append(const char *statedir, const char *id, const struct journal_entry *e, size_t n);
-/* -ENOENT when there is no journal. Malformed lines are skipped. */
-int journal_read(const char *statedir, const char *id, struct journal *ret);
-int journal_remove(const char *statedir, const char *id);
-void journal_free(struct journal *j);
-
-/* The paths (JSON-escaped, as the audit log writes them) of the file lines of session id
- * in the audit log at audit_path, sorted, NULL-terminated; lines whose result keeps the record
- * (deferred: file_result_keeps_record) do not count, such a file is decided again.
- * -ENOENT without a log. */
-int audit_log_paths(const char *audit_path, const char *id, char ***ret, size_t *n);
-/* The JSON-escaped form of a path, as audit_log_paths returns them (malloc'd). */
-char *journal_escaped_path(const char *path, size_t len);
-void strv_free(char **v);
+/* -ENOENT without a log (then *ret is empty). */
+int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *ret);
+/* Has the audit log seen a line for path (as audit_file would write it)? */
+bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len);
+void audit_seen_done(struct audit_seen *s);

@@ -115,9 +115,7 @@ const char *sbuf_str(struct sbuf *b)
 	return b->buf;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one. Rejects
- * overlong forms, surrogates and code points above U+10FFFF. */
-static size_t utf8_valid_len(const unsigned char *s, size_t n, uint32_t *cp)
+size_t utf8_valid_len(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	uint32_t c;
 	size_t len, i;

@@ -31,6 +31,10 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(pri
 /* NUL-terminated contents, or NULL after an allocation failure. */
 const char *sbuf_str(struct sbuf *b);
 
+/* Length of the valid UTF-8 sequence at s (1-4, n > 0), its code point in *cp; 0 if it is not
+ * one (overlong forms, surrogates and code points above U+10FFFF are not). */
+size_t utf8_valid_len(const unsigned char *s, size_t n, uint32_t *cp);
+
 /* Append s (n bytes) as a quoted, escaped JSON string. */
 void json_add_string(struct sbuf *b, const char *s, size_t n);
 

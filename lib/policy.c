@@ -8,11 +8,13 @@
 #include "policy.h"
 #include "fileio.h"
 #include "glob.h"
+#include "json.h"
+#include "users.h"
 #include "util.h"
 #include "walk.h"
 
+#include <ctype.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -23,7 +25,7 @@
 #define STATEDIR "/run/tmpfs-sweep"
 #endif
 
-#define MAX_LIST 64 /* Watch paths, exempt names */
+#define MAX_LIST 64 /* Watch paths, exempt names, the patterns of a Match criterion */
 #define KIB 1024ULL
 
 enum kw_kind {
@@ -43,29 +45,36 @@ static const char *const remove_as_names[] = {"user", "root", NULL};
 struct keyword {
 	const char *name;
 	enum kw_kind kind;
-	size_t off;
+	size_t off;               /* in struct policy */
+	int boff;                 /* in struct policy_block: a per-session setting, which a
+				   * Match block may set; -1: the whole file's only */
 	const char *def;          /* the default, in the file syntax; NULL: an empty list */
 	const char *const *names; /* KW_ENUM values, index = stored int */
 	uint64_t min, max;        /* KW_COUNT; KW_DURATION in ms */
 };
 
 #define OFF(f) offsetof(struct policy, f)
+#define BOFF(f) (int)offsetof(struct policy_block, f)
 static const struct keyword keywords[] = {
-	{"Watch", KW_PATHS, OFF(watch), "/dev/shm /tmp /run/user/%U", NULL, 0, 0},
-	{"StateDir", KW_PATH, OFF(state_dir), STATEDIR, NULL, 0, 0},
-	{"AuditLog", KW_PATH, OFF(audit_log), "/var/log/tmpfs-sweep/audit.jsonl", NULL, 0, 0},
-	{"MetricsFile", KW_PATH_NONE, OFF(metrics_file),
+	{"Watch", KW_PATHS, OFF(watch), -1, "/dev/shm /tmp /run/user/%U", NULL, 0, 0},
+	{"StateDir", KW_PATH, OFF(state_dir), -1, STATEDIR, NULL, 0, 0},
+	{"AuditLog", KW_PATH, OFF(audit_log), -1, "/var/log/tmpfs-sweep/audit.jsonl", NULL, 0, 0},
+	{"MetricsFile", KW_PATH_NONE, OFF(metrics_file), -1,
 	 "/var/lib/prometheus/node-exporter/tmpfs-sweep.prom", NULL, 0, 0},
-	{"Journal", KW_BOOL, OFF(journal), "yes", NULL, 0, 0},
-	{"Timeout", KW_DURATION, OFF(timeout_ms), "5s", NULL, 1, 3600 * 1000},
-	{"ExemptUsers", KW_NAMES, OFF(exempt_users), "root", NULL, 0, 0},
-	{"ExemptGroups", KW_NAMES, OFF(exempt_groups), NULL, NULL, 0, 0},
-	{"IncludeSystemUsers", KW_BOOL, OFF(include_system_users), "no", NULL, 0, 0},
-	{"OtherSessions", KW_ENUM, OFF(other_sessions), "defer", other_sessions_names, 0, 0},
-	{"RemoveAs", KW_ENUM, OFF(remove_as), "user", remove_as_names, 0, 0},
-	{"MaxDepth", KW_COUNT, OFF(max_depth), "256", NULL, 1, WALK_MAX_DEPTH},
-	{"MaxEntries", KW_COUNT, OFF(max_entries), "1000000", NULL, 1, 1000000000},
+	{"Journal", KW_BOOL, OFF(journal), -1, "yes", NULL, 0, 0},
+	{"Timeout", KW_DURATION, OFF(timeout_ms), -1, "5s", NULL, 1, 3600 * 1000},
+	{"ExemptUsers", KW_NAMES, OFF(exempt_users), BOFF(exempt_users), "root", NULL, 0, 0},
+	{"ExemptGroups", KW_NAMES, OFF(exempt_groups), -1, NULL, NULL, 0, 0},
+	{"IncludeSystemUsers", KW_BOOL, OFF(include_system_users), -1, "no", NULL, 0, 0},
+	{"OtherSessions", KW_ENUM, OFF(other_sessions), BOFF(other_sessions), "defer",
+	 other_sessions_names, 0, 0},
+	{"RemoveAs", KW_ENUM, OFF(remove_as), BOFF(remove_as), "user", remove_as_names, 0, 0},
+	{"NotifyUser", KW_BOOL, OFF(notify_user), BOFF(notify_user), "yes", NULL, 0, 0},
+	{"RemoveSysV", KW_BOOL, OFF(remove_sysv), -1, "no", NULL, 0, 0},
+	{"MaxDepth", KW_COUNT, OFF(max_depth), -1, "256", NULL, 1, WALK_MAX_DEPTH},
+	{"MaxEntries", KW_COUNT, OFF(max_entries), -1, "1000000", NULL, 1, 1000000000},
 };
+_Static_assert(ARRAY_SIZE(keywords) <= 32, "policy_block.set has a bit per keyword");
 
 static const char *const action_names[] = {
 	[POLICY_REPORT] = "report",
@@ -88,6 +97,18 @@ static const char *const cond_names[] = {
 	[COND_TYPE] = "type",
 };
 
+/* Match criteria: the words after Match, and `all`. */
+static const char *const criterion_names[] = {
+	[POLICY_MATCH_USER] = "User",
+	[POLICY_MATCH_GROUP] = "Group",
+	[POLICY_MATCH_SERVICE] = "Service",
+	[POLICY_MATCH_RHOST] = "RHost",
+	[POLICY_MATCH_UNIT] = "Unit",
+};
+_Static_assert(ARRAY_SIZE(criterion_names) == _POLICY_MATCH_MAX, "a name for each criterion");
+static const char *const match_words[] = {"Match", "User", "Group", "Service", "RHost", "Unit",
+					  "all"};
+
 static int cond_lookup(const char *s, size_t n)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cond_names); i++)
@@ -104,7 +125,16 @@ const char *policy_keyword(size_t i)
 	if (i < N_ACTIONS)
 		return action_names[i];
 	i -= N_ACTIONS;
-	return i < ARRAY_SIZE(cond_names) ? cond_names[i] : NULL;
+	if (i < ARRAY_SIZE(cond_names))
+		return cond_names[i];
+	i -= ARRAY_SIZE(cond_names);
+	return i < ARRAY_SIZE(match_words) ? match_words[i] : NULL;
+}
+
+bool policy_keyword_is_match(size_t i)
+{
+	return i >= ARRAY_SIZE(keywords) + N_ACTIONS + ARRAY_SIZE(cond_names) &&
+	       policy_keyword(i) != NULL;
 }
 
 bool policy_setting_info(size_t i, struct policy_setting_info *ret)
@@ -120,6 +150,7 @@ bool policy_setting_info(size_t i, struct policy_setting_info *ret)
 		.min = k->min,
 		.max = k->max,
 		.duration = k->kind == KW_DURATION,
+		.per_session = k->boff >= 0,
 	};
 	return true;
 }
@@ -142,7 +173,12 @@ struct parser {
 	struct policy_errors *errs;
 	unsigned lineno;
 	unsigned seen[ARRAY_SIZE(keywords)];
-	unsigned first_rule;
+	unsigned first_rule;  /* the line of the first rule, 0: none yet */
+	unsigned first_match; /* the line of the first Match, 0: none yet */
+	/* In a Match block (p->blocks[p->n_blocks - 1]): the lines of its settings, and of
+	 * its first rule (0: none yet). */
+	unsigned block_seen[ARRAY_SIZE(keywords)];
+	unsigned block_rule;
 	size_t n_errors;
 	bool oom;
 	bool defaults_done; /* the keywords the text did not set hold their defaults */
@@ -214,11 +250,27 @@ static void rules_done(struct policy *p)
 	p->n_rules = 0;
 }
 
+static void blocks_done(struct policy *p)
+{
+	for (size_t i = 0; i < p->n_blocks; i++) {
+		struct policy_block *b = &p->blocks[i];
+
+		for (size_t c = 0; c < b->n_crit; c++)
+			free(b->crit[c].patterns);
+		free(b->crit);
+		strv_done(&b->exempt_users);
+	}
+	free(p->blocks);
+	p->blocks = NULL;
+	p->n_blocks = 0;
+}
+
 void policy_done(struct policy *p)
 {
 	if (!p)
 		return;
 	watch_globs_done(p);
+	blocks_done(p);
 	strv_done(&p->watch);
 	strv_done(&p->exempt_users);
 	strv_done(&p->exempt_groups);
@@ -321,26 +373,6 @@ static int parse_duration_ms(const char *s, uint64_t *ret)
 	return 0;
 }
 
-/* User and group names as the PAM module accepts a user (pam_tmpfs_sweep.c): letters,
- * digits and . _ - @ $, not starting with '-', not "." or "..", at most 256 bytes, so that
- * every user the module sweeps (alice@corp.example from a directory service too) can be
- * named here. */
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 256 || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '-' || c == '@' || c == '$'))
-			return false;
-	}
-	return !streq(s, ".") && !streq(s, "..");
-}
-
 static int set_paths(struct parser *ps, const struct keyword *k, char **args, size_t n)
 {
 	struct policy *p = ps->p;
@@ -408,15 +440,23 @@ oom:
 	return -ENOMEM;
 }
 
-static int set_names(struct parser *ps, const struct keyword *k, char **args, size_t n)
+/* User and group names by the project's one rule (users.h: alice@corp.example and
+ * CORP\alice from directory services too), or `none` alone: the empty list. */
+static int set_names(struct parser *ps, const struct keyword *k, void *field, char **args,
+		     size_t n)
 {
-	struct policy_strv *dst = (struct policy_strv *)((char *)ps->p + k->off);
+	struct policy_strv *dst = field;
 	struct policy_strv v = {0};
 
 	if (n > MAX_LIST)
 		return perr(ps, "'%s' takes at most %d names", k->name, MAX_LIST), -EINVAL;
+	if (n == 1 && strcasecmp(args[0], "none") == 0)
+		n = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!name_ok(args[i]))
+		if (strcasecmp(args[i], "none") == 0)
+			return perr(ps, "%s: 'none' stands alone (the empty list)", k->name),
+			       -EINVAL;
+		if (!user_name_valid(args[i]))
 			return perr(ps, "%s: bad name '%.64s'", k->name, args[i]), -EINVAL;
 		for (size_t j = 0; j < i; j++)
 			if (streq(args[i], args[j]))
@@ -438,9 +478,10 @@ static int set_names(struct parser *ps, const struct keyword *k, char **args, si
 	return 0;
 }
 
-static int set_value(struct parser *ps, const struct keyword *k, char **args, size_t n)
+/* Keyword k's value into field (in the policy, or in a Match block). */
+static int set_value(struct parser *ps, const struct keyword *k, void *field, char **args,
+		     size_t n)
 {
-	void *field = (char *)ps->p + k->off;
 	const char *err = NULL;
 	uint64_t v;
 	int r;
@@ -450,7 +491,7 @@ static int set_value(struct parser *ps, const struct keyword *k, char **args, si
 	if (k->kind == KW_PATHS)
 		return set_paths(ps, k, args, n);
 	if (k->kind == KW_NAMES)
-		return set_names(ps, k, args, n);
+		return set_names(ps, k, field, args, n);
 	if (n > 1)
 		return perr(ps, "'%s' takes one value; extra argument '%.64s'", k->name, args[1]),
 		       -EINVAL;
@@ -563,7 +604,8 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 	struct policy_rule rule = {.action = a,
 				   .class_mask = a == POLICY_KEEP ? POLICY_CLASS_ALL
 								  : POLICY_CLASS_DEFAULT,
-				   .type = POLICY_TYPE_ANY, .line = ps->lineno};
+				   .type = POLICY_TYPE_ANY, .line = ps->lineno,
+				   .block = (unsigned)ps->p->n_blocks};
 	bool seen_class = false, seen_size = false, seen_type = false, bad = false;
 	const char *err;
 	struct policy_rule *v;
@@ -703,7 +745,7 @@ static int set_default(struct parser *ps, size_t i)
 		return 0;
 	snprintf(buf, sizeof(buf), "%s", k->def);
 	n = tokenize(buf, args, ARRAY_SIZE(args));
-	return set_value(ps, k, args, n);
+	return set_value(ps, k, (char *)ps->p + k->off, args, n);
 }
 
 /* The defaults of the keywords the text did not set, once: before the first rule (rules
@@ -720,6 +762,152 @@ static int fill_defaults(struct parser *ps)
 			return r;
 	}
 	return 0;
+}
+
+/* A Match criterion's comma list: no empty pattern, at most MAX_LIST, text that can be
+ * matched (valid UTF-8, no control character), and at least one pattern not negated: a
+ * list of negations alone matches no one in sshd_config, which surprises everyone. */
+static int check_patterns(struct parser *ps, const char *what, const char *list)
+{
+	const char *s = list;
+	bool positive = false;
+	size_t n = 0;
+
+	for (;;) {
+		size_t len = strcspn(s, ","), plen = len;
+		const char *pat = s;
+
+		if (plen && *pat == '!')
+			pat++, plen--;
+		else if (plen)
+			positive = true;
+		if (plen == 0)
+			return perr(ps, "Match %s: empty pattern in '%.64s'", what, list), -EINVAL;
+		if (++n > MAX_LIST)
+			return perr(ps, "Match %s: at most %d patterns", what, MAX_LIST), -EINVAL;
+		for (size_t i = 0; i < plen;) {
+			uint32_t cp;
+			size_t l = utf8_valid_len((const unsigned char *)pat + i, plen - i, &cp);
+
+			if (l == 0 || (cp >= 0x80 && cp < 0xa0))
+				return perr(ps, "Match %s: '%.64s' is not valid UTF-8 text", what,
+					    list),
+				       -EINVAL;
+			i += l;
+		}
+		if (!s[len])
+			break;
+		s += len + 1;
+	}
+	if (!positive)
+		return perr(ps, "Match %s %.64s: negated patterns alone match no one (as in "
+				"sshd_config); write '*,%.64s'",
+			    what, list, list),
+		       -EINVAL;
+	return 0;
+}
+
+/* Match all | Match CRITERION PATTERNS [CRITERION PATTERNS...]: a new block. It is added
+ * even when the line is bad, so that the lines after it are read in a block (and any
+ * error rejects the file whole anyway). */
+static int parse_match(struct parser *ps, char **args, size_t n)
+{
+	struct policy *p = ps->p;
+	struct policy_block *v, b = {.line = ps->lineno};
+	unsigned seen = 0;
+	int r = 0;
+
+	if (p->n_blocks >= POLICY_MAX_BLOCKS)
+		return perr(ps, "too many Match blocks (at most %d)", POLICY_MAX_BLOCKS), 0;
+	if (!ps->first_match)
+		ps->first_match = ps->lineno;
+	if (fill_defaults(ps) == -ENOMEM) /* the rules in it are checked against Watch */
+		return -ENOMEM;
+	if (n == 1)
+		r = (perr(ps, "'Match' needs criteria (User, Group, Service, RHost, Unit) or "
+			      "'all'"),
+		     -EINVAL);
+	else if (n == 2 && strcasecmp(args[1], "all") == 0)
+		n = 1;
+	b.crit = calloc(n / 2 + 1, sizeof(*b.crit));
+	if (!b.crit)
+		return -ENOMEM;
+	for (size_t i = 1; i < n && r == 0; i += 2) {
+		int kind = -1;
+
+		for (int k = 0; k < _POLICY_MATCH_MAX; k++)
+			if (strcasecmp(args[i], criterion_names[k]) == 0)
+				kind = k;
+		if (strcasecmp(args[i], "all") == 0)
+			r = (perr(ps, "Match: 'all' stands alone"), -EINVAL);
+		else if (kind < 0)
+			r = (perr(ps, "Match: unknown criterion '%.64s' (User, Group, Service, "
+				      "RHost, Unit or all)",
+				  args[i]),
+			     -EINVAL);
+		else if (seen & (1u << kind))
+			r = (perr(ps, "Match: criterion '%s' given twice", criterion_names[kind]),
+			     -EINVAL);
+		else if (i + 1 == n)
+			r = (perr(ps, "Match %s: needs a pattern list", criterion_names[kind]),
+			     -EINVAL);
+		else
+			r = check_patterns(ps, criterion_names[kind], args[i + 1]);
+		if (r < 0)
+			break;
+		seen |= 1u << kind;
+		b.crit[b.n_crit].kind = (enum policy_criterion_kind)kind;
+		b.crit[b.n_crit].patterns = strdup(args[i + 1]);
+		if (!b.crit[b.n_crit++].patterns) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	v = reallocarray(p->blocks, p->n_blocks + 1, sizeof(*v));
+	if (!v) {
+		for (size_t c = 0; c < b.n_crit; c++)
+			free(b.crit[c].patterns);
+		free(b.crit);
+		return -ENOMEM;
+	}
+	p->blocks = v;
+	p->blocks[p->n_blocks++] = b;
+	memset(ps->block_seen, 0, sizeof(ps->block_seen));
+	ps->block_rule = 0;
+	return r == -ENOMEM ? r : 0;
+}
+
+/* Setting i in the current Match block: only the per-session ones, before its rules. */
+static int set_in_block(struct parser *ps, size_t i, char **args, size_t n)
+{
+	const struct keyword *k = &keywords[i];
+	struct policy_block *b = &ps->p->blocks[ps->p->n_blocks - 1];
+	char allowed[128] = "";
+	int r;
+
+	if (k->boff < 0) {
+		for (size_t j = 0; j < ARRAY_SIZE(keywords); j++)
+			if (keywords[j].boff >= 0)
+				snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
+					 "%s%s", allowed[0] ? ", " : "", keywords[j].name);
+		return perr(ps, "'%s' is not allowed in a Match block (line %u): only %s are",
+			    k->name, b->line, allowed),
+		       0;
+	}
+	if (ps->block_rule)
+		return perr(ps, "setting '%s' after a rule of its Match block (line %u): settings "
+				"come before rules",
+			    k->name, ps->block_rule),
+		       0;
+	if (ps->block_seen[i])
+		return perr(ps, "duplicate setting '%s' in a Match block (first on line %u)",
+			    k->name, ps->block_seen[i]),
+		       0;
+	ps->block_seen[i] = ps->lineno;
+	r = set_value(ps, k, (char *)b + k->boff, args + 1, n - 1);
+	if (r == 0)
+		b->set |= 1u << i;
+	return r == -ENOMEM ? r : 0;
 }
 
 static int parse_line(struct parser *ps, const char *s, size_t len)
@@ -754,9 +942,13 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 	if (n == 0)
 		return 0;
 
+	if (strcasecmp(args[0], "Match") == 0)
+		return parse_match(ps, args, n);
 	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
 		if (strcasecmp(args[0], keywords[i].name) != 0)
 			continue;
+		if (ps->p->n_blocks)
+			return set_in_block(ps, i, args, n);
 		if (ps->first_rule)
 			return perr(ps, "setting '%s' after the first rule (line %u): settings "
 					"come before rules",
@@ -768,7 +960,10 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 			return 0;
 		}
 		ps->seen[i] = ps->lineno;
-		return set_value(ps, &keywords[i], args + 1, n - 1) == -ENOMEM ? -ENOMEM : 0;
+		return set_value(ps, &keywords[i], (char *)ps->p + keywords[i].off, args + 1,
+				 n - 1) == -ENOMEM
+			       ? -ENOMEM
+			       : 0;
 	}
 	for (int a = 0; a < N_ACTIONS; a++) {
 		if (strcasecmp(args[0], action_names[a]) != 0)
@@ -778,6 +973,8 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 			if (fill_defaults(ps) == -ENOMEM)
 				return -ENOMEM;
 		}
+		if (ps->p->n_blocks && !ps->block_rule)
+			ps->block_rule = ps->lineno;
 		return parse_rule(ps, (enum policy_action)a, args, n) == -ENOMEM ? -ENOMEM : 0;
 	}
 	return perr(ps, "unknown keyword '%.64s'", args[0]), 0;
@@ -1066,14 +1263,87 @@ static void dump_size(FILE *f, uint64_t v)
 
 static void dump_strv(FILE *f, const char *name, const struct policy_strv *s)
 {
-	if (s->n == 0) {
-		fprintf(f, "#%s (none)\n", name);
-		return;
-	}
 	fputs(name, f);
+	if (s->n == 0)
+		fputs(" none", f);
 	for (size_t i = 0; i < s->n; i++)
 		fprintf(f, " %s", s->v[i]);
 	fputc('\n', f);
+}
+
+/* Keyword k's value at field. */
+static void dump_setting(FILE *f, const struct keyword *k, const void *field)
+{
+	uint64_t v;
+
+	switch (k->kind) {
+	case KW_PATHS:
+	case KW_NAMES:
+		dump_strv(f, k->name, field);
+		break;
+	case KW_PATH:
+	case KW_PATH_NONE:
+		fprintf(f, "%s %s\n", k->name,
+			*(char *const *)field ? *(char *const *)field : "none");
+		break;
+	case KW_BOOL:
+		fprintf(f, "%s %s\n", k->name, *(const bool *)field ? "yes" : "no");
+		break;
+	case KW_ENUM:
+		fprintf(f, "%s %s\n", k->name, k->names[*(const int *)field]);
+		break;
+	case KW_DURATION:
+		v = *(const uint64_t *)field;
+		if (v % 1000 == 0)
+			fprintf(f, "%s %" PRIu64 "s\n", k->name, v / 1000);
+		else
+			fprintf(f, "%s %" PRIu64 "ms\n", k->name, v);
+		break;
+	case KW_COUNT:
+		fprintf(f, "%s %" PRIu64 "\n", k->name, *(const uint64_t *)field);
+		break;
+	}
+}
+
+static void dump_rule(FILE *f, const struct policy_rule *r)
+{
+	const char *sep = "";
+
+	fprintf(f, "%s %s class=", action_names[r->action], r->pattern);
+	for (size_t c = 0; c < ARRAY_SIZE(class_names); c++)
+		if (r->class_mask & (1u << c)) {
+			fprintf(f, "%s%s", sep, class_names[c]);
+			sep = ",";
+		}
+	if (r->min_size) {
+		fputs(" min-size=", f);
+		dump_size(f, r->min_size);
+	}
+	if (r->type != POLICY_TYPE_ANY)
+		fprintf(f, " type=%s", type_names[r->type]);
+	fputc('\n', f);
+}
+
+/* Block b (1-based; 0: outside any block): its Match line and settings, then its rules. */
+static void dump_block(FILE *f, const struct policy *p, unsigned b)
+{
+	if (b) {
+		const struct policy_block *blk = &p->blocks[b - 1];
+
+		fputs("\nMatch", f);
+		if (blk->n_crit == 0)
+			fputs(" all", f);
+		for (size_t c = 0; c < blk->n_crit; c++)
+			fprintf(f, " %s %s", criterion_names[blk->crit[c].kind],
+				blk->crit[c].patterns);
+		fputc('\n', f);
+		for (size_t i = 0; i < ARRAY_SIZE(keywords); i++)
+			if (blk->set & (1u << i))
+				dump_setting(f, &keywords[i], (const char *)blk + keywords[i].boff);
+	}
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].block == b)
+			dump_rule(f, &p->rules[i]);
 }
 
 int policy_dump(const struct policy *p, FILE *f)
@@ -1081,73 +1351,255 @@ int policy_dump(const struct policy *p, FILE *f)
 	fputs("# tmpfs-sweep.conf(5): the effective policy, defaults included\n", f);
 	if (p->report_only)
 		fputs("# REPORT-ONLY: the policy file was rejected, nothing will be removed\n", f);
-	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
-		const struct keyword *k = &keywords[i];
-		const void *field = (const char *)p + k->off;
-		uint64_t v;
-
-		switch (k->kind) {
-		case KW_PATHS:
-		case KW_NAMES:
-			dump_strv(f, k->name, field);
-			break;
-		case KW_PATH:
-		case KW_PATH_NONE:
-			fprintf(f, "%s %s\n", k->name,
-				*(char *const *)field ? *(char *const *)field : "none");
-			break;
-		case KW_BOOL:
-			fprintf(f, "%s %s\n", k->name, *(const bool *)field ? "yes" : "no");
-			break;
-		case KW_ENUM:
-			fprintf(f, "%s %s\n", k->name, k->names[*(const int *)field]);
-			break;
-		case KW_DURATION:
-			v = *(const uint64_t *)field;
-			if (v % 1000 == 0)
-				fprintf(f, "%s %" PRIu64 "s\n", k->name, v / 1000);
-			else
-				fprintf(f, "%s %" PRIu64 "ms\n", k->name, v);
-			break;
-		case KW_COUNT:
-			fprintf(f, "%s %" PRIu64 "\n", k->name, *(const uint64_t *)field);
-			break;
-		}
-	}
-	fputs("\n# ACTION PATTERN CONDITIONS (first match wins; unmatched files are reported\n"
-	      "# when charged or created)\n",
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++)
+		dump_setting(f, &keywords[i], (const char *)p + keywords[i].off);
+	fputs("\n# ACTION PATTERN CONDITIONS (first match wins, in this order, in the blocks\n"
+	      "# that match the session; unmatched files are reported when charged or created)\n",
 	      f);
-	for (size_t i = 0; i < p->n_rules; i++) {
-		const struct policy_rule *r = &p->rules[i];
-		const char *sep = "";
-
-		fprintf(f, "%s %s class=", action_names[r->action], r->pattern);
-		for (size_t c = 0; c < ARRAY_SIZE(class_names); c++)
-			if (r->class_mask & (1u << c)) {
-				fprintf(f, "%s%s", sep, class_names[c]);
-				sep = ",";
-			}
-		if (r->min_size) {
-			fputs(" min-size=", f);
-			dump_size(f, r->min_size);
-		}
-		if (r->type != POLICY_TYPE_ANY)
-			fprintf(f, " type=%s", type_names[r->type]);
-		fputc('\n', f);
-	}
+	for (unsigned b = 0; b <= p->n_blocks; b++)
+		dump_block(f, p, b);
 	return ferror(f) ? -EIO : 0;
 }
 
-static bool rule_may_apply(const struct policy_rule *r, unsigned class_mask, uint64_t size,
+/* '*' (any bytes) and '?' (one byte), everything else literal (a '\' in CORP\alice too):
+ * sshd_config's patterns. Greedy with one backtrack point: linear in practice. */
+static bool wild_match(const char *pat, size_t pn, const char *s, bool fold)
+{
+	size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0, sn = strlen(s);
+
+	while (si < sn) {
+		if (pi < pn && pat[pi] == '*') {
+			star = pi++;
+			mark = si;
+		} else if (pi < pn && (pat[pi] == '?' || pat[pi] == s[si] ||
+				       (fold && tolower((unsigned char)pat[pi]) ==
+							tolower((unsigned char)s[si])))) {
+			pi++;
+			si++;
+		} else if (star != SIZE_MAX) {
+			pi = star + 1;
+			si = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (pi < pn && pat[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+/* sshd's match_pattern_list(): -1 a negated pattern matches, 1 a pattern matches, 0 none. */
+static int list_match(enum policy_criterion_kind kind, const char *list, const char *value)
+{
+	bool fold = kind == POLICY_MATCH_SERVICE || kind == POLICY_MATCH_RHOST;
+	int got = 0;
+
+	for (const char *s = list;;) {
+		size_t len = strcspn(s, ",");
+		bool neg = *s == '!';
+
+		if (wild_match(s + neg, len - neg, value, fold)) {
+			if (neg)
+				return -1;
+			got = 1;
+		}
+		if (!s[len])
+			return got;
+		s += len + 1;
+	}
+}
+
+bool policy_criterion_holds(enum policy_criterion_kind kind, const char *patterns,
+			    const char *value)
+{
+	return value && list_match(kind, patterns, value) == 1;
+}
+
+/* The names of the subject's groups, looked up once. */
+struct group_names {
+	char **v;
+	size_t n;
+	bool loaded;
+	int err;
+};
+
+static void group_names_free(struct group_names *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->v[i]);
+	free(g->v);
+}
+
+static int group_names_load(struct group_names *g, const struct policy_subject *who)
+{
+	_cleanup_free_ gid_t *gids = NULL;
+	int n;
+
+	g->loaded = true;
+	if (!who->user || !who->have_gid)
+		return 0; /* no user: no groups, a Group criterion does not hold */
+	n = user_groups(who->user, who->gid, &gids);
+	if (n < 0)
+		return g->err = n;
+	g->v = calloc((size_t)n + 1, sizeof(char *));
+	if (!g->v)
+		return g->err = -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		char name[USER_NAME_MAX + 1];
+		int r = group_name(gids[i], name, sizeof(name));
+
+		if (r == -ENOENT || r == -EBADMSG)
+			continue; /* a gid without a usable name: no pattern names it */
+		if (r < 0)
+			return g->err = r;
+		g->v[g->n] = strdup(name);
+		if (!g->v[g->n])
+			return g->err = -ENOMEM;
+		g->n++;
+	}
+	return 0;
+}
+
+/* sshd's Group: false when any group matches a negated pattern, else true when one
+ * matches a pattern. */
+static bool groups_match(const struct group_names *g, const char *patterns)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < g->n; i++) {
+		int m = list_match(POLICY_MATCH_GROUP, patterns, g->v[i]);
+
+		if (m < 0)
+			return false;
+		found = found || m > 0;
+	}
+	return found;
+}
+
+static const char *subject_value(const struct policy_subject *who,
+				 enum policy_criterion_kind kind)
+{
+	switch (kind) {
+	case POLICY_MATCH_USER:
+		return who->user;
+	case POLICY_MATCH_SERVICE:
+		return who->service;
+	case POLICY_MATCH_RHOST:
+		return who->rhost;
+	case POLICY_MATCH_UNIT:
+		return who->unit;
+	default:
+		return NULL;
+	}
+}
+
+/* Does block b hold for who? -errno when a group lookup failed. */
+static int block_holds(const struct policy_block *b, const struct policy_subject *who,
+		       struct group_names *groups)
+{
+	for (size_t c = 0; c < b->n_crit; c++) {
+		const struct policy_criterion *cr = &b->crit[c];
+
+		if (cr->kind == POLICY_MATCH_GROUP) {
+			if (!groups->loaded)
+				(void)group_names_load(groups, who);
+			if (groups->err)
+				return groups->err;
+			if (!groups_match(groups, cr->patterns))
+				return 0;
+		} else if (!policy_criterion_holds(cr->kind, cr->patterns,
+						   subject_value(who, cr->kind))) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int policy_scope_init(const struct policy *p, const struct policy_subject *who,
+		      struct policy_scope *ret)
+{
+	struct group_names groups = {0};
+	unsigned taken = 0; /* the settings a matching block gave already */
+
+	*ret = (struct policy_scope){
+		.exempt_users = &p->exempt_users,
+		.other_sessions = p->other_sessions,
+		.remove_as = p->remove_as,
+		.notify_user = p->notify_user,
+	};
+	if (!p->n_blocks)
+		return 0;
+	ret->active = calloc(p->n_blocks, sizeof(bool));
+	if (!ret->active)
+		return -ENOMEM;
+	ret->n = p->n_blocks;
+	for (size_t i = 0; i < p->n_blocks; i++) {
+		const struct policy_block *b = &p->blocks[i];
+		int r = block_holds(b, who, &groups);
+		unsigned give;
+
+		if (r == -ENOMEM) {
+			group_names_free(&groups);
+			policy_scope_done(ret);
+			return r;
+		}
+		if (r < 0 && !ret->unknown) {
+			snprintf(ret->unknown_buf, sizeof(ret->unknown_buf),
+				 "cannot list the groups of %s for Match Group (line %u): %s",
+				 who->user, b->line, strerror(-r));
+			ret->unknown = ret->unknown_buf;
+		}
+		ret->active[i] = r > 0;
+		if (r <= 0)
+			continue;
+		give = b->set & ~taken;
+		taken |= b->set;
+		for (size_t k = 0; k < ARRAY_SIZE(keywords); k++) {
+			const void *v = (const char *)b + (keywords[k].boff < 0 ? 0 : keywords[k].boff);
+
+			if (!(give & (1u << k)))
+				continue;
+			if (keywords[k].off == OFF(exempt_users))
+				ret->exempt_users = v;
+			else if (keywords[k].off == OFF(other_sessions))
+				ret->other_sessions = *(const int *)v;
+			else if (keywords[k].off == OFF(remove_as))
+				ret->remove_as = *(const int *)v;
+			else if (keywords[k].off == OFF(notify_user))
+				ret->notify_user = *(const bool *)v;
+		}
+	}
+	group_names_free(&groups);
+	return 0;
+}
+
+void policy_scope_done(struct policy_scope *s)
+{
+	if (!s)
+		return;
+	free(s->active);
+	*s = (struct policy_scope){0};
+}
+
+/* Rules outside any block, and in `Match all` blocks, apply to every session. */
+static bool block_applies(const struct policy *p, const struct policy_scope *scope, unsigned b)
+{
+	return b == 0 || p->blocks[b - 1].n_crit == 0 ||
+	       (scope && b - 1 < scope->n && scope->active[b - 1]);
+}
+
+static bool rule_may_apply(const struct policy *p, const struct policy_scope *scope,
+			   const struct policy_rule *r, unsigned class_mask, uint64_t size,
 			   bool is_dir)
 {
 	return (r->class_mask & class_mask) && size >= r->min_size &&
-	       (r->type & (is_dir ? POLICY_TYPE_DIR : POLICY_TYPE_FILE));
+	       (r->type & (is_dir ? POLICY_TYPE_DIR : POLICY_TYPE_FILE)) &&
+	       block_applies(p, scope, r->block);
 }
 
-const struct policy_rule *policy_match(const struct policy *p, const char *path,
-				       const char *user, uid_t uid, unsigned class_mask,
-				       uint64_t size, bool is_dir)
+const struct policy_rule *policy_match(const struct policy *p, const struct policy_scope *scope,
+				       const char *path, const char *user, uid_t uid,
+				       unsigned class_mask, uint64_t size, bool is_dir)
 {
 	const struct policy_rule *found = NULL;
 	struct glob_path gp;
@@ -1156,7 +1608,7 @@ const struct policy_rule *policy_match(const struct policy *p, const char *path,
 	/* Most entries of a tree can match no rule by class, size or type alone (a user's
 	 * older files, class owned): no need to split the path or match a glob. */
 	for (i = 0; i < p->n_rules; i++)
-		if (rule_may_apply(&p->rules[i], class_mask, size, is_dir))
+		if (rule_may_apply(p, scope, &p->rules[i], class_mask, size, is_dir))
 			break;
 	if (i == p->n_rules)
 		return NULL;
@@ -1168,7 +1620,7 @@ const struct policy_rule *policy_match(const struct policy *p, const char *path,
 	for (; i < p->n_rules; i++) { /* from the first rule that may apply */
 		const struct policy_rule *r = &p->rules[i];
 
-		if (!rule_may_apply(r, class_mask, size, is_dir))
+		if (!rule_may_apply(p, scope, r, class_mask, size, is_dir))
 			continue;
 		if (glob_match(r->glob, &gp, user, uid)) {
 			found = r;
@@ -1180,11 +1632,13 @@ out:
 	return found;
 }
 
-enum policy_action policy_decide(const struct policy *p, const char *path, const char *user,
-				 uid_t uid, unsigned class_mask, uint64_t size, bool is_dir,
+enum policy_action policy_decide(const struct policy *p, const struct policy_scope *scope,
+				 const char *path, const char *user, uid_t uid,
+				 unsigned class_mask, uint64_t size, bool is_dir,
 				 const struct policy_rule **rule)
 {
-	const struct policy_rule *r = policy_match(p, path, user, uid, class_mask, size, is_dir);
+	const struct policy_rule *r =
+		policy_match(p, scope, path, user, uid, class_mask, size, is_dir);
 	enum policy_action a;
 
 	if (rule)
@@ -1285,87 +1739,61 @@ int policy_uid_min(const char *login_defs, uid_t *ret)
 	}
 }
 
-int policy_user_groups(const char *user, gid_t gid, gid_t **ret)
-{
-	int n = 32;
-
-	for (int tries = 0; tries < 8; tries++) {
-		gid_t *v = calloc((size_t)n, sizeof(gid_t));
-		int want = n;
-
-		if (!v)
-			return -ENOMEM;
-		if (getgrouplist(user, gid, v, &want) >= 0) {
-			*ret = v;
-			return want;
-		}
-		free(v);
-		if (want <= n)
-			n *= 2;
-		else
-			n = want;
-	}
-	return -E2BIG;
-}
-
 /* 1: user is a member, 0: not, -errno: cannot tell. */
 static int in_group(const char *name, const gid_t *groups, size_t n_groups)
 {
-	size_t cap = 4096;
+	gid_t gid;
+	int r = group_by_name(name, &gid);
 
-	for (;;) {
-		_cleanup_free_ char *buf = malloc(cap);
-		struct group gr, *res = NULL;
-		int r;
-
-		if (!buf)
-			return -ENOMEM;
-		r = getgrnam_r(name, &gr, buf, cap, &res);
-		if (r == ERANGE && cap < (1u << 20)) {
-			cap *= 4;
-			continue;
-		}
-		if (r != 0)
-			return -r;
-		if (!res)
-			return 0;
-		for (size_t i = 0; i < n_groups; i++)
-			if (groups[i] == res->gr_gid)
-				return 1;
+	if (r == -ENOENT)
 		return 0;
-	}
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_groups; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
 }
 
-bool policy_user_exempt(const struct policy *p, const char *user, uid_t uid, const gid_t *groups,
-			size_t n_groups, uid_t uid_min)
+const char *policy_user_exempt(const struct policy *p, const struct policy_scope *scope,
+			       const char *user, uid_t uid, const gid_t *groups, size_t n_groups,
+			       uid_t uid_min)
 {
-	if (uid == 0 || !user)
-		return true;
-	if (!p->include_system_users && uid < uid_min)
-		return true;
-	for (size_t i = 0; i < p->exempt_users.n; i++)
-		if (streq(p->exempt_users.v[i], user))
-			return true;
-	for (size_t i = 0; i < p->exempt_groups.n; i++)
-		if (in_group(p->exempt_groups.v[i], groups, n_groups) != 0)
-			return true;
-	return false;
+	const struct policy_strv *names = scope ? scope->exempt_users : &p->exempt_users;
+
+	if (!user)
+		return "no user name";
+	for (size_t i = 0; i < names->n; i++)
+		if (streq(names->v[i], user))
+			return "named in ExemptUsers";
+	if (!p->include_system_users && uid > 0 && uid < uid_min)
+		return "a system user (uid below UID_MIN)";
+	for (size_t i = 0; i < p->exempt_groups.n; i++) {
+		int r = in_group(p->exempt_groups.v[i], groups, n_groups);
+
+		if (r > 0)
+			return "a member of an ExemptGroups group";
+		if (r < 0)
+			return "cannot tell whether a member of an ExemptGroups group";
+	}
+	return NULL;
 }
 
-bool policy_exempt(const struct policy *p, const char *user, uid_t uid, gid_t gid)
+const char *policy_exempt(const struct policy *p, const struct policy_scope *scope,
+			  const char *user, uid_t uid, gid_t gid)
 {
 	_cleanup_free_ gid_t *groups = NULL;
 	uid_t uid_min = 1000;
 	int n = 0;
 
-	if (uid == 0 || !user)
-		return true;
-	if (!p->include_system_users)
+	if (!user)
+		return "no user name";
+	if (!p->include_system_users && uid > 0)
 		(void)policy_uid_min(NULL, &uid_min);
 	if (p->exempt_groups.n > 0) {
-		n = policy_user_groups(user, gid, &groups);
+		n = user_groups(user, gid, &groups);
 		if (n < 0)
-			return true;
+			return "cannot list the user's groups for ExemptGroups";
 	}
-	return policy_user_exempt(p, user, uid, groups, (size_t)n, uid_min);
+	return policy_user_exempt(p, scope, user, uid, groups, (size_t)n, uid_min);
 }

@@ -3,6 +3,7 @@
 #include "beneath.h"
 #include "fileio.h"
 #include "util.h"
+#include "walk.h"
 
 #include <assert.h>
 #include <fcntl.h>
@@ -21,6 +22,8 @@ const char *shm_kind_name(enum shm_kind k)
 		return "deleted";
 	case SHM_SYSV:
 		return "sysv";
+	case SHM_ANON:
+		return "anon-shared";
 	}
 	return "?";
 }
@@ -59,14 +62,24 @@ static struct shm_obj *add_obj(struct shm_list *l, size_t *cap)
 	return &l->v[l->n++];
 }
 
-static bool is_shm_link(const char *t, enum shm_kind *kind, int *shmid)
+/* The shmem inode behind a shared anonymous mapping (shmem_zero_setup) is named
+ * "dev/zero", and shows as "/dev/zero (deleted)": PostgreSQL's main shared memory. */
+/* A SysV segment's one name, attached or not: its key and id, as ipcs shows them. */
+#define SYSV_DESC_FMT "SYSV key=0x%08x id=%d"
+
+#define ANON_SHARED_NAME "/dev/zero (deleted)"
+
+static bool is_shm_link(const char *t, enum shm_kind *kind, int *shmid, unsigned *key)
 {
 	size_t n = strlen(t);
-	unsigned key;
 
 	*shmid = -1;
-	if (sscanf(t, "/SYSV%8x", &key) == 1) {
+	if (sscanf(t, "/SYSV%8x", key) == 1) {
 		*kind = SHM_SYSV;
+		return true;
+	}
+	if (streq(t, ANON_SHARED_NAME)) {
+		*kind = SHM_ANON;
 		return true;
 	}
 	if (startswith(t, "/memfd:")) {
@@ -135,7 +148,7 @@ int procshm_open(const struct shm_obj *o)
 
 /* Record the object behind `path` (a /proc magic link) if it is tmpfs-backed shmem. */
 static int consider(struct shm_list *l, size_t *cap, const char *path, const char *target,
-		    enum shm_kind kind, int shmid, const char *proc, const char *pid)
+		    enum shm_kind kind, int shmid, unsigned key, const char *proc, const char *pid)
 {
 	struct shm_obj *o;
 	struct stat st;
@@ -161,7 +174,11 @@ static int consider(struct shm_list *l, size_t *cap, const char *path, const cha
 	read_comm(proc, pid, o->comm);
 	snprintf(o->open_path, sizeof(o->open_path), "%s", path);
 	if (kind == SHM_SYSV) {
-		if (asprintf(&o->desc, "%s id=%d", target, shmid) < 0)
+		if (asprintf(&o->desc, SYSV_DESC_FMT, key, shmid) < 0)
+			o->desc = NULL;
+	} else if (kind == SHM_ANON) {
+		if (asprintf(&o->desc, "anonymous shared memory ino=%" PRIu64,
+			     (uint64_t)st.st_ino) < 0)
 			o->desc = NULL;
 	} else
 		o->desc = strdup(target);
@@ -172,8 +189,15 @@ static int consider(struct shm_list *l, size_t *cap, const char *path, const cha
 	return 0;
 }
 
-static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const char *pid)
+static bool past(uint64_t deadline_ns)
 {
+	return deadline_ns && now_ns(CLOCK_MONOTONIC) > deadline_ns;
+}
+
+static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const char *pid,
+		    uint64_t deadline_ns)
+{
+	unsigned n_seen = 0;
 	_cleanup_closedir_ DIR *d = NULL;
 	char path[512], target[4096];
 	struct dirent *de;
@@ -185,27 +209,32 @@ static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const cha
 		return 0;
 	while ((de = readdir(d))) {
 		enum shm_kind kind;
+		unsigned key;
 		int shmid;
 		ssize_t n;
 
 		if (de->d_name[0] == '.')
 			continue;
+		if (++n_seen % 1024 == 0 && past(deadline_ns))
+			return -ETIME;
 		snprintf(path, sizeof(path), "%s/%s/fd/%s", proc, pid, de->d_name);
 		n = readlink(path, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		if (!is_shm_link(target, &kind, &shmid) || kind == SHM_SYSV)
+		if (!is_shm_link(target, &kind, &shmid, &key) || kind == SHM_SYSV)
 			continue;
-		r = consider(l, cap, path, target, kind, -1, proc, pid);
+		r = consider(l, cap, path, target, kind, -1, 0, proc, pid);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const char *pid)
+static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const char *pid,
+		     uint64_t deadline_ns)
 {
+	unsigned n_seen = 0;
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
 	size_t len = 0;
@@ -219,19 +248,22 @@ static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const ch
 	while (getline(&line, &len, f) > 0) {
 		unsigned long start, end, ino;
 		enum shm_kind kind;
+		unsigned key = 0;
 		int shmid, pos = 0;
 		char *name;
 
+		if (++n_seen % 1024 == 0 && past(deadline_ns))
+			return -ETIME;
 		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %n", &start, &end, &ino, &pos) < 3 || !pos)
 			continue;
 		name = line + pos;
 		name[strcspn(name, "\n")] = '\0';
-		if (!is_shm_link(name, &kind, &shmid))
+		if (!is_shm_link(name, &kind, &shmid, &key))
 			continue;
 		if (kind == SHM_SYSV)
 			shmid = (int)ino; /* maps shows the shmid as the inode of a SysV mapping */
 		snprintf(path, sizeof(path), "%s/%s/map_files/%lx-%lx", proc, pid, start, end);
-		r = consider(l, cap, path, name, kind, shmid, proc, pid);
+		r = consider(l, cap, path, name, kind, shmid, key, proc, pid);
 		if (r < 0)
 			return r;
 	}
@@ -239,7 +271,7 @@ static int scan_maps(struct shm_list *l, size_t *cap, const char *proc, const ch
 }
 
 /* SysV segments nobody maps: listed from /proc/sysvipc/shm, attached later by shmid. */
-static int scan_sysv(struct shm_list *l, size_t *cap, const char *proc)
+static int scan_sysv(struct shm_list *l, size_t *cap, const char *proc, bool add_all)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
@@ -252,28 +284,37 @@ static int scan_sysv(struct shm_list *l, size_t *cap, const char *proc)
 		return 0;
 	while (getline(&line, &len, f) > 0) {
 		int key, shmid, cpid;
-		unsigned perms;
-		unsigned long long size;
-		unsigned uid;
+		unsigned perms, uid, cuid;
+		unsigned long long size, nattch;
+		long long ctime;
 		struct shm_obj *o;
 
-		if (sscanf(line, "%d %d %o %llu %d %*d %*u %u", &key, &shmid, &perms, &size, &cpid,
-			   &uid) != 6)
+		/* key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime ... */
+		if (sscanf(line, "%d %d %o %llu %d %*d %llu %u %*u %u %*u %*u %*u %lld", &key,
+			   &shmid, &perms, &size, &cpid, &nattch, &uid, &cuid, &ctime) != 9)
 			continue; /* the header line */
-		if (find_obj(l, 0, 0, shmid))
+		o = find_obj(l, 0, 0, shmid);
+		if (!o && !add_all)
 			continue;
-		o = add_obj(l, cap);
-		if (!o)
-			return -ENOMEM;
-		o->kind = SHM_SYSV;
-		o->shmid = shmid;
-		o->size = size;
-		o->uid = uid;
-		o->pid = 0;
-		if (asprintf(&o->desc, "SYSV key=0x%08x id=%d", (unsigned)key, shmid) < 0) {
-			l->n--;
-			return -ENOMEM;
+		if (!o) {
+			o = add_obj(l, cap);
+			if (!o)
+				return -ENOMEM;
+			o->kind = SHM_SYSV;
+			o->shmid = shmid;
+			o->size = size;
+			o->uid = uid;
+			o->pid = 0;
+			if (asprintf(&o->desc, SYSV_DESC_FMT, (unsigned)key, shmid) < 0) {
+				l->n--;
+				return -ENOMEM;
+			}
 		}
+		o->have_ipc = true;
+		o->key = (unsigned)key;
+		o->cuid = cuid;
+		o->nattch = nattch;
+		o->ctime = ctime;
 	}
 	return 0;
 }
@@ -298,12 +339,46 @@ int procshm_list(const char *proc, struct shm_list *ret)
 	while (r == 0 && (de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || streq(de->d_name, self))
 			continue;
-		r = scan_fds(&l, &cap, proc, de->d_name);
+		r = scan_fds(&l, &cap, proc, de->d_name, 0);
 		if (r == 0)
-			r = scan_maps(&l, &cap, proc, de->d_name);
+			r = scan_maps(&l, &cap, proc, de->d_name, 0);
 	}
 	if (r == 0)
-		r = scan_sysv(&l, &cap, proc);
+		r = scan_sysv(&l, &cap, proc, true);
+	if (r < 0) {
+		shm_list_done(&l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+int procshm_list_pids(const char *proc, const pid_t *pids, size_t n, bool sysv,
+		      uint64_t deadline_ns, struct shm_list *ret)
+{
+	struct shm_list l = {0};
+	size_t cap = 0;
+	char pid[24];
+	int r = 0;
+
+	if (!proc)
+		proc = "/proc";
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (pids[i] <= 0 || pids[i] == getpid())
+			continue;
+		if (past(deadline_ns)) {
+			r = -ETIME;
+			break;
+		}
+		snprintf(pid, sizeof(pid), "%d", (int)pids[i]);
+		r = scan_fds(&l, &cap, proc, pid, deadline_ns);
+		if (r == 0)
+			r = scan_maps(&l, &cap, proc, pid, deadline_ns);
+	}
+	/* The SysV table fills in what /proc/sysvipc/shm knows of the segments found attached
+	 * (creator, attach count), and adds the others when asked. */
+	if (r == 0)
+		r = scan_sysv(&l, &cap, proc, sysv);
 	if (r < 0) {
 		shm_list_done(&l);
 		return r;

@@ -3,6 +3,7 @@
 #include "record.h"
 #include "fileio.h"
 #include "json.h"
+#include "users.h"
 #include "util.h"
 
 #include <assert.h>
@@ -26,6 +27,7 @@ void record_done(struct session_record *r)
 	free(r->service);
 	free(r->rhost);
 	free(r->tty);
+	free(r->unit);
 	free(r->cgroup);
 	free(r->cgroup_orig);
 	for (size_t i = 0; i < r->n_mounts; i++)
@@ -161,7 +163,7 @@ static int record_state_from_string(const char *s, enum record_state *ret)
 
 /* Everything outside 0x21..0x7e, and the backslash, becomes \xHH: a value is one
  * token with no space, no newline, no '=' ambiguity (the key ends at the first '='). */
-static void add_escaped(struct sbuf *b, const char *s)
+void record_add_escaped(struct sbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -175,7 +177,7 @@ static void add_escaped(struct sbuf *b, const char *s)
 	}
 }
 
-static int unescape(const char *s, char **ret)
+int record_unescape(const char *s, char **ret)
 {
 	size_t n = strlen(s);
 	char *out = malloc(n + 1), *o = out;
@@ -212,7 +214,7 @@ static void kv_str(struct sbuf *b, const char *key, const char *val)
 		return;
 	sbuf_adds(b, key);
 	sbuf_addc(b, '=');
-	add_escaped(b, val);
+	record_add_escaped(b, val);
 	sbuf_addc(b, '\n');
 }
 
@@ -237,7 +239,7 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 	assert(ret);
 	assert(ret_len);
 
-	if (!r->id || !record_id_valid(r->id) || !r->user || !r->user[0])
+	if (!r->id || !record_id_valid(r->id) || !user_name_valid(r->user))
 		return -EINVAL;
 	sbuf_adds(&b, "version=1\n");
 	kv_str(&b, "id", r->id);
@@ -246,6 +248,7 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 	kv_str(&b, "service", r->service);
 	kv_str(&b, "rhost", r->rhost);
 	kv_str(&b, "tty", r->tty);
+	kv_str(&b, "unit", r->unit);
 	kv_u64(&b, "start_ns=", r->start_ns);
 	if (r->boot_id[0])
 		kv_str(&b, "boot_id", r->boot_id);
@@ -262,7 +265,7 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 	for (size_t i = 0; i < r->n_mounts; i++) {
 		const struct record_mount *m = &r->mounts[i];
 		sbuf_printf(&b, "mount=%d %u:%u ", m->mnt_id, major(m->dev), minor(m->dev));
-		add_escaped(&b, m->path);
+		record_add_escaped(&b, m->path);
 		sbuf_addc(&b, '\n');
 	}
 	sbuf_adds(&b, "state=");
@@ -336,7 +339,7 @@ static int parse_mount(struct session_record *rec, const char *val)
 	buf[n] = 0;
 	if (parse_u64_max(buf, UINT32_MAX, &mi) < 0)
 		return -EBADMSG;
-	r = unescape(sp2 + 1, &path);
+	r = record_unescape(sp2 + 1, &path);
 	if (r < 0)
 		return r;
 	r = record_add_mount(rec, (int)id, makedev((unsigned)ma, (unsigned)mi), path);
@@ -344,14 +347,15 @@ static int parse_mount(struct session_record *rec, const char *val)
 }
 
 enum {
-	K_VERSION, K_ID, K_UID, K_USER, K_SERVICE, K_RHOST, K_TTY, K_START, K_BOOT, K_CGMODE,
-	K_CG, K_CGINO, K_CGSESSION, K_CGCREATED, K_CGORIG, K_PID, K_PIDSTART, K_MOUNT, K_STATE,
-	K_END, K_PENDING, K_COUNT
+	K_VERSION, K_ID, K_UID, K_USER, K_SERVICE, K_RHOST, K_TTY, K_UNIT, K_START, K_BOOT,
+	K_CGMODE, K_CG, K_CGINO, K_CGSESSION, K_CGCREATED, K_CGORIG, K_PID, K_PIDSTART, K_MOUNT,
+	K_STATE, K_END, K_PENDING, K_COUNT
 };
 
 static const char *const keys[K_COUNT] = {
 	[K_VERSION] = "version", [K_ID] = "id", [K_UID] = "uid", [K_USER] = "user",
-	[K_SERVICE] = "service", [K_RHOST] = "rhost", [K_TTY] = "tty", [K_START] = "start_ns",
+	[K_SERVICE] = "service", [K_RHOST] = "rhost", [K_TTY] = "tty", [K_UNIT] = "unit",
+	[K_START] = "start_ns",
 	[K_BOOT] = "boot_id", [K_CGMODE] = "cgroup_mode", [K_CG] = "cgroup",
 	[K_CGINO] = "cgroup_ino", [K_CGSESSION] = "cgroup_session",
 	[K_CGCREATED] = "cgroup_created",
@@ -411,6 +415,9 @@ static int parse_line(struct session_record *rec, int k, const char *val)
 	case K_TTY:
 		strp = &rec->tty;
 		break;
+	case K_UNIT:
+		strp = &rec->unit;
+		break;
 	case K_CG:
 		strp = &rec->cgroup;
 		break;
@@ -467,7 +474,7 @@ static int parse_line(struct session_record *rec, int k, const char *val)
 		return record_state_from_string(val, &rec->state) < 0 ? -EBADMSG : 0;
 	}
 	if (strp) {
-		int r = unescape(val, strp);
+		int r = record_unescape(val, strp);
 		return r;
 	}
 	return -EBADMSG;
@@ -520,7 +527,7 @@ int record_parse(const char *buf, size_t len, struct session_record *ret)
 	}
 	if (!seen[K_VERSION] || !seen[K_ID] || !seen[K_UID] || !seen[K_USER] || !seen[K_START] ||
 	    !seen[K_PID] || !seen[K_PIDSTART] || !seen[K_STATE] || !record_id_valid(rec.id) ||
-	    !rec.user[0] || (rec.cgroup_created && !rec.cgroup)) {
+	    !user_name_valid(rec.user) || (rec.cgroup_created && !rec.cgroup)) {
 		r = -EBADMSG;
 		goto fail;
 	}

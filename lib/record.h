@@ -59,6 +59,7 @@ struct session_record {
 	char *service; /* may be NULL (not set by the application) */
 	char *rhost;   /* may be NULL */
 	char *tty;     /* may be NULL */
+	char *unit;    /* the systemd unit of a `sweep` of its cgroup; NULL for a login */
 	uint64_t start_ns; /* CLOCK_REALTIME */
 	char boot_id[RECORD_BOOT_ID_LEN + 1];
 
@@ -104,6 +105,12 @@ const struct record_pending *record_find_pending(const struct session_record *r,
 int record_make_id(pid_t pid, uint64_t start_ns, char *buf, size_t size);
 /* An id is digits, one '-', digits, nothing else: it is safe as a file name. */
 bool record_id_valid(const char *id);
+
+/* A value of a key=value line: everything outside 0x21..0x7e, and the backslash, as \xHH
+ * (the notify summaries use it too). unescape: -EBADMSG for a bad or NUL escape. */
+struct sbuf;
+void record_add_escaped(struct sbuf *b, const char *s);
+int record_unescape(const char *s, char **ret);
 
 /* Serialise / parse (exposed for tests; record_write/read use them). */
 int record_format(const struct session_record *r, char **ret, size_t *ret_len);

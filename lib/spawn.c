@@ -233,8 +233,15 @@ static int run_clone3(char *const argv[], char *const envp[], uint64_t deadline)
 		/* Not reaped yet, so neither the pid nor the group can have been reused. */
 		(void)kill(-(pid_t)pid, SIGKILL);
 		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		/* A killed process ends at once, unless it sleeps in the kernel for good (a
+		 * FUSE request no one answers): then it is left, unreaped, not waited for. */
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		while (poll(&p, 1, SPAWN_GRACE_MS) < 0 && errno == EINTR)
+			;
 	}
-	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0) {
+	si = (siginfo_t){0};
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL | (r < 0 ? WNOHANG : 0)) <
+	       0) {
 		if (errno != EINTR) {
 			if (r >= 0)
 				r = negative_errno();
@@ -281,10 +288,15 @@ static int run_fork(char *const argv[], char *const envp[], uint64_t deadline)
 			break;
 		}
 		if (ms_left(deadline) == 0) {
+			uint64_t until = now_ns(CLOCK_MONOTONIC) + SPAWN_GRACE_MS * NSEC_PER_MSEC;
+			struct timespec ts = {0, 2 * 1000 * 1000};
+
 			(void)kill(-pid, SIGKILL);
 			(void)kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
+			/* Reaped if it ends within the grace; one asleep in the kernel for good
+			 * is left (the host's SIGCHLD handling, restored below, reaps it). */
+			while (waitpid(pid, &status, WNOHANG) == 0 && now_ns(CLOCK_MONOTONIC) < until)
+				nanosleep(&ts, NULL);
 			r = -ETIMEDOUT;
 			break;
 		}

@@ -6,7 +6,8 @@
  * (which only waits for "non-clone" children) can neither reap nor block on it. It
  * never execs (execve resets the exit signal to SIGCHLD); it forks the program, waits
  * for it and passes its status back through a pipe. The intermediate is waited for by
- * polling its pidfd and reaped with waitid(P_PIDFD, __WALL). Where clone3 is refused
+ * polling its pidfd and reaped with waitid(P_PIDFD, __WALL); past the deadline nothing is
+ * waited for longer than SPAWN_GRACE_MS. Where clone3 is refused
  * (ENOSYS, e.g. a seccomp filter), fork() is used with SIGCHLD set to SIG_DFL for the
  * duration, as pam_exec does, and the host's disposition restored.
  *
@@ -21,6 +22,11 @@
 #include <sys/types.h>
 
 #define SPAWN_FORCE_FORK (1u << 0) /* tests: take the fork() fallback path */
+
+/* How long a child killed at the deadline is given to end: one that does not (asleep in
+ * the kernel for good, on a FUSE request that is never answered) is left unreaped, never
+ * waited for, and the call returns -ETIMEDOUT all the same. */
+#define SPAWN_GRACE_MS 200
 
 struct spawn_opts {
 	uint64_t timeout_ns;   /* 0: wait forever */

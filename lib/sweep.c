@@ -4,6 +4,7 @@
 #include "decide.h"
 #include "inuse.h"
 #include "journal.h"
+#include "leftover.h"
 #include "mounts.h"
 #include "remove.h"
 #include "scan.h"
@@ -11,6 +12,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,18 +21,28 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-login.h>
 
+/* The directories on the way to candidates (remove.h's parent table): siblings share one
+ * entry and a full path is built only to write a line, so that what a sweep holds per file
+ * is its name, not its path (32 KB paths x 8,000 files would be half a gigabyte). */
 struct cand {
-	char *path; /* for people and the audit log */
-	size_t path_len;
-	char *parent; /* relative to the mount root: "." or "a/b" */
 	char *name;
+	size_t dir;   /* its directory: index into s->dirs, or REMOVE_ROOT (the mount's root) */
 	size_t mount; /* index into the session's mounts */
 	dev_t dev, parent_dev;
 	ino_t ino, parent_ino;
+	uint64_t seq; /* its intent in the journal */
+	struct remove_handle handle; /* taken when it is to go (len 0: none) */
 	struct decide_file f;
 	struct decide_verdict v;
 	struct decide_out out;
 	bool quiet; /* decided again the same way as last time: no second line */
+};
+
+/* A file's identity, for "did this walk see it". */
+struct ident {
+	dev_t dev;
+	ino_t ino;
+	uint64_t btime;
 };
 
 struct sweep {
@@ -46,28 +58,36 @@ struct sweep {
 	struct lease_view leases;
 	struct cand *c;
 	size_t n, cap;
+	struct remove_dir *dirs;
+	size_t n_dirs, cap_dirs;
+	size_t *chain; /* the table entries of the last parent, root first */
+	size_t chain_len, chain_cap;
+	struct { /* the last parent looked up, for its siblings */
+		bool valid;
+		dev_t dev;
+		ino_t ino;
+		size_t len, dir;
+	} last;
+	uint64_t mem; /* bytes held for the candidates and the table (SWEEP_MAX_MEMORY) */
+	bool mem_capped;
 	size_t mount; /* the mount being walked */
 	size_t root_len;
-	char **audited; /* resume: escaped paths the audit log already has a line for */
-	size_t n_audited;
+	struct audit_seen seen; /* resume: the lines the audit log already has */
+	struct journal_writer *jw;
+	struct ident *idents; /* resume: what this walk saw, sorted */
+	size_t n_idents;
+	char *path; /* a path being built for a line */
+	size_t path_cap;
+	char *dpath; /* a directory's path being built for the in-use probe */
+	size_t dpath_cap;
+	uint64_t lines; /* file lines of this session written, by this run or an earlier one */
 	bool *seen_pending; /* rec->pending[i] was found by the walk */
 	int error;
 };
 
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Resuming an interrupted sweep: was this path's line written already? */
 static bool already_audited(const struct sweep *s, const char *path, size_t len)
 {
-	_cleanup_free_ char *esc = NULL;
-
-	if (!s->n_audited)
-		return false;
-	esc = journal_escaped_path(path, len);
-	return esc && bsearch(&esc, s->audited, s->n_audited, sizeof(char *), cmp_strp);
+	return s->seen.n && audit_seen_has(&s->seen, path, len);
 }
 
 /* Append to the session-close reason ("; "-separated, cut at the buffer's end). */
@@ -93,12 +113,16 @@ static uint64_t ts_ns(const struct statx_timestamp *t)
 
 static void cands_done(struct sweep *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->c[i].path);
-		free(s->c[i].parent);
+	for (size_t i = 0; i < s->n; i++)
 		free(s->c[i].name);
-	}
 	free(s->c);
+	for (size_t i = 0; i < s->n_dirs; i++)
+		free((char *)s->dirs[i].name);
+	free(s->dirs);
+	free(s->chain);
+	free(s->path);
+	free(s->dpath);
+	free(s->idents);
 }
 
 static bool pending(const struct cand *c)
@@ -120,6 +144,174 @@ static const char *rule_text(const struct policy_rule *r, char *buf, size_t len)
 		return "default";
 	snprintf(buf, len, "line %u: %s %s", r->line, policy_action_name(r->action), r->pattern);
 	return buf;
+}
+
+/* The watched root's path without trailing slashes, and its length. */
+static const char *mount_path(const struct sweep *s, size_t m, size_t *len)
+{
+	const char *p = s->rec->mounts[m].path;
+	size_t n = strlen(p);
+
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	*len = n;
+	return p;
+}
+
+/* The full path of c, for a line (valid until the next call). */
+static const char *cand_path(struct sweep *s, const struct cand *c, size_t *ret_len)
+{
+	size_t ml, nl = strlen(c->name), len, at;
+	const char *mp = mount_path(s, c->mount, &ml);
+
+	len = ml + 1 + nl;
+	for (size_t d = c->dir; d != REMOVE_ROOT; d = s->dirs[d].up)
+		len += strlen(s->dirs[d].name) + 1;
+	if (s->path_cap < len + 1) {
+		char *p = realloc(s->path, len + 1);
+
+		if (!p)
+			return NULL;
+		s->path = p;
+		s->path_cap = len + 1;
+	}
+	/* Laid from the end backwards. */
+	at = len;
+	s->path[at] = '\0';
+	at -= nl;
+	memcpy(s->path + at, c->name, nl);
+	for (size_t d = c->dir; d != REMOVE_ROOT; d = s->dirs[d].up) {
+		size_t dl = strlen(s->dirs[d].name);
+
+		s->path[--at] = '/';
+		at -= dl;
+		memcpy(s->path + at, s->dirs[d].name, dl);
+	}
+	s->path[--at] = '/';
+	memcpy(s->path, mp, ml);
+	*ret_len = len;
+	return s->path;
+}
+
+/* The path of directory d relative to the mount's root ("." for REMOVE_ROOT), for the
+ * in-use probe (valid until the next call). */
+static const char *dir_rel_path(struct sweep *s, size_t d)
+{
+	size_t len = 0, at;
+
+	if (d == REMOVE_ROOT)
+		return ".";
+	for (size_t i = d; i != REMOVE_ROOT; i = s->dirs[i].up)
+		len += strlen(s->dirs[i].name) + 1;
+	if (s->dpath_cap < len) {
+		char *p = realloc(s->dpath, len);
+
+		if (!p)
+			return NULL;
+		s->dpath = p;
+		s->dpath_cap = len;
+	}
+	at = len - 1;
+	s->dpath[at] = '\0';
+	for (size_t i = d; i != REMOVE_ROOT; i = s->dirs[i].up) {
+		size_t dl = strlen(s->dirs[i].name);
+
+		at -= dl;
+		memcpy(s->dpath + at, s->dirs[i].name, dl);
+		if (at)
+			s->dpath[--at] = '/';
+	}
+	return s->dpath;
+}
+
+/* Count bytes against the memory budget: a cap, like MaxEntries. */
+static bool over_budget(struct sweep *s, size_t add)
+{
+	uint64_t max = SWEEP_MAX_MEMORY;
+
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	/* TEST HOOK: TMPFS_SWEEP_TEST_MAX_MEMORY=bytes: a smaller budget. */
+	if (getenv("TMPFS_SWEEP_TEST_MAX_MEMORY"))
+		max = strtoull(getenv("TMPFS_SWEEP_TEST_MAX_MEMORY"), NULL, 10);
+#endif
+	s->mem += add;
+	if (s->mem > max)
+		s->mem_capped = true;
+	return s->mem_capped;
+}
+
+/* The table entry of w's directory (REMOVE_ROOT for the mount's root), made with its
+ * ancestors when missing. Entries are matched by name along the chain of the last
+ * parent: the walk is depth first, so a directory's entries come together. */
+static int dir_of(struct sweep *s, const struct walk_entry *w, dev_t pdev, ino_t pino,
+		  size_t *ret)
+{
+	const char *rel = w->path + s->root_len + 1, *p, *end;
+	size_t plen, nl = strlen(w->name), depth = 0;
+
+	if (w->path_len < s->root_len + 1 + nl)
+		return -EINVAL;
+	plen = w->path_len - s->root_len - 1 - nl;
+	plen = plen ? plen - 1 : 0; /* without the '/' before the name */
+	if (plen == 0) {
+		*ret = REMOVE_ROOT;
+		return 0;
+	}
+	if (s->last.valid && s->last.dev == pdev && s->last.ino == pino && s->last.len == plen) {
+		*ret = s->last.dir;
+		return 0;
+	}
+	end = rel + plen;
+	for (p = rel; p < end; depth++) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		size_t cl = slash ? (size_t)(slash - p) : (size_t)(end - p);
+
+		if (depth < s->chain_len) {
+			const char *have = s->dirs[s->chain[depth]].name;
+
+			if (strlen(have) == cl && memcmp(have, p, cl) == 0)
+				goto next;
+			s->chain_len = depth; /* diverged: the rest is new */
+		}
+		if (s->chain_len == s->chain_cap) {
+			size_t nc = s->chain_cap ? s->chain_cap * 2 : 64;
+			size_t *v = reallocarray(s->chain, nc, sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			over_budget(s, (nc - s->chain_cap) * sizeof(*v));
+			s->chain = v;
+			s->chain_cap = nc;
+		}
+		if (s->n_dirs == s->cap_dirs) {
+			size_t nc = s->cap_dirs ? s->cap_dirs * 2 : 64;
+			struct remove_dir *v = reallocarray(s->dirs, nc, sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			over_budget(s, (nc - s->cap_dirs) * sizeof(*v));
+			s->dirs = v;
+			s->cap_dirs = nc;
+		}
+		s->dirs[s->n_dirs] = (struct remove_dir){
+			.up = depth ? s->chain[depth - 1] : REMOVE_ROOT,
+			.name = strndup(p, cl),
+		};
+		if (!s->dirs[s->n_dirs].name)
+			return -ENOMEM;
+		over_budget(s, cl + 1);
+		s->chain[s->chain_len++] = s->n_dirs++;
+	next:
+		p += cl + 1;
+	}
+	s->chain_len = depth;
+	s->last.valid = true;
+	s->last.dev = pdev;
+	s->last.ino = pino;
+	s->last.len = plen;
+	s->last.dir = s->chain[depth - 1];
+	*ret = s->last.dir;
+	return 0;
 }
 
 /* What decide() needs to know of a walked entry. */
@@ -145,23 +337,28 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, const struct de
 		    const struct decide_out *out)
 {
 	const struct walk_entry *w = e->w;
-	const char *rel = w->path + s->root_len + 1, *slash;
 	struct stat pst;
 	struct cand *c;
+	size_t dir;
+	int r;
 
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
 		c = reallocarray(s->c, nc, sizeof(*c));
 		if (!c)
 			return -ENOMEM;
+		over_budget(s, (nc - s->cap) * sizeof(*c));
 		s->c = c;
 		s->cap = nc;
 	}
 	if (fstat(w->dirfd, &pst) < 0)
 		return negative_errno();
+	r = dir_of(s, w, pst.st_dev, pst.st_ino, &dir);
+	if (r < 0)
+		return r;
 	c = &s->c[s->n];
 	*c = (struct cand){
-		.path_len = w->path_len,
+		.dir = dir,
 		.mount = s->mount,
 		.dev = makedev(w->stx->stx_dev_major, w->stx->stx_dev_minor),
 		.ino = w->stx->stx_ino,
@@ -171,13 +368,14 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, const struct de
 		.v = in->verdict,
 		.out = *out,
 	};
-	slash = strrchr(rel, '/');
-	c->path = strndup(w->path, w->path_len);
 	c->name = strdup(w->name);
-	c->parent = slash ? strndup(rel, (size_t)(slash - rel)) : strdup(".");
-	s->n++; /* counted now so that cands_done releases what was allocated */
-	if (!c->path || !c->name || !c->parent)
+	if (!c->name)
 		return -ENOMEM;
+	s->n++;
+	over_budget(s, strlen(w->name) + 1);
+	/* To tell later whether it still exists, whatever its name has become (journal.h). */
+	if (pending(c))
+		(void)remove_handle_get(w->dirfd, w->name, c->dev, c->ino, &c->handle);
 	return 0;
 }
 
@@ -219,8 +417,9 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		return WALK_CONTINUE;
 	/* Most entries of a big tree are a user's older files that no rule asks about: they
 	 * cost the policy's verdict and nothing more. */
-	in.verdict.action = policy_decide(s->p->policy, w->path, s->rec->user, s->rec->uid, mask,
-					  in.file.size, S_ISDIR(in.file.type), &in.verdict.rule);
+	in.verdict.action = policy_decide(s->p->policy, s->p->scope, w->path, s->rec->user,
+					  s->rec->uid, mask, in.file.size, S_ISDIR(in.file.type),
+					  &in.verdict.rule);
 	if (!decide(&in, &out))
 		return WALK_CONTINUE;
 	r = add_cand(s, e, &in, &out);
@@ -228,7 +427,7 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		s->error = r;
 		return WALK_STOP;
 	}
-	return WALK_CONTINUE;
+	return s->mem_capped ? WALK_STOP : WALK_CONTINUE;
 }
 
 /* At logout only what may be the session's is worth its page scan: the user's files,
@@ -309,6 +508,7 @@ static void probe_files(struct sweep *s, const int *root_fds, struct use *use, b
 		const struct cand *c = &s->c[i];
 		struct inuse_id pid_, id = {.dev = c->dev, .ino = c->ino};
 		enum inuse_reason why = INUSE_NONE;
+		const char *parent;
 		int r;
 
 		if (!pending(c) || c->f.type != S_IFREG || (again && use[i].state == 0))
@@ -323,8 +523,10 @@ static void probe_files(struct sweep *s, const int *root_fds, struct use *use, b
 			continue;
 		}
 		pid_ = (struct inuse_id){.dev = c->parent_dev, .ino = c->parent_ino};
-		r = inuse_probe_file(root_fds[c->mount], c->parent, c->name, &pid_, &id, locks,
-				     &why);
+		parent = dir_rel_path(s, c->dir);
+		r = parent ? inuse_probe_file(root_fds[c->mount], parent, c->name, &pid_, &id,
+					      locks, &why)
+			   : -ENOMEM;
 		/* Gone or another file now: the remover's own re-check skips it. */
 		if (r == -ENOENT || r == -ESTALE)
 			r = 0;
@@ -497,51 +699,104 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 }
 
 /* Before removing, say what is about to go, so that a sweep killed after the unlink and
- * before the audit line still audits it (see journal.h). */
+ * before the audit line still audits it (see journal.h). The journal stays open for the
+ * remover's results. */
 static int journal_intents(struct sweep *s)
 {
-	_cleanup_free_ struct journal_entry *e = NULL;
-	_cleanup_free_ char(*rules)[256] = NULL;
-	size_t n = 0;
+	struct journal_writer *w;
+	uint64_t seq = 0;
+	char rule[256];
+	int r;
 
 	if (!s->p->statedir)
 		return 0;
-	e = calloc(s->n, sizeof(*e));
-	rules = calloc(s->n, sizeof(*rules));
-	if (!e || !rules)
-		return -ENOMEM;
+	r = journal_begin(s->p->statedir, s->rec->id, &w);
+	if (r < 0)
+		return r;
+	for (size_t m = 0; m < s->rec->n_mounts; m++) {
+		size_t len;
+		const char *mp = mount_path(s, m, &len);
+		_cleanup_free_ char *path = strndup(mp, len);
+
+		if (!path) {
+			journal_close(w);
+			return -ENOMEM;
+		}
+		journal_add_mount(w, m, s->rec->mounts[m].dev, path);
+	}
+	for (size_t d = 0; d < s->n_dirs; d++)
+		journal_add_dir(w, d, s->dirs[d].up, s->dirs[d].name);
 	for (size_t i = 0; i < s->n; i++) {
-		const struct cand *c = &s->c[i];
+		struct cand *c = &s->c[i];
+
 		if (!pending(c))
 			continue;
-		e[n] = (struct journal_entry){
-			.dev = c->dev, .ino = c->ino, .size = c->f.size, .charged = c->f.charged,
-			.btime_ns = c->f.btime_ns, .uid = c->f.uid, .path = c->path,
-			.path_len = c->path_len, .class = (char *)policy_class_name(c->out.class),
-			.action = (char *)policy_action_name(c->out.action),
-			.rule = (char *)rule_text(c->v.rule, rules[n], sizeof(rules[n])),
-		};
-		n++;
+		c->seq = seq++;
+		journal_add_intent(w, &(struct journal_intent){
+			.seq = c->seq, .mount = c->mount, .dir = c->dir, .dev = c->dev,
+			.ino = c->ino, .size = c->f.size, .charged = c->f.charged,
+			.btime_ns = c->f.btime_ns, .uid = c->f.uid,
+			.class = policy_class_name(c->out.class),
+			.action = policy_action_name(c->out.action),
+			.rule = rule_text(c->v.rule, rule, sizeof(rule)), .name = c->name,
+			.handle = c->handle,
+		});
 	}
-	return journal_append(s->p->statedir, s->rec->id, e, n);
+	r = journal_commit(w);
+	if (r < 0) {
+		journal_close(w);
+		return r;
+	}
+	s->jw = w;
+	return 0;
+}
+
+struct batch {
+	struct sweep *s;
+	const size_t *idx; /* item -> candidate */
+};
+
+/* Each result into the journal as it arrives: a sweep killed now still knows it. */
+static void on_result(size_t k, const struct remove_result *r, void *userdata)
+{
+	const struct batch *b = userdata;
+	struct sweep *s = b->s;
+	const struct cand *c = &s->c[b->idx[k]];
+
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	{
+		/* TEST HOOK: TMPFS_SWEEP_TEST_KILL_AT_RESULT=k: SIGKILL ourselves when the k-th
+		 * answer (from 1) arrives, before it is journaled. */
+		static unsigned long n;
+		const char *at = getenv("TMPFS_SWEEP_TEST_KILL_AT_RESULT");
+
+		if (at && ++n == strtoul(at, NULL, 10))
+			raise(SIGKILL);
+	}
+#endif
+	if (s->jw && journal_result(s->jw, c->seq, r) < 0)
+		s->res->journal_lost = true;
 }
 
 static void remove_pending(struct sweep *s, const int *root_fds)
 {
-	const struct passwd *pw = getpwuid(s->rec->uid);
-	struct remove_creds creds = {.as_root = s->p->policy->remove_as == POLICY_REMOVE_AS_ROOT};
+	const struct user_info *pw = s->p->user;
+	int remove_as = s->p->scope ? s->p->scope->remove_as : s->p->policy->remove_as;
+	struct remove_creds creds = {.as_root = remove_as == POLICY_REMOVE_AS_ROOT};
 	_cleanup_free_ gid_t *groups = NULL;
+	uint64_t deadline = s->p->deadline_ns;
+	bool abandoned = false;
 	int ng;
 
 	if (!creds.as_root) {
-		if (!pw || !streq(pw->pw_name, s->rec->user)) {
+		if (!pw || pw->uid != s->rec->uid || !streq(pw->name, s->rec->user)) {
 			for (size_t i = 0; i < s->n; i++)
 				decide_not_removed(&s->c[i].out, STOP_NO_USER);
 			return;
 		}
-		creds.uid = pw->pw_uid;
-		creds.gid = pw->pw_gid;
-		ng = policy_user_groups(pw->pw_name, pw->pw_gid, &groups);
+		creds.uid = pw->uid;
+		creds.gid = pw->gid;
+		ng = user_groups(pw->name, pw->gid, &groups);
 		if (ng > 0) {
 			creds.groups = groups;
 			creds.ngroups = (size_t)ng;
@@ -551,6 +806,8 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 		_cleanup_free_ struct remove_item *items = NULL;
 		_cleanup_free_ struct remove_result *results = NULL;
 		_cleanup_free_ size_t *idx = NULL;
+		struct batch bc = {.s = s};
+		struct remove_batch b;
 		size_t n = 0;
 
 		for (size_t i = 0; i < s->n; i++)
@@ -570,19 +827,29 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 			if (!pending(c) || c->mount != m)
 				continue;
 			items[n] = (struct remove_item){
-				.parent = c->parent, .name = c->name,
+				.parent = c->dir, .name = c->name,
 				.parent_dev = c->parent_dev, .parent_ino = c->parent_ino,
 				.dev = c->dev, .ino = c->ino, .type = c->f.type, .uid = c->f.uid,
-				.btime_ns = c->f.btime_ns,
+				.btime_ns = c->f.btime_ns, .handle = c->handle.len ? &c->handle : NULL,
 			};
 			idx[n++] = i;
 		}
-		remove_batch(root_fds[m], items, n, &creds, s->p->deadline_ns, results);
+		bc.idx = idx;
+		b = (struct remove_batch){
+			.root_fd = root_fds[m], .dirs = s->dirs, .n_dirs = s->n_dirs,
+			.items = items, .n = n, .creds = &creds, .deadline_ns = deadline,
+			.on_result = on_result, .userdata = &bc,
+		};
+		remove_batch(&b, results);
+		abandoned |= b.abandoned;
 		for (size_t k = 0; k < n; k++) {
 			struct cand *c = &s->c[idx[k]];
 			decide_after_remove(&c->out, c->f.type, &results[k]);
 		}
 	}
+	if (abandoned)
+		add_reason(s->res, "the remover did not end when killed (asleep in the kernel: on "
+				   "a FUSE mount?) and was left behind");
 }
 
 /* Before removing, say what is about to go (journal_intents), then remove it. */
@@ -594,7 +861,82 @@ static void remove_with_intents(struct sweep *s, const int *root_fds)
 			decide_not_removed(&s->c[i].out, STOP_NO_JOURNAL);
 		return;
 	}
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	/* TEST HOOK: TMPFS_SWEEP_TEST_KILL_AT_INTENTS: SIGKILL ourselves once the intents are
+	 * journaled, before anything is removed. */
+	if (getenv("TMPFS_SWEEP_TEST_KILL_AT_INTENTS"))
+		raise(SIGKILL);
+#endif
 	remove_pending(s, root_fds);
+	if (s->res->journal_lost)
+		add_reason(s->res, "some results could not be journaled");
+}
+
+/* One file line, within AUDIT_MAX_FILE_LINES a session; beyond, only counted. */
+static void write_line(struct sweep *s, const struct audit_file *f)
+{
+	if (s->lines >= AUDIT_MAX_FILE_LINES) {
+		s->res->unlisted++;
+		return;
+	}
+	s->lines++;
+	if (s->p->audit && audit_file(s->p->audit, f) < 0)
+		s->res->errors++;
+}
+
+static void count(struct sweep_result *res, enum file_result r, uint64_t size, uint64_t charged)
+{
+	res->files++;
+	res->bytes += size;
+	res->charged_bytes += charged;
+	if (r < RESULT_PENDING)
+		res->by_result[r]++;
+	switch (r) {
+	case RESULT_REMOVED:
+		res->removed++;
+		res->removed_bytes += size;
+		break;
+	case RESULT_KEPT:
+		res->kept++;
+		break;
+	case RESULT_DEFERRED:
+		res->deferred++;
+		break;
+	case RESULT_ERROR:
+		res->errors++;
+		break;
+	default:
+		break;
+	}
+	if (file_result_keeps_record(r))
+		res->keep_record = true;
+}
+
+/* A file of the user's still there after the sweep: counted, and the first few kept for the
+ * user's next login (notify.h). */
+static void note_left(struct sweep *s, const struct cand *c)
+{
+	struct sweep_result *res = s->res;
+	struct sweep_left *l = &res->left_v[res->n_left_v];
+	const char *path;
+	size_t len;
+
+	res->left++;
+	res->left_bytes += c->f.size;
+	if (res->n_left_v == ARRAY_SIZE(res->left_v))
+		return;
+	path = cand_path(s, c, &len);
+	if (!path)
+		return;
+	res->n_left_v++;
+	if (len < sizeof(l->path)) {
+		memcpy(l->path, path, len + 1);
+	} else {
+		memcpy(l->path, path, sizeof(l->path) - 4);
+		memcpy(l->path + sizeof(l->path) - 4, "...", 4);
+	}
+	l->result = c->out.result;
+	snprintf(l->detail, sizeof(l->detail), "%s", c->out.detail);
 }
 
 /* Why gc decides a file with this result again (enum record_pending_why), or 0: final. */
@@ -664,7 +1006,6 @@ static int finish_pending(struct sweep *s, bool walk_cut)
 	return 0;
 }
 
-
 static void audit_all(struct sweep *s)
 {
 	struct sweep_result *res = s->res;
@@ -672,81 +1013,121 @@ static void audit_all(struct sweep *s)
 
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cand *c = &s->c[i];
+
+		/* Still there, said to the user at the next login; only the user's own files
+		 * are named to the user (no other name leaks). A file gc decided the same way
+		 * again (quiet: no second line) is still there too. */
+		if (c->out.result != RESULT_REMOVED && c->f.uid == s->rec->uid)
+			note_left(s, c);
 		if (c->quiet)
 			continue;
 		struct audit_file f = {
-			.session = s->rec->id, .path = c->path, .path_len = c->path_len,
-			.size = c->f.size, .charged_bytes = c->f.charged, .uid = c->f.uid,
-			.btime_ns = c->f.btime_ns, .class = policy_class_name(c->out.class),
+			.session = s->rec->id, .size = c->f.size, .charged_bytes = c->f.charged,
+			.uid = c->f.uid, .btime_ns = c->f.btime_ns,
+			.class = policy_class_name(c->out.class),
 			.action = policy_action_name(c->out.action), .result = c->out.result,
 			.rule = rule_text(c->v.rule, rbuf, sizeof(rbuf)),
 			.detail = c->out.detail[0] ? c->out.detail : NULL,
 		};
-		res->files++;
-		res->bytes += c->f.size;
-		res->charged_bytes += c->f.charged;
-		if (c->out.result < RESULT_PENDING)
-			res->by_result[c->out.result]++;
-		switch (c->out.result) {
-		case RESULT_REMOVED:
-			res->removed++;
-			res->removed_bytes += c->f.size;
-			break;
-		case RESULT_KEPT:
-			res->kept++;
-			break;
-		case RESULT_DEFERRED:
-			res->deferred++;
-			break;
-		case RESULT_ERROR:
-			res->errors++;
-			break;
-		default:
-			break;
-		}
-		if (file_result_keeps_record(c->out.result))
-			res->keep_record = true;
+
+		count(res, c->out.result, c->f.size, c->f.charged);
 #ifdef TMPFS_SWEEP_TEST_HOOKS
 		if (s->p->kill_after >= 0 && (long)res->files - 1 >= s->p->kill_after)
 			raise(SIGKILL); /* crash-safety tests: die before this file's line */
 #endif
-		if (s->p->audit && audit_file(s->p->audit, &f) < 0)
+		f.path = cand_path(s, c, &f.path_len);
+		if (!f.path) {
 			res->errors++;
+			continue;
+		}
+		write_line(s, &f);
 	}
 }
 
-/* Resuming: intents of the interrupted run whose file is gone and that have no line yet
- * were removed by it; audit them now, once. */
-static void audit_interrupted(struct sweep *s)
+static void set_detail(struct decide_out *o, enum file_result r, const char *detail)
 {
-	struct journal j = {0};
+	o->result = r;
+	snprintf(o->detail, sizeof(o->detail), "%s", detail);
+}
 
-	if (!s->p->statedir || journal_read(s->p->statedir, s->rec->id, &j) < 0)
-		return;
-	for (size_t i = 0; i < j.n; i++) {
-		const struct journal_entry *e = &j.v[i];
-		bool seen = false;
-		for (size_t k = 0; k < s->n && !seen; k++)
-			seen = s->c[k].dev == e->dev && s->c[k].ino == e->ino;
-		if (seen || already_audited(s, e->path, e->path_len))
-			continue;
-		struct audit_file f = {
-			.session = s->rec->id, .path = e->path, .path_len = e->path_len,
-			.size = e->size, .charged_bytes = e->charged, .uid = e->uid,
-			.btime_ns = e->btime_ns, .class = e->class, .action = e->action,
-			.result = RESULT_REMOVED, .rule = e->rule,
-			.detail = "removed by an interrupted sweep",
-		};
-		s->res->files++;
-		s->res->bytes += e->size;
-		s->res->charged_bytes += e->charged;
-		s->res->by_result[RESULT_REMOVED]++;
-		s->res->removed++;
-		s->res->removed_bytes += e->size;
-		if (s->p->audit && audit_file(s->p->audit, &f) < 0)
-			s->res->errors++;
+static int cmp_ident(const void *a, const void *b)
+{
+	const struct ident *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->btime < y->btime ? -1 : x->btime > y->btime;
+}
+
+struct replay {
+	struct sweep *s;
+	const int *root_fds;
+};
+
+/* Resuming: an intent of the interrupted run that this walk did not see and that has no
+ * line yet. It was removed when its result says so or its handle finds no inode; it was
+ * not when the inode still exists (moved out of the walk's reach, into a private
+ * directory say): "the walk did not see it" alone never means removed. */
+static int replay_one(const struct journal_intent *e, void *userdata)
+{
+	const struct replay *rp = userdata;
+	struct sweep *s = rp->s;
+	struct ident key = {e->dev, e->ino, e->btime_ns};
+	struct decide_out o = {.result = RESULT_PENDING};
+	int gone = -ENODATA;
+
+	if ((s->n_idents && bsearch(&key, s->idents, s->n_idents, sizeof(key), cmp_ident)) ||
+	    already_audited(s, e->path, e->path_len))
+		return 0;
+	if (e->has_result && e->result.status == REMOVE_REMOVED)
+		set_detail(&o, RESULT_REMOVED, "removed by an interrupted sweep");
+	else {
+		if (e->mount < s->rec->n_mounts && e->mount < RECORD_MAX_MOUNTS &&
+		    rp->root_fds[e->mount] >= 0 && s->rec->mounts[e->mount].dev == e->dev)
+			gone = remove_inode_gone(rp->root_fds[e->mount], &e->handle);
+		if (gone == 1)
+			set_detail(&o, RESULT_REMOVED,
+				   "removed by an interrupted sweep (its inode is gone)");
+		else if (gone == 0 && e->has_result)
+			decide_after_remove(&o, 0, &e->result);
+		else if (gone == 0)
+			set_detail(&o, RESULT_SKIPPED_CHANGED,
+				   "not removed by the interrupted sweep: it still exists, out of "
+				   "the walk's reach");
+		else {
+			o.result = RESULT_ERROR;
+			snprintf(o.detail, sizeof(o.detail),
+				 "cannot tell whether the interrupted sweep removed it (%s)",
+				 strerror(-gone));
+		}
 	}
-	journal_free(&j);
+	count(s->res, o.result, e->size, e->charged);
+	write_line(s, &(struct audit_file){
+		.session = s->rec->id, .path = e->path, .path_len = e->path_len,
+		.size = e->size, .charged_bytes = e->charged, .uid = e->uid,
+		.btime_ns = e->btime_ns, .class = e->class, .action = e->action,
+		.result = o.result, .rule = e->rule, .detail = o.detail[0] ? o.detail : NULL,
+	});
+	return 0;
+}
+
+/* The interrupted run's journal, replayed before this run writes its own over it. */
+static int replay_interrupted(struct sweep *s, const int *root_fds)
+{
+	struct replay rp = {.s = s, .root_fds = root_fds};
+
+	if (!s->p->statedir)
+		return 0;
+	s->idents = calloc(s->n ? s->n : 1, sizeof(*s->idents));
+	if (!s->idents)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		s->idents[i] = (struct ident){s->c[i].dev, s->c[i].ino, s->c[i].f.btime_ns};
+	s->n_idents = s->n;
+	qsort(s->idents, s->n_idents, sizeof(*s->idents), cmp_ident);
+	return journal_replay(s->p->statedir, s->rec->id, replay_one, &rp);
 }
 
 #ifdef TMPFS_SWEEP_TEST_HOOKS
@@ -775,24 +1156,39 @@ static int sweep_prepare(struct sweep *s)
 {
 	const struct sweep_params *p = s->p;
 	const struct session_record *rec = s->rec;
-	const struct passwd *pw = getpwuid(rec->uid);
+	const struct user_info *pw = p->user;
 	int r;
 
 	s->drec = (struct decide_record){
 		.uid = rec->uid,
-		.exempt = !pw || policy_exempt(p->policy, rec->user, rec->uid, pw->pw_gid),
 		.start_ns = rec->start_ns,
 		.end_ns = p->end_ns,
 	};
+	if (!pw || pw->uid != rec->uid || !streq(pw->name, rec->user))
+		s->drec.exempt_why = "the session's user no longer exists";
+	else
+		s->drec.exempt_why = policy_exempt(p->policy, p->scope, rec->user, rec->uid,
+						   pw->gid);
+	s->drec.exempt = s->drec.exempt_why != NULL;
 	s->mode = (struct decide_mode){
 		.dry_run = p->dry_run,
-		.report_only = p->policy->report_only,
+		.report_only = p->policy->report_only || (p->scope && p->scope->unknown),
 		.final = p->final,
 		.other_sessions = p->other_sessions,
 	};
-	if (p->resume &&
-	    audit_log_paths(p->policy->audit_log, rec->id, &s->audited, &s->n_audited) < 0)
-		s->n_audited = 0;
+	if (p->scope && p->scope->unknown)
+		add_reason(s->res, "report-only: %s", p->scope->unknown);
+	if (p->resume) {
+		r = audit_log_seen(p->policy->audit_log, rec->id, &s->seen);
+		if (r == -ENOMEM)
+			return r;
+		/* Unreadable (not only missing): every line counts as unwritten, and a file
+		 * may get a second one; better than none. */
+		if (r < 0 && r != -ENOENT)
+			add_reason(s->res, "the audit log could not be read to resume (%s): lines "
+					   "may repeat", strerror(-r));
+		s->lines = s->seen.n;
+	}
 	r = load_cgroup(s);
 	if (r < 0)
 		return r;
@@ -845,10 +1241,18 @@ static int walk_mounts(struct sweep *s, int *root_fds, const char **cap)
 		s->root_len = strlen(rm->path);
 		while (s->root_len > 1 && rm->path[s->root_len - 1] == '/')
 			s->root_len--;
+		s->chain_len = 0;
+		s->last.valid = false;
 		r = scan_mount(s->pc, root_fds[m], rm->path, &wo, &s->leases, worth_scanning,
 			       on_entry, s, &st);
 		if (s->error < 0)
 			return s->error;
+		if (s->mem_capped) {
+			/* What the sweep may hold is spent: nothing more is walked. */
+			s->res->incomplete = true;
+			*cap = "memory";
+			break;
+		}
 		if (r < 0 || st.incomplete) {
 			s->res->incomplete = true;
 			*cap = r < 0 ? "walk error" : st.incomplete_reason;
@@ -878,6 +1282,37 @@ static void settle_capped(struct sweep *s, const char *cap)
 	add_reason(s->res, "incomplete: %s", cap);
 }
 
+/* What the session leaves besides files (leftover.h): audited on its first sweep only (a
+ * deferred or resumed record had its lines). */
+static int sweep_leftovers(struct sweep *s)
+{
+	const struct sweep_params *p = s->p;
+	struct sweep_result *res = s->res;
+	struct leftover_result lr;
+	struct leftover_params lp = {
+		.rec = s->rec, .audit = p->audit, .pc = s->pc, .inos = s->inos,
+		.n_inos = s->n_inos, .end_ns = p->end_ns, .deadline_ns = p->deadline_ns,
+		.remove_sysv = p->policy->remove_sysv,
+		.no_removal = p->dry_run ? "dry run" : p->policy->report_only ? "report-only"
+						     : s->drec.exempt ? "exempt user" : NULL,
+	};
+	int r;
+
+	if (p->again || p->resume)
+		return 0;
+	r = leftovers_sweep(&lp, &lr);
+	if (r < 0)
+		return r;
+	res->objects_seen = true;
+	res->objects = lr.objects;
+	res->objects_charged_bytes = lr.charged_bytes;
+	res->objects_removed = lr.removed;
+	res->errors += lr.errors;
+	if (lr.incomplete)
+		add_reason(res, "shared memory besides files: not all looked at");
+	return 0;
+}
+
 /* The session-close line, with the caller's reason (e.g. a bad policy) first. */
 static void audit_summary(const struct sweep *s, int r)
 {
@@ -894,6 +1329,10 @@ static void audit_summary(const struct sweep *s, int r)
 		.policy_sha256 = p->policy_sha256, .time_ns = now_ns(CLOCK_REALTIME),
 		.trigger = p->trigger,
 		.reason = p->reason ? p->reason : res->reason[0] ? res->reason : NULL,
+		.unlisted = res->unlisted,
+		.objects_seen = res->objects_seen, .objects = res->objects,
+		.objects_charged_bytes = res->objects_charged_bytes,
+		.objects_removed = res->objects_removed,
 	};
 
 	if (!p->audit)
@@ -937,6 +1376,19 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 		settle_capped(&s, cap);
 	if (any_pending(&s))
 		check_in_use(&s, root_fds);
+	if (p->resume && !p->dry_run) {
+		/* What the interrupted run did, before this run's journal replaces its. */
+		r = replay_interrupted(&s, root_fds);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0 && r != -ENOENT) {
+			for (size_t i = 0; i < s.n; i++)
+				decide_not_removed(&s.c[i].out, STOP_OLD_JOURNAL);
+			res->keep_closing = true;
+			add_reason(res, "the interrupted sweep's journal cannot be read (%s): "
+					"nothing removed, record kept", strerror(-r));
+		}
+	}
 	if (any_pending(&s))
 		remove_with_intents(&s, root_fds);
 	if (s.error < 0) {
@@ -947,9 +1399,13 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	if (r < 0)
 		goto out;
 	audit_all(&s);
-	if (p->resume)
-		audit_interrupted(&s);
-	if (p->statedir && !p->dry_run)
+	if (res->unlisted)
+		add_reason(res, "%" PRIu64 " file lines not written (at most %d a session)",
+			   res->unlisted, AUDIT_MAX_FILE_LINES);
+	r = sweep_leftovers(&s);
+	if (r < 0)
+		goto out;
+	if (p->statedir && !p->dry_run && !res->keep_closing)
 		journal_remove(p->statedir, p->rec->id);
 	r = 0;
 out:
@@ -964,8 +1420,9 @@ out:
 	pages_ctx_free(s.pc);
 	lease_view_done(&s.leases);
 	free(s.inos);
+	audit_seen_done(&s.seen);
+	journal_close(s.jw);
 	free(s.seen_pending);
-	strv_free(s.audited);
 	cands_done(&s);
 	if (r < 0) {
 		free(res->pending);
@@ -1079,4 +1536,79 @@ int user_has_other_sessions(const char *statedir, const struct session_record *r
 	}
 	record_ids_free(ids);
 	return other;
+}
+
+int live_users_snapshot(const char *statedir, struct live_users *ret)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int r;
+
+	*ret = (struct live_users){0};
+	r = record_list(statedir, &ids, &n);
+	if (r == -ENOENT)
+		return 0; /* no state dir: no records */
+	if (r < 0) {
+		ret->err = r;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct session_record o = {0};
+		struct live_record e = {0};
+		int alive;
+
+		r = record_read(statedir, ids[i], &o);
+		if (r == -ENOENT)
+			continue; /* removed since the listing: closed */
+		if (r < 0) {
+			alive = unreadable_record_alive(statedir, ids[i], r);
+			e.anyone = true;
+		} else {
+			alive = o.state == RECORD_DEFERRED ? 0 : record_is_alive(&o);
+			e.uid = o.uid;
+		}
+		record_done(&o);
+		if (alive == 0)
+			continue;
+		if (ret->n % 64 == 0) {
+			struct live_record *v = reallocarray(ret->v, ret->n + 64, sizeof(*v));
+
+			if (!v) {
+				record_ids_free(ids);
+				live_users_done(ret);
+				return -ENOMEM;
+			}
+			ret->v = v;
+		}
+		snprintf(e.id, sizeof(e.id), "%s", ids[i]);
+		e.alive = alive;
+		ret->v[ret->n++] = e;
+	}
+	record_ids_free(ids);
+	return 0;
+}
+
+int live_users_other(const struct live_users *l, const struct session_record *rec)
+{
+	int other = logind_other_sessions(rec);
+
+	if (other > 0)
+		return 1;
+	if (l->err < 0)
+		return l->err;
+	for (size_t i = 0; i < l->n && other <= 0; i++) {
+		const struct live_record *e = &l->v[i];
+
+		if (streq(e->id, rec->id) || (!e->anyone && e->uid != rec->uid))
+			continue;
+		if (e->alive > 0 || other == 0)
+			other = e->alive;
+	}
+	return other;
+}
+
+void live_users_done(struct live_users *l)
+{
+	free(l->v);
+	*l = (struct live_users){0};
 }

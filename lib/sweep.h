@@ -16,6 +16,7 @@
 #include "decide.h"
 #include "policy.h"
 #include "record.h"
+#include "users.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,8 +24,11 @@
 struct sweep_params {
 	const struct session_record *rec;
 	const struct policy *policy;
+	const struct policy_scope *scope; /* the session's Match blocks and per-session
+					   * settings (NULL: those outside any block) */
+	const struct user_info *user; /* the passwd entry of rec->uid now (NULL: none) */
 	struct audit *audit;
-	const char *trigger;   /* "close" or "gc" */
+	const char *trigger;   /* "close", "gc", "unit" or "cgroup" */
 	bool dry_run;          /* decide and audit, remove nothing */
 	enum tristate other_sessions; /* OtherSessions defer: another session of the user is
 				       * alive (CANNOT_TELL: as if it were) */
@@ -38,20 +42,44 @@ struct sweep_params {
 				* after the removals), or -1 */
 	const char *statedir;  /* for the journal (journal.h); NULL: no journal */
 	bool resume;           /* an earlier sweep of this record was interrupted */
+	bool again;            /* the session was swept before (gc deciding a deferred record
+				* again): what it left besides files was reported then */
+};
+
+/* What a sweep may hold for its candidates (their names, the table of their directories,
+ * their facts): a cap like MaxEntries. Beyond it the walk stops, nothing is removed and
+ * the session-close line says "incomplete: memory". Some 200,000 candidates fit. */
+#define SWEEP_MAX_MEMORY (64u << 20)
+/* A file of the session user's that the sweep left where it was (any result but removed),
+ * for the user's next login. */
+struct sweep_left {
+	char path[256]; /* cut short (ending in "...") when longer */
+	enum file_result result;
+	char detail[192];
 };
 
 struct sweep_result {
 	uint64_t files, bytes, charged_bytes, removed, removed_bytes, kept, deferred, errors;
+	uint64_t unlisted; /* files beyond AUDIT_MAX_FILE_LINES: counted, no line */
 	uint64_t by_result[RESULT_PENDING]; /* file lines by result (enum file_result) */
+	uint64_t left, left_bytes;   /* the user's files with a line still there, their size */
+	struct sweep_left left_v[3]; /* the first of them */
+	size_t n_left_v;
 	bool incomplete;
 	bool timed_out;   /* the policy's Timeout cut the walk short */
 	bool keep_record; /* something is undecided (deferred, in use, out of time): keep the
 			   * record (state deferred) for gc */
+	bool keep_closing; /* resuming, the interrupted run's journal could not be read: keep
+			    * the record as it is (closing) and the journal, for a later run */
+	bool journal_lost; /* a result could not be journaled */
 	/* keep_record: the files gc decides again (malloc'd; the caller frees). None with
 	 * keep_record: every file of the session (the walk did not see them all). */
 	struct record_pending *pending;
 	size_t n_pending;
 	bool quiet; /* the record's pending files decided again the same way: no line written */
+	/* What the session left besides files (leftover.h), on its first sweep: */
+	bool objects_seen;
+	uint64_t objects, objects_charged_bytes, objects_removed;
 	char reason[512];
 };
 
@@ -66,3 +94,24 @@ int record_is_alive(const struct session_record *rec);
  * it cannot tell (state dir or a record unreadable, logind or /proc not answering): then
  * it is to be taken as yes. */
 int user_has_other_sessions(const char *statedir, const struct session_record *rec);
+
+/* The same question asked of many records (gc): the records of statedir read once, the
+ * live ones (or those that cannot be told) kept, so that each answer costs no record read
+ * (every record reading every other record made gc quadratic in deferred records). A
+ * session opened after the snapshot is not seen: as with user_has_other_sessions, whose
+ * answer is as old as its return. */
+struct live_record {
+	char id[RECORD_ID_MAX];
+	uid_t uid;
+	bool anyone; /* unreadable: it may be anyone's */
+	int alive;   /* 1, or -errno: cannot tell */
+};
+struct live_users {
+	struct live_record *v;
+	size_t n;
+	int err; /* the state dir could not be listed: every answer is this */
+};
+int live_users_snapshot(const char *statedir, struct live_users *ret);
+/* As user_has_other_sessions(statedir, rec), from the snapshot (and logind, asked now). */
+int live_users_other(const struct live_users *l, const struct session_record *rec);
+void live_users_done(struct live_users *l);

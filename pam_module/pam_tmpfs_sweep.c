@@ -16,16 +16,15 @@
 #include "fileio.h"
 #include "metrics.h"
 #include "mounts.h"
+#include "notify.h"
 #include "policy.h"
 #include "record.h"
 #include "spawn.h"
+#include "users.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -156,52 +155,6 @@ static void free_data(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
-/* Letters, digits and . _ - @ $, not starting with '-', at most 256 bytes: what
- * useradd and directory services produce, and nothing a path or a log can trip on. */
-static bool user_name_sane(const char *u)
-{
-	size_t n = 0;
-
-	if (!u || !u[0] || u[0] == '-' || streq(u, ".") || streq(u, ".."))
-		return false;
-	for (const char *p = u; *p; p++, n++) {
-		unsigned char c = (unsigned char)*p;
-		if (n >= 256 || !(isalnum(c) || c == '.' || c == '_' || c == '-' || c == '@' ||
-				   c == '$'))
-			return false;
-	}
-	return true;
-}
-
-static int lookup_user(const char *user, uid_t *ret, gid_t *ret_gid)
-{
-	struct passwd pw, *res = NULL;
-	char small[2048]; /* a passwd entry fits: no heap pages touched at every login */
-	_cleanup_free_ char *big = NULL;
-	char *buf = small;
-	size_t size = sizeof(small);
-	int r;
-
-	for (;;) {
-		r = getpwnam_r(user, &pw, buf, size, &res);
-		if (r == ERANGE && size < (1 << 20)) {
-			size *= 4;
-			free(big);
-			buf = big = malloc(size);
-			if (!big)
-				return -ENOMEM;
-			continue;
-		}
-		if (r)
-			return -r;
-		if (!res)
-			return -ENOENT;
-		*ret = pw.pw_uid;
-		*ret_gid = pw.pw_gid;
-		return 0;
-	}
-}
-
 static int get_item_dup(pam_handle_t *pamh, int item, char **ret)
 {
 	const void *v = NULL;
@@ -213,125 +166,49 @@ static int get_item_dup(pam_handle_t *pamh, int item, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* A logind session scope, or a cgroup this module made. */
-static bool cgroup_is_per_session(const char *rel)
+/* The session record's view of a cg_session (cgroup.h), and back. */
+static void record_take_cgroup(struct session_record *rec, struct cg_session *s)
 {
-	const char *last = strrchr(rel, '/');
-
-	last = last ? last + 1 : rel;
-	if (fnmatch("session-*.scope", last, 0) == 0)
-		return true;
-	return false;
+	free(rec->cgroup);
+	free(rec->cgroup_orig);
+	rec->cg_mode = s->mode;
+	rec->cgroup = TAKE_PTR(s->rel);
+	rec->cgroup_ino = s->ino;
+	rec->cgroup_session = s->per_session;
+	rec->cgroup_created = s->created;
+	rec->cgroup_orig = TAKE_PTR(s->orig);
 }
 
-static bool is_systemd_unit_dir(const char *rel)
+static struct cg_session record_cgroup(const struct session_record *rec)
 {
-	const char *last = strrchr(rel, '/');
-	size_t n;
-
-	last = last ? last + 1 : rel;
-	n = strlen(last);
-	return (n > 6 && streq(last + n - 6, ".slice")) || (n > 6 && streq(last + n - 6, ".scope")) ||
-	       (n > 8 && streq(last + n - 8, ".service"));
+	return (struct cg_session){
+		.mode = rec->cg_mode, .rel = rec->cgroup, .ino = rec->cgroup_ino,
+		.per_session = rec->cgroup_session, .created = rec->cgroup_created,
+		.orig = rec->cgroup_orig,
+	};
 }
 
-/* Find the session's memory cgroup, or make one (cgroup=create) and move the
- * caller into it so that the user's processes, forked after us, are charged there. */
+/* Find the session's memory cgroup, or make one (cgroup=create): lib/cgroup.c. */
 static void setup_cgroup(pam_handle_t *pamh, const struct options *o, struct session_record *rec)
 {
-	struct cg_root root = {.fd = -1};
-	struct cgroup cg = {.fd = -1};
-	_cleanup_free_ char *rel = NULL, *parent = NULL;
-	enum cg_mode mode;
-	int r;
+	struct cg_session_opts so = {
+		.create = o->create_cgroup, .parent = o->cgroup_parent, .name = rec->id,
+	};
+	struct cg_session s = {0};
+	struct cg_note note;
 
-	if (!o->create_cgroup) {
-		/* The common case, at every login: the caller's cgroup the quick way. */
-		r = cg_self_quick(&mode, &rel, &rec->cgroup_ino);
-		if (r == 0) {
-			rec->cg_mode = mode;
-			rec->cgroup_session = cgroup_is_per_session(rel);
-			rec->cgroup = TAKE_PTR(rel);
-			return;
-		}
-		if (r == -ENOMEDIUM) {
-			debug_log(pamh, o, "no memory cgroup hierarchy");
-			return;
-		}
-		if (r != -ENOENT) {
-			pam_syslog(pamh, LOG_WARNING, "cannot read own memory cgroup: %s",
-				   strerror(-r));
-			return;
-		}
-	}
-	r = cg_root_open(NULL, &root);
-	if (r < 0) {
-		debug_log(pamh, o, "no memory cgroup hierarchy: %s", strerror(-r));
+	if (cg_session_open(&so, &s, &note) < 0) {
+		pam_syslog(pamh, LOG_WARNING, "session cgroup: %s", strerror(ENOMEM));
 		return;
 	}
-	r = cg_path_of_pid(&root, 0, NULL, &rel);
-	if (r < 0) {
-		pam_syslog(pamh, LOG_WARNING, "cannot read own memory cgroup: %s", strerror(-r));
-		goto out;
-	}
-	rec->cg_mode = root.mode;
-	if (!o->create_cgroup || cgroup_is_per_session(rel)) {
-		r = cg_ino_rel(&root, rel, &rec->cgroup_ino);
-		if (r < 0) {
-			pam_syslog(pamh, LOG_WARNING, "cannot open cgroup %s: %s", rel,
-				   strerror(-r));
-			goto out;
-		}
-		rec->cgroup_session = cgroup_is_per_session(rel);
-		rec->cgroup = TAKE_PTR(rel);
-		goto out;
-	}
-
-	if (root.mode == CG_V1) {
-		struct cgroup p = {.fd = -1};
-
-		r = cg_create(&root, rel, "tmpfs-sweep", &p);
-		if (r >= 0) {
-			parent = TAKE_PTR(p.rel);
-			cgroup_done(&p);
-		}
-	} else if (!o->cgroup_parent) {
-		r = -ENOTDIR;
-		pam_syslog(pamh, LOG_WARNING, "cgroup=create on cgroup v2 needs cgroup_parent=");
-	} else if (is_systemd_unit_dir(o->cgroup_parent)) {
-		r = -EPERM;
-		pam_syslog(pamh, LOG_WARNING, "cgroup_parent=%s is a systemd unit, not used",
-			   o->cgroup_parent);
-	} else {
-		parent = strdup(o->cgroup_parent);
-		r = parent ? 0 : -ENOMEM;
-	}
-	/* Made now, entered only once the record is written (enter_cgroup): what open
-	 * writes itself is not the session's to be charged for. */
-	if (r >= 0)
-		r = cg_create(&root, parent, rec->id, &cg);
-	if (r < 0) {
-		struct cgroup cur = {.fd = -1};
-
-		/* Fall back to the caller's own cgroup, shared by other sessions. */
-		pam_syslog(pamh, LOG_WARNING, "cannot create a session cgroup below %s: %s",
-			   parent ? parent : rel, strerror(-r));
-		if (cg_open_rel(&root, rel, &cur) >= 0) {
-			rec->cgroup_ino = cur.ino;
-			rec->cgroup = TAKE_PTR(rel);
-			cgroup_done(&cur);
-		}
-		goto out;
-	}
-	rec->cgroup_created = true;
-	rec->cgroup_session = true;
-	rec->cgroup_ino = cg.ino;
-	rec->cgroup = TAKE_PTR(cg.rel);
-	rec->cgroup_orig = TAKE_PTR(rel);
-	debug_log(pamh, o, "session cgroup %s created", rec->cgroup);
-out:
-	cgroup_done(&cg);
-	cg_root_close(&root);
+	if (note.msg[0] && note.debug)
+		debug_log(pamh, o, "%s", note.msg);
+	else if (note.msg[0])
+		pam_syslog(pamh, LOG_WARNING, "%s", note.msg);
+	record_take_cgroup(rec, &s);
+	if (rec->cgroup_created)
+		debug_log(pamh, o, "session cgroup %s created", rec->cgroup);
+	cg_session_done(&s);
 }
 
 /* Move the caller into the cgroup it made for the session, so that the user's
@@ -339,65 +216,54 @@ out:
  * the caller's own (shared) cgroup, and the record says so. */
 static void enter_cgroup(pam_handle_t *pamh, const struct policy *pol, struct session_record *rec)
 {
-	struct cg_root root = {.fd = -1};
-	struct cgroup cg = {.fd = -1};
+	_cleanup_free_ char *made = NULL;
+	struct cg_session s = {0};
 	int r;
 
 	if (!rec->cgroup_created)
 		return;
-	r = cg_root_open(NULL, &root);
-	if (r >= 0)
-		r = cg_open_rel(&root, rec->cgroup, &cg);
-	if (r >= 0)
-		r = cg_attach(&cg, getpid());
+	made = strdup(rec->cgroup);
+	s = record_cgroup(rec);
+	rec->cgroup = rec->cgroup_orig = NULL;
+	r = cg_session_enter(&s);
+	record_take_cgroup(rec, &s);
 	if (r < 0) {
-		pam_syslog(pamh, LOG_WARNING, "cannot enter session cgroup %s: %s", rec->cgroup,
-			   strerror(-r));
-		if (root.fd >= 0)
-			(void)cg_remove_if_empty(&root, rec->cgroup);
-		free(rec->cgroup);
-		rec->cgroup = TAKE_PTR(rec->cgroup_orig);
-		rec->cgroup_created = rec->cgroup_session = false;
-		rec->cgroup_ino = 0;
-		cgroup_done(&cg);
-		if (rec->cgroup && cg_open_rel(&root, rec->cgroup, &cg) >= 0)
-			rec->cgroup_ino = cg.ino;
+		pam_syslog(pamh, LOG_WARNING, "cannot enter session cgroup %s: %s",
+			   made ? made : "?", strerror(-r));
 		if (record_write(pol->state_dir, rec) < 0)
 			pam_syslog(pamh, LOG_WARNING, "cannot update session record %s", rec->id);
 	}
-	cgroup_done(&cg);
-	cg_root_close(&root);
 }
 
-/* Move the caller back where it came from; remove_only: just rmdir if empty. */
-static void restore_cgroup(pam_handle_t *pamh, const struct session_record *rec, bool move,
-			   bool remove)
+/* Move the caller back where it came from (move), and/or rmdir the cgroup made for the
+ * session if empty (remove). A cgroup a process of the session still holds is noted in
+ * the state dir, and gc removes it once it is empty. */
+static void restore_cgroup(pam_handle_t *pamh, const struct policy *pol,
+			   const struct session_record *rec, bool move, bool remove)
 {
-	struct cg_root root = {.fd = -1};
-	struct cgroup orig = {.fd = -1};
+	struct cg_session s = record_cgroup(rec);
 	int r;
 
 	if (!rec->cgroup_created || !rec->cgroup)
 		return;
-	if (cg_root_open(NULL, &root) < 0 || root.mode != rec->cg_mode)
-		goto out;
 	if (move) {
-		r = cg_open_rel(&root, rec->cgroup_orig ? rec->cgroup_orig : "/", &orig);
-		if (r >= 0)
-			r = cg_attach(&orig, getpid());
+		r = cg_session_leave(&s, true, false);
 		if (r < 0)
 			pam_syslog(pamh, LOG_WARNING, "cannot move back to cgroup %s: %s",
 				   rec->cgroup_orig, strerror(-r));
 	}
 	if (remove) {
-		r = cg_remove_if_empty(&root, rec->cgroup);
-		if (r < 0 && r != -ENOENT)
+		r = cg_session_leave(&s, false, true);
+		if (r == -EBUSY) {
+			r = cg_left_note(pol->state_dir, rec->id, rec->cg_mode, rec->cgroup,
+					 rec->cgroup_ino);
+			if (r < 0)
+				pam_syslog(pamh, LOG_WARNING, "session cgroup %s still in use, and "
+					   "cannot note it for gc: %s", rec->cgroup, strerror(-r));
+		} else if (r < 0)
 			pam_syslog(pamh, LOG_NOTICE, "session cgroup %s not removed: %s",
 				   rec->cgroup, strerror(-r));
 	}
-out:
-	cgroup_done(&orig);
-	cg_root_close(&root);
 }
 
 /* Each Watch path that is a tmpfs mount point (as the helper will check it again), by
@@ -505,8 +371,9 @@ static void say_policy_error(const char *line, void *userdata)
 }
 
 /* The policy as the helper will see it. A bad one is said here too (the helper then
- * runs report-only); the module itself only needs Watch, StateDir, AuditLog and who is
- * exempt, and keeps the defaults of a rejected file. */
+ * runs report-only); the module itself only needs Watch, StateDir, AuditLog, Journal and
+ * NotifyUser, and keeps the defaults of a rejected file. Every session is recorded,
+ * exempt users' too: who is exempt is the helper's question, at close. */
 static int load_policy(pam_handle_t *pamh, const struct options *o, struct policy *pol)
 {
 	struct policy_errors errs = {0};
@@ -529,38 +396,78 @@ static int load_policy(pam_handle_t *pamh, const struct options *o, struct polic
 	return 0;
 }
 
-static int open_session(pam_handle_t *pamh, const struct options *o)
+/* NotifyUser: what the user's last sweep left (notify.h), once, as a PAM_TEXT_INFO like
+ * "Last login". At almost every login there is no summary: one failed open(2). Nothing
+ * here can fail the login; the summary goes only once the conversation took the message. */
+static void tell_user(pam_handle_t *pamh, int flags, const struct options *o,
+		      const struct policy *pol, const struct session_record *rec, gid_t gid)
+{
+	struct policy_subject who = {
+		.user = rec->user, .uid = rec->uid, .gid = gid, .have_gid = true,
+		.service = rec->service, .rhost = rec->rhost,
+	};
+	struct notify_summary s;
+	struct policy_scope scope;
+	char msg[2048];
+	bool tell;
+	int r;
+
+	if ((flags & PAM_SILENT) || (!pol->notify_user && pol->n_blocks == 0))
+		return;
+	r = notify_read(pol->state_dir, rec->uid, &s);
+	if (r == -ENOENT)
+		return;
+	if (r < 0 || !streq(s.user, rec->user)) {
+		/* Unreadable, or left for another user who had this uid: no one's to tell. */
+		debug_log(pamh, o, "notify summary of uid %u dropped: %s", (unsigned)rec->uid,
+			  r < 0 ? strerror(-r) : "another user's");
+		if (r != -EPERM)
+			(void)notify_clear(pol->state_dir, rec->uid, NULL);
+		return;
+	}
+	if (policy_scope_init(pol, &who, &scope) < 0)
+		return;
+	tell = scope.notify_user;
+	policy_scope_done(&scope);
+	if (!tell)
+		return;
+	notify_message(&s, msg, sizeof(msg));
+	r = pam_info(pamh, "%s", msg);
+	debug_log(pamh, o, "told %s what session %s left: %s", rec->user, s.session,
+		  pam_strerror(pamh, r));
+	if (r == PAM_SUCCESS)
+		(void)notify_clear(pol->state_dir, rec->uid, s.session);
+}
+
+static int open_session(pam_handle_t *pamh, int flags, const struct options *o)
 {
 	struct policy pol = {0};
 	struct session_record rec = {0};
-	gid_t gid = 0;
+	struct user_info ui;
 	struct session_data *data = NULL;
 	const char *user = NULL;
 	char id[RECORD_ID_MAX], skipped[512];
 	int r;
 
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS ||
-	    !user_name_sane(user)) {
+	    !user_name_valid(user)) {
 		pam_syslog(pamh, LOG_NOTICE, "no usable PAM_USER, nothing recorded");
 		return -EINVAL;
 	}
-	rec.user = strdup(user);
+	r = user_by_name(user, &ui);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_NOTICE, "user %s %s, nothing recorded", user,
+			   r == -ENOENT ? "unknown" : "not usable");
+		return r;
+	}
+	/* As NSS spells it (sssd may fold its case): the helper checks it by uid. */
+	rec.uid = ui.uid;
+	rec.user = strdup(ui.name);
 	if (!rec.user)
 		return -ENOMEM;
-	r = lookup_user(rec.user, &rec.uid, &gid);
-	if (r < 0) {
-		pam_syslog(pamh, LOG_NOTICE, "user %s unknown, nothing recorded", rec.user);
-		goto out;
-	}
 	r = load_policy(pamh, o, &pol);
 	if (r < 0)
 		goto out;
-	if (policy_exempt(&pol, rec.user, rec.uid, gid)) {
-		debug_log(pamh, o, "user %s exempt", rec.user);
-		r = -ECANCELED;
-		goto out;
-	}
-
 	rec.pid = getpid();
 	/* The creation window starts on the coarse clock: tmpfs stamps a new file's birth
 	 * time from it, and it lags the fine clock by up to a tick, so a file made just
@@ -590,7 +497,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot write session record in %s: %s", pol.state_dir,
 			   strerror(-r));
-		restore_cgroup(pamh, &rec, false, true); /* not entered yet: just remove it */
+		restore_cgroup(pamh, &pol, &rec, false, true); /* not entered: just remove it */
 		goto out;
 	}
 	data = calloc(1, sizeof(*data));
@@ -608,6 +515,7 @@ static int open_session(pam_handle_t *pamh, const struct options *o)
 	if (r < 0)
 		pam_syslog(pamh, LOG_WARNING, "pam_set_data failed, close will look up by pid");
 	audit_open_line(pamh, &pol, &rec, skipped);
+	tell_user(pamh, flags, o, &pol, &rec, ui.gid);
 	enter_cgroup(pamh, &pol, &rec);
 	debug_log(pamh, o, "session %s recorded for %s", rec.id, rec.user);
 	r = 0;
@@ -678,7 +586,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 
 	/* Back to where we came from before the helper runs: it is not charged to the
 	 * session, and the session cgroup keeps only what the user left. */
-	restore_cgroup(pamh, &rec, true, false);
+	restore_cgroup(pamh, &pol, &rec, true, false);
 
 	t0 = now_ns(CLOCK_MONOTONIC);
 	r = helper_usable(helper);
@@ -711,7 +619,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 			debug_log(pamh, o, "session %s closed", rec.id);
 		}
 	}
-	restore_cgroup(pamh, &rec, false, true);
+	restore_cgroup(pamh, &pol, &rec, false, true);
 	r = 0;
 out:
 	record_done(&rec);
@@ -728,7 +636,7 @@ _public_ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const 
 		debug_log(pamh, &o, "service not in service=%s, nothing recorded", o.services);
 		return PAM_IGNORE;
 	}
-	return pam_code(open_session(pamh, &o));
+	return pam_code(open_session(pamh, flags, &o));
 }
 
 _public_ int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)

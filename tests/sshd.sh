@@ -47,6 +47,8 @@
 #   SSHD_DIR (config, keys, logs), SSHD_PAMDIR, SSHD_LOG (sshd's LogLevel DEBUG1 log),
 #   SSHD_PAMLOG (sshd's stderr: pam_wrapper's log with the modules' syslog), SSHD_CONFIG,
 #   SSHD_MEMCG (the scratch memory cgroup sshd runs in; removed at exit)
+# Set before sshd_start: SSHD_PERMIT_ROOT_LOGIN (sshd_config's PermitRootLogin, default no;
+#   prohibit-password lets root in with a key from sshd_user_key root)
 # Users: scratch_user makes users without a home (ssh says "Could not chdir to home
 # directory" on stderr and goes on) and with a locked password, which UsePAM yes lets
 # through to the (pam_permit) account stack; the key is what authenticates.
@@ -115,7 +117,7 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile $SSHD_DIR/ak/%u
 StrictModes no
-PermitRootLogin no
+PermitRootLogin ${SSHD_PERMIT_ROOT_LOGIN:-no}
 X11Forwarding no
 AllowTcpForwarding no
 AllowAgentForwarding no

@@ -6,7 +6,7 @@ pkgs=(gcc make pkg-config libpam0g-dev libsystemd-dev libmount-dev libcmocka-dev
       pamtester libpam-wrapper openssh-server openssh-client mandoc python3 clang
       libclang-rt-14-dev procps util-linux passwd e2fsprogs jq time groff-base logrotate
       systemd iproute2 tmux screen postgresql curl prometheus-node-exporter prometheus
-      debhelper dpkg-dev lintian rpm cpio)
+      debhelper dpkg-dev lintian rpm cpio strace)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

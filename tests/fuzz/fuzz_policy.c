@@ -53,10 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		(void)policy_decide(&p, paths[i], "alice", 1000, POLICY_CLASS_ALL, 4096, i & 1,
+		(void)policy_decide(&p, NULL, paths[i], "alice", 1000, POLICY_CLASS_ALL, 4096, i & 1,
 				    NULL);
 	for (size_t i = 0; i < p.n_rules; i++)
-		(void)policy_match(&p, p.rules[i].pattern, "a*", 0, POLICY_CLASS_ALL, 0, false);
+		(void)policy_match(&p, NULL, p.rules[i].pattern, "a*", 0, POLICY_CLASS_ALL, 0, false);
 
 	d1 = dump(&p, &l1);
 	if (policy_parse_buffer("dump", d1, l1, &q, &e2) != 0)

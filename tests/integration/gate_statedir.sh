@@ -26,8 +26,8 @@ EOF
 chmod 755 "$T_SCRATCH/pwhost"
 
 policy() { # policy STATEDIR
-	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nremove %s/** class=charged,created\n' \
-		"$P_SHM" "$1" "$P_AUDIT" "$W" >"$P_CONF"
+	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\n%s\n' \
+		"$P_SHM" "$1" "$P_AUDIT" "remove $W/** class=charged,created" >"$P_CONF"
 }
 u1() { printf 'run:%s' "$(as "$U1" sh -c "'$1'")"; }
 # foreign DIR WHICH: DIR (and sessions/, locks/) made or changed so that WHICH is U2's:

@@ -10,8 +10,8 @@ source "$(dirname "$0")/pam_common.bash"
 source "$(dirname "$0")/threat_common.bash"
 thr_setup
 W=$P_SHM
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 50ms\nremove %s/** class=charged,created\n' \
-	"$P_SHM" "$P_STATE" "$P_AUDIT" "$W" >"$P_CONF"
+printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 50ms\n%s\n' \
+	"$P_SHM" "$P_STATE" "$P_AUDIT" "remove $W/** class=charged,created" >"$P_CONF"
 check "the policy (Timeout 50ms) checks clean" "$SWEEP" check-config "$P_CONF"
 
 mk="import os

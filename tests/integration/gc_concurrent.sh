@@ -4,6 +4,8 @@
 # barrier and close together, in waves of $PAR. The audit log holds exactly 100
 # session-open and 100 session-close lines, every line valid JSON on its own (none
 # interleaved), 200 file lines: each file exactly one line, removed, gone; no record left.
+# How long concurrent closes take is a benchmark (bench/concurrent.sh), not a check here:
+# the run time printed below is information only.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 pam_setup
@@ -107,5 +109,4 @@ check_py "exactly 200 file lines: each file once, removed; removed counts add up
 check_py "each file audited under the session that wrote it" \
 	own "$P_AUDIT" "$P_SHM" "$NS" <"$T_SCRATCH/audit.py"
 check "no record left" test "$(n_records)" -eq 0
-check "run time under 60 s" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 60) }'
 finish

@@ -51,6 +51,10 @@ want /usr/share/bash-completion/completions/tmpfs-sweep 644
 want /usr/lib/tmpfiles.d/tmpfs-sweep.conf 644
 want /etc/logrotate.d/tmpfs-sweep 644
 want /usr/share/doc/tmpfs-sweep/pam.d-sshd-snippet 644
+want /usr/share/doc/tmpfs-sweep/tmpfs-sweep-unit.conf 644
+check "the unit drop-in example runs /usr/sbin/tmpfs-sweep sweep --self" \
+	grep -qx 'ExecStopPost=-/usr/sbin/tmpfs-sweep sweep --self' \
+	"$stage/usr/share/doc/tmpfs-sweep/tmpfs-sweep-unit.conf"
 check "PAM snippet is not put into /etc/pam.d" test ! -e "$stage/etc/pam.d"
 check "the unit runs /usr/sbin/tmpfs-sweep gc" \
 	grep -qx 'ExecStart=/usr/sbin/tmpfs-sweep gc' "$stage$unitdir/tmpfs-sweep-gc.service"
@@ -136,6 +140,9 @@ check "PREFIX: the unit runs /usr/local/sbin/tmpfs-sweep gc" \
 	grep -qx 'ExecStart=/usr/local/sbin/tmpfs-sweep gc' "$stage2$unitdir/tmpfs-sweep-gc.service"
 check "PREFIX: PAM snippet in /usr/local/share/doc" \
 	test -f "$stage2/usr/local/share/doc/tmpfs-sweep/pam.d-sshd-snippet"
+check "PREFIX: the unit drop-in example runs /usr/local/sbin/tmpfs-sweep" \
+	grep -qx 'ExecStopPost=-/usr/local/sbin/tmpfs-sweep sweep --self' \
+	"$stage2/usr/local/share/doc/tmpfs-sweep/tmpfs-sweep-unit.conf"
 
 # uninstall leaves only the admin's policy.
 check "make uninstall succeeds" mk uninstall DESTDIR="$stage"

@@ -22,4 +22,7 @@ max=$(sed -n 's/^#define MAX_TIMEOUT_S \([0-9]*\)$/\1/p' "$src")
 txt=$(sed -n '/^\.BI timeout= SECONDS/,/^\.TP/p' "$man" | tr '\n' ' ')
 check "timeout=: 1 to $max, default $def, as the module has them" \
 	grep -q "1 to $max; default $def\\." <<<"$txt"
+notes=$(sed -n '/^\.SH NOTES/,/^\.SH/p' "$man" | tr '\n' ' ')
+check "NOTES: after pam_namespace.so, because of the session's own mount namespace" \
+	grep -q 'Place it after \.BR pam_namespace\.so .*own mount namespace' <<<"$notes"
 finish

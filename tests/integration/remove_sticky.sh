@@ -4,7 +4,7 @@
 # (skipped-changed); hard links, chowned files stay; a symlink is unlinked, its target is
 # untouched; empty dirs go, non-empty ones stay; a root file with A's credentials is
 # refused by the kernel (EPERM) and stays; FIFOs and sockets go without being opened;
-# 1,000 files in one batch well under 100 ms.
+# 1,000 files in one batch all go (how fast: bench/remove.sh).
 . "$(dirname "$0")/../lib.sh"
 need_root
 TR=$B/tools/t_remove
@@ -62,8 +62,6 @@ check "B's file with A's creds: EPERM, survives" [ "$(res swap)" = "error unlink
 as "$UA" sh -c "mkdir '$M/many' && cd '$M/many' && i=0; while [ \$i -lt 1000 ]; do : >f\$i; i=\$((i+1)); done"
 (cd "$M" && ls -d many/f*) | "$TR" --user "$UA" --stdin "$M" >"$T_SCRATCH/out" 2>"$T_SCRATCH/err"
 cat "$T_SCRATCH/err"
-ms=$(sed -n 's/^batch_ms=\([0-9.]*\) .*/\1/p' "$T_SCRATCH/err")
 check "1000 files: all removed" [ "$(grep -c ' removed none 0$' "$T_SCRATCH/out")" -eq 1000 ]
 check "1000 files: directory empty" [ -z "$(ls -A "$M/many")" ]
-check "1000 files: batch ${ms} ms < 100" awk -v t="$ms" 'BEGIN { exit !(t < 100) }'
 finish

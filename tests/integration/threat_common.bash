@@ -3,13 +3,29 @@
 # one scratch user by default, and shorthands to read one file's audit line.
 # shellcheck shell=bash
 
-# thr_setup: the PAM world, user $U1, a session service with a per-session cgroup.
+# thr_setup: the PAM world, user $U1, a session service with a per-session cgroup and
+# the module's deadline for the helper of $THR_TIMEOUT seconds.
+THR_TIMEOUT=20
 thr_setup() {
 	pam_setup
 	scratch_user U1
 	U1_ID=$(id -u "$U1")
 	chmod 755 "$T_SCRATCH"
-	pam_service tsw cgroup=create timeout=20
+	pam_service tsw cgroup=create timeout=$THR_TIMEOUT
+}
+
+# no_stall OUT [SESSION]: the close did not stall: pam_host's close (OUT's close_ms)
+# returned before the module's deadline, and the session-close line is the helper's own
+# (a helper killed at the deadline leaves only the module's, reason "timeout"). The
+# bound is the deadline itself, far beyond an honest close even on a loaded machine.
+no_stall() {
+	local ms reason
+	ms=$(kv "$1" close_ms)
+	reason=$(cfield reason "${2:-$SID}")
+	if [ "${ms:-999999}" -ge $((THR_TIMEOUT * 1000)) ] || [ "$reason" = timeout ]; then
+		echo "    close took ${ms:-?} ms (deadline $THR_TIMEOUT s), reason '$reason'"
+		return 1
+	fi
 }
 
 # as USER CMD...: a shell word list running CMD as USER (for pam_host run:).

@@ -21,6 +21,10 @@
  *   cycles:N                     N x (start, open, close, end): fds, RSS, zombies before/after
  *   cgroup                       our memory cgroup line of /proc/self/cgroup
  *   restart                      pam_end (if needed) and pam_start again: the pam data is gone
+ *   conv:null | conv:print       the conversation: refuse everything (PAM_CONV_ERR), or (the
+ *                                default) print each PAM_TEXT_INFO / PAM_ERROR_MSG as
+ *                                info=TEXT / error=TEXT (newlines as \n, other controls and
+ *                                '\' as \xNN) and take it; prompts are always refused
  */
 #include "util.h"
 
@@ -42,12 +46,43 @@
 static volatile sig_atomic_t reaped;
 static struct sigaction installed;
 
-static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *d)
+static bool conv_refuses;
+
+/* What the module says to the user, as the user's terminal would get it, on one line. */
+static void print_message(const char *key, const char *text)
 {
-	return PAM_CONV_ERR;
+	printf("%s=", key);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			printf("\\x%02x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('\n');
 }
 
-static const struct pam_conv conv = {null_conv, NULL};
+static int test_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *d)
+{
+	struct pam_response *r;
+
+	if (conv_refuses || n <= 0)
+		return PAM_CONV_ERR;
+	for (int i = 0; i < n; i++)
+		if (msg[i]->msg_style != PAM_TEXT_INFO && msg[i]->msg_style != PAM_ERROR_MSG)
+			return PAM_CONV_ERR;
+	r = calloc((size_t)n, sizeof(*r));
+	if (!r)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++)
+		print_message(msg[i]->msg_style == PAM_TEXT_INFO ? "info" : "error",
+			      msg[i]->msg ? msg[i]->msg : "");
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static const struct pam_conv conv = {test_conv, NULL};
 
 static void reaper(int sig)
 {
@@ -225,6 +260,8 @@ int main(int argc, char **argv)
 			       now.sa_handler == installed.sa_handler &&
 				       now.sa_flags == installed.sa_flags,
 			       (int)reaped);
+		} else if (!strcmp(a, "conv:null") || !strcmp(a, "conv:print")) {
+			conv_refuses = !strcmp(a, "conv:null");
 		} else if (!strcmp(a, "restart")) {
 			if (pamh)
 				pam_end(pamh, PAM_SUCCESS);

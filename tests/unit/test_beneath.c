@@ -71,6 +71,23 @@ static int checks(bool without_openat2)
 		if ((fd = open_no_symlinks("/proc/self", O_RDONLY | O_DIRECTORY)) >= 0) _exit(11);
 		if ((fd = open_no_symlinks("/proc", O_RDONLY | O_DIRECTORY)) < 0) _exit(12);
 		close(fd);
+		/* openat_beneath_pin: the entry itself, a symlink as a symlink, never a mount's
+		 * inside (the remover's look at an entry). */
+		d = open(T, O_RDONLY | O_DIRECTORY);
+		struct statx stx;
+		if ((fd = openat_beneath_pin(d, "link")) < 0) _exit(13);
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx) < 0 || !S_ISLNK(stx.stx_mode))
+			_exit(14);
+		close(fd);
+		if ((fd = openat_beneath_pin(d, "a/b/f")) < 0) _exit(15);
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx) < 0 || !S_ISREG(stx.stx_mode))
+			_exit(16);
+		close(fd);
+		if (openat_beneath_pin(d, "link/f") != -ELOOP) _exit(17);
+		close(d);
+		d = open("/", O_RDONLY | O_DIRECTORY);
+		if (openat_beneath_pin(d, "proc") != -EXDEV) _exit(18);
+		close(d);
 		_exit(0);
 	}
 	waitpid(pid, &st, 0);

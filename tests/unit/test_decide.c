@@ -59,6 +59,8 @@ struct row {
 #define CR POLICY_CLASS_CREATED
 #define OW POLICY_CLASS_OWNED
 #define REPORTED(d) .want = POLICY_REPORT, .result = RESULT_REPORTED, .detail = d
+/* An exempt user's file that a rule would remove: kept, audited, and why. */
+#define KEPT_EXEMPT .want = POLICY_KEEP, .result = RESULT_KEPT, .detail = "exempt user: why"
 
 static const struct row rows[] = {
 	/* Classes, and what gets no line at all. */
@@ -103,17 +105,21 @@ static const struct row rows[] = {
 	ROW(.name = "nlink 2: hard links", .nlink = 2, REPORTED("hard links")),
 	ROW(.name = "owned by rule, nlink 3: hard links", .btime = BEFORE, .rule_class = OW,
 	    .nlink = 3, .class = OW, REPORTED("hard links")),
-	ROW(.name = "exempt user: reported", .exempt = true, REPORTED("exempt user")),
+	ROW(.name = "exempt user: kept, and why", .exempt = true, KEPT_EXEMPT),
 	ROW(.name = "exempt user, keep rule: kept", .exempt = true, .action = POLICY_KEEP,
 	    .want = POLICY_KEEP, .result = RESULT_KEPT),
 	ROW(.name = "exempt user, report rule: reported", .exempt = true,
 	    .action = POLICY_REPORT, REPORTED("")),
-	ROW(.name = "exempt user, defer rule: reported", .exempt = true, .action = POLICY_DEFER,
-	    REPORTED("exempt user")),
+	ROW(.name = "exempt user, defer rule: kept", .exempt = true, .action = POLICY_DEFER,
+	    KEPT_EXEMPT),
+	ROW(.name = "exempt user, charged: kept", .exempt = true, .charged = 4096, .class = CH,
+	    KEPT_EXEMPT),
 	ROW(.name = "gate order: owner before exempt", .uid = OTHER, .charged = 1, .class = CH,
 	    .exempt = true, REPORTED("owner is not the session's user")),
 	ROW(.name = "gate order: exempt before not created", .exempt = true, .btime = BEFORE,
-	    .class = OW, REPORTED("exempt user")),
+	    .class = OW, KEPT_EXEMPT),
+	ROW(.name = "gate order: exempt before hard links", .exempt = true, .nlink = 2,
+	    KEPT_EXEMPT),
 	ROW(.name = "gate order: not created before hard links", .btime = BEFORE, .nlink = 2,
 	    .class = OW, REPORTED("not created in this session")),
 	ROW(.name = "gates before dry run", .nlink = 2, .dry = true, REPORTED("hard links")),
@@ -153,8 +159,8 @@ static const struct row rows[] = {
 	    .detail = "deferred by rule until the user's last session ends"),
 	ROW(.name = "defer, hard links: reported", .action = POLICY_DEFER, .nlink = 2,
 	    REPORTED("hard links")),
-	ROW(.name = "defer, exempt, final: reported", .action = POLICY_DEFER, .final = true,
-	    .exempt = true, REPORTED("exempt user")),
+	ROW(.name = "defer, exempt, final: kept", .action = POLICY_DEFER, .final = true,
+	    .exempt = true, KEPT_EXEMPT),
 
 	/* The run's mode on a remove that passed the gates. */
 	ROW(.name = "dry run: reported", .dry = true, .result = RESULT_REPORTED,
@@ -189,7 +195,8 @@ static struct decide_in input(const struct row *t)
 		.file = {.type = t->type, .uid = t->uid, .nlink = t->nlink, .size = 10,
 			 .btime_ns = t->btime, .charged = t->charged,
 			 .charged_elsewhere = t->elsewhere},
-		.rec = {.uid = USER, .exempt = t->exempt, .start_ns = START, .end_ns = END},
+		.rec = {.uid = USER, .exempt = t->exempt, .exempt_why = t->exempt ? "why" : NULL,
+			.start_ns = START, .end_ns = END},
 		.verdict = {.action = t->action, .rule = t->rule_class ? &rule : NULL},
 		.mode = {.dry_run = t->dry, .report_only = t->ronly, .final = t->final,
 			 .other_sessions = t->other, .cap = t->cap},
@@ -320,6 +327,12 @@ static void test_not_removed(void **state)
 	o = pending_out();
 	decide_not_removed(&o, STOP_NO_USER);
 	expect(&o, RESULT_ERROR, "the session's user no longer exists");
+	/* Resuming without the interrupted run's journal: deferred, so that gc decides it
+	 * again once the journal can be read (a deferred line does not settle a file). */
+	o = pending_out();
+	decide_not_removed(&o, STOP_OLD_JOURNAL);
+	expect(&o, RESULT_DEFERRED, "the interrupted sweep's journal cannot be read: nothing removed");
+	assert_true(file_result_keeps_record(o.result));
 	o = (struct decide_out){.result = RESULT_DEFERRED, .detail = "x"};
 	decide_not_removed(&o, STOP_NO_USER);
 	expect(&o, RESULT_DEFERRED, "x");
@@ -348,6 +361,9 @@ static void test_after_remove(void **state)
 		 "unlink: Operation not permitted"},
 		{S_IFREG, {REMOVE_ERROR, REMOVE_CHECK_NOT_RUN, 0}, RESULT_ERROR,
 		 "not-run: no answer"},
+		/* No answer, but the handle finds no inode: removed, and said how it is known. */
+		{S_IFREG, {REMOVE_REMOVED, REMOVE_CHECK_NOT_RUN, 0}, RESULT_REMOVED,
+		 "the remover ended before saying so; the file is gone"},
 		{S_IFREG, {REMOVE_ERROR, REMOVE_CHECK_CREDS, EPERM}, RESULT_ERROR,
 		 "creds: Operation not permitted"},
 	};
@@ -434,6 +450,12 @@ static void test_every_combination(void **state)
 			assert_true(o.action != POLICY_REMOVE && o.action != POLICY_DEFER);
 		if (o.result == RESULT_DEFERRED)
 			assert_true(!t.final && !t.ronly && ours && !t.exempt);
+		/* An exempt user's file is never removed nor deferred: a remove or defer
+		 * verdict on it is kept, and says why. */
+		if (t.exempt && ours && !t.ronly &&
+		    (t.action == POLICY_REMOVE || t.action == POLICY_DEFER))
+			assert_true(o.result == RESULT_KEPT && o.action == POLICY_KEEP &&
+				    streq(o.detail, "exempt user: why"));
 		if (o.result != RESULT_PENDING)
 			continue;
 		pendings++;

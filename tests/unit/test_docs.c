@@ -14,8 +14,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "audit.h"
 #include "decide.h"
 #include "policy.h"
+#include "sweep.h"
 #include "util.h"
 #include "walk.h"
 
@@ -205,11 +207,13 @@ static void test_keywords_documented(void **state)
 	for (; (k = policy_keyword(n)); n++) {
 		struct policy_setting_info info;
 		bool setting = policy_setting_info(n, &info), action = false, cond;
+		bool match = policy_keyword_is_match(n);
 
 		for (enum policy_action a = POLICY_REPORT; a <= POLICY_DEFER; a++)
 			action = action || streq(k, policy_action_name(a));
-		cond = !setting && !action;
-		/* man: a tagged paragraph `.B keep`, `.BI "Watch " path`, `.BR class= ...`;
+		cond = !setting && !action && !match;
+		/* man: a tagged paragraph `.B keep`, `.BI "Watch " path`, `.BR class= ...`,
+		 * `.BI "User " patterns`, `.B Match`;
 		 * conf: the setting or rule as a line (maybe commented out), or named in
 		 * a comment, conditions as `class=`. */
 		bool in_man = has_word(man, "^\\.B[IR]? \"?", k, cond ? "=" : "( |\"|$)");
@@ -222,8 +226,9 @@ static void test_keywords_documented(void **state)
 		assert_true(in_man);
 		assert_true(in_conf);
 	}
-	/* 12 settings, 4 actions, 3 conditions today: the walk saw all three tables. */
-	assert_true(n >= 19);
+	/* 13 settings, 4 actions, 3 conditions, Match and 6 criteria today: the walk saw all
+	 * four tables. */
+	assert_true(n >= 27);
 	print_message("# %zu keywords documented\n", n);
 }
 
@@ -294,6 +299,15 @@ static void test_limits_documented(void **state)
 	expect_in("LIMITS", limits, want);
 	fmt_grouped(n, sizeof(n), strtoull(setting_default("MaxEntries"), NULL, 10));
 	snprintf(want, sizeof(want), "MaxEntries (default %s)", n);
+	expect_in("LIMITS", limits, want);
+	/* What one session's files may cost: sweep.h's budget, audit.h's caps. */
+	snprintf(want, sizeof(want), "within %u MiB", SWEEP_MAX_MEMORY >> 20);
+	expect_in("LIMITS", limits, want);
+	snprintf(want, sizeof(want), "more than %d bytes as its first %d and last %d bytes",
+		 AUDIT_PATH_MAX, AUDIT_PATH_HEAD, AUDIT_PATH_TAIL);
+	expect_in("LIMITS", limits, want);
+	fmt_grouped(n, sizeof(n), AUDIT_MAX_FILE_LINES);
+	snprintf(want, sizeof(want), "at most %s file lines", n);
 	expect_in("LIMITS", limits, want);
 }
 

@@ -65,14 +65,14 @@ static void test_policy_lone_star(void **state)
 	unsigned created = POLICY_CLASS_CREATED;
 
 	assert_int_equal(policy_parse_buffer("t.conf", text, strlen(text), &p, NULL), 0);
-	assert_int_equal(policy_decide(&p, "/W/top", "alice", 1000, created, 1, false, &rule),
+	assert_int_equal(policy_decide(&p, NULL, "/W/top", "alice", 1000, created, 1, false, &rule),
 			 POLICY_REMOVE);
 	assert_non_null(rule);
 	/* W/a/b: no rule; the default for a created file is to report it */
-	assert_int_equal(policy_decide(&p, "/W/a/b", "alice", 1000, created, 1, false, &rule),
+	assert_int_equal(policy_decide(&p, NULL, "/W/a/b", "alice", 1000, created, 1, false, &rule),
 			 POLICY_REPORT);
 	assert_null(rule);
-	assert_null(policy_match(&p, "/W/a/b/c", "alice", 1000, created, 1, false));
+	assert_null(policy_match(&p, NULL, "/W/a/b/c", "alice", 1000, created, 1, false));
 	policy_done(&p);
 }
 

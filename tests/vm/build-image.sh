@@ -251,6 +251,9 @@ lay_project() { # ROOT OUTDIR
 	fi
 	rm -rf "$out/list"
 	install -m 0644 "$TOP/tests/vm/policy/remove.conf" "$root/etc/security/tmpfs-sweep.conf"
+	# A guest emulated on a loaded host can take minutes for a login (sshd's default grace
+	# is 120 s); here, not in the cached base, so that the base stays valid.
+	printf 'LoginGraceTime 600\n' >"$root/etc/ssh/sshd_config.d/tsw-vm-slow.conf"
 	# After pam_systemd.so (in common-session), so the session scope exists.
 	grep -q pam_tmpfs_sweep "$root/etc/pam.d/sshd" ||
 		echo 'session optional pam_tmpfs_sweep.so timeout=30' >>"$root/etc/pam.d/sshd"

@@ -93,7 +93,7 @@ session_start() {
 	S_PID[$name]=$!
 	S_USER[$name]=$u
 	at_exit "touch '$stop'; kill ${S_PID[$name]}"
-	if ! wait_for 90 grep -q '^READY' "$out"; then
+	if ! wait_for 300 grep -q '^READY' "$out"; then
 		note "session $name did not start:"; sed 's/^/#   /' "$out"
 		return 1
 	fi
@@ -106,7 +106,7 @@ session_start() {
 session_end() {
 	local name=$1
 	touch "$T_CTL/$name.stop"
-	wait_for 60 _gone "${S_PID[$name]}" || { note "ssh client of $name still there"; return 1; }
+	wait_for 180 _gone "${S_PID[$name]}" || { note "ssh client of $name still there"; return 1; }
 }
 # A pid is gone when it no longer exists or is a zombie (our own unreaped child).
 _gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
