@@ -49,9 +49,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (unsigned i = 0; i < rounds; i++) {
-		uint64_t c0 = cpu_ns(), t0 = now_monotonic_ns();
+		uint64_t c0 = cpu_ns(), t0 = now_ns(CLOCK_MONOTONIC);
 		r = pages_scan_fd(pc, fd, (uint64_t)st.st_size, &ps);
-		uint64_t t1 = now_monotonic_ns(), c1 = cpu_ns();
+		uint64_t t1 = now_ns(CLOCK_MONOTONIC), c1 = cpu_ns();
 		if (r < 0) {
 			fprintf(stderr, "attribute: pages_scan_fd: %s\n", strerror(-r));
 			break;

@@ -17,7 +17,7 @@ int cmd_close(int argc, char **argv)
 {
 	struct session_record rec = {0};
 	struct sweep_ctx ctx;
-	uint64_t started = now_monotonic_ns();
+	uint64_t started = now_ns(CLOCK_MONOTONIC);
 	const char *conf = NULL, *id;
 	bool dry_run = false;
 	int c, r, lock, ret;

@@ -9,15 +9,15 @@
 #include "policy.h"
 #include "util.h"
 
-static void print_errors(const struct policy_errors *errs)
+/* check-config's lines are FILE:LINE: MESSAGE as they are, like sshd -t's. */
+static void print_line(const char *line, void *userdata)
 {
-	for (size_t i = 0; i < errs->n; i++) {
-		if (errs->v[i].line)
-			fprintf(stderr, "%s:%u: %s\n", errs->file, errs->v[i].line,
-				errs->v[i].msg);
-		else
-			fprintf(stderr, "%s: %s\n", errs->file, errs->v[i].msg);
-	}
+	fprintf(stderr, "%s\n", line);
+}
+
+static void print_errors(const struct policy_errors *errs, const char *file)
+{
+	policy_errors_say(errs, file, SIZE_MAX, print_line, NULL);
 }
 
 /* [--help] [FILE]: the file, or NULL with *ret the exit code (--help, a usage error). */
@@ -57,9 +57,9 @@ int cmd_check_config(int argc, char **argv)
 	if (!file)
 		return r;
 	r = policy_load(file, &p, &errs);
-	print_errors(&errs);
-	policy_errors_free(&errs);
-	policy_free(&p);
+	print_errors(&errs, file);
+	policy_errors_done(&errs);
+	policy_done(&p);
 	if (r == -ENOMEM)
 		return fail(EXIT_FAIL, "out of memory");
 	if (r < 0)
@@ -78,15 +78,15 @@ int cmd_dump_config(int argc, char **argv)
 	if (!file)
 		return r;
 	r = policy_load(file, &p, &errs);
-	print_errors(&errs);
-	policy_errors_free(&errs);
+	print_errors(&errs, file);
+	policy_errors_done(&errs);
 	if (r == -ENOMEM) {
-		policy_free(&p);
+		policy_done(&p);
 		return fail(EXIT_FAIL, "out of memory");
 	}
 	/* A rejected file still has an effective policy: the defaults, report-only. */
 	if (policy_dump(&p, stdout) < 0 || fflush(stdout) != 0)
 		r = -EIO;
-	policy_free(&p);
+	policy_done(&p);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

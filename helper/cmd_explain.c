@@ -62,7 +62,7 @@ static void explain_done(struct explain *x)
 	free(x->hits);
 	free(x->inos);
 	ns_roots_free(&x->ns);
-	cg_list_free(&x->desc);
+	cg_list_done(&x->desc);
 	cgroup_done(&x->cg);
 	cg_root_close(&x->root);
 }
@@ -183,7 +183,7 @@ static int explain_processes(struct explain *x, struct pages_ctx *pc)
 		memcpy(h->comm, o->comm, sizeof(h->comm));
 	}
 	page_scan_done(&ps);
-	shm_list_free(&l);
+	shm_list_done(&l);
 	return r;
 }
 
@@ -238,15 +238,14 @@ static const char *holder_rel(const struct explain *x, uint64_t ino)
 /* For people: the holder relative to the cgroup explained ("." for itself). */
 static const char *holder_below(const struct explain *x, uint64_t ino)
 {
-	const char *rel = holder_rel(x, ino);
-	size_t n = strlen(x->cg.rel);
+	const char *rel = holder_rel(x, ino), *below;
 
 	if (streq(rel, x->cg.rel))
 		return ".";
 	if (streq(x->cg.rel, "/"))
 		return rel + 1;
-	if (strncmp(rel, x->cg.rel, n) == 0 && rel[n] == '/')
-		return rel + n + 1;
+	if ((below = startswith(rel, x->cg.rel)) && below[0] == '/')
+		return below + 1;
 	return rel;
 }
 
@@ -317,7 +316,7 @@ static void print_json(struct explain *x, uint64_t usage, uint64_t shmem, uint64
 	json_end(&b);
 	if (sbuf_str(&b))
 		printf("%s\n", sbuf_str(&b));
-	sbuf_free(&b);
+	sbuf_done(&b);
 }
 
 static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint64_t explained,
@@ -437,13 +436,10 @@ int cmd_explain(int argc, char **argv)
 		ret = fail(EXIT_FAIL, "explain: %s: %s", x.cg.rel, strerror(-r));
 		goto out;
 	}
-	x.inos = malloc(x.desc.n * sizeof(*x.inos));
-	if (!x.inos) {
+	if (cg_list_inos(&x.desc, &x.inos) < 0) {
 		ret = fail(EXIT_FAIL, "explain: out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < x.desc.n; i++)
-		x.inos[i] = x.desc.v[i].ino; /* cg_list_descendants sorts by ino */
 	if ((r = pages_ctx_new(&pc)) < 0) {
 		ret = fail(EXIT_FAIL, "explain: page attribution: %s", strerror(-r));
 		goto out;

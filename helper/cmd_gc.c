@@ -88,7 +88,7 @@ static const char *gc_reason(struct sweep_ctx *c, const struct session_record *r
 	/* Its files died with that boot. Whatever now has their names (and, tmpfs device
 	 * numbers being handed out alike at each boot, their device) is this boot's: a live
 	 * session's, maybe. Nothing to sweep, nothing to claim. */
-	if (read_boot_id(boot) == 0 && !streq(boot, rec->boot_id)) {
+	if (proc_boot_id(boot) == 0 && !streq(boot, rec->boot_id)) {
 		*drop = true;
 		return OTHER_BOOT_REASON;
 	}
@@ -126,7 +126,7 @@ static int gc_drop(struct sweep_ctx *c, const struct session_record *rec, bool d
 	const char *statedir = c->policy.state_dir;
 	struct audit_summary sum = {
 		.session = rec->id, .user = rec->user, .uid = rec->uid,
-		.policy_sha256 = c->have_sha ? c->sha256 : NULL, .time_ns = now_realtime_ns(),
+		.policy_sha256 = c->have_sha ? c->sha256 : NULL, .time_ns = now_ns(CLOCK_REALTIME),
 		.trigger = "gc", .reason = OTHER_BOOT_REASON,
 	};
 	int r;

@@ -31,29 +31,15 @@ struct scan_cmd {
 	uint64_t *filter_inos; /* --cgroup: it and its descendants, sorted */
 	size_t n_filter;
 	struct sbuf out;
-	time_t last_sec; /* the last second formatted, and its text, for put_time() */
-	char last_sec_str[24];
+	struct scan_json jc;
 	uint64_t files, resident;
 	uint64_t changed; /* files that changed while their pages were scanned */
 	int error;
 };
 
-static const char *type_name(mode_t m)
+static const char *cg_name(uint64_t ino, void *userdata)
 {
-	switch (m & S_IFMT) {
-	case S_IFREG: return "file";
-	case S_IFDIR: return "dir";
-	case S_IFLNK: return "symlink";
-	case S_IFIFO: return "fifo";
-	case S_IFSOCK: return "socket";
-	case S_IFCHR: return "chardev";
-	case S_IFBLK: return "blockdev";
-	}
-	return "unknown";
-}
-
-static const char *cg_name(struct scan_cmd *s, uint64_t ino)
-{
+	struct scan_cmd *s = userdata;
 	const struct cg_node *n;
 
 	if (!s->have_root)
@@ -70,124 +56,11 @@ static const char *cg_name(struct scan_cmd *s, uint64_t ino)
 	return n ? n->rel : NULL;
 }
 
-static uint64_t ts_ns(const struct statx_timestamp *t)
-{
-	return (uint64_t)t->tv_sec * NSEC_PER_SEC + t->tv_nsec;
-}
-
-/*
- * The JSON lines of a scan are most of its cost over a large tree (100,000 files: printf
- * and strftime took two thirds of the time). The fixed fields of a line are written into
- * a stack buffer and added to the line at once: keys are literals that need no escaping,
- * numbers and times are formatted by hand, and the date part of a timestamp once per
- * distinct second (the files of a tree are mostly born within a few seconds). Only names
- * (path, cgroup) go through the escaping writer. The output is byte-identical to
- * json_kv_u64/json_kv_str/sbuf_add_time_ns.
- */
-#define FIXED_MAX 512 /* > the longest fixed part: ~150 bytes of keys, 6 numbers, 2 times */
-
-static char *put_lit(char *p, const char *lit, size_t n)
-{
-	memcpy(p, lit, n);
-	return p + n;
-}
-#define LIT(p, lit) put_lit(p, lit, sizeof(lit) - 1)
-
-static char *put_u64(char *p, uint64_t v)
-{
-	char d[20];
-	size_t i = sizeof(d);
-
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return put_lit(p, d + i, sizeof(d) - i);
-}
-
-/* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" in quotes, as sbuf_add_time_ns writes it. */
-static char *put_time(struct scan_cmd *s, char *p, uint64_t ns)
-{
-	time_t sec = (time_t)(ns / NSEC_PER_SEC);
-	uint32_t frac = (uint32_t)(ns % NSEC_PER_SEC);
-	size_t n;
-
-	if (sec != s->last_sec || !s->last_sec_str[0]) {
-		struct tm tm;
-		if (!gmtime_r(&sec, &tm) ||
-		    !strftime(s->last_sec_str, sizeof(s->last_sec_str), "%Y-%m-%dT%H:%M:%S", &tm))
-			s->last_sec_str[0] = '\0';
-		s->last_sec = sec;
-	}
-	*p++ = '"';
-	n = strlen(s->last_sec_str);
-	if (n == 0) /* out of gmtime's range: sbuf_add_time_ns's fallback */
-		return LIT(put_u64(LIT(p, "@"), ns), "\"");
-	p = put_lit(p, s->last_sec_str, n);
-	*p++ = '.';
-	for (int i = 8; i >= 0; i--, frac /= 10)
-		p[i] = (char)('0' + frac % 10);
-	return LIT(p + 9, "Z\"");
-}
-
 static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t charged)
 {
-	const struct statx *x = e->w->stx;
-	struct sbuf *b = &s->out;
-	char fixed[FIXED_MAX], *p = fixed;
-	const char *type = type_name(x->stx_mode);
-
-	sbuf_reset(b);
-	json_begin(b);
-	json_kv_strn(b, "path", e->w->path, e->w->path_len);
-	p = LIT(p, ",\"type\":\"");
-	p = put_lit(p, type, strlen(type));
-	p = put_u64(LIT(p, "\",\"size\":"), x->stx_size);
-	p = put_u64(LIT(p, ",\"allocated\":"), x->stx_blocks * 512);
-	p = put_u64(LIT(p, ",\"uid\":"), x->stx_uid);
-	p = put_u64(LIT(p, ",\"nlink\":"), x->stx_nlink);
-	p = LIT(p, ",\"btime\":");
-	if (x->stx_mask & STATX_BTIME)
-		p = put_time(s, p, ts_ns(&x->stx_btime));
-	else
-		p = LIT(p, "null");
-	p = put_time(s, LIT(p, ",\"ctime\":"), ts_ns(&x->stx_ctime));
-	if (e->pages) {
-		p = put_u64(LIT(p, ",\"resident_bytes\":"), e->pages->resident_bytes);
-		p = put_u64(LIT(p, ",\"unknown_bytes\":"), e->pages->unknown_bytes);
-		if (s->n_filter)
-			p = put_u64(LIT(p, ",\"charged_bytes\":"), charged);
-		p = LIT(p, ",\"charges\":[");
-	}
-	sbuf_add(b, fixed, (size_t)(p - fixed));
-	if (e->pages) {
-		for (size_t i = 0; i < e->pages->n_charges; i++) {
-			if (i)
-				sbuf_addc(b, ',');
-			json_begin(b);
-			json_kv_str(b, "cgroup", cg_name(s, e->pages->charges[i].ino));
-			p = put_u64(LIT(fixed, ",\"ino\":"), e->pages->charges[i].ino);
-			p = put_u64(LIT(p, ",\"bytes\":"), e->pages->charges[i].bytes);
-			sbuf_add(b, fixed, (size_t)(p - fixed));
-			json_end(b);
-		}
-		sbuf_addc(b, ']');
-		if (e->pages->fallocated_bytes)
-			json_kv_u64(b, "fallocated_bytes", e->pages->fallocated_bytes);
-		if (e->pages->unknown) {
-			char why[64];
-			json_kv_str(b, "unknown",
-				    pages_unknown_str(e->pages->unknown, why, sizeof(why)));
-		}
-		if (e->pages->changed)
-			json_kv_bool(b, "changed", true);
-	}
-	if (e->error)
-		json_kv_str(b, "error", strerror(-e->error));
-	json_end(b);
-	sbuf_addc(b, '\n');
-	if (sbuf_str(b))
-		fwrite(b->buf, 1, b->len, stdout);
+	scan_json_line(&s->out, &s->jc, e, s->n_filter ? &charged : NULL, cg_name, s);
+	if (sbuf_str(&s->out))
+		fwrite(s->out.buf, 1, s->out.len, stdout);
 	else
 		s->error = -ENOMEM;
 }
@@ -199,19 +72,19 @@ static void emit_human(struct scan_cmd *s, const struct scan_entry *e)
 	const char *cg = "-";
 
 	if (e->pages && e->pages->n_charges) {
-		cg = cg_name(s, e->pages->charges[0].ino);
+		cg = cg_name(e->pages->charges[0].ino, s);
 		if (!cg)
 			cg = "?";
 	}
 	printf("%9s %9s  %-10s %-19s  ",
 	       fmt_size(s1, sizeof(s1), e->pages ? e->pages->resident_bytes : 0),
 	       fmt_size(s2, sizeof(s2), x->stx_size), fmt_user(u, sizeof(u), x->stx_uid),
-	       fmt_time(t, sizeof(t), (x->stx_mask & STATX_BTIME) ? ts_ns(&x->stx_btime) : 0));
+	       fmt_time(t, sizeof(t), (x->stx_mask & STATX_BTIME) ? statx_ts_ns(&x->stx_btime) : 0));
 	print_name_pad(stdout, cg, 24); /* a cgroup's name is anyone's with a delegated tree */
 	putchar(' ');
 	print_name(stdout, e->w->path, e->w->path_len);
 	if (!S_ISREG(x->stx_mode))
-		printf("  [%s]", type_name(x->stx_mode));
+		printf("  [%s]", scan_type_name(x->stx_mode));
 	if (e->pages && e->pages->n_charges > 1)
 		printf("  (+%zu more cgroups)", e->pages->n_charges - 1);
 	putchar('\n');
@@ -227,7 +100,7 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 		return WALK_CONTINUE;
 	if (s->have_uid && x->stx_uid != s->uid)
 		return WALK_CONTINUE;
-	if (s->since_ns && (!(x->stx_mask & STATX_BTIME) || ts_ns(&x->stx_btime) < s->since_ns))
+	if (s->since_ns && (!(x->stx_mask & STATX_BTIME) || statx_ts_ns(&x->stx_btime) < s->since_ns))
 		return WALK_CONTINUE;
 	/* Its pages were counted while it shrank or grew: the answer is not whole. */
 	if (e->pages && e->pages->changed)
@@ -318,7 +191,6 @@ int cmd_scan(int argc, char **argv)
 	s.have_root = r == 0;
 	if (cgroup_arg) {
 		struct cgroup cg = {.fd = -1};
-		struct cg_list l = {0};
 		if (!s.have_root)
 			return fail(EXIT_NOMEMCG, "scan: no memory controller is mounted");
 		r = cg_resolve(&s.root, cgroup_arg, &cg);
@@ -327,17 +199,12 @@ int cmd_scan(int argc, char **argv)
 			return fail(r == -ENOMEDIUM ? EXIT_NOMEMCG : EXIT_NOTFOUND,
 				    "scan: %s: no such memory cgroup", cgroup_arg);
 		}
-		r = cg_list_descendants(&s.root, &cg, &l);
+		r = cg_descendant_inos(&s.root, &cg, &s.filter_inos, &s.n_filter);
 		cgroup_done(&cg);
-		if (r < 0 || !(s.filter_inos = malloc(l.n * sizeof(uint64_t)))) {
-			cg_list_free(&l);
+		if (r < 0) {
 			cg_root_close(&s.root);
 			return fail(EXIT_FAIL, "scan: %s: cannot list its descendants", cgroup_arg);
 		}
-		for (size_t i = 0; i < l.n; i++)
-			s.filter_inos[i] = l.v[i].ino;
-		s.n_filter = l.n;
-		cg_list_free(&l);
 	}
 	r = roots_open(mounts, n_mounts, &roots, &bad);
 	if (r < 0) {
@@ -378,9 +245,9 @@ int cmd_scan(int argc, char **argv)
 	else
 		ret = incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 out:
-	sbuf_free(&s.out);
+	sbuf_done(&s.out);
 	free(s.filter_inos);
-	cg_list_free(&s.all);
+	cg_list_done(&s.all);
 	lease_view_done(&leases);
 	roots_close(&roots);
 	pages_ctx_free(pc);

@@ -69,7 +69,7 @@ static int load(const char *conf, struct policy *pol)
 	struct policy_errors errs = {0};
 	int r = policy_load(conf ? conf : POLICY_DEFAULT_PATH, pol, &errs);
 
-	policy_errors_free(&errs);
+	policy_errors_done(&errs);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
@@ -98,12 +98,12 @@ int cmd_sessions(int argc, char **argv)
 		return fail(EXIT_FAIL, "out of memory");
 	r = record_list(set.state_dir, &ids, &n);
 	if (r == -ENOENT) {
-		policy_free(&set);
+		policy_done(&set);
 		return EXIT_OK; /* no state dir yet: no sessions */
 	}
 	if (r < 0) {
 		r = fail(EXIT_FAIL, "sessions: %s: %s", set.state_dir, strerror(-r));
-		policy_free(&set);
+		policy_done(&set);
 		return r;
 	}
 	if (!json)
@@ -149,12 +149,12 @@ int cmd_sessions(int argc, char **argv)
 			       (unsigned)rec.uid, rec.service ? rec.service : "-",
 			       sbuf_str(&rh) ? rh.buf : "?", record_state_to_string(rec.state),
 			       rec.cgroup ? rec.cgroup : "-");
-			sbuf_free(&rh);
+			sbuf_done(&rh);
 		}
-		sbuf_free(&b);
+		sbuf_done(&b);
 		record_done(&rec);
 	}
 	record_ids_free(ids);
-	policy_free(&set);
+	policy_done(&set);
 	return EXIT_OK;
 }

@@ -174,7 +174,7 @@ static int make_record(const struct sweep_ctx *ctx, const struct cgroup *cg, enu
 	char id[RECORD_ID_MAX], **paths = NULL;
 	int n, r;
 
-	r = record_make_id(getpid(), now_realtime_ns(), id, sizeof(id));
+	r = record_make_id(getpid(), now_ns(CLOCK_REALTIME), id, sizeof(id));
 	if (r < 0)
 		return r;
 	*rec = (struct session_record){
@@ -185,7 +185,7 @@ static int make_record(const struct sweep_ctx *ctx, const struct cgroup *cg, enu
 		.cgroup_session = true, /* the unit's or job's own: "charged" means it */
 		.pid = getpid(),
 	};
-	if (read_boot_id(rec->boot_id) < 0)
+	if (proc_boot_id(rec->boot_id) < 0)
 		rec->boot_id[0] = '\0';
 	r = proc_pid_starttime(0, &rec->pid_start);
 	if (r < 0)
@@ -292,7 +292,7 @@ int cmd_sweep(int argc, char **argv)
 	}
 	/* No window known: an empty one, so nothing is "created" in it. */
 	r = make_record(&ctx, &cg, root.mode, unit, have_user ? &ui : NULL,
-			start_ns ? start_ns : now_realtime_ns(), &rec);
+			start_ns ? start_ns : now_ns(CLOCK_REALTIME), &rec);
 	if (r < 0) {
 		ret = fail(EXIT_FAIL, "sweep: %s", strerror(-r));
 		goto out;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * helper.h: the helper's subcommands and the one place it reports errors.
+ * helper.h: the helper's subcommands (main.c dispatches) and its error reporter (log.c).
  * Exit codes (documented in tmpfs-sweep(8)):
  */
 #pragma once
 
 #include <stdbool.h>
+#include <unistd.h>
 
 enum {
 	EXIT_OK = 0,
@@ -18,10 +19,16 @@ enum {
 	EXIT_INCOMPLETE = 7, /* finished, but a cap (time, depth, entries) cut it short */
 };
 
-/* "tmpfs-sweep: " + message + "\n" on stderr. Returns `code` for `return fail(...)`. */
+/* "tmpfs-sweep: " + message + "\n" on stderr (log.c). Returns `code` for `return fail(...)`. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-bool need_root(void);
+/* "tmpfs-sweep: LINE" on stderr: policy_errors_say's say() for the helper. */
+void warn_line(const char *line, void *userdata);
+
+static inline bool need_root(void)
+{
+	return geteuid() == 0;
+}
 
 int cmd_explain(int argc, char **argv);
 int cmd_scan(int argc, char **argv);

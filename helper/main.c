@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* tmpfs-sweep: command line dispatch, --help, --version, error reporting. */
+/* tmpfs-sweep: command line dispatch, --help, --version. */
 #include "helper.h"
 #include "util.h"
-
-#include <stdarg.h>
 
 static const char usage_text[] =
 	"Usage: tmpfs-sweep COMMAND [OPTIONS]\n"
@@ -31,37 +29,6 @@ static const char usage_text[] =
 	"Exit status: 0 ok, 1 failure, 2 usage, 3 not root, 4 not found, 5 no memory\n"
 	"controller, 6 not a tmpfs mount point, 7 incomplete (a limit cut the work short).\n"
 	"See tmpfs-sweep(8) and tmpfs-sweep.conf(5).\n";
-
-static _printf_(1, 0) void vwarn(const char *fmt, va_list ap)
-{
-	fputs("tmpfs-sweep: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-int fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vwarn(fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-void warnx_(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vwarn(fmt, ap);
-	va_end(ap);
-}
-
-bool need_root(void)
-{
-	return geteuid() == 0;
-}
 
 static const struct {
 	const char *name;

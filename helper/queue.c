@@ -264,9 +264,9 @@ static int give_up(struct sweep_ctx *c, int qfd, const char *id, uint64_t starte
 		 * gc finishes it (and resumes the interrupted sweep) once we are gone. */
 		struct audit_summary sum = {
 			.session = rec.id, .user = rec.user, .uid = rec.uid, .incomplete = true,
-			.duration_ms = (now_monotonic_ns() - started_ns) / NSEC_PER_MSEC,
+			.duration_ms = (now_ns(CLOCK_MONOTONIC) - started_ns) / NSEC_PER_MSEC,
 			.policy_sha256 = c->have_sha ? c->sha256 : NULL,
-			.time_ns = now_realtime_ns(), .trigger = "close",
+			.time_ns = now_ns(CLOCK_REALTIME), .trigger = "close",
 			.reason = rec.state == RECORD_QUEUED
 					  ? "timeout: queued for a shared sweep that did not reach "
 					    "it in time; left for gc"
@@ -299,7 +299,7 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 
 	policy_key(c, key, sizeof(key));
 	rec->state = RECORD_QUEUED;
-	rec->end_ns = now_realtime_ns(); /* what it claims: born up to its close */
+	rec->end_ns = now_ns(CLOCK_REALTIME); /* what it claims: born up to its close */
 	r = qfd < 0 ? qfd : record_write(statedir, rec);
 	if (r == 0)
 		r = queue_add(qfd, rec->id, started_ns, key);
@@ -329,7 +329,7 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 			poll_us = POLL_MIN_US;
 			continue;
 		}
-		now = now_monotonic_ns();
+		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= deadline && !late) {
 			r = give_up(c, qfd, rec->id, started_ns);
 			if (r >= 0)

@@ -57,7 +57,7 @@ int roots_open(char **names, size_t n, struct roots *ret, const char **bad)
 		k = mounts_load_tmpfs(NULL, &ml);
 		for (size_t i = 0; k == 0 && i < ml.n; i++)
 			k = roots_add(&r, ml.v[i].path, false);
-		mount_list_free(&ml);
+		mount_list_done(&ml);
 	}
 	if (k < 0) {
 		roots_close(&r);

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 int sweep_args(int argc, char **argv, const char *usage, bool *dry_run, const char **conf)
@@ -52,19 +51,14 @@ int sweep_ctx_open(const char *conf, struct sweep_ctx *c)
 	*c = (struct sweep_ctx){.conf = conf, .kill_after = -1};
 	r = policy_load(path, &c->policy, &errs);
 	if (r == -ENOMEM) {
-		policy_errors_free(&errs);
+		policy_errors_done(&errs);
 		return r;
 	}
-	for (size_t i = 0; i < errs.n; i++) {
-		if (errs.v[i].line)
-			warnx_("%s:%u: %s", errs.file ? errs.file : path, errs.v[i].line, errs.v[i].msg);
-		else
-			warnx_("%s: %s", errs.file ? errs.file : path, errs.v[i].msg);
-	}
+	policy_errors_say(&errs, path, SIZE_MAX, warn_line, NULL);
 	if (c->policy.report_only)
 		snprintf(c->reason, sizeof(c->reason), "report-only: %s policy %s",
 			 r == -ENOENT ? "no" : "bad", path);
-	policy_errors_free(&errs);
+	policy_errors_done(&errs);
 	if (c->policy.raw) {
 		sha256_hex(c->policy.raw, c->policy.raw_len, c->sha256);
 		c->have_sha = true;
@@ -88,42 +82,7 @@ void sweep_ctx_close(struct sweep_ctx *c)
 {
 	audit_close(c->audit);
 	c->audit = NULL;
-	policy_free(&c->policy);
-}
-
-static int open_lock_dir(const char *statedir)
-{
-	return record_open_subdir(statedir, "locks");
-}
-
-int record_lock(const char *statedir, const char *id)
-{
-	_cleanup_close_ int dfd = open_lock_dir(statedir);
-	int fd;
-
-	if (dfd < 0)
-		return dfd;
-	if (!record_id_valid(id))
-		return -EINVAL;
-	fd = openat(dfd, id, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return negative_errno();
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it)
-{
-	if (unlink_it) {
-		_cleanup_close_ int dfd = open_lock_dir(statedir);
-		if (dfd >= 0)
-			unlinkat(dfd, id, 0);
-	}
-	safe_close(fd);
+	policy_done(&c->policy);
 }
 
 /* What the user is told at the next login (notify.h): the files this sweep left, or, when
@@ -131,7 +90,7 @@ void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it)
 static void notify_user(struct sweep_ctx *c, const struct session_record *rec,
 			const struct sweep_result *res)
 {
-	struct notify_summary s = {.end_ns = now_realtime_ns(), .files = res->left,
+	struct notify_summary s = {.end_ns = now_ns(CLOCK_REALTIME), .files = res->left,
 				   .bytes = res->left_bytes};
 	int r;
 
@@ -211,9 +170,9 @@ void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger)
 	u->have_pending = true;
 	u->pending_sessions = pending_sessions(c->policy.state_dir);
 	if (streq(trigger, "gc"))
-		u->last_gc_ns = now_realtime_ns();
+		u->last_gc_ns = now_ns(CLOCK_REALTIME);
 	else if (c->swept && streq(trigger, "close"))
-		u->last_close_ns = now_realtime_ns();
+		u->last_close_ns = now_ns(CLOCK_REALTIME);
 	r = metrics_update(c->policy.metrics_file, u, 0);
 	if (r < 0 && r != -ENOENT)
 		warnx_("metrics %s: %s", c->policy.metrics_file, strerror(-r));
@@ -247,8 +206,8 @@ int sweep_params_for(struct sweep_ctx *c, struct session_record *rec, const char
 		.final = final,
 		/* A deferred or queued session claims only what was born before its own
 		 * close. */
-		.end_ns = rec->end_ns ? rec->end_ns : now_realtime_ns(),
-		.started_ns = now_monotonic_ns(),
+		.end_ns = rec->end_ns ? rec->end_ns : now_ns(CLOCK_REALTIME),
+		.started_ns = now_ns(CLOCK_MONOTONIC),
 		.reason = c->reason[0] ? c->reason : NULL,
 		.policy_sha256 = c->have_sha ? c->sha256 : NULL,
 		.kill_after = c->kill_after,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* session.h: what `close` and `gc` share: the policy as loaded (report-only when it is
- * bad, and why), the audit sink, the per-record lock, and sweeping one record. */
+ * bad, and why), the audit sink, and sweeping one record (its lock: record.h). */
 #pragma once
 
 #include "audit.h"
@@ -40,11 +40,6 @@ void sweep_ctx_close(struct sweep_ctx *c);
  * every close, gc or sweep that is not a dry run; a problem is said on stderr, except a
  * missing directory (no node_exporter here). */
 void sweep_ctx_metrics(struct sweep_ctx *c, const char *trigger);
-
-/* Take the per-record lock (StateDir/locks/ID, flock, non-blocking). Returns the lock fd,
- * -EBUSY when another close or gc holds it, or -errno. */
-int record_lock(const char *statedir, const char *id);
-void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it);
 
 /* sweep_one's two halves, for sweeps that share a walk (coalesce.h): the parameters for
  * rec (now, its deadline from the policy's Timeout, whether another session of the user

@@ -130,10 +130,10 @@ static void ev_time(struct ev *e, const char *key, uint64_t ns)
 	}
 	json_add_string(e->json, t.buf, t.len);
 	ev_jfield(e, key, t.buf, t.len);
-	sbuf_free(&t);
+	sbuf_done(&t);
 }
 
-static void ev_free(struct ev *e)
+static void ev_done(struct ev *e)
 {
 	size_t i;
 
@@ -287,7 +287,7 @@ int audit_format_session_open(struct sbuf *b, const struct audit_session *s)
 	ev_begin(&e, b, false, "session-open", AUDIT_MID_SESSION_OPEN);
 	fill_session_open(&e, s);
 	r = ev_end(&e, 6, NULL);
-	ev_free(&e);
+	ev_done(&e);
 	return r;
 }
 
@@ -304,8 +304,8 @@ int audit_format_file(struct sbuf *b, const struct audit_file *file)
 	ev_begin(&e, b, false, "file", AUDIT_MID_FILE);
 	fill_file(&e, &f);
 	r = ev_end(&e, 6, NULL);
-	ev_free(&e);
-	sbuf_free(&tmp);
+	ev_done(&e);
+	sbuf_done(&tmp);
 	return r;
 }
 
@@ -317,7 +317,7 @@ int audit_format_session_close(struct sbuf *b, const struct audit_summary *s)
 	ev_begin(&e, b, false, "session-close", AUDIT_MID_SESSION_CLOSE);
 	fill_session_close(&e, s);
 	r = ev_end(&e, 6, NULL);
-	ev_free(&e);
+	ev_done(&e);
 	return r;
 }
 
@@ -382,14 +382,14 @@ static void journal_send(struct audit *a, const struct ev *e)
 		a->jfd = -2;
 	}
 out:
-	sbuf_free(&b);
+	sbuf_done(&b);
 }
 
 static int audit_emit(struct audit *a, struct ev *e, int r)
 {
 	if (a->journal && e->n)
 		journal_send(a, e);
-	ev_free(e);
+	ev_done(e);
 	if (r < 0)
 		return r;
 	return audit_write_line(a);
@@ -471,7 +471,7 @@ int audit_session_open(struct audit *a, const struct audit_session *s)
 	if (a->journal)
 		msg_session_open(&msg, s);
 	r = ev_end(&e, LOG_INFO, &msg);
-	sbuf_free(&msg);
+	sbuf_done(&msg);
 	return audit_emit(a, &e, r);
 }
 
@@ -494,8 +494,8 @@ int audit_file(struct audit *a, const struct audit_file *file)
 	if (a->journal)
 		msg_file(&msg, f);
 	r = ev_end(&e, prio, &msg);
-	sbuf_free(&msg);
-	sbuf_free(&tmp);
+	sbuf_done(&msg);
+	sbuf_done(&tmp);
 	return audit_emit(a, &e, r);
 }
 
@@ -510,7 +510,7 @@ int audit_session_close(struct audit *a, const struct audit_summary *s)
 	if (a->journal)
 		msg_session_close(&msg, s);
 	r = ev_end(&e, s->errors || s->incomplete ? LOG_WARNING : LOG_INFO, &msg);
-	sbuf_free(&msg);
+	sbuf_done(&msg);
 	return audit_emit(a, &e, r);
 }
 
@@ -602,6 +602,6 @@ void audit_close(struct audit *a)
 	safe_close(a->fd);
 	if (a->jfd >= 0)
 		close(a->jfd);
-	sbuf_free(&a->line);
+	sbuf_done(&a->line);
 	free(a);
 }

@@ -2,6 +2,7 @@
 #include "beneath.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -139,6 +140,8 @@ static int open_resolved(int dirfd, const char *path, int flags, bool xdev)
 
 int openat_beneath(int dirfd, const char *path, int flags)
 {
+	assert(dirfd >= 0 || dirfd == AT_FDCWD);
+	assert(path);
 	return open_resolved(dirfd, path, flags, false);
 }
 
@@ -159,6 +162,9 @@ int openat_beneath_dir(int dirfd, const char *path)
 	char chunk[4096];
 	int cur = -1, fd;
 	const char *p = path;
+
+	assert(dirfd >= 0 || dirfd == AT_FDCWD);
+	assert(path);
 
 	if (!*p)
 		return -EINVAL;
@@ -193,6 +199,8 @@ int fd_reopen(int fd, int flags)
 	char path[32];
 	int r;
 
+	assert(fd >= 0);
+
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	r = open(path, flags | O_CLOEXEC | O_NOCTTY);
 	/* O_NOATIME is refused (EPERM) to a caller that neither owns the file nor has
@@ -206,6 +214,9 @@ int openat_beneath_regular(int dirfd, const char *path, dev_t dev, ino_t ino, in
 {
 	_cleanup_close_ int pin = openat_beneath(dirfd, path, O_PATH);
 	struct statx stx;
+
+	assert(dirfd >= 0 || dirfd == AT_FDCWD);
+	assert(path);
 
 	if (pin < 0)
 		return pin;

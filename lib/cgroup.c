@@ -5,6 +5,7 @@
 #include "record.h"
 #include "util.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -138,6 +139,8 @@ int cg_root_open(const char *mountinfo, struct cg_root *ret)
 	_cleanup_free_ char *v1 = NULL, *v2 = NULL;
 	int r;
 
+	assert(ret);
+
 	if (!mountinfo)
 		find_usual(&v1, &v2);
 	if (!v1 && !v2) {
@@ -165,6 +168,7 @@ int cg_root_open(const char *mountinfo, struct cg_root *ret)
 
 void cg_root_close(struct cg_root *r)
 {
+	assert(r);
 	free(r->mnt);
 	r->mnt = NULL;
 	r->fd = safe_close(r->fd);
@@ -198,6 +202,9 @@ int cg_path_of_pid(const struct cg_root *r, pid_t pid, const char *proc_cgroup, 
 	_cleanup_free_ char *buf = NULL;
 	char path[64];
 	ssize_t n;
+
+	assert(r);
+	assert(ret);
 
 	if (!proc_cgroup) {
 		if (pid > 0)
@@ -233,6 +240,11 @@ int cg_open_rel(const struct cg_root *r, const char *rel, struct cgroup *ret)
 	struct stat st;
 	size_t len;
 
+	assert(r);
+	assert(rel);
+	assert(ret);
+	assert(r->fd >= 0);
+
 	if (!rel_is_sane(rel))
 		return -EINVAL;
 	while (*rel == '/')
@@ -262,6 +274,10 @@ int cg_ino_rel(const struct cg_root *r, const char *rel, uint64_t *ret)
 {
 	struct stat st;
 
+	assert(r);
+	assert(ret);
+	assert(r->fd >= 0);
+
 	if (!rel_is_sane(rel))
 		return -EINVAL;
 	while (*rel == '/')
@@ -283,6 +299,10 @@ int cg_self_quick(enum cg_mode *ret_mode, char **ret_rel, uint64_t *ret_ino)
 	struct stat st;
 	ssize_t n;
 	int r;
+
+	assert(ret_mode);
+	assert(ret_rel);
+	assert(ret_ino);
 
 	n = read_oneshot_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &buf);
 	if (n < 0)
@@ -326,8 +346,11 @@ int cg_self_quick(enum cg_mode *ret_mode, char **ret_rel, uint64_t *ret_ino)
 
 int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret)
 {
-	size_t ml = strlen(r->mnt);
+	const char *below;
 	uint64_t pid;
+
+	assert(r);
+	assert(ret);
 
 	if (!spec || !*spec)
 		return -EINVAL;
@@ -341,8 +364,8 @@ int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret)
 			return k == -ENOENT ? -ESRCH : k;
 		return cg_open_rel(r, rel, ret);
 	}
-	if (strncmp(spec, r->mnt, ml) == 0 && (spec[ml] == '/' || spec[ml] == '\0'))
-		return cg_open_rel(r, spec + ml, ret);
+	if ((below = startswith(spec, r->mnt)) && (below[0] == '/' || below[0] == '\0'))
+		return cg_open_rel(r, below, ret);
 	/* Under /sys/fs/cgroup but not in the memory hierarchy (e.g. a v1 controller or a
 	 * v2 tree without memory): say so rather than guess. */
 	if (startswith(spec, "/sys/fs/cgroup/") || streq(spec, "/sys/fs/cgroup"))
@@ -352,6 +375,7 @@ int cg_resolve(const struct cg_root *r, const char *spec, struct cgroup *ret)
 
 void cgroup_done(struct cgroup *cg)
 {
+	assert(cg);
 	free(cg->rel);
 	cg->rel = NULL;
 	cg->fd = safe_close(cg->fd);
@@ -363,6 +387,10 @@ int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *us
 	_cleanup_free_ char *stat = NULL;
 	ssize_t n;
 	int k;
+
+	assert(r);
+	assert(cg);
+	assert(cg->fd >= 0);
 
 	if (usage) {
 		k = read_u64_at(cg->fd, r->mode == CG_V2 ? "memory.current" : "memory.usage_in_bytes",
@@ -381,8 +409,9 @@ int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *us
 	return 0;
 }
 
-void cg_list_free(struct cg_list *l)
+void cg_list_done(struct cg_list *l)
 {
+	assert(l);
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].rel);
 	free(l->v);
@@ -418,6 +447,11 @@ int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct
 	size_t cap = 0;
 	int k;
 
+	assert(r);
+	assert(cg);
+	assert(ret);
+	assert(cg->fd >= 0);
+
 	k = cg_list_add(&l, &cap, cg->rel, cg->ino);
 	/* Breadth-first over the list itself: entry i's children are appended. */
 	for (size_t i = 0; k == 0 && i < l.n; i++) {
@@ -449,7 +483,7 @@ int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct
 		}
 	}
 	if (k < 0) {
-		cg_list_free(&l);
+		cg_list_done(&l);
 		return k;
 	}
 	qsort(l.v, l.n, sizeof(*l.v), cmp_node);
@@ -510,7 +544,45 @@ int cg_list_pids(const struct cg_root *r, const struct cg_list *l, size_t max, p
 const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino)
 {
 	struct cg_node key = {.ino = ino};
+
+	assert(l);
 	return bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_node);
+}
+
+int cg_list_inos(const struct cg_list *l, uint64_t **ret)
+{
+	uint64_t *inos = malloc(MAX(l->n, 1) * sizeof(*inos));
+
+	assert(l);
+	assert(ret);
+
+	if (!inos)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		inos[i] = l->v[i].ino;
+	*ret = inos;
+	return 0;
+}
+
+int cg_descendant_inos(const struct cg_root *r, const struct cgroup *cg, uint64_t **ret,
+		       size_t *ret_n)
+{
+	struct cg_list l = {0};
+	int k;
+
+	assert(r);
+	assert(cg);
+	assert(ret);
+	assert(ret_n);
+
+	k = cg_list_descendants(r, cg, &l);
+	if (k < 0)
+		return k;
+	k = cg_list_inos(&l, ret);
+	if (k == 0)
+		*ret_n = l.n;
+	cg_list_done(&l);
+	return k;
 }
 
 int cg_create(const struct cg_root *r, const char *parent_rel, const char *name,
@@ -518,6 +590,9 @@ int cg_create(const struct cg_root *r, const char *parent_rel, const char *name,
 {
 	_cleanup_close_ int pfd = -1;
 	_cleanup_free_ char *rel = NULL;
+
+	assert(r);
+	assert(ret);
 
 	if (!name[0] || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
 		return -EINVAL;
@@ -539,6 +614,9 @@ int cg_attach(const struct cgroup *cg, pid_t pid)
 	char buf[32];
 	int n;
 
+	assert(cg);
+	assert(cg->fd >= 0);
+
 	fd = openat(cg->fd, "cgroup.procs", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return negative_errno();
@@ -548,6 +626,7 @@ int cg_attach(const struct cgroup *cg, pid_t pid)
 
 int cg_remove_if_empty(const struct cg_root *r, const char *rel)
 {
+	assert(r);
 	while (*rel == '/')
 		rel++;
 	if (!*rel || !rel_is_sane(rel))
@@ -862,7 +941,7 @@ static int cg_is_empty(const struct cg_root *root, const char *rel)
 		r = 0;
 	else if (r >= 0)
 		r = r == 0 && l.n == 1;
-	cg_list_free(&l);
+	cg_list_done(&l);
 	cgroup_done(&cg);
 	return r;
 }

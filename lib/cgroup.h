@@ -72,13 +72,25 @@ int cg_read_usage(const struct cg_root *r, const struct cgroup *cg, uint64_t *us
 
 /* cg itself and all its descendants, iteratively, without following symlinks. */
 int cg_list_descendants(const struct cg_root *r, const struct cgroup *cg, struct cg_list *ret);
-void cg_list_free(struct cg_list *l);
+void cg_list_done(struct cg_list *l);
 /* The processes in the cgroups of l (cgroup.procs of each), at most max: -E2BIG beyond,
  * with the first max in *ret. A cgroup removed meanwhile has none. */
 int cg_list_pids(const struct cg_root *r, const struct cg_list *l, size_t max, pid_t **ret,
 		 size_t *ret_n);
 /* The node of l whose ino is `ino`, or NULL. l is sorted by ino by cg_list_descendants. */
 const struct cg_node *cg_list_find(const struct cg_list *l, uint64_t ino);
+/* The inodes of l in its order (sorted), as page_scan_charged_to takes them: *ret malloc'd
+ * (l->n of them). */
+int cg_list_inos(const struct cg_list *l, uint64_t **ret);
+/* cg_list_descendants + cg_list_inos: the inodes pages charged to cg or below it carry. */
+int cg_descendant_inos(const struct cg_root *r, const struct cgroup *cg, uint64_t **ret,
+		       size_t *ret_n);
+/* The inodes of l in its order (sorted), as page_scan_charged_to takes them: *ret malloc'd
+ * (l->n of them). */
+int cg_list_inos(const struct cg_list *l, uint64_t **ret);
+/* cg_list_descendants + cg_list_inos: the inodes pages charged to cg or below it carry. */
+int cg_descendant_inos(const struct cg_root *r, const struct cgroup *cg, uint64_t **ret,
+		       size_t *ret_n);
 
 /* Make parent_rel/name (mode 0755) and return it opened; -EEXIST is not an error. */
 int cg_create(const struct cg_root *r, const char *parent_rel, const char *name,

@@ -121,7 +121,7 @@ static int dispatch(const struct scan_entry *e, void *userdata)
 {
 	struct walk *w = userdata;
 	const struct statx *stx = e->w->stx;
-	uint64_t now = now_monotonic_ns(), b;
+	uint64_t now = now_ns(CLOCK_MONOTONIC), b;
 	const struct sweep *asked = NULL;
 	bool ignored = false;
 	size_t k;
@@ -308,7 +308,7 @@ static void check(struct member *v, size_t n, size_t i, struct locks *l)
 		sweep_check(v[i].s, NULL, 0, false);
 		return;
 	}
-	if (!l->read_ns || l->err < 0 || now_monotonic_ns() - l->read_ns > LOCKS_MAX_AGE_NS ||
+	if (!l->read_ns || l->err < 0 || now_ns(CLOCK_MONOTONIC) - l->read_ns > LOCKS_MAX_AGE_NS ||
 	    !covers(l, devs, nd)) {
 		/* Its devices, and those of the members still to check, as far as they go. */
 		memcpy(l->devs, devs, nd * sizeof(*devs));
@@ -326,7 +326,7 @@ static void check(struct member *v, size_t n, size_t i, struct locks *l)
 		inuse_free(l->set);
 		l->set = NULL;
 		l->err = inuse_snapshot_locks_until(l->devs, l->nd, v[i].p->deadline_ns, &l->set);
-		l->read_ns = now_monotonic_ns();
+		l->read_ns = now_ns(CLOCK_MONOTONIC);
 	}
 	sweep_check(v[i].s, l->set, l->err, true);
 }

@@ -7,6 +7,7 @@
 #include "decide.h"
 #include "util.h"
 
+#include <assert.h>
 #include <sys/stat.h>
 
 static const struct {
@@ -44,6 +45,9 @@ unsigned decide_class(const struct decide_file *f, const struct decide_record *r
 {
 	bool ours = f->uid == rec->uid, born = born_in_session(f, rec);
 	unsigned mask = 0;
+
+	assert(f);
+	assert(rec);
 
 	if (!ours && !f->charged)
 		return 0;
@@ -154,6 +158,9 @@ bool decide(const struct decide_in *in, struct decide_out *out)
 	unsigned mask = decide_class(&in->file, &in->rec);
 	enum policy_action a = in->verdict.action;
 
+	assert(in);
+	assert(out);
+
 	/* Only owned, and no rule asks about it (or a keep rule, which applies to every
 	 * class, says leave it): not this session's business, no line. */
 	if (!mask || a == POLICY_IGNORE || (mask == POLICY_CLASS_OWNED && a == POLICY_KEEP))
@@ -220,6 +227,9 @@ void decide_after_inuse(struct decide_out *o, const struct decide_use *u)
 {
 	unsigned w = (unsigned)u->why < ARRAY_SIZE(uses) ? (unsigned)u->why : INUSE_NONE;
 
+	assert(o);
+	assert(u);
+
 	if (o->result != RESULT_PENDING || u->in_use == 0)
 		return;
 	o->result = RESULT_SKIPPED_IN_USE;
@@ -243,6 +253,7 @@ void decide_after_inuse(struct decide_out *o, const struct decide_use *u)
 
 void decide_waits_for_contents(struct decide_out *o)
 {
+	assert(o);
 	if (o->result == RESULT_KEPT && o->not_empty)
 		set(o, RESULT_DEFERRED, "directory not empty: it holds files gc decides again");
 }
@@ -259,6 +270,7 @@ static const struct {
 
 void decide_not_removed(struct decide_out *o, enum decide_stop why)
 {
+	assert(o);
 	if (o->result != RESULT_PENDING || (unsigned)why >= ARRAY_SIZE(stops))
 		return;
 	set(o, stops[why].result, stops[why].detail);
@@ -266,6 +278,8 @@ void decide_not_removed(struct decide_out *o, enum decide_stop why)
 
 void decide_after_remove(struct decide_out *o, mode_t type, const struct remove_result *r)
 {
+	assert(o);
+	assert(r);
 	if (o->result != RESULT_PENDING)
 		return;
 	switch (r->status) {

@@ -2,6 +2,7 @@
 #include "fileio.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <inttypes.h>
@@ -10,12 +11,18 @@ int open_read_at(int dirfd, const char *path)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 
+	assert(dirfd >= 0 || dirfd == AT_FDCWD);
+	assert(path);
+
 	return fd < 0 ? negative_errno() : fd;
 }
 
 ssize_t read_retry(int fd, void *buf, size_t n)
 {
 	ssize_t k;
+
+	assert(fd >= 0);
+	assert(buf);
 
 	do
 		k = read(fd, buf, n);
@@ -28,6 +35,10 @@ ssize_t read_small_file_at(int dirfd, const char *path, size_t max, char **ret)
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
+
+	assert(dirfd >= 0 || dirfd == AT_FDCWD);
+	assert(path);
+	assert(ret);
 
 	if (max < 2)
 		return -EINVAL;
@@ -63,6 +74,10 @@ ssize_t read_oneshot_file_at(int dirfd, const char *path, size_t max, char **ret
 	char small[1024], *buf = small;
 	size_t size = sizeof(small);
 	ssize_t n;
+
+	assert(dirfd >= 0 || dirfd == AT_FDCWD);
+	assert(path);
+	assert(ret);
 
 	if (max < 2)
 		return -EINVAL;
@@ -102,6 +117,9 @@ ssize_t read_regular_fd(int fd, const struct stat *st, size_t max, char **ret)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap;
+
+	assert(fd >= 0);
+	assert(ret);
 
 	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
@@ -163,6 +181,10 @@ int read_u64_at(int dirfd, const char *path, uint64_t *ret)
 	ssize_t n = read_small_file_at(dirfd, path, 64, &buf);
 	char *nl;
 
+	assert(dirfd >= 0 || dirfd == AT_FDCWD);
+	assert(path);
+	assert(ret);
+
 	if (n < 0)
 		return (int)n;
 	nl = strchr(buf, '\n');
@@ -177,14 +199,16 @@ int read_u64_at(int dirfd, const char *path, uint64_t *ret)
 
 int stat_lookup_u64(const char *buf, const char *key, uint64_t *ret)
 {
-	size_t klen = strlen(key);
-	const char *p = buf;
+	const char *p = buf, *v_at;
+
+	assert(key);
+	assert(ret);
 
 	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+		if ((v_at = startswith(p, key)) && v_at[0] == ' ') {
 			char *end;
 			errno = 0;
-			unsigned long long v = strtoull(p + klen + 1, &end, 10);
+			unsigned long long v = strtoull(v_at + 1, &end, 10);
 			if (errno || (*end != '\n' && *end != '\0'))
 				return -EINVAL;
 			*ret = v;
@@ -200,6 +224,9 @@ int stat_lookup_u64(const char *buf, const char *key, uint64_t *ret)
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
+
+	assert(fd >= 0);
+	assert(buf || !len);
 
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);

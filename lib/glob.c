@@ -4,6 +4,7 @@
 #include "users.h"
 #include "util.h"
 
+#include <assert.h>
 #include <inttypes.h>
 
 enum {
@@ -14,7 +15,7 @@ enum {
 	GLOB_TOK_UID,
 };
 
-void glob_free(struct glob *g)
+void glob_done(struct glob *g)
 {
 	if (!g)
 		return;
@@ -106,10 +107,12 @@ static int compile_comp(struct glob *g, const char *s, size_t n, size_t *lits_le
 
 int glob_compile(const char *text, struct glob *out, const char **err)
 {
-	_cleanup_(glob_free) struct glob g = {0};
+	_cleanup_(glob_done) struct glob g = {0};
 	size_t len = strlen(text), lits_len = 0;
 	const char *p;
 	int r;
+
+	assert(out);
 
 	*err = NULL;
 	if (text[0] != '/')
@@ -156,6 +159,9 @@ int glob_path_split(const char *path, struct glob_path *gp)
 {
 	size_t n = 0, i = 0;
 
+	assert(path);
+	assert(gp);
+
 	*gp = (struct glob_path){.s = path};
 	if (path[0] != '/')
 		return -EINVAL;
@@ -174,7 +180,7 @@ int glob_path_split(const char *path, struct glob_path *gp)
 			break;
 		len = strcspn(p, "/");
 		if ((size_t)(p - path) > UINT32_MAX || len > UINT32_MAX) {
-			glob_path_free(gp);
+			glob_path_done(gp);
 			return -E2BIG;
 		}
 		gp->c[i][0] = (uint32_t)(p - path);
@@ -186,8 +192,9 @@ int glob_path_split(const char *path, struct glob_path *gp)
 	return 0;
 }
 
-void glob_path_free(struct glob_path *gp)
+void glob_path_done(struct glob_path *gp)
 {
+	assert(gp);
 	free(gp->c);
 	gp->c = NULL;
 	gp->n = 0;
@@ -306,6 +313,9 @@ bool glob_match(const struct glob *g, const struct glob_path *gp, const char *us
 {
 	struct match_ctx m = {.g = g, .gp = gp};
 
+	assert(g);
+	assert(gp);
+
 	if (g->uses_user && !glob_user_ok(user))
 		return false;
 	vars_init(&m.v, g, user, uid);
@@ -339,6 +349,9 @@ bool glob_may_match(const struct glob *pattern, const struct glob *tmpl)
 {
 	struct may_ctx m = {.pat = pattern, .tmpl = tmpl};
 
+	assert(pattern);
+	assert(tmpl);
+
 	return comps_match(pattern, tmpl->n_comps, may_pred, &m);
 }
 
@@ -347,6 +360,9 @@ int glob_expand(const struct glob *g, const char *user, uid_t uid, char **ret)
 	struct vars v;
 	size_t cap = 2;
 	char *buf, *p;
+
+	assert(g);
+	assert(ret);
 
 	if (g->wild || (g->uses_user && !glob_user_ok(user)))
 		return -EINVAL;

@@ -50,11 +50,11 @@ struct glob_path {
 
 /* Compile an absolute pattern. On -EINVAL *err names the problem (static text). */
 int glob_compile(const char *text, struct glob *g, const char **err);
-void glob_free(struct glob *g);
+void glob_done(struct glob *g);
 
 /* Split an absolute path ("/" has no components; empty components are skipped). */
 int glob_path_split(const char *path, struct glob_path *gp);
-void glob_path_free(struct glob_path *gp);
+void glob_path_done(struct glob_path *gp);
 
 /* Does the pattern match the whole path for this user? */
 bool glob_match(const struct glob *g, const struct glob_path *gp, const char *user, uid_t uid);

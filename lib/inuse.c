@@ -112,7 +112,7 @@ static struct slot *idset_get(const struct idset *u, dev_t dev, ino_t ino)
 	return s->reason == INUSE_NONE ? NULL : s;
 }
 
-static void idset_free(struct idset *u)
+static void idset_done(struct idset *u)
 {
 	free(u->v);
 	*u = (struct idset){0};
@@ -129,23 +129,15 @@ const char *inuse_reason_str(enum inuse_reason r)
 	return (unsigned)r < ARRAY_SIZE(reason_names) ? reason_names[r] : "unknown";
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static bool past(uint64_t deadline_ns)
 {
-	return deadline_ns && mono_ns() > deadline_ns;
+	return deadline_ns && now_ns(CLOCK_MONOTONIC) > deadline_ns;
 }
 
 /* A poll(2) timeout up to the deadline (rounded up; -1: none; 0: passed). */
 static int ms_until(uint64_t deadline_ns)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 	if (!deadline_ns)
 		return -1;
@@ -331,8 +323,8 @@ void inuse_free(struct inuse *u)
 {
 	if (!u)
 		return;
-	idset_free(&u->set);
-	idset_free(&u->want);
+	idset_done(&u->set);
+	idset_done(&u->want);
 	free(u->buf);
 	free(u);
 }
@@ -416,8 +408,8 @@ int inuse_parse_locks_line(const char *line, dev_t *dev, ino_t *ino, pid_t *pid,
 
 	p = skip_token(p); /* "N:" */
 	p = skip_ws(p);
-	if (startswith(p, "->"))
-		p = skip_ws(p + 2);
+	if ((type = startswith(p, "->")))
+		p = skip_ws(type);
 	type = p;
 	if (!*type || *type == '\n')
 		return -EINVAL;
@@ -686,7 +678,7 @@ static int snapshot(int proc_fd, pid_t skip_pid, const struct inuse_opts *o, str
 {
 	struct pids pids = {0};
 	struct inuse *u;
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	int r;
 
 	u = calloc(1, sizeof(*u));
@@ -741,7 +733,7 @@ done:
 	u->bufcap = 0;
 	u->st.all_found = done_early(u);
 	u->st.entries = u->set.used;
-	u->st.elapsed_ns = mono_ns() - t0;
+	u->st.elapsed_ns = now_ns(CLOCK_MONOTONIC) - t0;
 	free(pids.v);
 	*ret = u;
 	return 0;
@@ -1037,7 +1029,7 @@ void inuse_tasks_free(struct inuse_tasks *t)
 {
 	if (!t)
 		return;
-	idset_free(&t->dirs);
+	idset_done(&t->dirs);
 	free(t->ns);
 	free(t);
 }
@@ -1339,7 +1331,7 @@ void inuse_socks_free(struct inuse_socks *s)
 {
 	if (!s)
 		return;
-	idset_free(&s->bound);
+	idset_done(&s->bound);
 	free(s);
 }
 

@@ -199,7 +199,7 @@ void journal_close(struct journal_writer *w)
 		(void)unlinkat(w->dfd, w->tmp, 0);
 	safe_close(w->fd);
 	safe_close(w->dfd);
-	sbuf_free(&w->b);
+	sbuf_done(&w->b);
 	free(w);
 }
 
@@ -599,7 +599,7 @@ int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *re
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL, *prefix = NULL;
 	struct audit_seen s = {0};
-	size_t cap = 0, len = 0, pl;
+	size_t cap = 0, len = 0;
 	int fd;
 
 	*ret = (struct audit_seen){0};
@@ -616,13 +616,14 @@ int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *re
 	/* audit_format_file writes these keys first and in this order. */
 	if (asprintf(&prefix, "{\"event\":\"file\",\"session\":\"%s\",\"path\":", id) < 0)
 		return -ENOMEM;
-	pl = strlen(prefix);
 	while (getline(&line, &len, f) > 0) {
+		const char *path;
 		size_t n;
 
-		if (!startswith(line, prefix) || decided_again(line))
+		path = startswith(line, prefix);
+		if (!path || decided_again(line))
 			continue;
-		n = json_string_len(line + pl);
+		n = json_string_len(path);
 		if (!n)
 			continue;
 		if (s.n == cap) {
@@ -636,7 +637,7 @@ int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *re
 			s.h = p;
 			cap = nc;
 		}
-		digest(line + pl, n, s.h[s.n++]);
+		digest(path, n, s.h[s.n++]);
 	}
 	if (ferror(f)) {
 		audit_seen_done(&s);
@@ -666,8 +667,8 @@ bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len)
 		found = bsearch(h, s->h, s->n, sizeof(*s->h), cmp_h) != NULL;
 	} else
 		found = true; /* cannot tell: taken as written, so the file is left alone */
-	sbuf_free(&tmp);
-	sbuf_free(&esc);
+	sbuf_done(&tmp);
+	sbuf_done(&esc);
 	return found;
 }
 

@@ -5,7 +5,7 @@
 #include <inttypes.h>
 #include <time.h>
 
-void sbuf_free(struct sbuf *b)
+void sbuf_done(struct sbuf *b)
 {
 	free(b->buf);
 	*b = (struct sbuf){0};

@@ -20,7 +20,7 @@ struct sbuf {
 	bool need_comma; /* JSON object writer state */
 };
 
-void sbuf_free(struct sbuf *b);
+void sbuf_done(struct sbuf *b);
 void sbuf_reset(struct sbuf *b);
 void sbuf_add(struct sbuf *b, const void *p, size_t n);
 /* v in decimal, without printf. */

@@ -36,7 +36,7 @@ static int session_pids(const struct session_record *rec, pid_t **ret, size_t *r
 		r = cg_list_descendants(&root, &cg, &l);
 	if (r >= 0)
 		r = cg_list_pids(&root, &l, MAX_PIDS, ret, ret_n);
-	cg_list_free(&l);
+	cg_list_done(&l);
 	cgroup_done(&cg);
 	cg_root_close(&root);
 	return r;
@@ -223,12 +223,12 @@ int leftovers_sweep(const struct leftover_params *p, struct leftover_result *res
 		return 0;
 	}
 	for (size_t i = 0; r == 0 && i < l.n; i++) {
-		if (p->deadline_ns && now_monotonic_ns() > p->deadline_ns) {
+		if (p->deadline_ns && now_ns(CLOCK_MONOTONIC) > p->deadline_ns) {
 			res->incomplete = true;
 			break;
 		}
 		r = one(p, &l.v[i], res);
 	}
-	shm_list_free(&l);
+	shm_list_done(&l);
 	return r;
 }

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
@@ -67,6 +68,9 @@ static void add_head(struct sbuf *b, const char *name, const char *type, const c
 int metrics_format(struct sbuf *b, const struct metrics *m)
 {
 	struct metrics c = *m;
+
+	assert(b);
+	assert(m);
 
 	add_head(b, scalars[0].name, scalars[0].type, scalars[0].help);
 	sbuf_printf(b, "%s ", scalars[0].name);
@@ -153,6 +157,8 @@ static void parse_line(const char *s, size_t n, struct metrics *m)
 
 void metrics_parse(const char *buf, size_t len, struct metrics *m)
 {
+	assert(m);
+	assert(buf || !len);
 	*m = (struct metrics){0};
 	while (len) {
 		const char *nl = memchr(buf, '\n', len);
@@ -276,7 +282,7 @@ static int write_new(int dfd, const char *base, const char *tmp, const struct me
 	int r;
 
 	if (metrics_format(&b, m) < 0) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return -ENOMEM;
 	}
 	/* A temp file left by a run killed mid-way (we hold the lock: it is no one's now). */
@@ -298,7 +304,7 @@ static int write_new(int dfd, const char *base, const char *tmp, const struct me
 		r = 0;
 	if (r < 0 && fd >= 0)
 		unlinkat(dfd, tmp, 0);
-	sbuf_free(&b);
+	sbuf_done(&b);
 	return r;
 }
 
@@ -310,6 +316,9 @@ int metrics_update(const char *path, const struct metrics_update *u, unsigned wa
 	struct metrics m;
 	struct stat st;
 	int r;
+
+	assert(path);
+	assert(u);
 
 	dfd = open_dir(path, &base);
 	if (dfd < 0)

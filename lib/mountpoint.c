@@ -5,17 +5,48 @@
 #include "beneath.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
+/* Is mount mnt_id of type "tmpfs" by /proc/self/mountinfo? 1 yes, 0 no, -errno (-ENOENT:
+ * not listed) when it cannot tell. */
+static int mount_is_tmpfs(uint64_t mnt_id)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return negative_errno();
+	while (getline(&line, &cap, f) > 0) {
+		const char *sep, *type;
+		char *end;
+
+		errno = 0;
+		if (strtoull(line, &end, 10) != mnt_id || errno || *end != ' ')
+			continue;
+		/* "ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER" */
+		sep = strstr(line, " - ");
+		if (!sep)
+			return -EBADMSG;
+		type = startswith(sep, " - ");
+		return startswith(type, "tmpfs ") != NULL;
+	}
+	return ferror(f) ? -EIO : -ENOENT;
+}
+
 int mounts_open_root_id(const char *path, int *ret_fd, uint64_t *ret_mnt_id, dev_t *ret_dev)
 {
 	_cleanup_close_ int fd = -1;
 	struct statfs sfs;
 	struct statx stx;
+	int r;
+
+	assert(ret_fd);
 
 	if (!path || path[0] != '/')
 		return -EINVAL;
@@ -37,6 +68,11 @@ int mounts_open_root_id(const char *path, int *ret_fd, uint64_t *ret_mnt_id, dev
 		return -EPERM;
 	if (!(stx.stx_mask & STATX_MNT_ID))
 		return -EOPNOTSUPP;
+	/* devtmpfs is shmem too (TMPFS_MAGIC): only the mount table tells it from a tmpfs, and
+	 * /dev is never a watched root. */
+	r = mount_is_tmpfs(stx.stx_mnt_id);
+	if (r <= 0)
+		return r < 0 ? r : -EMEDIUMTYPE;
 	if (ret_mnt_id)
 		*ret_mnt_id = stx.stx_mnt_id;
 	if (ret_dev)
@@ -47,6 +83,7 @@ int mounts_open_root_id(const char *path, int *ret_fd, uint64_t *ret_mnt_id, dev
 
 int mounts_open_root(const char *path, int *ret_fd)
 {
+	assert(ret_fd);
 	return mounts_open_root_id(path, ret_fd, NULL, NULL);
 }
 

@@ -4,6 +4,7 @@
 #include "mounts.h"
 #include "util.h"
 
+#include <assert.h>
 #include <libmount.h>
 
 static void mnt_unref_tablep(struct libmnt_table **t)
@@ -33,8 +34,9 @@ static int mountinfo_load(const char *mountinfo, struct libmnt_table **ret)
 	return 0;
 }
 
-void mount_list_free(struct mount_list *l)
+void mount_list_done(struct mount_list *l)
 {
+	assert(l);
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].path);
 		free(l->v[i].options);
@@ -50,6 +52,8 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 	struct libmnt_fs *fs;
 	struct mount_list l = {0};
 	int r;
+
+	assert(ret);
 
 	r = mountinfo_load(mountinfo, &tb);
 	if (r < 0)
@@ -81,7 +85,7 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 		if (!slot) {
 			struct tmpfs_mount *v = reallocarray(l.v, l.n + 1, sizeof(*v));
 			if (!v) {
-				mount_list_free(&l);
+				mount_list_done(&l);
 				return -ENOMEM;
 			}
 			l.v = v;
@@ -92,7 +96,7 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 		slot->path = strdup(target);
 		slot->options = mnt_fs_strdup_options(fs);
 		if (!slot->path) {
-			mount_list_free(&l);
+			mount_list_done(&l);
 			return -ENOMEM;
 		}
 	}
@@ -102,6 +106,8 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 
 const struct tmpfs_mount *mounts_find_path(const struct mount_list *l, const char *path)
 {
+	assert(l);
+	assert(path);
 	for (size_t i = 0; i < l->n; i++)
 		if (streq(l->v[i].path, path))
 			return &l->v[i];
@@ -110,6 +116,7 @@ const struct tmpfs_mount *mounts_find_path(const struct mount_list *l, const cha
 
 const struct tmpfs_mount *mounts_find_dev(const struct mount_list *l, dev_t dev)
 {
+	assert(l);
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].dev == dev)
 			return &l->v[i];

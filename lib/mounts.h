@@ -26,7 +26,7 @@ struct mount_list {
 /* Load the tmpfs mounts from mountinfo (NULL: /proc/self/mountinfo). When the same
  * point carries several mounts, only the topmost one (last in the file) is kept. */
 int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret);
-void mount_list_free(struct mount_list *l);
+void mount_list_done(struct mount_list *l);
 
 const struct tmpfs_mount *mounts_find_path(const struct mount_list *l, const char *path);
 const struct tmpfs_mount *mounts_find_dev(const struct mount_list *l, dev_t dev);

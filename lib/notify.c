@@ -49,11 +49,11 @@ int notify_write(const char *statedir, uid_t uid, const struct notify_summary *s
 			kv(&b, "detail", s->v[i].detail);
 	}
 	if (!sbuf_str(&b)) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return -ENOMEM;
 	}
 	if (b.len > NOTIFY_MAX_SIZE) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return -E2BIG;
 	}
 	snprintf(name, sizeof(name), "%u", (unsigned)uid);
@@ -69,7 +69,7 @@ int notify_write(const char *statedir, uid_t uid, const struct notify_summary *s
 		r = negative_errno();
 	if (r < 0 && fd >= 0)
 		(void)unlinkat(dfd, tmp, 0);
-	sbuf_free(&b);
+	sbuf_done(&b);
 	return r;
 }
 
@@ -273,5 +273,5 @@ void notify_message(const struct notify_summary *s, char *buf, size_t size)
 			    s->files - s->n);
 	snprintf(buf, size, "%s", sbuf_str(&b) ? b.buf : "tmpfs-sweep: your last session left "
 							  "files on tmpfs");
-	sbuf_free(&b);
+	sbuf_done(&b);
 }

@@ -3,6 +3,7 @@
 #include "util.h"
 #include "walk.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
@@ -135,6 +136,8 @@ int pages_ctx_new(struct pages_ctx **ret)
 	struct pages_ctx *c = calloc(1, sizeof(*c));
 	int r;
 
+	assert(ret);
+
 	if (!c)
 		return -ENOMEM;
 	c->pagemap_fd = c->kpagecgroup_fd = c->uffd = -1;
@@ -168,11 +171,13 @@ int pages_ctx_new(struct pages_ctx **ret)
 
 void pages_set_deadline(struct pages_ctx *c, uint64_t deadline_ns)
 {
+	assert(c);
 	c->deadline_ns = deadline_ns;
 }
 
 void page_scan_done(struct page_scan *res)
 {
+	assert(res);
 	free(res->charges);
 	*res = (struct page_scan){0};
 }
@@ -181,6 +186,8 @@ const char *pages_unknown_str(unsigned unknown, char *buf, size_t len)
 {
 	static const char *const names[] = {"swap", "unlocated", "beyond-eof"};
 	size_t n = 0;
+
+	assert(buf);
 
 	if (len)
 		buf[0] = '\0';
@@ -497,7 +504,7 @@ struct search {
 static bool search_step(struct pages_ctx *c, struct search *s)
 {
 	if (++s->steps > SEARCH_STEPS ||
-	    (c->deadline_ns && (s->steps & 63) == 0 && now_monotonic_ns() > c->deadline_ns))
+	    (c->deadline_ns && (s->steps & 63) == 0 && now_ns(CLOCK_MONOTONIC) > c->deadline_ns))
 		s->capped = true;
 	return !s->capped;
 }
@@ -747,6 +754,10 @@ int pages_scan_file(struct pages_ctx *c, int fd, uint64_t size, uint64_t blocks,
 	uint64_t seen = 0;
 	int r;
 
+	assert(c);
+	assert(fd >= 0);
+	assert(res);
+
 	scan_reset(res);
 	r = scan_data(c, fd, size, blocks, res, &seen);
 	if (r == 0)
@@ -759,6 +770,10 @@ int pages_scan_fd(struct pages_ctx *c, int fd, uint64_t size, struct page_scan *
 {
 	struct stat st;
 
+	assert(c);
+	assert(fd >= 0);
+	assert(res);
+
 	if (fstat(fd, &st) < 0)
 		return negative_errno();
 	return pages_scan_file(c, fd, size, (uint64_t)st.st_blocks, res);
@@ -768,6 +783,10 @@ int pages_scan_mapping(struct pages_ctx *c, void *addr, size_t len, struct page_
 {
 	uint64_t seen = 0;
 	int r = 0;
+
+	assert(c);
+	assert(addr);
+	assert(res);
 
 	scan_reset(res);
 	/* No guard: the mapping is the caller's, and a SysV segment's cannot take one. */
@@ -798,12 +817,15 @@ bool pages_batchable(const struct pages_ctx *c, uint64_t size, uint64_t blocks)
 {
 	uint64_t pagemask = c->page - 1;
 
+	assert(c);
+
 	return size > 0 && size <= BATCH_FILE_MAX &&
 	       blocks * 512 >= ((size + pagemask) & ~pagemask); /* no hole: no lseek */
 }
 
 size_t pages_batch_len(const struct pages_ctx *c)
 {
+	assert(c);
 	return c->n_slots;
 }
 
@@ -812,6 +834,9 @@ int pages_batch_add(struct pages_ctx *c, int fd, uint64_t size, uint64_t blocks)
 	size_t np = (size_t)((size + c->page - 1) / c->page), len = np * c->page;
 	uint8_t *at;
 	struct slot *s;
+
+	assert(c);
+	assert(fd >= 0);
 	void *p;
 
 	if (!pages_batchable(c, size, blocks))
@@ -854,6 +879,8 @@ void pages_batch_run(struct pages_ctx *c)
 	uint8_t *p = c->region;
 	size_t np = c->used, nres = 0;
 	int r = 0;
+
+	assert(c);
 
 	if (c->n_slots == 0)
 		return;
@@ -899,6 +926,8 @@ const struct page_scan *pages_batch_result(struct pages_ctx *c, size_t slot, int
 {
 	struct slot *s = &c->slots[slot];
 
+	assert(c);
+
 	*error = s->error;
 	return s->error ? NULL : &s->res;
 }
@@ -931,6 +960,7 @@ static void close_slots(struct pages_ctx *c)
 
 void pages_batch_clear(struct pages_ctx *c)
 {
+	assert(c);
 	if (c->n_slots && c->used)
 		munmap(c->region, c->used * c->page);
 	close_slots(c);

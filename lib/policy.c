@@ -221,7 +221,7 @@ static _printf_(2, 3) void perr(struct parser *ps, const char *fmt, ...)
 	add_error(ps->errs, &ps->oom, ps->lineno, msg);
 }
 
-static void strv_free(struct policy_strv *s)
+static void strv_done(struct policy_strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
@@ -229,20 +229,20 @@ static void strv_free(struct policy_strv *s)
 	*s = (struct policy_strv){0};
 }
 
-static void watch_globs_free(struct policy *p)
+static void watch_globs_done(struct policy *p)
 {
 	if (p->watch_globs)
 		for (size_t i = 0; i < p->watch.n; i++)
-			glob_free(&p->watch_globs[i]);
+			glob_done(&p->watch_globs[i]);
 	free(p->watch_globs);
 	p->watch_globs = NULL;
 }
 
-static void rules_free(struct policy *p)
+static void rules_done(struct policy *p)
 {
 	for (size_t i = 0; i < p->n_rules; i++) {
 		free(p->rules[i].pattern);
-		glob_free(p->rules[i].glob);
+		glob_done(p->rules[i].glob);
 		free(p->rules[i].glob);
 	}
 	free(p->rules);
@@ -250,7 +250,7 @@ static void rules_free(struct policy *p)
 	p->n_rules = 0;
 }
 
-static void blocks_free(struct policy *p)
+static void blocks_done(struct policy *p)
 {
 	for (size_t i = 0; i < p->n_blocks; i++) {
 		struct policy_block *b = &p->blocks[i];
@@ -258,31 +258,31 @@ static void blocks_free(struct policy *p)
 		for (size_t c = 0; c < b->n_crit; c++)
 			free(b->crit[c].patterns);
 		free(b->crit);
-		strv_free(&b->exempt_users);
+		strv_done(&b->exempt_users);
 	}
 	free(p->blocks);
 	p->blocks = NULL;
 	p->n_blocks = 0;
 }
 
-void policy_free(struct policy *p)
+void policy_done(struct policy *p)
 {
 	if (!p)
 		return;
-	watch_globs_free(p);
-	blocks_free(p);
-	strv_free(&p->watch);
-	strv_free(&p->exempt_users);
-	strv_free(&p->exempt_groups);
+	watch_globs_done(p);
+	blocks_done(p);
+	strv_done(&p->watch);
+	strv_done(&p->exempt_users);
+	strv_done(&p->exempt_groups);
 	free(p->state_dir);
 	free(p->audit_log);
 	free(p->metrics_file);
-	rules_free(p);
+	rules_done(p);
 	free(p->raw);
 	*p = (struct policy){0};
 }
 
-void policy_errors_free(struct policy_errors *errs)
+void policy_errors_done(struct policy_errors *errs)
 {
 	if (!errs)
 		return;
@@ -291,6 +291,23 @@ void policy_errors_free(struct policy_errors *errs)
 	free(errs->v);
 	free(errs->file);
 	*errs = (struct policy_errors){0};
+}
+
+size_t policy_errors_say(const struct policy_errors *errs, const char *name, size_t max,
+			 void (*say)(const char *line, void *userdata), void *userdata)
+{
+	const char *file = errs->file ? errs->file : name;
+	size_t i;
+
+	for (i = 0; i < errs->n && i < max; i++) {
+		_cleanup_free_ char *line = NULL;
+		int n = errs->v[i].line
+				? asprintf(&line, "%s:%u: %s", file, errs->v[i].line, errs->v[i].msg)
+				: asprintf(&line, "%s: %s", file, errs->v[i].msg);
+
+		say(n < 0 ? errs->v[i].msg : line, userdata);
+	}
+	return errs->n - i;
 }
 
 /* Decimal digits only; -EINVAL without digits or with junk, -ERANGE on overflow. */
@@ -387,7 +404,7 @@ static int set_paths(struct parser *ps, const struct keyword *k, char **args, si
 			perr(ps, "%s: '%s': %s", k->name, args[i],
 			     globs[v.n].wild ? "wildcards are not allowed in watched paths"
 					     : "'/' cannot be watched, name tmpfs mounts");
-			glob_free(&globs[v.n]);
+			glob_done(&globs[v.n]);
 			bad = true;
 			continue;
 		}
@@ -398,28 +415,28 @@ static int set_paths(struct parser *ps, const struct keyword *k, char **args, si
 			}
 		v.v[v.n] = strdup(args[i]);
 		if (!v.v[v.n]) {
-			glob_free(&globs[v.n]);
+			glob_done(&globs[v.n]);
 			goto oom;
 		}
 		v.n++;
 	}
 	if (bad) {
 		for (size_t i = 0; i < v.n; i++)
-			glob_free(&globs[i]);
+			glob_done(&globs[i]);
 		free(globs);
-		strv_free(&v);
+		strv_done(&v);
 		return -EINVAL;
 	}
-	watch_globs_free(p);
-	strv_free(&p->watch);
+	watch_globs_done(p);
+	strv_done(&p->watch);
 	p->watch = v;
 	p->watch_globs = globs;
 	return 0;
 oom:
 	for (size_t i = 0; i < v.n; i++)
-		glob_free(&globs[i]);
+		glob_done(&globs[i]);
 	free(globs);
-	strv_free(&v);
+	strv_done(&v);
 	return -ENOMEM;
 }
 
@@ -452,11 +469,11 @@ static int set_names(struct parser *ps, const struct keyword *k, void *field, ch
 	for (; v.n < n; v.n++) {
 		v.v[v.n] = strdup(args[v.n]);
 		if (!v.v[v.n]) {
-			strv_free(&v);
+			strv_done(&v);
 			return -ENOMEM;
 		}
 	}
-	strv_free(dst);
+	strv_done(dst);
 	*dst = v;
 	return 0;
 }
@@ -499,7 +516,7 @@ static int set_value(struct parser *ps, const struct keyword *k, void *field, ch
 				err = "wildcards and '%' escapes are not allowed here";
 			else if (g.n_comps == 0)
 				err = "'/' is not allowed here";
-			glob_free(&g);
+			glob_done(&g);
 		}
 		if (err)
 			return perr(ps, "%s: bad path '%s': %s", k->name, args[0], err), -EINVAL;
@@ -680,7 +697,7 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 				break;
 			}
 	if (bad) {
-		glob_free(rule.glob);
+		glob_done(rule.glob);
 		free(rule.glob);
 		return -EINVAL;
 	}
@@ -688,7 +705,7 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 	v = reallocarray(p->rules, p->n_rules + 1, sizeof(*v));
 	if (!rule.pattern || !v) {
 		free(rule.pattern);
-		glob_free(rule.glob);
+		glob_done(rule.glob);
 		free(rule.glob);
 		if (v)
 			p->rules = v;
@@ -971,7 +988,7 @@ int policy_defaults(struct policy *p)
 	*p = (struct policy){0};
 	r = fill_defaults(&ps);
 	if (r < 0)
-		policy_free(p);
+		policy_done(p);
 	return r;
 }
 
@@ -1014,7 +1031,7 @@ static int make_report_only(struct policy *p)
 	size_t raw_len = p->raw_len;
 	int r;
 
-	policy_free(p);
+	policy_done(p);
 	r = policy_defaults(p);
 	p->raw = raw;
 	p->raw_len = raw_len;
@@ -1042,7 +1059,7 @@ int policy_parse_buffer(const char *name, const char *buf, size_t len, struct po
 		if (q < 0)
 			r = q;
 	}
-	policy_errors_free(&local);
+	policy_errors_done(&local);
 	return r;
 }
 
@@ -1219,15 +1236,15 @@ done:
 	/* Used only if read and parsed (which also gave the defaults) without a problem. */
 	if (parsed && first == 0 && errs->n == 0) {
 		p->report_only = false;
-		policy_errors_free(&local);
+		policy_errors_done(&local);
 		return 0;
 	}
 	r = make_report_only(p);
-	policy_errors_free(&local);
+	policy_errors_done(&local);
 	return r < 0 ? r : (first ? first : -EINVAL);
 fail_nomem:
 	make_report_only(p);
-	policy_errors_free(&local);
+	policy_errors_done(&local);
 	return -ENOMEM;
 }
 
@@ -1611,7 +1628,7 @@ const struct policy_rule *policy_match(const struct policy *p, const struct poli
 		}
 	}
 out:
-	glob_path_free(&gp);
+	glob_path_done(&gp);
 	return found;
 }
 
@@ -1662,11 +1679,13 @@ int policy_watch_paths(const struct policy *p, const char *user, uid_t uid, char
 /* One login.defs line: 1 and *ret if it sets UID_MIN, 0 if not, -EINVAL if malformed. */
 static int uid_min_line(char *line, uid_t *ret)
 {
+	const char *rest;
 	char *args[3];
 	uint64_t v;
 
 	line += strspn(line, " \t");
-	if (line[0] != 'U' || !startswith(line, "UID_MIN") || (line[7] != ' ' && line[7] != '\t'))
+	rest = startswith(line, "UID_MIN");
+	if (!rest || (rest[0] != ' ' && rest[0] != '\t'))
 		return 0;
 	if (tokenize(line, args, ARRAY_SIZE(args)) < 2)
 		return 0;

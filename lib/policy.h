@@ -20,14 +20,14 @@
  *	struct policy_errors errs;
  *	r = policy_load(path, &p, &errs);   // p and errs are always initialised
  *	... errs.v[i].line (0: the file as a whole), errs.v[i].msg ...
- *	policy_errors_free(&errs);
+ *	policy_errors_done(&errs);
  *	struct policy_subject who = {.user = "alice", .uid = 1000, .gid = 1000,
  *				     .service = "sshd", .rhost = "192.0.2.7"};
  *	struct policy_scope scope;
  *	r = policy_scope_init(&p, &who, &scope);   // which Match blocks apply
  *	rule = policy_match(&p, &scope, path, user, uid, POLICY_CLASS_CREATED, size, false);
  *	policy_scope_done(&scope);
- *	policy_free(&p);
+ *	policy_done(&p);
  */
 #pragma once
 
@@ -169,8 +169,14 @@ struct policy_errors {
 
 /* Fill p with the defaults, no rules, report_only false. Returns 0 or -ENOMEM. */
 int policy_defaults(struct policy *p);
-void policy_free(struct policy *p);
-void policy_errors_free(struct policy_errors *errs);
+void policy_done(struct policy *p);
+void policy_errors_done(struct policy_errors *errs);
+/* The errors of errs, at most max of them, one call of say() each with one line: "FILE:LINE:
+ * MESSAGE", or "FILE: MESSAGE" about the file as a whole (name is FILE when errs has none).
+ * The one format of the helper (stderr) and the module (syslog), as pam_faillock's
+ * config_log. Returns how many were left unsaid. */
+size_t policy_errors_say(const struct policy_errors *errs, const char *name, size_t max,
+			 void (*say)(const char *line, void *userdata), void *userdata);
 
 /* Parse len bytes (NUL bytes are errors, no terminator needed). p and errs (may be NULL)
  * are initialised here. Returns 0, or -EINVAL after collecting every error (then p holds

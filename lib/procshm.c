@@ -5,6 +5,7 @@
 #include "util.h"
 #include "walk.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
@@ -27,8 +28,9 @@ const char *shm_kind_name(enum shm_kind k)
 	return "?";
 }
 
-void shm_list_free(struct shm_list *l)
+void shm_list_done(struct shm_list *l)
 {
+	assert(l);
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].desc);
 	free(l->v);
@@ -129,6 +131,8 @@ int procshm_open(const struct shm_obj *o)
 	_cleanup_close_ int pin = -1;
 	struct stat st;
 
+	assert(o);
+
 	if (!o->open_path[0])
 		return -ENOENT;
 	/* The process may have put anything behind that fd number since it was listed (an
@@ -187,7 +191,7 @@ static int consider(struct shm_list *l, size_t *cap, const char *path, const cha
 
 static bool past(uint64_t deadline_ns)
 {
-	return deadline_ns && now_monotonic_ns() > deadline_ns;
+	return deadline_ns && now_ns(CLOCK_MONOTONIC) > deadline_ns;
 }
 
 static int scan_fds(struct shm_list *l, size_t *cap, const char *proc, const char *pid,
@@ -324,6 +328,8 @@ int procshm_list(const char *proc, struct shm_list *ret)
 	struct dirent *de;
 	int r = 0;
 
+	assert(ret);
+
 	if (!proc)
 		proc = "/proc";
 	snprintf(self, sizeof(self), "%d", (int)getpid());
@@ -340,7 +346,7 @@ int procshm_list(const char *proc, struct shm_list *ret)
 	if (r == 0)
 		r = scan_sysv(&l, &cap, proc, true);
 	if (r < 0) {
-		shm_list_free(&l);
+		shm_list_done(&l);
 		return r;
 	}
 	*ret = l;
@@ -374,7 +380,7 @@ int procshm_list_pids(const char *proc, const pid_t *pids, size_t n, bool sysv,
 	if (r == 0)
 		r = scan_sysv(&l, &cap, proc, sysv);
 	if (r < 0) {
-		shm_list_free(&l);
+		shm_list_done(&l);
 		return r;
 	}
 	*ret = l;

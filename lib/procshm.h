@@ -59,5 +59,5 @@ int procshm_list_pids(const char *proc, const pid_t *pids, size_t n, bool sysv,
  * reopened through /proc/self/fd. Whatever the process put behind the fd number since
  * (a FIFO, a device) is never opened: -ESTALE. */
 int procshm_open(const struct shm_obj *o);
-void shm_list_free(struct shm_list *l);
+void shm_list_done(struct shm_list *l);
 const char *shm_kind_name(enum shm_kind k);

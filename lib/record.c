@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* record.c: the session record file: format, strict parse, atomic write, lookup. */
+/* record.c: the session record file: format, strict parse, atomic write, lookup, lock. */
 #include "record.h"
 #include "fileio.h"
 #include "json.h"
 #include "users.h"
 #include "util.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -48,6 +50,8 @@ int record_set_pending(struct session_record *r, const struct record_pending *v,
 {
 	struct record_pending *p = NULL;
 
+	assert(r);
+
 	free(r->pending);
 	r->pending = NULL;
 	r->n_pending = 0;
@@ -70,6 +74,8 @@ const struct record_pending *record_find_pending(const struct session_record *r,
 {
 	struct record_pending key = {.dev = dev, .ino = ino};
 
+	assert(r);
+
 	if (!r->n_pending)
 		return NULL;
 	return bsearch(&key, r->pending, r->n_pending, sizeof(key), cmp_pending);
@@ -79,6 +85,8 @@ int record_add_mount(struct session_record *r, int mnt_id, dev_t dev, const char
 {
 	struct record_mount *m;
 	char *p;
+
+	assert(r);
 
 	if (!path || path[0] != '/')
 		return -EINVAL;
@@ -100,6 +108,8 @@ int record_add_mount(struct session_record *r, int mnt_id, dev_t dev, const char
 int record_make_id(pid_t pid, uint64_t start_ns, char *buf, size_t size)
 {
 	int n;
+
+	assert(buf);
 
 	if (pid <= 0)
 		return -EINVAL;
@@ -229,6 +239,10 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 {
 	struct sbuf b = {0};
 
+	assert(r);
+	assert(ret);
+	assert(ret_len);
+
 	if (!r->id || !record_id_valid(r->id) || !user_name_valid(r->user))
 		return -EINVAL;
 	sbuf_adds(&b, "version=1\n");
@@ -270,11 +284,11 @@ int record_format(const struct session_record *r, char **ret, size_t *ret_len)
 		sbuf_addc(&b, '\n');
 	}
 	if (!sbuf_str(&b)) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return -ENOMEM;
 	}
 	if (b.len > RECORD_MAX_SIZE) {
-		sbuf_free(&b);
+		sbuf_done(&b);
 		return -E2BIG;
 	}
 	*ret_len = b.len;
@@ -478,6 +492,9 @@ int record_parse(const char *buf, size_t len, struct session_record *ret)
 	char *p, *end;
 	int r = 0;
 
+	assert(buf);
+	assert(ret);
+
 	if (len > RECORD_MAX_SIZE)
 		return -E2BIG;
 	if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len))
@@ -587,6 +604,8 @@ int record_write(const char *statedir, const struct session_record *rec)
 	size_t len;
 	int r;
 
+	assert(rec);
+
 	r = record_format(rec, &buf, &len);
 	if (r < 0)
 		return r;
@@ -668,6 +687,8 @@ int record_read(const char *statedir, const char *id, struct session_record *ret
 	struct session_record rec = {0};
 	int r;
 
+	assert(ret);
+
 	if (!record_id_valid(id))
 		return -EINVAL;
 	dfd = record_open_dir(statedir, false);
@@ -701,7 +722,6 @@ int record_remove(const char *statedir, const char *id)
 int record_before_boot(const char *statedir, const char *id)
 {
 	_cleanup_close_ int dfd = -1;
-	struct timespec rt, bt;
 	struct stat st;
 	uint64_t boot_ns;
 
@@ -714,9 +734,7 @@ int record_before_boot(const char *statedir, const char *id)
 		return negative_errno();
 	if (!S_ISREG(st.st_mode))
 		return -EBADMSG;
-	if (clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
-		return negative_errno();
-	boot_ns = ((uint64_t)rt.tv_sec - (uint64_t)bt.tv_sec) * NSEC_PER_SEC;
+	boot_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
 	/* A minute of slack for clock steps since boot: a record of this boot is never
 	 * taken for an older one, which is the mistake that would matter. */
 	return (uint64_t)st.st_mtim.tv_sec * NSEC_PER_SEC + (uint64_t)st.st_mtim.tv_nsec +
@@ -794,6 +812,8 @@ int record_list(const char *statedir, char ***ret, size_t *ret_n)
 {
 	_cleanup_close_ int dfd = record_open_dir(statedir, false);
 
+	assert(ret);
+
 	if (dfd < 0)
 		return dfd;
 	return list_ids(dfd, NULL, ret, ret_n);
@@ -837,55 +857,6 @@ int record_find_by_pid(const char *statedir, pid_t pid, uint64_t pid_start, char
 	return r;
 }
 
-int proc_pid_starttime(pid_t pid, uint64_t *ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	char path[64];
-	const char *p;
-	ssize_t n;
-
-	if (pid == 0)
-		snprintf(path, sizeof(path), "/proc/self/stat");
-	else
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_oneshot_file_at(AT_FDCWD, path, 4096, &buf);
-	if (n < 0)
-		return (int)n;
-	/* comm may hold spaces and ')': fields resume after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EBADMSG;
-	p++;
-	/* p is at " S ppid ..."; field 3 is the state, we want field 22. */
-	for (int field = 2; field < 22; field++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -EBADMSG;
-		p++;
-	}
-	errno = 0;
-	char *end;
-	unsigned long long v = strtoull(p, &end, 10);
-	if (errno || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
-		return -EBADMSG;
-	*ret = v;
-	return 0;
-}
-
-int read_boot_id(char buf[RECORD_BOOT_ID_LEN + 1])
-{
-	_cleanup_free_ char *s = NULL;
-	ssize_t n = read_oneshot_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 64, &s);
-
-	if (n < 0)
-		return (int)n;
-	if (n < RECORD_BOOT_ID_LEN)
-		return -EBADMSG;
-	memcpy(buf, s, RECORD_BOOT_ID_LEN);
-	buf[RECORD_BOOT_ID_LEN] = '\0';
-	return 0;
-}
-
 int record_open_subdir(const char *statedir, const char *name)
 {
 	_cleanup_close_ int sfd = -1;
@@ -896,4 +867,39 @@ int record_open_subdir(const char *statedir, const char *name)
 	if (sfd < 0)
 		return sfd;
 	return open_checked_dir(sfd, name, true, geteuid());
+}
+
+static int open_lock_dir(const char *statedir)
+{
+	return record_open_subdir(statedir, "locks");
+}
+
+int record_lock(const char *statedir, const char *id)
+{
+	_cleanup_close_ int dfd = open_lock_dir(statedir);
+	int fd;
+
+	if (dfd < 0)
+		return dfd;
+	if (!record_id_valid(id))
+		return -EINVAL;
+	fd = openat(dfd, id, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return negative_errno();
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it)
+{
+	if (unlink_it) {
+		_cleanup_close_ int dfd = open_lock_dir(statedir);
+		if (dfd >= 0)
+			unlinkat(dfd, id, 0);
+	}
+	safe_close(fd);
 }

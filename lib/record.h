@@ -14,6 +14,7 @@
 #pragma once
 
 #include "cgroup.h"
+#include "proc.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,7 +24,7 @@
 #define RECORD_MAX_SIZE (64 * 1024)
 #define RECORD_MAX_MOUNTS 64
 #define RECORD_ID_MAX 48       /* "PID-NS" with room to spare, NUL included */
-#define RECORD_BOOT_ID_LEN 36  /* as /proc/sys/kernel/random/boot_id, without the newline */
+#define RECORD_BOOT_ID_LEN PROC_BOOT_ID_LEN
 #define RECORD_MAX_PENDING 1000 /* more pending files than this: no list (all decided again) */
 
 enum record_state {
@@ -141,9 +142,12 @@ void record_ids_free(char **ids);
 /* The same for the record ids named in directory dfd (e.g. one of record_open_subdir). */
 int record_list_at(int dfd, char ***ret, size_t *ret_n);
 
-/* Field 22 of /proc/PID/stat (0: self). */
-int proc_pid_starttime(pid_t pid, uint64_t *ret);
-/* /proc/sys/kernel/random/boot_id without the newline. */
-int read_boot_id(char buf[RECORD_BOOT_ID_LEN + 1]);
+/* The per-record lock that makes one close or gc at a time sweep a record
+ * (StateDir/locks/ID, flock, non-blocking). Returns the lock fd, -EBUSY when another close
+ * or gc holds it, or -errno. record_unlock closes fd, and removes the lock file first when
+ * unlink_it (the record is gone). */
+int record_lock(const char *statedir, const char *id);
+void record_unlock(const char *statedir, const char *id, int fd, bool unlink_it);
+
 
 const char *record_state_to_string(enum record_state s);

@@ -80,14 +80,6 @@ const char *remove_check_str(enum remove_check c)
 									: "unknown";
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- handles ---- */
 
 struct handle_buf {
@@ -415,7 +407,7 @@ static _Noreturn void child_main(struct remove_batch *b, int wfd, char *pathbuf,
 	hook_pause_wait();
 #endif
 	for (i = 0; i < b->n; i++) {
-		if (b->deadline_ns && mono_ns() >= b->deadline_ns)
+		if (b->deadline_ns && now_ns(CLOCK_MONOTONIC) >= b->deadline_ns)
 			_exit(2); /* the parent marks the rest not-run */
 		child_one(b, wfd, i, &pfd, &pdir, pathbuf, pathsize);
 	}
@@ -457,7 +449,7 @@ static bool reap_until(pid_t pid, int pidfd, uint64_t until_ns)
 			return true;
 		if (w < 0 && errno != EINTR)
 			return false;
-		now = mono_ns();
+		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= until_ns)
 			return false;
 		if (pidfd >= 0) {
@@ -535,7 +527,7 @@ int remove_batch(struct remove_batch *b, struct remove_result *results)
 		ssize_t k;
 
 		if (b->deadline_ns) {
-			uint64_t now = mono_ns();
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 			if (now >= b->deadline_ns)
 				break;
@@ -576,12 +568,12 @@ int remove_batch(struct remove_batch *b, struct remove_result *results)
 	 * wait for it past the grace: a child asleep in the kernel for good is left. */
 	if (got < b->n)
 		kill(pid, SIGKILL);
-	if (!reap_until(pid, pidfd, MAX(mono_ns(), b->deadline_ns) + REMOVE_GRACE_MS * NSEC_PER_MSEC))
+	if (!reap_until(pid, pidfd, MAX(now_ns(CLOCK_MONOTONIC), b->deadline_ns) + REMOVE_GRACE_MS * NSEC_PER_MSEC))
 		b->abandoned = true;
 	for (i = 0; got < b->n && i < b->n; i++) {
 		if (results[i].check != REMOVE_CHECK_NOT_RUN)
 			continue;
-		if (!(b->deadline_ns && mono_ns() >= b->deadline_ns) && !b->abandoned)
+		if (!(b->deadline_ns && now_ns(CLOCK_MONOTONIC) >= b->deadline_ns) && !b->abandoned)
 			results[i].err = ECHILD; /* the child died early */
 		settle_unanswered(b, i, &results[i]);
 		if (results[i].status == REMOVE_REMOVED) {

@@ -8,8 +8,12 @@
  */
 #pragma once
 
+#include "json.h"
 #include "pages.h"
+#include "util.h"
 #include "walk.h"
+
+#include <time.h>
 
 struct scan_entry {
 	const struct walk_entry *w; /* dirfd, name, path, statx, depth, leaving */
@@ -49,3 +53,27 @@ int scan_mount(struct pages_ctx *pc, int root_fd, const char *root_path, const s
 
 /* Bytes of s charged to any cgroup whose inode is in the sorted array inos[n]. */
 uint64_t page_scan_charged_to(const struct page_scan *s, const uint64_t *inos, size_t n);
+
+/* A statx timestamp in nanoseconds since the epoch. */
+static inline uint64_t statx_ts_ns(const struct statx_timestamp *t)
+{
+	return (uint64_t)t->tv_sec * NSEC_PER_SEC + t->tv_nsec;
+}
+
+/* "file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev" or "unknown". */
+const char *scan_type_name(mode_t m);
+
+/* What scan_json_line remembers between lines: the last second it formatted. Zero it. */
+struct scan_json {
+	time_t last_sec;
+	char last_sec_str[24];
+};
+
+/* The `scan --json` line of e, with its newline, into b (reset first). charged: the bytes
+ * charged to the --cgroup filter, NULL without one; cg_name(ino, userdata): a charge's
+ * cgroup path, or NULL. The fast way (literal keys, numbers and times formatted by hand);
+ * byte-identical to the same fields written with json.h's writer, which
+ * tests/unit/test_scan_json.c holds it to. */
+void scan_json_line(struct sbuf *b, struct scan_json *c, const struct scan_entry *e,
+		    const uint64_t *charged, const char *(*cg_name)(uint64_t ino, void *userdata),
+		    void *userdata);

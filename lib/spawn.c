@@ -33,14 +33,6 @@ const char *const spawn_base_env[] = {
 	NULL,
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 struct limit {
 	int res;
 	rlim_t cur, max;
@@ -158,7 +150,7 @@ static int ms_left(uint64_t deadline)
 
 	if (!deadline)
 		return -1;
-	now = mono_ns();
+	now = now_ns(CLOCK_MONOTONIC);
 	if (now >= deadline)
 		return 0;
 	return (int)MIN((deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC, (uint64_t)INT32_MAX);
@@ -296,14 +288,14 @@ static int run_fork(char *const argv[], char *const envp[], uint64_t deadline)
 			break;
 		}
 		if (ms_left(deadline) == 0) {
-			uint64_t until = mono_ns() + SPAWN_GRACE_MS * NSEC_PER_MSEC;
+			uint64_t until = now_ns(CLOCK_MONOTONIC) + SPAWN_GRACE_MS * NSEC_PER_MSEC;
 			struct timespec ts = {0, 2 * 1000 * 1000};
 
 			(void)kill(-pid, SIGKILL);
 			(void)kill(pid, SIGKILL);
 			/* Reaped if it ends within the grace; one asleep in the kernel for good
 			 * is left (the host's SIGCHLD handling, restored below, reaps it). */
-			while (waitpid(pid, &status, WNOHANG) == 0 && mono_ns() < until)
+			while (waitpid(pid, &status, WNOHANG) == 0 && now_ns(CLOCK_MONOTONIC) < until)
 				nanosleep(&ts, NULL);
 			r = -ETIMEDOUT;
 			break;
@@ -335,7 +327,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o)
 	if (!envp)
 		return -ENOMEM;
 	if (o && o->timeout_ns)
-		deadline = mono_ns() + o->timeout_ns;
+		deadline = now_ns(CLOCK_MONOTONIC) + o->timeout_ns;
 	if (!(o && (o->flags & SPAWN_FORCE_FORK))) {
 		r = run_clone3(argv, envp, deadline);
 		if (r != -ENOSYS && r != -EPERM)

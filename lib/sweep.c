@@ -119,7 +119,7 @@ static uint64_t ts_ns(const struct statx_timestamp *t)
 	return t->tv_sec < 0 ? 0 : (uint64_t)t->tv_sec * NSEC_PER_SEC + t->tv_nsec;
 }
 
-static void cands_free(struct sweep *s)
+static void cands_done(struct sweep *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->c[i].name);
@@ -453,7 +453,6 @@ static int load_cgroup(struct sweep *s)
 {
 	struct cg_root root = {.fd = -1};
 	struct cgroup cg = {.fd = -1};
-	struct cg_list l = {0};
 	int r;
 
 	if (s->rec->cg_mode == CG_NONE || !s->rec->cgroup || !s->rec->cgroup_session)
@@ -467,20 +466,8 @@ static int load_cgroup(struct sweep *s)
 		add_reason(s->res, "session cgroup gone: attributed by uid and creation time only");
 		goto out;
 	}
-	r = cg_list_descendants(&root, &cg, &l);
-	if (r < 0)
-		goto out;
-	s->inos = malloc(l.n * sizeof(*s->inos));
-	if (!s->inos) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < l.n; i++)
-		s->inos[i] = l.v[i].ino;
-	s->n_inos = l.n;
-	r = 0;
+	r = cg_descendant_inos(&root, &cg, &s->inos, &s->n_inos);
 out:
-	cg_list_free(&l);
 	cgroup_done(&cg);
 	cg_root_close(&root);
 	return r == -ENOMEM ? r : 0;
@@ -500,7 +487,7 @@ struct use {
  * deadline), so that naming never costs the removal its time. */
 static uint64_t naming_deadline(uint64_t deadline_ns)
 {
-	uint64_t now = now_monotonic_ns();
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 	if (!deadline_ns)
 		return now + NSEC_PER_SEC;
@@ -1426,8 +1413,8 @@ static void audit_summary(const struct sweep *s, int r)
 		.removed = res->removed, .removed_bytes = res->removed_bytes, .kept = res->kept,
 		.deferred = res->deferred, .errors = res->errors + (r < 0),
 		.incomplete = res->incomplete || r < 0,
-		.duration_ms = (now_monotonic_ns() - p->started_ns) / NSEC_PER_MSEC,
-		.policy_sha256 = p->policy_sha256, .time_ns = now_realtime_ns(),
+		.duration_ms = (now_ns(CLOCK_MONOTONIC) - p->started_ns) / NSEC_PER_MSEC,
+		.policy_sha256 = p->policy_sha256, .time_ns = now_ns(CLOCK_REALTIME),
 		.trigger = p->trigger,
 		.reason = p->reason ? p->reason : res->reason[0] ? res->reason : NULL,
 		.unlisted = res->unlisted,
@@ -1625,7 +1612,7 @@ out:
 	audit_seen_done(&s->seen);
 	journal_close(s->jw);
 	free(s->seen_pending);
-	cands_free(s);
+	cands_done(s);
 	free(s);
 	if (r < 0) {
 		free(res->pending);
@@ -1740,7 +1727,7 @@ int record_is_alive(const struct session_record *rec)
 	int r;
 
 	/* Boot id unreadable: the pid and its start time still tell. */
-	if (read_boot_id(boot) == 0 && !streq(boot, rec->boot_id))
+	if (proc_boot_id(boot) == 0 && !streq(boot, rec->boot_id))
 		return 0;
 	if (rec->pid <= 0)
 		return 0;

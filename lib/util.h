@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -49,6 +50,8 @@ static inline void closedirp(DIR **d)
 		closedir(*d);
 }
 
+/* Destructor names: foo_done(struct foo *) releases what the struct holds and zeroes it (the
+ * struct itself is the caller's: on the stack, inside another); foo_free(p) also frees p. */
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
@@ -81,9 +84,13 @@ static inline bool streq_ptr(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static inline bool startswith(const char *s, const char *prefix)
+/* What follows prefix in s, or NULL when s does not start with it: the caller never counts
+ * the prefix's length by hand. */
+static inline const char *startswith(const char *s, const char *prefix)
 {
-	return strncmp(s, prefix, strlen(prefix)) == 0;
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
 /* Like close() but returns -1 so `fd = safe_close(fd)` reads well. */
@@ -105,3 +112,14 @@ static inline int negative_errno(void)
 
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_MSEC 1000000ULL
+
+/* The one clock reader: nanoseconds on `clock` (CLOCK_MONOTONIC for deadlines and durations,
+ * CLOCK_REALTIME for what records and audit lines say). clock_gettime cannot fail on the
+ * clocks this tree names. */
+static inline uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}

@@ -4,6 +4,7 @@
 #include "util.h"
 #include "dirent64.h"
 
+#include <assert.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -23,20 +24,6 @@ struct frame {
 	struct statx stx;
 	char *name; /* name in the parent (for the leaving call) */
 };
-
-uint64_t now_monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t now_realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static int openat2_beneath(int dirfd, const char *name, int flags)
 {
@@ -62,6 +49,9 @@ static bool same_identity(int fd, const struct statx *want)
 
 int walk_open_file(int dirfd, const char *name, const struct statx *stx)
 {
+	assert(dirfd >= 0);
+	assert(name);
+	assert(stx);
 	if (!S_ISREG(stx->stx_mode))
 		return -EBADFD;
 	/* Never by name: between the walk's statx and an open the entry can be exchanged
@@ -134,6 +124,10 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 	unsigned depth = 0; /* index of the top frame */
 	struct statx root_stx;
 	int r = 0;
+
+	assert(root_fd >= 0);
+	assert(root_path);
+	assert(fn);
 
 	*st = (struct walk_stats){0};
 	if (statx(root_fd, "", AT_EMPTY_PATH, STATX_WANT, &root_stx) < 0)
@@ -209,7 +203,7 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 			set_incomplete(st, "entries");
 			break;
 		}
-		if (deadline && (st->entries & 255) == 0 && now_monotonic_ns() > deadline) {
+		if (deadline && (st->entries & 255) == 0 && now_ns(CLOCK_MONOTONIC) > deadline) {
 			set_incomplete(st, "time");
 			break;
 		}

@@ -68,5 +68,3 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
  * into the name is ever opened. Never blocks on a lease (-EWOULDBLOCK). */
 int walk_open_file(int dirfd, const char *name, const struct statx *stx);
 
-uint64_t now_monotonic_ns(void);
-uint64_t now_realtime_ns(void);

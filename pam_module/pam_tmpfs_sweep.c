@@ -116,36 +116,36 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 {
 	*o = (struct options){.timeout_ns = DEFAULT_TIMEOUT_NS};
 	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		uint64_t v;
+		const char *a = argv[i], *v;
+		uint64_t t;
 
-		if (startswith(a, "conf=") && a[5] == '/') {
-			o->conf = a + 5;
-		} else if (startswith(a, "timeout=")) {
-			if (parse_u64(a + 8, &v) < 0 || v == 0 || v > MAX_TIMEOUT_S)
-				pam_syslog(pamh, LOG_ERR, "bad option %s, using timeout=5", a);
+		if ((v = startswith(a, "conf=")) && v[0] == '/') {
+			o->conf = v;
+		} else if ((v = startswith(a, "timeout="))) {
+			if (parse_u64(v, &t) < 0 || t == 0 || t > MAX_TIMEOUT_S)
+				pam_syslog(pamh, LOG_ERR, "bad option \"%s\", using timeout=5", a);
 			else
-				o->timeout_ns = v * NSEC_PER_SEC;
+				o->timeout_ns = t * NSEC_PER_SEC;
 		} else if (streq(a, "cgroup=inherit")) {
 			o->create_cgroup = false;
 		} else if (streq(a, "cgroup=create")) {
 			o->create_cgroup = true;
-		} else if (startswith(a, "cgroup_parent=") && a[14] == '/') {
-			o->cgroup_parent = a + 14;
-		} else if (startswith(a, "service=")) {
-			o->services = a + 8;
+		} else if ((v = startswith(a, "cgroup_parent=")) && v[0] == '/') {
+			o->cgroup_parent = v;
+		} else if ((v = startswith(a, "service="))) {
+			o->services = v;
 			if (!service_list_ok(o->services)) {
 				o->services_bad = true;
-				pam_syslog(pamh, LOG_ERR, "bad option %s: the module does nothing", a);
+				pam_syslog(pamh, LOG_ERR, "bad option \"%s\": the module does nothing", a);
 			}
 		} else if (streq(a, "debug")) {
 			o->debug = true;
 #ifdef TMPFS_SWEEP_TEST_HOOKS
-		} else if (startswith(a, "helper=") && a[7] == '/') {
-			o->helper = a + 7;
+		} else if ((v = startswith(a, "helper=")) && v[0] == '/') {
+			o->helper = v;
 #endif
 		} else {
-			pam_syslog(pamh, LOG_ERR, "unknown option %s, ignored", a);
+			pam_syslog(pamh, LOG_ERR, "unknown option \"%s\", ignoring", a);
 		}
 	}
 }
@@ -164,14 +164,6 @@ static int get_item_dup(pam_handle_t *pamh, int item, char **ret)
 		return 0;
 	*ret = strndup(v, 1024);
 	return *ret ? 0 : -ENOMEM;
-}
-
-static uint64_t realtime_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 /* The session record's view of a cg_session (cgroup.h), and back. */
@@ -341,7 +333,7 @@ static void metrics_close_failed(pam_handle_t *pamh, const struct policy *pol, b
 {
 	struct metrics_update u = {
 		.add = {.incomplete = 1, .timeouts = timeout},
-		.last_close_ns = realtime_ns(CLOCK_REALTIME),
+		.last_close_ns = now_ns(CLOCK_REALTIME),
 	};
 	int r;
 
@@ -362,7 +354,7 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 	struct audit *a = open_audit(pamh, pol);
 	struct audit_summary ev = {
 		.session = rec->id, .user = rec->user, .uid = rec->uid, .incomplete = true,
-		.duration_ms = duration_ns / NSEC_PER_MSEC, .time_ns = realtime_ns(CLOCK_REALTIME),
+		.duration_ms = duration_ns / NSEC_PER_MSEC, .time_ns = now_ns(CLOCK_REALTIME),
 		.trigger = "close", .reason = reason,
 	};
 
@@ -370,6 +362,12 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", pol->audit_log);
 	audit_close(a);
 	metrics_close_failed(pamh, pol, streq(reason, "timeout"));
+}
+
+/* policy_errors_say's say() for the module. */
+static void say_policy_error(const char *line, void *userdata)
+{
+	pam_syslog(userdata, LOG_ERR, "%s", line);
 }
 
 /* The policy as the helper will see it. A bad one is said here too (the helper then
@@ -383,14 +381,18 @@ static int load_policy(pam_handle_t *pamh, const struct options *o, struct polic
 	int r = policy_load(path, pol, &errs);
 
 	if (r == -ENOMEM) {
-		policy_errors_free(&errs);
+		policy_errors_done(&errs);
 		return r;
 	}
-	if (r < 0)
-		pam_syslog(pamh, LOG_ERR, "policy %s not used, report only: %s%s%s", path,
-			   errs.n ? errs.v[0].msg : strerror(-r), errs.n > 1 ? " (and more: " : "",
-			   errs.n > 1 ? "tmpfs-sweep check-config)" : "");
-	policy_errors_free(&errs);
+	if (r < 0) {
+		/* The first problem only: this runs at every login; check-config says them all. */
+		size_t more = policy_errors_say(&errs, path, 1, say_policy_error, pamh);
+
+		pam_syslog(pamh, LOG_ERR, "policy \"%s\" not used, report only%s%s%s", path,
+			   errs.n ? "" : ": ", errs.n ? "" : strerror(-r),
+			   more ? " (more problems: tmpfs-sweep check-config)" : "");
+	}
+	policy_errors_done(&errs);
 	return 0;
 }
 
@@ -471,10 +473,10 @@ static int open_session(pam_handle_t *pamh, int flags, const struct options *o)
 	 * time from it, and it lags the fine clock by up to a tick, so a file made just
 	 * after open could otherwise be "born before" the session. The id uses the fine
 	 * clock, unique even for one process opening sessions in a loop. */
-	rec.start_ns = realtime_ns(CLOCK_REALTIME_COARSE);
+	rec.start_ns = now_ns(CLOCK_REALTIME_COARSE);
 	r = proc_pid_starttime(0, &rec.pid_start);
 	if (r >= 0)
-		r = record_make_id(rec.pid, realtime_ns(CLOCK_REALTIME), id, sizeof(id));
+		r = record_make_id(rec.pid, now_ns(CLOCK_REALTIME), id, sizeof(id));
 	if (r >= 0 && !(rec.id = strdup(id)))
 		r = -ENOMEM;
 	if (r < 0)
@@ -485,7 +487,7 @@ static int open_session(pam_handle_t *pamh, int flags, const struct options *o)
 		r = -ENOMEM;
 		goto out;
 	}
-	if (read_boot_id(rec.boot_id) < 0)
+	if (proc_boot_id(rec.boot_id) < 0)
 		rec.boot_id[0] = '\0';
 
 	setup_cgroup(pamh, o, &rec);
@@ -519,7 +521,7 @@ static int open_session(pam_handle_t *pamh, int flags, const struct options *o)
 	r = 0;
 out:
 	record_done(&rec);
-	policy_free(&pol);
+	policy_done(&pol);
 	return r;
 }
 
@@ -534,14 +536,6 @@ static int helper_usable(const char *path)
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) || !(st.st_mode & 0100))
 		return -EPERM;
 	return 0;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 static int close_session(pam_handle_t *pamh, const struct options *o)
@@ -594,7 +588,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 	 * session, and the session cgroup keeps only what the user left. */
 	restore_cgroup(pamh, &pol, &rec, true, false);
 
-	t0 = mono_ns();
+	t0 = now_ns(CLOCK_MONOTONIC);
 	r = helper_usable(helper);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "helper %s not run: %s", helper,
@@ -614,10 +608,10 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 			pam_syslog(pamh, LOG_ERR, "helper for session %s killed at the %" PRIu64
 				   " s deadline; record kept for gc", rec.id,
 				   (uint64_t)(o->timeout_ns / NSEC_PER_SEC));
-			audit_close_failed(pamh, &pol, &rec, "timeout", mono_ns() - t0);
+			audit_close_failed(pamh, &pol, &rec, "timeout", now_ns(CLOCK_MONOTONIC) - t0);
 		} else if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot run helper %s: %s", helper, strerror(-r));
-			audit_close_failed(pamh, &pol, &rec, "error", mono_ns() - t0);
+			audit_close_failed(pamh, &pol, &rec, "error", now_ns(CLOCK_MONOTONIC) - t0);
 		} else if (!WIFEXITED(r) || (WEXITSTATUS(r) != 0 && WEXITSTATUS(r) != 7)) {
 			pam_syslog(pamh, LOG_WARNING, "helper for session %s failed (status %d)",
 				   rec.id, WIFEXITED(r) ? WEXITSTATUS(r) : 128 + WTERMSIG(r));
@@ -629,7 +623,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 	r = 0;
 out:
 	record_done(&rec);
-	policy_free(&pol);
+	policy_done(&pol);
 	return r;
 }
 

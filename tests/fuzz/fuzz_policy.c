@@ -69,9 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	free(d1);
 	free(d2);
-	policy_errors_free(&e);
-	policy_errors_free(&e2);
-	policy_free(&p);
-	policy_free(&q);
+	policy_errors_done(&e);
+	policy_errors_done(&e2);
+	policy_done(&p);
+	policy_done(&q);
 	return 0;
 }

@@ -61,9 +61,10 @@ check "a stack with a bad option still logs the user in" grep -qx logged-in "$T_
 check "close_session has run" sshd_wait_closed 15
 tail -n +$((n0 + 1)) "$SSHD_PAMLOG" | grep -F SYSLOG >"$T_SCRATCH/syslog2" || true
 sed 's/^/    /' "$T_SCRATCH/syslog2"
-check "pam_syslog: unknown option bogus=1, ignored" grep -qF "unknown option bogus=1, ignored" "$T_SCRATCH/syslog2"
+check "pam_syslog: unknown option \"bogus=1\", ignoring" \
+	grep -qF 'unknown option "bogus=1", ignoring' "$T_SCRATCH/syslog2"
 check "pam_syslog: bad timeout=0, the default used" \
-	grep -qF "bad option timeout=0, using timeout=5" "$T_SCRATCH/syslog2"
+	grep -qF 'bad option "timeout=0", using timeout=5' "$T_SCRATCH/syslog2"
 check "pam_syslog (debug): the session was recorded for $u" \
 	grep -qE "session [0-9]+-[0-9]+ recorded for $u" "$T_SCRATCH/syslog2"
 check "pam_syslog (debug): and closed" grep -qE "session [0-9]+-[0-9]+ closed" "$T_SCRATCH/syslog2"

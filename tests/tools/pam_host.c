@@ -26,6 +26,8 @@
  *                                info=TEXT / error=TEXT (newlines as \n, other controls and
  *                                '\' as \xNN) and take it; prompts are always refused
  */
+#include "util.h"
+
 #include <security/pam_appl.h>
 #include <security/pam_modules.h>
 
@@ -108,12 +110,13 @@ static int count_fds(void)
 static long status_kb(const char *key)
 {
 	FILE *f = fopen("/proc/self/status", "re");
+	const char *rest;
 	char line[256];
 	long v = -1;
 
 	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, key, strlen(key)) == 0)
-			v = atol(line + strlen(key));
+		if ((rest = startswith(line, key)))
+			v = atol(rest);
 	if (f)
 		fclose(f);
 	return v;
@@ -191,7 +194,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	for (int i = 4; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *v;
 
 		if (!strcmp(a, "open")) {
 			printf("open=%s\n", code(pam_open_session(pamh, 0)));
@@ -204,26 +207,26 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "end")) {
 			printf("end=%d\n", pam_end(pamh, PAM_SUCCESS));
 			pamh = NULL;
-		} else if (!strncmp(a, "item:rhost=", 11)) {
-			pam_set_item(pamh, PAM_RHOST, a + 11);
-		} else if (!strncmp(a, "item:tty=", 9)) {
-			pam_set_item(pamh, PAM_TTY, a + 9);
-		} else if (!strncmp(a, "user:", 5)) {
-			pam_set_item(pamh, PAM_USER, strcmp(a + 5, "-") ? a + 5 : NULL);
-		} else if (!strncmp(a, "putenv:", 7)) {
-			pam_putenv(pamh, a + 7);
-		} else if (!strncmp(a, "setenv:", 7)) {
-			putenv(strdup(a + 7));
-		} else if (!strncmp(a, "fds:", 4)) {
-			for (int k = atoi(a + 4); k > 0; k--)
+		} else if ((v = startswith(a, "item:rhost="))) {
+			pam_set_item(pamh, PAM_RHOST, v);
+		} else if ((v = startswith(a, "item:tty="))) {
+			pam_set_item(pamh, PAM_TTY, v);
+		} else if ((v = startswith(a, "user:"))) {
+			pam_set_item(pamh, PAM_USER, strcmp(v, "-") ? v : NULL);
+		} else if ((v = startswith(a, "putenv:"))) {
+			pam_putenv(pamh, v);
+		} else if ((v = startswith(a, "setenv:"))) {
+			putenv(strdup(v));
+		} else if ((v = startswith(a, "fds:"))) {
+			for (int k = atoi(v); k > 0; k--)
 				if (open("/dev/null", O_RDONLY) < 0)
 					return 1;
 			printf("fds=%d\n", count_fds());
-		} else if (!strncmp(a, "run:", 4)) {
+		} else if ((v = startswith(a, "run:"))) {
 			pid_t p = fork();
 			int st;
 			if (p == 0) {
-				execl("/bin/sh", "sh", "-c", a + 4, (char *)NULL);
+				execl("/bin/sh", "sh", "-c", v, (char *)NULL);
 				_exit(127);
 			}
 			while (waitpid(p, &st, 0) < 0 && errno == EINTR)
@@ -275,8 +278,8 @@ int main(int argc, char **argv)
 					printf("cgroup=%s", strstr(line, ":memory:") + 8);
 			if (f)
 				fclose(f);
-		} else if (!strncmp(a, "cycles:", 7)) {
-			int n = atoi(a + 7), fds0 = count_fds(), opens = 0, closes = 0;
+		} else if ((v = startswith(a, "cycles:"))) {
+			int n = atoi(v), fds0 = count_fds(), opens = 0, closes = 0;
 			long rss100 = 0;
 			if (pamh)
 				pam_end(pamh, PAM_SUCCESS);

@@ -33,14 +33,6 @@ static void make_path(const char *session, unsigned i, char *out, size_t *len)
 	*len = (size_t)n;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -60,7 +52,7 @@ int main(int argc, char **argv)
 	if (argc == 5 && streq(argv[1], "write")) {
 		const char *session = argv[3];
 		struct audit *a = NULL;
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 		int r, first = 0;
 
 		count = (unsigned)atoi(argv[4]);
@@ -92,7 +84,7 @@ int main(int argc, char **argv)
 			first = r;
 		audit_close(a);
 		printf("rc=%s ms=%.3f\n", first ? strerrorname_np(-first) : "0",
-		       (mono_ns() - t0) / 1e6);
+		       (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 		return first ? 1 : 0;
 	}
 	fprintf(stderr, "usage: t_audit write LOG SESSION COUNT | names SESSION COUNT\n");

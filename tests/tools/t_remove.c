@@ -18,14 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 struct hold {
 	unsigned long at, seen;
 	const char *path;
@@ -188,14 +180,14 @@ int main(int argc, char **argv)
 		for (k = 0; k < 2000 && access(go, F_OK) < 0; k++)
 			usleep(10000);
 	}
-	t0 = now_ns();
+	t0 = now_ns(CLOCK_MONOTONIC);
 	b = (struct remove_batch){
 		.root_fd = root_fd, .dirs = dirs, .n_dirs = n_dirs, .items = items, .n = n,
 		.creds = &c, .deadline_ns = deadline_ms ? t0 + deadline_ms * NSEC_PER_MSEC : 0,
 		.on_result = hold.at ? on_answer : NULL, .userdata = &hold,
 	};
 	r = remove_batch(&b, res);
-	fprintf(stderr, "batch_ms=%.3f removed=%d n=%zu abandoned=%d\n", (now_ns() - t0) / 1e6,
+	fprintf(stderr, "batch_ms=%.3f removed=%d n=%zu abandoned=%d\n", (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
 		r, n, b.abandoned);
 	for (i = 0; i < n; i++)
 		printf("%s %s %s %s\n", rels[i], remove_status_str(res[i].status),

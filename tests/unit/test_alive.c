@@ -52,7 +52,7 @@ static void make(struct session_record *r, pid_t pid, uint64_t start_ns, uid_t u
 	r->uid = uid;
 	r->user = strdup("alice");
 	r->start_ns = start_ns;
-	assert_int_equal(read_boot_id(r->boot_id), 0);
+	assert_int_equal(proc_boot_id(r->boot_id), 0);
 	r->pid = pid;
 	if (proc_pid_starttime(pid, &r->pid_start) < 0)
 		r->pid_start = 1;

@@ -280,7 +280,7 @@ static void test_audit_format_nasty(void **state)
 	assert_ptr_equal(strchr(b.buf, '\n'), b.buf + b.len - 1);
 	assert_non_null(strstr(b.buf,
 		"\"path\":\"/dev/shm/\\n{\\\"event\\\":\\\"session-close\\\"}\\u001b\\u2028\\udcff-\""));
-	sbuf_free(&b);
+	sbuf_done(&b);
 }
 
 int main(void)

@@ -90,12 +90,12 @@ static void render(const char *tmpl, const char *out)
 	while (fgets(line, sizeof(line), in)) {
 		const char *keys[] = {"@V2@", "@V1MEM@", "@UNIFIED@"};
 		const char *vals[] = {V2, V1MEM, UNIFIED};
-		for (const char *s = line; *s;) {
+		for (const char *s = line, *rest; *s;) {
 			bool done = false;
 			for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
-				if (startswith(s, keys[k])) {
+				if ((rest = startswith(s, keys[k]))) {
 					fputs(vals[k], o);
-					s += strlen(keys[k]);
+					s = rest;
 					done = true;
 					break;
 				}
@@ -600,7 +600,7 @@ static void test_list_descendants(void **state)
 	assert_null(cg_list_find(&l, ino_of("%s/memory.stat", V2)));
 	assert_null(cg_list_find(&l, 0));
 	assert_null(cg_list_find(&l, UINT64_MAX));
-	cg_list_free(&l);
+	cg_list_done(&l);
 	assert_int_equal(l.n, 0);
 	assert_null(l.v);
 	cgroup_done(&cg);
@@ -615,7 +615,7 @@ static void test_list_descendants(void **state)
 	assert_non_null(cg_list_find(&l, cg.ino));
 	assert_null(cg_list_find(&l, ino_of("%s/system.slice", V2)));
 	assert_null(cg_list_find(&l, ino_of("%s", V2)));
-	cg_list_free(&l);
+	cg_list_done(&l);
 	cgroup_done(&cg);
 
 	/* a leaf: just itself */
@@ -624,7 +624,7 @@ static void test_list_descendants(void **state)
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].rel, "/system.slice/sshd.service");
 	assert_int_equal(l.v[0].ino, cg.ino);
-	cg_list_free(&l);
+	cg_list_done(&l);
 	cgroup_done(&cg);
 	cg_root_close(&r);
 }
@@ -655,7 +655,7 @@ static void test_list_many(void **state)
 		assert_non_null(n);
 		assert_string_equal(n->rel, rel);
 	}
-	cg_list_free(&l);
+	cg_list_done(&l);
 	cgroup_done(&cg);
 	cg_root_close(&r);
 }

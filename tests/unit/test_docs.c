@@ -97,7 +97,7 @@ static void roff_line(const char *line, size_t len, char *out, size_t size)
 	buf[n] = '\0';
 	/* Escapes: \- \e \(dq \fB \fI \fR \fP */
 	n = 0;
-	for (const char *s = buf; *s && n + 1 < size; s++) {
+	for (const char *s = buf, *rest; *s && n + 1 < size; s++) {
 		if (s[0] == '\\' && s[1] == '-') {
 			out[n++] = '-';
 			s++;
@@ -106,9 +106,9 @@ static void roff_line(const char *line, size_t len, char *out, size_t size)
 			s++;
 		} else if (s[0] == '\\' && s[1] == 'f' && s[2]) {
 			s += 2;
-		} else if (startswith(s, "\\(dq")) {
+		} else if ((rest = startswith(s, "\\(dq"))) {
 			out[n++] = '"';
-			s += 3;
+			s = rest - 1; /* the loop steps past the last */
 		} else {
 			out[n++] = *s;
 		}

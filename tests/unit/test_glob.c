@@ -22,8 +22,8 @@ static bool gm(const char *pattern, const char *path)
 	assert_int_equal(glob_compile(pattern, &g, &err), 0);
 	assert_int_equal(glob_path_split(path, &gp), 0);
 	r = glob_match(&g, &gp, "alice", 1000);
-	glob_path_free(&gp);
-	glob_free(&g);
+	glob_path_done(&gp);
+	glob_done(&g);
 	return r;
 }
 
@@ -73,7 +73,7 @@ static void test_policy_lone_star(void **state)
 			 POLICY_REPORT);
 	assert_null(rule);
 	assert_null(policy_match(&p, NULL, "/W/a/b/c", "alice", 1000, created, 1, false));
-	policy_free(&p);
+	policy_done(&p);
 }
 
 int main(void)

@@ -165,7 +165,7 @@ static int seen_line(const char *audit, const char *path)
 	assert_int_equal(audit_format_file(&b, &f), 0);
 	assert_int_equal(write(fd, b.buf, b.len), (ssize_t)b.len);
 	close(fd);
-	sbuf_free(&b);
+	sbuf_done(&b);
 	return 0;
 }
 

@@ -281,7 +281,7 @@ static void test_python_parses(void **state)
 	assert_non_null(f);
 	fputs(sbuf_str(&b), f);
 	assert_int_equal(fclose(f), 0);
-	sbuf_free(&b);
+	sbuf_done(&b);
 
 	/* strict UTF-8 decode of the whole file, splitlines() (which also splits on
 	 * U+2028, U+0085...) must give exactly one object per sample, and the original
@@ -344,7 +344,7 @@ static void test_sbuf_basics(void **state)
 	assert_false(b.need_comma);
 	sbuf_printf(&b, "%s", "");
 	assert_string_equal(sbuf_str(&b), "");
-	sbuf_free(&b);
+	sbuf_done(&b);
 	assert_null(b.buf);
 	assert_int_equal(b.len, 0);
 	assert_int_equal(b.cap, 0);
@@ -355,7 +355,7 @@ static void test_sbuf_basics(void **state)
 	sbuf_printf(&b, "%d", 1);
 	assert_int_equal(b.len, 0);
 	assert_null(sbuf_str(&b));
-	sbuf_free(&b);
+	sbuf_done(&b);
 	assert_false(b.oom);
 }
 
@@ -395,7 +395,7 @@ static void test_sbuf_growth(void **state)
 		json_add_string(&b, "\xff\n", 2);
 	assert_int_equal(b.len, 1000 * (2 + 6 + 2));
 	assert_memory_equal(sbuf_str(&b) + 10 * 999, "\"\\udcff\\n\"", 10);
-	sbuf_free(&b);
+	sbuf_done(&b);
 }
 
 static void test_object_writer(void **state)
@@ -447,7 +447,7 @@ static void test_object_writer(void **state)
 	json_kv_u64(&b, "only", 0);
 	json_end(&b);
 	assert_string_equal(sbuf_str(&b), "{\"only\":0}");
-	sbuf_free(&b);
+	sbuf_done(&b);
 }
 
 static void test_time_ns(void **state)
@@ -479,7 +479,7 @@ static void test_time_ns(void **state)
 	sbuf_adds(&b, "t=");
 	sbuf_add_time_ns(&b, 1);
 	assert_string_equal(sbuf_str(&b), "t=1970-01-01T00:00:00.000000001Z");
-	sbuf_free(&b);
+	sbuf_done(&b);
 	if (tz)
 		setenv("TZ", tz, 1);
 	else

@@ -76,7 +76,7 @@ static void test_format_parse(void **state)
 	assert_non_null(strstr(b.buf, "tmpfs_sweep_removed_bytes_total 1099511627776\n"));
 	metrics_parse(b.buf, b.len, &back);
 	assert_memory_equal(&m, &back, sizeof(m));
-	sbuf_free(&b);
+	sbuf_done(&b);
 }
 
 static void test_parse_ignores_others(void **state)

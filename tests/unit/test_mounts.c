@@ -2,7 +2,9 @@
 /*
  * test_mounts.c: lib/mounts.c: the tmpfs list from fixture mountinfo files (filter,
  * stacked mounts, escaped names) and from this system; mounts_open_root's refusals
- * (relative, symlinked, not tmpfs, not a mount point) and its one success, /dev/shm.
+ * (relative, symlinked, not tmpfs, not a mount point) and its one success, /dev/shm;
+ * the module's quick way to a watched root (mounts_open_root_id, no mount table) against
+ * libmount's table, on this system and on stacked, hidden and shadowed scratch mounts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,11 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <libmount.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -127,7 +134,7 @@ static void test_load_fixture(void **state)
 	assert_null(mounts_find_path(&l, "/run/user"));
 	assert_null(mounts_find_path(&l, "/dev/shm/x"));
 
-	mount_list_free(&l);
+	mount_list_done(&l);
 	assert_int_equal(l.n, 0);
 	assert_null(l.v);
 }
@@ -164,7 +171,7 @@ static void test_load_stacked_order(void **state)
 	m = mounts_find_path(&l, "/other");
 	assert_non_null(m);
 	assert_int_equal(m->mnt_id, 41);
-	mount_list_free(&l);
+	mount_list_done(&l);
 	unlink(p);
 
 	/* no tmpfs at all: an empty list, not an error */
@@ -175,7 +182,7 @@ static void test_load_stacked_order(void **state)
 	assert_int_equal(mounts_load_tmpfs(p, &l), 0);
 	assert_int_equal(l.n, 0);
 	assert_null(mounts_find_path(&l, "/"));
-	mount_list_free(&l);
+	mount_list_done(&l);
 	unlink(p);
 
 	/* mountinfo's other escapes: \011 tab, \012 newline, \134 backslash */
@@ -189,7 +196,7 @@ static void test_load_stacked_order(void **state)
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].path, "/mnt/t\tab\nnl\\bs");
 	assert_int_equal(l.v[0].mnt_id, 50);
-	mount_list_free(&l);
+	mount_list_done(&l);
 	unlink(p);
 
 	assert_true(mounts_load_tmpfs(p, &l) < 0); /* no such file */
@@ -207,7 +214,7 @@ static void test_load_overmounted_by_other_fs(void **state)
 	assert_null(mounts_find_path(&l, "/hidden"));
 	assert_null(mounts_find_dev(&l, makedev(0, 60)));
 	assert_int_equal(l.n, 1);
-	mount_list_free(&l);
+	mount_list_done(&l);
 }
 
 static void test_load_system(void **state)
@@ -234,7 +241,7 @@ static void test_load_system(void **state)
 	}
 	for (size_t i = 0; i < l.n; i++)
 		assert_true(l.v[i].path[0] == '/');
-	mount_list_free(&l);
+	mount_list_done(&l);
 }
 
 static void test_open_root_refusals(void **state)
@@ -339,6 +346,183 @@ static void test_is_tmpfs_mountpoint(void **state)
 	assert_true(mounts_is_tmpfs_mountpoint("dev/shm") != 1);
 }
 
+/*
+ * The quick way (mounts_open_root_id: open, fstatfs, statx) and the general way (the
+ * libmount table, mounts_load_tmpfs) must agree for every mount point of mountinfo: what
+ * the quick way accepts is in the table as the topmost tmpfs there, with the same mount
+ * id and device; what it refuses that the table lists is refused for a reason the table
+ * cannot see (the path is "/", crosses a symlink, is not ours to traverse, or no longer
+ * reaches that mount: a mount over a parent directory shadows it). Returns the number of
+ * disagreements (said on stderr); *n_agree counts the mount points accepted by both.
+ */
+static int compare_with_libmount(size_t *n_agree)
+{
+	struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct mount_list l = {0};
+	struct libmnt_fs *fs;
+	int bad = 0;
+
+	*n_agree = 0;
+	if (!tb || !it || mnt_table_parse_file(tb, "/proc/self/mountinfo") < 0 ||
+	    mounts_load_tmpfs(NULL, &l) < 0) {
+		fprintf(stderr, "cannot read the mount table\n");
+		bad = 1;
+		goto out;
+	}
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *target = mnt_fs_get_target(fs);
+		const struct tmpfs_mount *m = target ? mounts_find_path(&l, target) : NULL;
+		uint64_t id = 0;
+		dev_t dev = 0;
+		struct stat st;
+		int fd = -1, r;
+
+		if (!target)
+			continue;
+		r = mounts_open_root_id(target, &fd, &id, &dev);
+		if (fd >= 0)
+			close(fd);
+		if (r == 0) {
+			if (!m || (uint64_t)m->mnt_id != id || m->dev != dev) {
+				fprintf(stderr, "%s: quick: tmpfs mount %" PRIu64 " (%u:%u); libmount: %s\n",
+					target, id, major(dev), minor(dev),
+					m ? "another mount" : "not the topmost tmpfs there");
+				bad++;
+			} else {
+				(*n_agree)++;
+			}
+		} else if (m && !(r == -EPERM && streq(target, "/")) && r != -ELOOP && r != -EACCES &&
+			   stat(target, &st) == 0 && st.st_dev == m->dev) {
+			fprintf(stderr, "%s: quick: %s; libmount: tmpfs mount %d, and the path reaches it\n",
+				target, strerror(-r), m->mnt_id);
+			bad++;
+		}
+	}
+out:
+	mount_list_done(&l);
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
+	return bad;
+}
+
+static void test_open_root_id_matches_libmount(void **state)
+{
+	size_t agree;
+
+	assert_int_equal(compare_with_libmount(&agree), 0);
+	if (mounts_is_tmpfs_mountpoint("/dev/shm") == 1)
+		assert_true(agree >= 1);
+}
+
+static bool mkdirs(const char *base, const char *const *names, size_t n)
+{
+	char p[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%s", base, names[i]);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return false;
+	}
+	return true;
+}
+
+static bool mount_at(const char *base, const char *src, const char *target, const char *type,
+		     unsigned long flags)
+{
+	char t[PATH_MAX], s[PATH_MAX];
+
+	snprintf(t, sizeof(t), "%s/%s", base, target);
+	if (src && src[0] != '/')
+		snprintf(s, sizeof(s), "%s/%s", base, src);
+	else
+		snprintf(s, sizeof(s), "%s", src ? src : "none");
+	if (mount(s, t, type, flags, type ? "size=1m" : NULL) < 0) {
+		fprintf(stderr, "mount %s on %s: %m\n", s, t);
+		return false;
+	}
+	return true;
+}
+
+/* In a private mount namespace of a child (a user namespace too when not root): a tmpfs
+ * mounted twice on one point, one hidden under a bind mount of a disk directory, one
+ * inside another, one shadowed by a tmpfs over its parent directory, and a bind mount of
+ * a tmpfs subdirectory. Exit 0: the two ways agree (and on at least the four visible
+ * ones); 1: they disagree; 2: too few agreed; 77: no namespace here. */
+static int namespace_child(const char *base)
+{
+	static const char *const dirs[] = {"stack", "hidden", "plain", "outer", "par", "par/x",
+					   "sub"};
+	size_t agree;
+	int bad;
+
+	if (unshare(CLONE_NEWNS) < 0) {
+		uid_t uid = getuid();
+		gid_t gid = getgid();
+		char map[64];
+		int fd;
+
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+			return 77;
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+		if ((fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC)) >= 0)
+			(void)!write(fd, "deny", 4), close(fd);
+		if ((fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC)) < 0 ||
+		    write(fd, map, strlen(map)) < 0)
+			return 77;
+		close(fd);
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+		if ((fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC)) < 0 ||
+		    write(fd, map, strlen(map)) < 0)
+			return 77;
+		close(fd);
+	}
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 77;
+	if (!mkdirs(base, dirs, ARRAY_SIZE(dirs)))
+		return 1;
+	if (!mount_at(base, NULL, "stack", "tmpfs", 0) || !mount_at(base, NULL, "stack", "tmpfs", 0) ||
+	    !mount_at(base, NULL, "hidden", "tmpfs", 0) ||
+	    !mount_at(base, "plain", "hidden", NULL, MS_BIND) ||
+	    !mount_at(base, NULL, "outer", "tmpfs", 0))
+		return 1;
+	{
+		static const char *const inner[] = {"outer/inner", "outer/dir"};
+		if (!mkdirs(base, inner, ARRAY_SIZE(inner)))
+			return 1;
+	}
+	if (!mount_at(base, NULL, "outer/inner", "tmpfs", 0) ||
+	    !mount_at(base, "outer/dir", "sub", NULL, MS_BIND) ||
+	    !mount_at(base, NULL, "par/x", "tmpfs", 0) || !mount_at(base, NULL, "par", "tmpfs", 0))
+		return 1;
+	bad = compare_with_libmount(&agree);
+	if (bad)
+		return 1;
+	/* stack (its top), outer, outer/inner, sub, par: and /dev/shm if it is one */
+	return agree >= 5 ? 0 : 2;
+}
+
+static void test_open_root_id_matches_libmount_scratch(void **state)
+{
+	char base[PATH_MAX];
+	pid_t pid;
+	int st;
+
+	pathf(base, sizeof(base), "%s/ns", T);
+	assert_int_equal(mkdir(base, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(namespace_child(base));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		print_message("# no mount namespace for this user here: not checked\n");
+		return;
+	}
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_open_root_symlink_eloop),
 		cmocka_unit_test(test_open_root_dev_shm),
 		cmocka_unit_test(test_is_tmpfs_mountpoint),
+		cmocka_unit_test(test_open_root_id_matches_libmount),
+		cmocka_unit_test(test_open_root_id_matches_libmount_scratch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

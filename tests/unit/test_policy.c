@@ -29,7 +29,7 @@ static void parse_ok(const char *text, struct policy *p)
 	assert_int_equal(r, 0);
 	assert_int_equal(e.n, 0);
 	assert_false(p->report_only);
-	policy_errors_free(&e);
+	policy_errors_done(&e);
 }
 
 static char *dump_str(const struct policy *p)
@@ -67,7 +67,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.max_entries, 10000000);
 	assert_int_equal(p.n_rules, 0);
 	assert_false(p.report_only);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_empty_file(void **state)
@@ -83,10 +83,10 @@ static void test_empty_file(void **state)
 	assert_int_equal(policy_decide(&p, NULL, "/dev/shm/x", "u", 1000, POLICY_CLASS_OWNED, 1, false,
 				       NULL),
 			 POLICY_IGNORE);
-	policy_free(&p);
+	policy_done(&p);
 	parse_ok("# only a comment\n\n   \t\n", &p);
 	assert_int_equal(p.n_rules, 0);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_settings(void **state)
@@ -122,14 +122,14 @@ static void test_settings(void **state)
 	assert_true(p.remove_sysv);
 	assert_int_equal(p.max_depth, 12);
 	assert_int_equal(p.max_entries, 5000);
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("Timeout 7\n", &p);
 	assert_int_equal(p.timeout_ms, 7000);
-	policy_free(&p);
+	policy_done(&p);
 	parse_ok("Timeout 3S\n", &p);
 	assert_int_equal(p.timeout_ms, 3000);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_rules(void **state)
@@ -155,7 +155,7 @@ static void test_rules(void **state)
 	assert_int_equal(p.rules[3].class_mask, POLICY_CLASS_DEFAULT);
 	assert_int_equal(p.rules[3].type, POLICY_TYPE_DIR);
 	assert_int_equal(p.rules[3].line, 4);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 struct bad {
@@ -250,8 +250,8 @@ static void test_errors(void **state)
 		assert_true(p.report_only);
 		assert_int_equal(p.n_rules, 0);
 		assert_int_equal(p.watch.n, 3);
-		policy_errors_free(&e);
-		policy_free(&p);
+		policy_errors_done(&e);
+		policy_done(&p);
 	}
 }
 
@@ -272,15 +272,15 @@ static void test_long_line_and_all_errors(void **state)
 	assert_int_equal(e.v[1].line, 2);
 	assert_int_equal(e.v[2].line, 3);
 	assert_int_equal(e.v[3].line, 4);
-	policy_errors_free(&e);
-	policy_free(&p);
+	policy_errors_done(&e);
+	policy_done(&p);
 
 	/* 4096 bytes exactly is fine. */
 	memset(buf, ' ', 4096);
 	memcpy(buf, "Journal yes", 11);
 	buf[4096] = '\n';
 	assert_int_equal(policy_parse_buffer("x", buf, 4097, &p, NULL), 0);
-	policy_free(&p);
+	policy_done(&p);
 
 	/* Too many stars: 65 rejected, 64 accepted. */
 	strcpy(buf, "report /tmp/");
@@ -288,11 +288,11 @@ static void test_long_line_and_all_errors(void **state)
 		strcat(buf, "*a");
 	assert_int_equal(parse(buf, &p, &e), -EINVAL);
 	assert_non_null(strstr(e.v[0].msg, "more than 64"));
-	policy_errors_free(&e);
-	policy_free(&p);
+	policy_errors_done(&e);
+	policy_done(&p);
 	buf[strlen(buf) - 2] = '\0';
 	parse_ok(buf, &p);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static bool m(const struct policy *p, const char *path, const char *user, uid_t uid)
@@ -311,13 +311,13 @@ static void test_glob(void **state)
 	assert_false(m(&p, "/dev/shm", "u", 1));
 	assert_false(m(&p, "/dev/shmx/a", "u", 1));
 	assert_false(m(&p, "/dev/a", "u", 1));
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("report /tmp/**/x\n", &p);
 	assert_true(m(&p, "/tmp/x", "u", 1)); /* ** matches zero components */
 	assert_true(m(&p, "/tmp/a/b/x", "u", 1));
 	assert_false(m(&p, "/tmp/a/b/xy", "u", 1));
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("report /tmp/a?c\nreport /tmp/*.log\nreport /tmp/100%%\n", &p);
 	assert_true(m(&p, "/tmp/abc", "u", 1));
@@ -327,7 +327,7 @@ static void test_glob(void **state)
 	assert_true(m(&p, "/tmp/.log", "u", 1));
 	assert_false(m(&p, "/tmp/d/x.log", "u", 1)); /* * stays in its component */
 	assert_true(m(&p, "/tmp/100%", "u", 1));
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("report /tmp/%u-*\nreport /run/user/%U/**\n", &p);
 	assert_true(m(&p, "/tmp/alice-1", "alice", 1000));
@@ -343,7 +343,7 @@ static void test_glob(void **state)
 	assert_true(m(&p, "/run/user/1000/f", "alice", 1000));
 	assert_false(m(&p, "/run/user/1001/f", "alice", 1000));
 	assert_false(m(&p, "/run/user/10000/f", "alice", 1000));
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_first_match_and_conditions(void **state)
@@ -384,7 +384,7 @@ static void test_first_match_and_conditions(void **state)
 	assert_int_equal(policy_decide(&p, NULL, "/dev/shm/x", "u", 1, POLICY_CLASS_CHARGED, 1, false,
 				       NULL),
 			 POLICY_REPORT);
-	policy_free(&p);
+	policy_done(&p);
 
 	parse_ok("report /dev/shm/a\nremove /dev/shm/*\n", &p);
 	assert_int_equal(policy_decide(&p, NULL, "/dev/shm/a", "u", 1, POLICY_CLASS_CREATED, 1, false,
@@ -393,7 +393,7 @@ static void test_first_match_and_conditions(void **state)
 	assert_int_equal(policy_decide(&p, NULL, "/dev/shm/b", "u", 1, POLICY_CLASS_CREATED, 1, false,
 				       NULL),
 			 POLICY_REMOVE);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 /* Far beyond an honest match (< 1 ms), far below an exponential one (never). */
@@ -431,7 +431,7 @@ static void test_linear_matching(void **state)
 	 * under a millisecond. The bound is that far from both, so a loaded machine cannot
 	 * reach it (no figure is asserted here). */
 	assert_true(dt < MATCH_BOUND_MS);
-	policy_free(&p);
+	policy_done(&p);
 
 	/* 32 `**` components against a path of 2048 components. */
 	strcpy(pat, "report /tmp");
@@ -449,7 +449,7 @@ static void test_linear_matching(void **state)
 	assert_true(dt < MATCH_BOUND_MS);
 	strcat(path, "/b");
 	assert_true(m(&p, path, "u", 1));
-	policy_free(&p);
+	policy_done(&p);
 	free(path);
 }
 
@@ -475,7 +475,7 @@ static void test_watch_paths(void **state)
 	for (char **s = v; *s; s++)
 		free(*s);
 	free(v);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_root_safety(void **state)
@@ -487,7 +487,7 @@ static void test_root_safety(void **state)
 		 "defer /tmp/*/**\nremove /run/user/%U/**\n",
 		 &p);
 	assert_int_equal(p.n_rules, 6);
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void write_file(const char *path, const char *text)
@@ -568,17 +568,17 @@ static void test_exemption(void **state)
 	assert_non_null(policy_user_exempt(&p, NULL, NULL, 2503, NULL, 0, 2000));
 	/* root is exempt as ExemptUsers names it: a list written without root does not. */
 	assert_null(policy_user_exempt(&p, NULL, "root", 0, NULL, 0, 2000));
-	policy_free(&p);
+	policy_done(&p);
 	parse_ok("Watch /dev/shm\n", &p); /* the default list: root */
 	assert_string_equal(policy_user_exempt(&p, NULL, "root", 0, NULL, 0, 2000),
 			    "named in ExemptUsers");
-	policy_free(&p);
+	policy_done(&p);
 	/* none empties it; system users stay exempt, root (uid 0) is not one of them. */
 	parse_ok("ExemptUsers none\n", &p);
 	assert_int_equal(p.exempt_users.n, 0);
 	assert_null(policy_user_exempt(&p, NULL, "root", 0, NULL, 0, 2000));
 	assert_non_null(policy_user_exempt(&p, NULL, "svc", 1500, NULL, 0, 2000));
-	policy_free(&p);
+	policy_done(&p);
 	/* A user the module sweeps can be named: a directory service's, a machine's. */
 	parse_ok("ExemptUsers alice@corp.example CORP\\bob host$ x_y-z.1\n", &p);
 	assert_non_null(policy_user_exempt(&p, NULL, "alice@corp.example", 2600, NULL, 0, 2000));
@@ -586,11 +586,11 @@ static void test_exemption(void **state)
 	assert_non_null(policy_user_exempt(&p, NULL, "host$", 2601, NULL, 0, 2000));
 	assert_null(policy_user_exempt(&p, NULL, "alice", 2602, NULL, 0, 2000));
 	assert_null(policy_user_exempt(&p, NULL, "bob", 2604, NULL, 0, 2000));
-	policy_free(&p);
+	policy_done(&p);
 	parse_ok("IncludeSystemUsers yes\n", &p);
 	assert_null(policy_user_exempt(&p, NULL, "svc", 1500, NULL, 0, 2000));
 	assert_non_null(policy_user_exempt(&p, NULL, "root", 0, NULL, 0, 2000)); /* the list */
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void roundtrip(const char *text)
@@ -604,8 +604,8 @@ static void roundtrip(const char *text)
 	d2 = dump_str(&q);
 	assert_string_equal(d1, d2);
 	assert_int_equal(p.n_rules, q.n_rules);
-	policy_free(&p);
-	policy_free(&q);
+	policy_done(&p);
+	policy_done(&q);
 }
 
 /* The rule of one session's scope for path (as created, 1 byte, a file), or NULL. */
@@ -705,7 +705,7 @@ static void test_match_blocks(void **state)
 	/* No scope: the rules outside blocks and after Match all only. */
 	assert_int_equal(policy_match(&p, NULL, "/dev/shm/a", "alice", 2000,
 				      POLICY_CLASS_CREATED, 1, false)->line, 17);
-	policy_free(&p);
+	policy_done(&p);
 
 	/* Match Group: root is in group root, in no group tsw-no-such-group. */
 	if (getgrnam("root")) {
@@ -723,7 +723,7 @@ static void test_match_blocks(void **state)
 		su.have_gid = false; /* no group known: a Group criterion does not hold */
 		assert_null(scoped(&p, &su, "/dev/shm/b", &sc));
 		policy_scope_done(&sc);
-		policy_free(&p);
+		policy_done(&p);
 	}
 }
 
@@ -777,7 +777,7 @@ static void test_dump_roundtrip(void **state)
 	assert_non_null(strstr(d, "\nTimeout 2s\n"));
 	assert_non_null(strstr(d, "\nremove /dev/shm/* class=charged,created min-size=1M\n"));
 	assert_non_null(strstr(d, "\nExemptGroups none\n"));
-	policy_free(&p);
+	policy_done(&p);
 }
 
 static void test_shipped_conf(void **state)
@@ -812,7 +812,52 @@ static void test_shipped_conf(void **state)
 	assert_int_equal(policy_decide(&p, NULL, "/dev/shm/old", "u", 1000, POLICY_CLASS_OWNED, 1,
 				       false, NULL),
 			 POLICY_IGNORE);
-	policy_free(&p);
+	policy_done(&p);
+}
+
+struct said {
+	char lines[4][256];
+	size_t n;
+};
+
+static void collect(const char *line, void *userdata)
+{
+	struct said *s = userdata;
+
+	if (s->n < ARRAY_SIZE(s->lines))
+		snprintf(s->lines[s->n], sizeof(s->lines[0]), "%s", line);
+	s->n++;
+}
+
+/* One format for the helper and the module: FILE:LINE: MESSAGE, FILE: MESSAGE about the file
+ * as a whole, at most max lines, and how many were left unsaid. */
+static void test_errors_say(void **state)
+{
+	struct policy_error v[] = {{.line = 3, .msg = (char *)"Bad configuration option: Frob"},
+				   {.line = 0, .msg = (char *)"owned by uid 1000, not root"},
+				   {.line = 7, .msg = (char *)"third"}};
+	struct policy_errors e = {.file = (char *)"/etc/x.conf", .v = v, .n = 3};
+	struct said s = {0};
+
+	assert_int_equal(policy_errors_say(&e, "unused", SIZE_MAX, collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.lines[0], "/etc/x.conf:3: Bad configuration option: Frob");
+	assert_string_equal(s.lines[1], "/etc/x.conf: owned by uid 1000, not root");
+	assert_string_equal(s.lines[2], "/etc/x.conf:7: third");
+
+	s = (struct said){0};
+	assert_int_equal(policy_errors_say(&e, "unused", 1, collect, &s), 2);
+	assert_int_equal(s.n, 1);
+
+	s = (struct said){0};
+	e.file = NULL;
+	assert_int_equal(policy_errors_say(&e, "named.conf", 2, collect, &s), 1);
+	assert_string_equal(s.lines[0], "named.conf:3: Bad configuration option: Frob");
+
+	s = (struct said){0};
+	e.n = 0;
+	assert_int_equal(policy_errors_say(&e, "named.conf", 1, collect, &s), 0);
+	assert_int_equal(s.n, 0);
 }
 
 int main(void)
@@ -834,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_criterion_patterns),
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_shipped_conf),
+		cmocka_unit_test(test_errors_say),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

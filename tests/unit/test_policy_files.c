@@ -110,8 +110,8 @@ static void test_bad_corpus(void **state)
 		assert_true(found);
 		assert_true(p.report_only);
 		assert_int_equal(p.n_rules, 0);
-		policy_errors_free(&e);
-		policy_free(&p);
+		policy_errors_done(&e);
+		policy_done(&p);
 		free(names[i]);
 	}
 	print_message("# %zu bad policies rejected at the expected line\n", n);
@@ -177,9 +177,9 @@ static void good_policy(const char *name, const char *path)
 	assert_int_equal(policy_parse_buffer("dump", d1, strlen(d1), &q, NULL), 0);
 	d2 = dump_str(&q);
 	assert_string_equal(d1, d2);
-	policy_errors_free(&e);
-	policy_free(&p);
-	policy_free(&q);
+	policy_errors_done(&e);
+	policy_done(&p);
+	policy_done(&q);
 }
 
 static void test_good_policies(void **state)

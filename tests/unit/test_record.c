@@ -48,7 +48,7 @@ static void fill(struct session_record *r, pid_t pid, uint64_t start)
 	r->rhost = strdup("evil\nstate=deferred\nuid=0 \\x41 =");
 	r->tty = strdup("ssh");
 	r->start_ns = start;
-	assert_int_equal(read_boot_id(r->boot_id), 0);
+	assert_int_equal(proc_boot_id(r->boot_id), 0);
 	r->cg_mode = CG_V1;
 	r->cgroup = strdup("/user.slice/tmpfs-sweep/x y");
 	r->cgroup_ino = 4242;
@@ -333,6 +333,40 @@ static void test_starttime(void **state)
 	assert_int_equal(proc_pid_starttime(999999999, &a), -ENOENT);
 }
 
+/* One close or gc at a time per record: a second lock is refused while the first is held
+ * (also from another open file description), taken once it is released; unlink_it removes
+ * the lock file, and a malformed id never reaches the directory. */
+static void test_lock(void **state)
+{
+	char id[RECORD_ID_MAX], path[PATH_MAX];
+	struct session_record r;
+	int a, b;
+
+	fill(&r, 4242, 1700000000000000000ULL);
+	assert_int_equal(record_write(statedir, &r), 0);
+	snprintf(id, sizeof(id), "%s", r.id);
+	record_done(&r);
+	snprintf(path, sizeof(path), "%s/locks/%s", statedir, id);
+
+	a = record_lock(statedir, id);
+	assert_true(a >= 0);
+	assert_true(fcntl(a, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(record_lock(statedir, id), -EBUSY);
+	record_unlock(statedir, id, a, false);
+	assert_int_equal(access(path, F_OK), 0);
+	b = record_lock(statedir, id);
+	assert_true(b >= 0);
+	record_unlock(statedir, id, b, true);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+
+	assert_int_equal(record_lock(statedir, "../x"), -EINVAL);
+	assert_int_equal(record_lock(statedir, ""), -EINVAL);
+	assert_int_equal(record_lock("relative", id), -EINVAL);
+	assert_int_equal(record_remove(statedir, id), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_statedir_checks),
 		cmocka_unit_test(test_starttime),
+		cmocka_unit_test(test_lock),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

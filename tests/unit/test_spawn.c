@@ -222,6 +222,8 @@ static void check_dump(unsigned flags)
 	char *s = slurp(out);
 	int n_env = 0, n_fd = 0;
 	for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+		const char *v;
+
 		if (startswith(line, "env=")) {
 			n_env++;
 			assert_true(streq(line, "env=PATH=/usr/sbin:/usr/bin:/sbin:/bin") ||
@@ -238,8 +240,8 @@ static void check_dump(unsigned flags)
 			assert_non_null(strstr(line, "0000000000000000"));
 		} else if (startswith(line, "pgid_is_sid=")) {
 			assert_string_equal(line, "pgid_is_sid=1"); /* one group kill takes all */
-		} else if (startswith(line, "sid=")) {
-			assert_int_not_equal(atoi(line + 4), (int)getsid(0));
+		} else if ((v = startswith(line, "sid="))) {
+			assert_int_not_equal(atoi(v), (int)getsid(0));
 		} else if (startswith(line, "rlimit_core=")) {
 			assert_string_equal(line, "rlimit_core=0");
 		} else if (startswith(line, "rlimit_fsize=")) {

@@ -101,12 +101,12 @@ static void test_names_everywhere(void **state)
 				    "named in ExemptUsers");
 		assert_true(policy_criterion_holds(POLICY_MATCH_USER, p.blocks[0].crit[0].patterns,
 						   names[i]));
-		policy_free(&p);
+		policy_done(&p);
 
 		assert_int_equal(audit_format_session_open(&b, &ev), 0);
 		assert_non_null(strstr(b.buf, i == 0 ? "\"user\":\"alice@corp.example\""
 						     : "\"user\":\"CORP\\\\bob\""));
-		sbuf_free(&b);
+		sbuf_done(&b);
 	}
 	/* An audit line never carries a name that fails the rule. */
 	{
@@ -115,7 +115,7 @@ static void test_names_everywhere(void **state)
 
 		assert_int_equal(audit_format_session_open(&b, &ev), 0);
 		assert_non_null(strstr(b.buf, "\"user\":null"));
-		sbuf_free(&b);
+		sbuf_done(&b);
 	}
 	/* A record whose user fails the rule is not a record. */
 	{
