@@ -20,6 +20,15 @@
  */
 #define PENDING_MAX (2 * PAGES_BATCH_MAX)
 #define DUP_CACHE 64 /* depths whose parent fd duplicate is remembered */
+/*
+ * How long a batch may hold its files open (and mapped) before it runs. In a sparse tree
+ * (one small file among thousands of entries per directory) filling a batch takes
+ * seconds, and a file held open that long is "in use" to a close probing it meanwhile
+ * (it looks twice, 50 ms apart, so that a scanner's instant does not count), which then
+ * keeps it: a scan, an explain, a gc or another policy's close walking the same mount
+ * made closes keep files. In a dense tree a batch fills well within this.
+ */
+#define BATCH_HOLD_NS (10 * NSEC_PER_MSEC)
 
 struct pending {
 	int dirfd; /* ours: a duplicate of the parent's fd */
@@ -41,6 +50,7 @@ struct scan_state {
 	bool stopped;    /* fn said WALK_STOP */
 	struct pending pend[PENDING_MAX];
 	size_t n_pend;
+	uint64_t held_since;	   /* CLOCK_MONOTONIC: the first queued file's enqueue */
 	int dups[2 * PENDING_MAX]; /* every duplicate made since the last flush */
 	size_t n_dups;
 	struct {
@@ -184,6 +194,8 @@ static int enqueue(struct scan_state *s, const struct walk_entry *w, int fd)
 	}
 	if (r < 0)
 		return r;
+	if (s->n_pend == 0)
+		s->held_since = now_ns(CLOCK_MONOTONIC);
 	s->pend[s->n_pend++].slot = r;
 	return WALK_CONTINUE;
 }
@@ -214,6 +226,9 @@ static int on_entry(const struct walk_entry *w, void *userdata)
 	struct scan_entry e = {.w = w};
 	int fd, r;
 
+	if (s->n_pend && now_ns(CLOCK_MONOTONIC) - s->held_since >= BATCH_HOLD_NS &&
+	    flush(s) == WALK_STOP)
+		return WALK_STOP;
 	if (w->leaving)
 		return leave(s, &e);
 	if (!s->pc || !S_ISREG(w->stx->stx_mode) || w->stx->stx_blocks == 0 ||
