@@ -498,6 +498,68 @@ out:
 	free(g);
 }
 
+struct claim {
+	dev_t dev;
+	ino_t ino;
+	size_t i; /* the member */
+	bool removes;
+};
+
+static int cmp_claim(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* A file several members claim (sessions whose windows overlap, records of one session
+ * copied): one after another, the first to remove it would have, and the later ones
+ * would not have found it. So each member after the first that removes it leaves it
+ * (sweep_leave): one line, one removal, under that session. Members are in the order
+ * they are finished in (earliest deadline first; gc: the order of the record ids). */
+static int claim_once(struct member *v, size_t n)
+{
+	_cleanup_free_ struct claim *c = NULL;
+	_cleanup_free_ struct sweep_claim *sc = NULL;
+	size_t total = 0, most = 0, k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t m = v[i].err < 0 ? 0 : sweep_claims(v[i].s, NULL);
+
+		total += m;
+		most = MAX(most, m);
+	}
+	if (total == 0)
+		return 0;
+	c = calloc(total, sizeof(*c));
+	sc = calloc(most, sizeof(*sc));
+	if (!c || !sc)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t m = v[i].err < 0 ? 0 : sweep_claims(v[i].s, sc);
+
+		for (size_t j = 0; j < m; j++)
+			c[k++] = (struct claim){
+				.dev = sc[j].dev, .ino = sc[j].ino, .i = i, .removes = sc[j].removes};
+	}
+	qsort(c, k, sizeof(*c), cmp_claim);
+	for (size_t a = 0, b; a < k; a = b) {
+		bool taken = false;
+
+		for (b = a; b < k && c[b].dev == c[a].dev && c[b].ino == c[a].ino; b++) {
+			if (taken && c[b].i != c[b - 1].i)
+				(void)sweep_leave(v[c[b].i].s, c[b].dev, c[b].ino);
+			else if (c[b].removes)
+				taken = true;
+		}
+	}
+	return 0;
+}
+
 static int cmp_deadline(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
@@ -522,8 +584,10 @@ int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *re
 		v[i] = (struct member){.p = &ps[i]};
 	/* Finished earliest deadline first; each member keeps its own params and result. */
 	qsort(v, n, sizeof(*v), cmp_deadline);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		v[i].err = sweep_start(v[i].p, &res[v[i].p - ps], &v[i].s);
+		sweep_share_pages(v[i].s);
+	}
 	/* No page scanner: each member's own start said so in its reason. */
 	if (pages_ctx_new(&pc) < 0)
 		pc = NULL;
@@ -535,6 +599,8 @@ int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *re
 				r = walk_one(v, n, i, m, deadline_ns, pc, walked);
 	}
 	pages_ctx_free(pc);
+	if (r == 0)
+		r = claim_once(v, n);
 	for (size_t i = 0; i < n; i += CHUNK) {
 		size_t end = MIN(n, i + CHUNK);
 

@@ -56,16 +56,24 @@ check "gc wrote no audit line" test "$(not_open "$fl/audit-mid")" -eq "$n0"
 check "records were read once a run, not once per record ($opens opens < $((4 * N)))" \
 	test "$opens" -gt 0 -a "$opens" -lt $((4 * N))
 
-# The user has left: gc sweeps them all.
-ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat -o "$T_SCRATCH/strace2" "$SWEEP" gc --conf "$P_CONF" \
-	>"$T_SCRATCH/gc2.out" 2>&1
+# The user has left: gc sweeps them all. -y names each getdents64's directory: the reads
+# of the watched mount's root are its walks.
+ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -e trace=openat,getdents64 -o "$T_SCRATCH/strace2" \
+	"$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc2.out" 2>&1
 opens=$(grep -cE 'openat\([^"]*"[1-9][0-9]*-[0-9]+"' "$T_SCRATCH/strace2")
-echo "    gc once logged out: $opens record opens for $N records"
+reads=$(grep -cE "getdents64\([0-9]+<$P_SHM>, .*= [1-9]" "$T_SCRATCH/strace2")
+echo "    gc once logged out: $opens record opens, $reads reads of the mount's root for $N records"
 check "records were read once a run, not once per record ($opens opens < $((8 * N)))" \
 	test "$opens" -gt 0 -a "$opens" -lt $((8 * N))
+check "the $N records shared one walk of the mount ($reads reads of its root, not $N)" \
+	test "$reads" -ge 1 -a "$reads" -le 2
+check "each record has its own session-close line" \
+	test "$(audit_lines session-close | jq -r 'select(.trigger == "gc") | .session' | sort -u | wc -l)" -eq $N
 check "gc swept every record" test "$(grep -c '^sweeping ' "$T_SCRATCH/gc2.out")" -eq $N
 check "no record is left" test "$(n_records)" -eq 0
 check "the file was removed" test ! -e "$P_SHM/left"
 check "and audited removed once" test "$(audit_lines file | jq -r 'select(.path == "'"$P_SHM/left"'" and .result == "removed") | .session' | wc -l)" -eq 1
+check "with no other line (the other records leave it to the first)" \
+	test "$(audit_lines file | jq -r 'select(.path == "'"$P_SHM/left"'") | .session' | wc -l)" -eq 1
 check "every audit line is JSON" eval 'json_valid_lines "$P_AUDIT" >/dev/null'
 finish
