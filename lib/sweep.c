@@ -1495,7 +1495,18 @@ void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool
 
 		if (r == -ENOMEM)
 			s->error = r;
-		else if (r < 0 && r != -ENOENT) {
+		else if (r == -EPROTO || r == -EBADMSG) {
+			/* Of another version (written before an upgrade), or damaged: no later
+			 * run will read it either, and keeping the record for one kept it
+			 * closing for ever. What the walk found now was decided now, every gate
+			 * and the in-use check again, and the remover checks each file again;
+			 * what the interrupted sweep removed without a line cannot be told. */
+			s->res->incomplete = true;
+			add_reason(s->res, "the interrupted sweep's journal cannot be read (%s): "
+					   "files it removed without a line cannot be audited; "
+					   "the files found now were decided again, and the journal "
+					   "is dropped", r == -EPROTO ? "another version" : "damaged");
+		} else if (r < 0 && r != -ENOENT) {
 			for (size_t i = 0; i < s->n; i++)
 				decide_not_removed(&s->c[i].out, STOP_OLD_JOURNAL);
 			s->res->keep_closing = true;
