@@ -166,8 +166,9 @@ static void remove_session_cgroup(const char *statedir, const struct session_rec
  * cost one walk of the tree, not 600. Each keeps its own params (uid, window, cgroup,
  * classes, final, deadline), checks, removal, lines and session-close line; a file
  * several of them claim is removed and audited once, by the first (coalesce.c). A record
- * whose earlier sweep was interrupted (closing) is swept on its own: its journal is
- * replayed by its own walk.
+ * whose earlier sweep was interrupted (closing: a gc killed half-way through a batch
+ * leaves all its records so) is resumed in the batch too, its journal replayed after the
+ * shared walk as after its own.
  *
  * Each member holds its lock and one descriptor per mount until it is finished: a batch
  * takes as many as half the open-file limit allows (raised to its hard limit first); the
@@ -356,7 +357,7 @@ int cmd_gc(int argc, char **argv)
 		} else if (why) {
 			printf("%s %s (%s, uid %u): %s\n", dry_run ? "would sweep" : "sweeping", rec.id,
 			       rec.user, (unsigned)rec.uid, why);
-			if (rec.state != RECORD_CLOSING && batch.v) {
+			if (batch.v) {
 				/* With the others: its lock and record are the batch's now. */
 				if (batch.n == GC_BATCH_MAX ||
 				    (batch.n && batch.fds + job_fds(&rec) > batch.max_fds))

@@ -8,7 +8,10 @@
 #   first live record it read: as few or as many as the directory's order made it);
 # - gc once that session has ended: fewer than 8 record opens per record (the old code
 #   read every record for each: 360,000), every record swept and gone, the one file
-#   removed and audited once (600 records claim it, one line).
+#   removed and audited once (600 records claim it, one line);
+# - and one walk of the watched mount for all 600 records (strace: the reads of its root),
+#   each record its own session-close line; also when the run before was killed half-way
+#   (every record left closing, resumed): the old code walked the tree once per record.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 source "$(dirname "$0")/threat_common.bash"
@@ -56,8 +59,21 @@ check "gc wrote no audit line" test "$(not_open "$fl/audit-mid")" -eq "$n0"
 check "records were read once a run, not once per record ($opens opens < $((4 * N)))" \
 	test "$opens" -gt 0 -a "$opens" -lt $((4 * N))
 
-# The user has left: gc sweeps them all. -y names each getdents64's directory: the reads
-# of the watched mount's root are its walks.
+# The user has left: gc sweeps them all, in one walk; killed (the hooks helper) once the
+# first intents are journaled, it leaves every record of that walk closing (marked so
+# before it) ...
+HS=$B/hooks/tmpfs-sweep
+if [ -x "$HS" ]; then
+	(TMPFS_SWEEP_TEST_KILL_AT_INTENTS=1 ASAN_OPTIONS=detect_leaks=0 "$HS" gc --conf "$P_CONF"
+	 exit $?) >"$T_SCRATCH/gc-killed.out" 2>&1
+	check "gc killed once the intents were journaled" test $? -eq 137
+	check "... with every record closing" \
+		test "$(grep -lx state=closing "$P_STATE"/sessions/* | wc -l)" -eq $N
+	check "... and the file still there" test -e "$P_SHM/left"
+fi
+# ... and the next run resumes them all, in one walk again (one after another, each its
+# own walk, a run would take as long as the one killed, and be killed again).
+# -y names each getdents64's directory: the reads of the watched mount's root are walks.
 ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -e trace=openat,getdents64 -o "$T_SCRATCH/strace2" \
 	"$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc2.out" 2>&1
 opens=$(grep -cE 'openat\([^"]*"[1-9][0-9]*-[0-9]+"' "$T_SCRATCH/strace2")
