@@ -35,6 +35,7 @@ check "the session was recorded" test -n "$SA" -a -e "$rec"
 end=$(($(date +%s%N) + 1000000))
 sed -i -e 's/^state=.*/state=deferred/' -e '/^end_ns=/d' "$rec"
 echo "end_ns=$end" >>"$rec"
+cp "$rec" "$T_SCRATCH/template"
 for i in $(seq 2 $N); do
 	id=9$i-$((1700000000000000000 + i))
 	sed "s/^id=.*/id=$id/" "$rec" >"$P_STATE/sessions/$id"
@@ -91,5 +92,25 @@ check "the file was removed" test ! -e "$P_SHM/left"
 check "and audited removed once" test "$(audit_lines file | jq -r 'select(.path == "'"$P_SHM/left"'" and .result == "removed") | .session' | wc -l)" -eq 1
 check "with no other line (the other records leave it to the first)" \
 	test "$(audit_lines file | jq -r 'select(.path == "'"$P_SHM/left"'") | .session' | wc -l)" -eq 1
+
+# A low open-file limit (each record of a walk holds its lock and its mount's root until
+# it is finished): the run makes as many walks as the limit needs, and sweeps every record.
+M=200
+for i in $(seq 1 $M); do
+	id=8$i-$((1700000000000000000 + i))
+	sed "s/^id=.*/id=$id/" "$T_SCRATCH/template" >"$P_STATE/sessions/$id"
+done
+chmod 600 "$P_STATE"/sessions/*
+n0=$(audit_lines session-close | wc -l)
+ASAN_OPTIONS=detect_leaks=0 prlimit --nofile=128:128 strace -f -qq -y -e trace=getdents64 \
+	-o "$T_SCRATCH/strace3" "$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc3.out" 2>&1
+reads=$(grep -cE "getdents64\([0-9]+<$P_SHM>, .*= [1-9]" "$T_SCRATCH/strace3")
+echo "    gc of $M records with 128 descriptors: $reads reads of the mount's root"
+check "with 128 descriptors, gc swept all $M records" test "$(n_records)" -eq 0
+check "each with its own session-close line, none incomplete" \
+	test "$(audit_lines session-close | jq -r 'select(.session | startswith("8")) |
+		select(.incomplete | not) | .session' | sort -u | wc -l)" -eq $M \
+	-a "$(audit_lines session-close | wc -l)" -eq $((n0 + M))
+check "in several walks ($reads), not one per record" test "$reads" -gt 1 -a "$reads" -lt $((M / 4))
 check "every audit line is JSON" eval 'json_valid_lines "$P_AUDIT" >/dev/null'
 finish
