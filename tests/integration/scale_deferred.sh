@@ -111,6 +111,8 @@ check "each with its own session-close line, none incomplete" \
 	test "$(audit_lines session-close | jq -r 'select(.session | startswith("8")) |
 		select(.incomplete | not) | .session' | sort -u | wc -l)" -eq $M \
 	-a "$(audit_lines session-close | wc -l)" -eq $((n0 + M))
+audit_lines session-close | jq -r 'select(.session | startswith("8")) | select(.incomplete) |
+	"    incomplete: \(.session) \(.reason)"' | sort | uniq -c -f2 | head -5
 check "in several walks ($reads), not one per record" test "$reads" -gt 1 -a "$reads" -lt $((M / 4))
 check "every audit line is JSON" eval 'json_valid_lines "$P_AUDIT" >/dev/null'
 finish
