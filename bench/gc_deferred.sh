@@ -6,7 +6,7 @@
 # (default 100,000, empty, in DIRS directories: half the records' user's, older than its
 # sessions, half a second user's). Each sweep walked the tree on its own before gc shared
 # one walk per mount among the records of a run (lib/coalesce.c): then the ratio was about
-# RECORDS; now it is what the records add to one walk. Goal: ratio <= 2 (wall and CPU).
+# RECORDS; now it is what the records add to one walk. Goal: ratio <= 3 (wall and CPU).
 #
 # The records: one real session of the user (through the module) that writes nothing and
 # is left without close; its record made deferred (end_ns = just after), and copied
@@ -103,8 +103,8 @@ result "gc of 1 record median" "wall $(ms "$nw") ms, cpu $(ms "$nc") ms" info
 result "load average" "$(load)" info
 result "gc_deferred correctness" "$([ $bad = 0 ] && echo "every round: every record swept, one line each, tree untouched" ||
 	echo FAILED)" info
-result "gc_deferred ratio" "$(ratio "$mw" "$nw")" "<= 2"
-result "gc_deferred cpu ratio" "$(ratio "$mc" "$nc")" "<= 2"
+result "gc_deferred ratio" "$(ratio "$mw" "$nw")" "<= 3"
+result "gc_deferred cpu ratio" "$(ratio "$mc" "$nc")" "<= 3"
 # PROFILE="perf record -g -e cpu-clock -o /tmp/gc.perf" (or "strace -c -f -o FILE"): one
 # more gc of RECORDS records, under that command, after the timed rounds.
 if [ -n "${PROFILE:-}" ]; then
