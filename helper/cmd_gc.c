@@ -275,8 +275,9 @@ static void gc_batch_run(struct gc_batch *b)
 
 		if (j->lock >= 0)
 			record_unlock(statedir, j->rec.id, j->lock, false);
+		/* Made by sweep_params_for, even when it failed. */
 		if (res && ps && at)
-			policy_scope_done(&j->scope); /* made by sweep_params_for, even on failure */
+			policy_scope_done(&j->scope);
 		record_done(&j->rec);
 	}
 	b->at = NULL;

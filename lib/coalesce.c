@@ -20,10 +20,10 @@ struct member {
  * asked the same question of every entry), by its window's start. */
 struct uid_ref {
 	uid_t uid;
-	size_t view; /* the first member of the walk with the same uid and view */
+	size_t view;         /* the first member of the walk with the same uid and view */
 	uint64_t start, end; /* its window */
-	uint64_t max_end; /* the latest end of its group up to it (windows containing a time) */
-	size_t group_end; /* the index past the last of its group */
+	uint64_t max_end;    /* the latest end of its group up to it (windows containing a time) */
+	size_t group_end;    /* the index past the last of its group */
 	size_t i;
 };
 
