@@ -11,15 +11,18 @@
  * gone, that a process of the session still held at their close, are removed.
  */
 #include "cgroup.h"
+#include "coalesce.h"
 #include "helper.h"
 #include "journal.h"
 #include "queue.h"
 #include "session.h"
 #include "sweep.h"
+#include "users.h"
 #include "util.h"
 #include "walk.h"
 
 #include <getopt.h>
+#include <sys/resource.h>
 
 /* Every file rec leaves undecided was in use (none deferred by a rule or for another
  * session, and the walk saw them all). */
@@ -157,12 +160,138 @@ static void remove_session_cgroup(const char *statedir, const struct session_rec
 	reap_cgroup(statedir, rec->id, false);
 }
 
+/*
+ * The records a run sweeps share one walk per mount (lib/coalesce.h), as closes that
+ * overlap do: 600 deferred records of one user, due at once when the last session ends,
+ * cost one walk of the tree, not 600. Each keeps its own params (uid, window, cgroup,
+ * classes, final, deadline), checks, removal, lines and session-close line; a file
+ * several of them claim is removed and audited once, by the first (coalesce.c). A record
+ * whose earlier sweep was interrupted (closing: a gc killed half-way through a batch
+ * leaves all its records so) is resumed in the batch too, its journal replayed after the
+ * shared walk as after its own.
+ *
+ * Each member holds its lock and one descriptor per mount until it is finished: a batch
+ * takes as many as half the open-file limit allows (raised to its hard limit first); the
+ * rest go to the next batch of the same run. Nothing is left for a later run by this cap.
+ */
+#define GC_BATCH_MAX 4096
+#define FDS_RESERVED 64
+
+struct gc_job {
+	struct session_record rec;
+	int lock;
+	bool final;
+	struct policy_scope scope;
+	struct user_info ui;
+	struct sweep_params p;
+};
+
+struct gc_batch {
+	struct sweep_ctx *c;
+	bool dry_run;
+	struct gc_job *v;
+	size_t n;
+	size_t fds;     /* what its members hold (estimate: lock + mounts + one) */
+	size_t max_fds; /* the budget */
+	size_t *at;     /* a member's job */
+	int ret;
+};
+
+/* What the open-file limit lets a batch hold: the soft limit raised to the hard one. */
+static size_t fd_budget(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 512;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = {rl.rlim_max, rl.rlim_max};
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20))
+		rl.rlim_cur = 1u << 20;
+	return rl.rlim_cur > 2 * FDS_RESERVED ? (rl.rlim_cur - FDS_RESERVED) / 2 : FDS_RESERVED;
+}
+
+static size_t job_fds(const struct session_record *rec)
+{
+	return 2 + MIN(rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
+}
+
+/* A member is finished: what becomes of its record, as after sweep_one. */
+static void gc_job_done(size_t i, int r, struct sweep_result *res, void *userdata)
+{
+	struct gc_batch *b = userdata;
+	struct gc_job *j = &b->v[b->at[i]];
+	const char *statedir = b->c->policy.state_dir;
+	int k = sweep_settle(b->c, &j->rec, &j->p, r, res);
+
+	if (k != EXIT_OK && b->ret == EXIT_OK)
+		b->ret = k;
+	if (!b->dry_run && k != EXIT_FAIL && j->rec.state != RECORD_DEFERRED)
+		remove_session_cgroup(statedir, &j->rec);
+	if (!b->dry_run)
+		queue_forget(b->c, j->rec.id);
+	record_unlock(statedir, j->rec.id, j->lock, !b->dry_run);
+	j->lock = -1;
+}
+
+/* Sweep the batch's records with one walk per mount, and empty it. */
+static void gc_batch_run(struct gc_batch *b)
+{
+	const char *statedir = b->c->policy.state_dir;
+	_cleanup_free_ struct sweep_result *res = calloc(b->n ? b->n : 1, sizeof(*res));
+	_cleanup_free_ struct sweep_params *ps = calloc(b->n ? b->n : 1, sizeof(*ps));
+	_cleanup_free_ size_t *at = calloc(b->n ? b->n : 1, sizeof(*at));
+	size_t n = 0;
+
+	b->at = at;
+	for (size_t i = 0; res && ps && at && i < b->n; i++) {
+		struct gc_job *j = &b->v[i];
+
+		if (sweep_params_for(b->c, &j->rec, "gc", b->dry_run, j->final, &j->scope, &j->ui,
+				     &j->p) < 0) {
+			/* No memory for its scope: left as it was, for a later run. */
+			record_unlock(statedir, j->rec.id, j->lock, false);
+			j->lock = -1;
+			if (b->ret == EXIT_OK)
+				b->ret = EXIT_FAIL;
+			continue;
+		}
+		at[n] = i;
+		ps[n++] = j->p;
+	}
+	if (!res || !ps || !at || sweep_batch(ps, n, res, 0, gc_job_done, b) < 0) {
+		/* Not started: each stays as it is (closing now: a later run resumes it). */
+		warnx_("gc: a shared sweep of %zu sessions could not start: %s", b->n,
+		       strerror(ENOMEM));
+		if (b->ret == EXIT_OK)
+			b->ret = EXIT_FAIL;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct gc_job *j = &b->v[i];
+
+		if (j->lock >= 0)
+			record_unlock(statedir, j->rec.id, j->lock, false);
+		/* Made by sweep_params_for, even when it failed. */
+		if (res && ps && at)
+			policy_scope_done(&j->scope);
+		record_done(&j->rec);
+	}
+	b->at = NULL;
+	b->n = 0;
+	b->fds = 0;
+}
+
 int cmd_gc(int argc, char **argv)
 {
 	struct sweep_ctx ctx;
 	const char *conf = NULL;
 	bool dry_run = false;
 	struct live_users live = {0};
+	struct gc_batch batch = {0};
 	char **ids = NULL;
 	size_t n = 0;
 	int c, r, ret = EXIT_OK;
@@ -190,6 +319,12 @@ int cmd_gc(int argc, char **argv)
 		goto out;
 	}
 	ctx.live = &live;
+	batch = (struct gc_batch){
+		.c = &ctx, .dry_run = dry_run, .max_fds = fd_budget(), .ret = EXIT_OK,
+		/* No memory for it: each record on its own, as before there were batches. */
+		.v = calloc(MIN(n, (size_t)GC_BATCH_MAX) ? MIN(n, (size_t)GC_BATCH_MAX) : 1,
+			    sizeof(*batch.v)),
+	};
 	for (size_t i = 0; i < n; i++) {
 		struct session_record rec = {0};
 		const char *why;
@@ -223,6 +358,16 @@ int cmd_gc(int argc, char **argv)
 		} else if (why) {
 			printf("%s %s (%s, uid %u): %s\n", dry_run ? "would sweep" : "sweeping", rec.id,
 			       rec.user, (unsigned)rec.uid, why);
+			if (batch.v) {
+				/* With the others: its lock and record are the batch's now. */
+				if (batch.n == GC_BATCH_MAX ||
+				    (batch.n && batch.fds + job_fds(&rec) > batch.max_fds))
+					gc_batch_run(&batch);
+				batch.fds += job_fds(&rec);
+				batch.v[batch.n++] = (struct gc_job){
+					.rec = rec, .lock = lock, .final = final};
+				continue;
+			}
 			k = sweep_one(&ctx, &rec, "gc", dry_run, final);
 			if (k != EXIT_OK && ret == EXIT_OK)
 				ret = k;
@@ -234,10 +379,15 @@ int cmd_gc(int argc, char **argv)
 		record_unlock(ctx.policy.state_dir, ids[i], lock, why && !dry_run);
 		record_done(&rec);
 	}
+	if (batch.n)
+		gc_batch_run(&batch);
+	if (batch.ret != EXIT_OK && ret == EXIT_OK)
+		ret = batch.ret;
 	reap_left_cgroups(ctx.policy.state_dir, dry_run);
 out:
 	if (!dry_run)
 		sweep_ctx_metrics(&ctx, "gc");
+	free(batch.v);
 	record_ids_free(ids);
 	live_users_done(&live);
 	ctx.live = NULL;

@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 struct member {
 	struct sweep *s;
@@ -15,8 +16,21 @@ struct member {
 	uint64_t gen; /* the entry it was last handed (no entry twice) */
 };
 
+/* A member without a pending list, by its uid and view (sweep_same_view: the members
+ * asked the same question of every entry), by its window's start. */
 struct uid_ref {
 	uid_t uid;
+	size_t view;         /* the first member of the walk with the same uid and view */
+	uint64_t start, end; /* its window */
+	uint64_t max_end;    /* the latest end of its group up to it (windows containing a time) */
+	size_t group_end;    /* the index past the last of its group */
+	size_t i;
+};
+
+/* A member with a pending list, by each file of the list: only those files concern it. */
+struct pend_ref {
+	dev_t dev;
+	ino_t ino;
 	size_t i;
 };
 
@@ -30,8 +44,12 @@ struct walk {
 	struct member *v;
 	size_t *who; /* the members in this walk */
 	size_t n_who;
-	struct uid_ref *by_uid; /* sorted by uid */
+	struct uid_ref *by_uid; /* sorted by uid, view, start */
 	size_t n_uid;
+	uid_t *uids; /* the uid of every member, sorted (want_pages) */
+	size_t n_uids;
+	struct pend_ref *by_pend; /* sorted by dev, ino */
+	size_t n_pend;
 	struct cg_ref *by_cg; /* sorted by cgroup inode */
 	size_t n_cg;
 	uint64_t min_start;   /* the earliest session start of the walk's members */
@@ -44,7 +62,31 @@ static int cmp_uid(const void *a, const void *b)
 {
 	const struct uid_ref *x = a, *y = b;
 
-	return x->uid < y->uid ? -1 : x->uid > y->uid ? 1 : x->i < y->i ? -1 : x->i > y->i;
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	if (x->view != y->view)
+		return x->view < y->view ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int cmp_pend(const void *a, const void *b)
+{
+	const struct pend_ref *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int cmp_uid_t(const void *a, const void *b)
+{
+	const uid_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
 }
 
 static int cmp_cg(const void *a, const void *b)
@@ -77,6 +119,22 @@ static size_t uid_first(const struct walk *w, uid_t uid)
 	return lo < w->n_uid && w->by_uid[lo].uid == uid ? lo : w->n_uid;
 }
 
+static size_t pend_first(const struct walk *w, dev_t dev, ino_t ino)
+{
+	size_t lo = 0, hi = w->n_pend;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pend_ref *r = &w->by_pend[mid];
+
+		if (r->dev < dev || (r->dev == dev && r->ino < ino))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static size_t cg_first(const struct walk *w, uint64_t ino)
 {
 	size_t lo = 0, hi = w->n_cg;
@@ -98,7 +156,8 @@ static bool want_pages(const struct statx *stx, void *userdata)
 	const struct walk *w = userdata;
 	uint64_t b = btime_of(stx);
 
-	return uid_first(w, stx->stx_uid) < w->n_uid || !b || b >= w->min_start;
+	return bsearch(&stx->stx_uid, w->uids, w->n_uids, sizeof(*w->uids), cmp_uid_t) || !b ||
+	       b >= w->min_start;
 }
 
 static void hand(struct walk *w, size_t i, const struct scan_entry *e, uint64_t now)
@@ -113,17 +172,19 @@ static void hand(struct walk *w, size_t i, const struct scan_entry *e, uint64_t 
 
 /* Hand the entry to each member it may concern. decide_class() gives a file nothing for a
  * session whose uid is not the owner's and to whose cgroup no page of it is charged: such
- * members are not asked. Of the owner's sessions, those the file was not born in would
- * class it `owned` only; when the policy gives an owned file no line (asked once for
- * every member that asks it the same question), they are not asked either. A file whose
- * scan saw it change goes to all (each says `incomplete` as its own walk would have). */
+ * members are not asked. A member re-deciding a record's pending list decides those files
+ * only (sweep.c's on_entry): it is asked of them alone. Of the owner's other sessions,
+ * those the file was not born in would class it `owned` only; when the policy gives an
+ * owned file no line (asked once for each group of members that ask the same question),
+ * they are not asked either, and those it was born in are found by their windows, not by
+ * asking each. A file whose scan saw it change goes to all (each says `incomplete` as its
+ * own walk would have). */
 static int dispatch(const struct scan_entry *e, void *userdata)
 {
 	struct walk *w = userdata;
 	const struct statx *stx = e->w->stx;
+	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 	uint64_t now = now_ns(CLOCK_MONOTONIC), b;
-	const struct sweep *asked = NULL;
-	bool ignored = false;
 	size_t k;
 
 	w->gen++;
@@ -136,26 +197,36 @@ static int dispatch(const struct scan_entry *e, void *userdata)
 		for (k = cg_first(w, e->pages->charges[c].ino);
 		     k < w->n_cg && w->by_cg[k].ino == e->pages->charges[c].ino; k++)
 			hand(w, w->by_cg[k].i, e, now);
-	k = uid_first(w, stx->stx_uid);
-	if (k == w->n_uid)
-		return WALK_CONTINUE;
+	for (k = pend_first(w, dev, stx->stx_ino);
+	     k < w->n_pend && w->by_pend[k].dev == dev && w->by_pend[k].ino == stx->stx_ino; k++)
+		if (w->v[w->by_pend[k].i].p->rec->uid == stx->stx_uid)
+			hand(w, w->by_pend[k].i, e, now);
 	b = btime_of(stx);
-	for (; k < w->n_uid && w->by_uid[k].uid == stx->stx_uid; k++) {
-		struct member *m = &w->v[w->by_uid[k].i];
-		const struct sweep_params *p = m->p;
-		bool born = b && b >= p->rec->start_ns && b <= p->end_ns;
+	for (k = uid_first(w, stx->stx_uid); k < w->n_uid;) {
+		const struct uid_ref *g = &w->by_uid[k];
+		size_t end = g->group_end, lo = k, hi = end;
 
-		if (m->gen == w->gen)
+		if (g->uid != stx->stx_uid)
+			break;
+		if (!sweep_ignores_owned(w->v[g->i].s, e->w)) {
+			for (; k < end; k++)
+				hand(w, w->by_uid[k].i, e, now);
 			continue;
-		if (!born && !p->rec->n_pending) {
-			if (!asked || !sweep_same_view(asked, m->s)) {
-				asked = m->s;
-				ignored = sweep_ignores_owned(m->s, e->w);
-			}
-			if (ignored)
-				continue;
 		}
-		hand(w, w->by_uid[k].i, e, now);
+		/* Only those it was born in: the last whose window starts by b, and back
+		 * while a window of the group may still reach b. */
+		while (b && lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (w->by_uid[mid].start <= b)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t j = lo; b && j-- > k && w->by_uid[j].max_end >= b;)
+			if (w->by_uid[j].end >= b)
+				hand(w, w->by_uid[j].i, e, now);
+		k = end;
 	}
 	return WALK_CONTINUE;
 }
@@ -163,36 +234,72 @@ static int dispatch(const struct scan_entry *e, void *userdata)
 /* Index the members of this walk. */
 static int walk_index(struct walk *w)
 {
-	size_t nu = 0, nc = 0;
+	size_t nu = 0, nc = 0, np = 0;
 
 	w->min_start = UINT64_MAX;
 	for (size_t k = 0; k < w->n_who; k++) {
+		const struct member *m = &w->v[w->who[k]];
 		size_t n;
 
-		(void)sweep_cgroups(w->v[w->who[k]].s, &n);
+		(void)sweep_cgroups(m->s, &n);
 		nc += n;
+		np += m->p->rec->n_pending;
 	}
 	w->by_uid = calloc(w->n_who ? w->n_who : 1, sizeof(*w->by_uid));
+	w->uids = calloc(w->n_who ? w->n_who : 1, sizeof(*w->uids));
 	w->by_cg = calloc(nc ? nc : 1, sizeof(*w->by_cg));
-	if (!w->by_uid || !w->by_cg)
+	w->by_pend = calloc(np ? np : 1, sizeof(*w->by_pend));
+	if (!w->by_uid || !w->uids || !w->by_cg || !w->by_pend)
 		return -ENOMEM;
-	nc = 0;
+	nc = np = 0;
 	for (size_t k = 0; k < w->n_who; k++) {
 		const struct member *m = &w->v[w->who[k]];
+		const struct session_record *rec = m->p->rec;
 		const uint64_t *inos;
-		size_t n;
+		size_t n, view = w->who[k];
 
-		w->by_uid[nu++] = (struct uid_ref){.uid = m->p->rec->uid, .i = w->who[k]};
-		w->min_start = MIN(w->min_start, m->p->rec->start_ns);
-		w->any_pending |= m->p->rec->n_pending > 0;
+		w->uids[k] = rec->uid;
+		w->min_start = MIN(w->min_start, rec->start_ns);
+		w->any_pending |= rec->n_pending > 0;
 		inos = sweep_cgroups(m->s, &n);
 		for (size_t j = 0; j < n; j++)
 			w->by_cg[nc++] = (struct cg_ref){.ino = inos[j], .i = w->who[k]};
+		for (size_t j = 0; j < rec->n_pending; j++)
+			w->by_pend[np++] = (struct pend_ref){
+				.dev = rec->pending[j].dev, .ino = rec->pending[j].ino, .i = w->who[k]};
+		if (rec->n_pending)
+			continue;
+		/* Its view: that of an earlier member of the same uid that asks alike. */
+		for (size_t j = 0; j < nu; j++)
+			if (w->by_uid[j].view == w->by_uid[j].i && w->by_uid[j].uid == rec->uid &&
+			    sweep_same_view(w->v[w->by_uid[j].i].s, m->s)) {
+				view = w->by_uid[j].i;
+				break;
+			}
+		w->by_uid[nu++] = (struct uid_ref){.uid = rec->uid, .view = view,
+						   .start = rec->start_ns, .end = m->p->end_ns,
+						   .i = w->who[k]};
 	}
 	qsort(w->by_uid, nu, sizeof(*w->by_uid), cmp_uid);
+	qsort(w->uids, w->n_who, sizeof(*w->uids), cmp_uid_t);
 	qsort(w->by_cg, nc, sizeof(*w->by_cg), cmp_cg);
+	qsort(w->by_pend, np, sizeof(*w->by_pend), cmp_pend);
+	for (size_t a = 0, b; a < nu; a = b) {
+		uint64_t max_end = 0;
+
+		for (b = a; b < nu && w->by_uid[b].uid == w->by_uid[a].uid &&
+			    w->by_uid[b].view == w->by_uid[a].view;
+		     b++) {
+			max_end = MAX(max_end, w->by_uid[b].end);
+			w->by_uid[b].max_end = max_end;
+		}
+		for (size_t j = a; j < b; j++)
+			w->by_uid[j].group_end = b;
+	}
 	w->n_uid = nu;
+	w->n_uids = w->n_who;
 	w->n_cg = nc;
+	w->n_pend = np;
 	return 0;
 }
 
@@ -270,7 +377,9 @@ static int walk_one(struct member *v, size_t n, size_t first, size_t mi, uint64_
 out:
 	lease_view_done(&leases);
 	free(w.by_uid);
+	free(w.uids);
 	free(w.by_cg);
+	free(w.by_pend);
 	return r;
 }
 
@@ -499,6 +608,68 @@ out:
 	free(g);
 }
 
+struct claim {
+	dev_t dev;
+	ino_t ino;
+	size_t i; /* the member */
+	bool removes;
+};
+
+static int cmp_claim(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* A file several members claim (sessions whose windows overlap, records of one session
+ * copied): one after another, the first to remove it would have, and the later ones
+ * would not have found it. So each member after the first that removes it leaves it
+ * (sweep_leave): one line, one removal, under that session. Members are in the order
+ * they are finished in (earliest deadline first; gc: the order of the record ids). */
+static int claim_once(struct member *v, size_t n)
+{
+	_cleanup_free_ struct claim *c = NULL;
+	_cleanup_free_ struct sweep_claim *sc = NULL;
+	size_t total = 0, most = 0, k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t m = v[i].err < 0 ? 0 : sweep_claims(v[i].s, NULL);
+
+		total += m;
+		most = MAX(most, m);
+	}
+	if (total == 0)
+		return 0;
+	c = calloc(total, sizeof(*c));
+	sc = calloc(most, sizeof(*sc));
+	if (!c || !sc)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t m = v[i].err < 0 ? 0 : sweep_claims(v[i].s, sc);
+
+		for (size_t j = 0; j < m; j++)
+			c[k++] = (struct claim){
+				.dev = sc[j].dev, .ino = sc[j].ino, .i = i, .removes = sc[j].removes};
+	}
+	qsort(c, k, sizeof(*c), cmp_claim);
+	for (size_t a = 0, b; a < k; a = b) {
+		bool taken = false;
+
+		for (b = a; b < k && c[b].dev == c[a].dev && c[b].ino == c[a].ino; b++) {
+			if (taken && c[b].i != c[b - 1].i)
+				(void)sweep_leave(v[c[b].i].s, c[b].dev, c[b].ino);
+			else if (c[b].removes)
+				taken = true;
+		}
+	}
+	return 0;
+}
+
 static int cmp_deadline(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
@@ -513,18 +684,23 @@ int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *re
 {
 	_cleanup_free_ struct member *v = calloc(n ? n : 1, sizeof(*v));
 	_cleanup_free_ bool *walked = calloc(n ? n * RECORD_MAX_MOUNTS : 1, sizeof(*walked));
+	/* The members' params: their deadlines may move (below). */
+	_cleanup_free_ struct sweep_params *own = calloc(n ? n : 1, sizeof(*own));
 	struct pages_ctx *pc = NULL;
 	struct locks locks = {0};
 	int r = 0;
 
-	if (!v || !walked)
+	if (!v || !walked || !own)
 		return -ENOMEM;
+	memcpy(own, ps, n * sizeof(*own));
 	for (size_t i = 0; i < n; i++)
-		v[i] = (struct member){.p = &ps[i]};
+		v[i] = (struct member){.p = &own[i]};
 	/* Finished earliest deadline first; each member keeps its own params and result. */
 	qsort(v, n, sizeof(*v), cmp_deadline);
-	for (size_t i = 0; i < n; i++)
-		v[i].err = sweep_start(v[i].p, &res[v[i].p - ps], &v[i].s);
+	for (size_t i = 0; i < n; i++) {
+		v[i].err = sweep_start(v[i].p, &res[v[i].p - own], &v[i].s);
+		sweep_share_pages(v[i].s);
+	}
 	/* No page scanner: each member's own start said so in its reason. */
 	if (pages_ctx_new(&pc) < 0)
 		pc = NULL;
@@ -536,16 +712,30 @@ int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *re
 				r = walk_one(v, n, i, m, deadline_ns, pc, walked);
 	}
 	pages_ctx_free(pc);
+	if (r == 0)
+		r = claim_once(v, n);
 	for (size_t i = 0; i < n; i += CHUNK) {
 		size_t end = MIN(n, i + CHUNK);
 
+		/* No deadline of the caller's (gc): what is left of a member's sweep, its
+		 * check, removal and lines, gets its Timeout again from here, so that its
+		 * part is not squeezed by the walk and the chunks before it. A close's
+		 * members (deadline_ns: the close may be killed at it) keep theirs. */
+		for (size_t k = i; !deadline_ns && k < end; k++) {
+			size_t at = (size_t)(v[k].p - own);
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+			if (ps[at].deadline_ns > ps[at].started_ns)
+				own[at].deadline_ns = MAX(own[at].deadline_ns,
+							  now + ps[at].deadline_ns - ps[at].started_ns);
+		}
 		for (size_t k = i; k < end; k++)
 			if (v[k].err == 0 && r == 0)
 				check(v, n, k, &locks);
 		if (r == 0)
 			remove_chunk(v + i, end - i, deadline_ns);
 		for (size_t k = i; k < end; k++) {
-			size_t at = (size_t)(v[k].p - ps);
+			size_t at = (size_t)(v[k].p - own);
 			int e = sweep_finish(v[k].s, v[k].err < 0 ? v[k].err : r);
 
 			if (done)

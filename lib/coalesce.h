@@ -23,7 +23,11 @@ typedef void (*sweep_done_fn)(size_t i, int r, struct sweep_result *res, void *u
 /* Sweep the n sessions of ps[] (one policy object for all), res[i] for each. Sessions
  * are finished in order of their deadline. deadline_ns (CLOCK_MONOTONIC, 0: none) bounds
  * the shared walks as a whole (the caller's own time); each session is also cut at its
- * own p->deadline_ns. Returns 0, or -ENOMEM when the batch could not be set up (then no
- * session was touched and done was never called). */
+ * own p->deadline_ns. Without a caller's deadline (gc), the sessions of each chunk get
+ * their Timeout (p->deadline_ns - p->started_ns) again when the chunk's checks begin: a
+ * member's own part is not squeezed by the walk and the chunks before it. A file that
+ * several sessions would remove is removed and audited by the first only (sweep_leave).
+ * Returns 0, or -ENOMEM when the batch could not be set up (then no session was touched
+ * and done was never called). */
 int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *res,
 		uint64_t deadline_ns, sweep_done_fn done, void *userdata);

@@ -54,6 +54,8 @@ struct sweep {
 	uint64_t *inos; /* the session cgroup and its descendants, sorted; NULL: unknown */
 	size_t n_inos;
 	struct pages_ctx *pc; /* NULL: no page attribution */
+	bool pc_later;        /* a shared walk's member: its own scanner is made for its
+			       * leftovers only (sweep_share_pages) */
 	dev_t devs[RECORD_MAX_MOUNTS];
 	struct lease_view leases;
 	struct cand *c;
@@ -87,6 +89,7 @@ struct sweep {
 	bool cut;        /* a shared walk stopped deciding for this session (its deadline) */
 	bool checked;    /* sweep_check ran */
 	bool removal_started; /* sweep_removal_start ran: a batch removes its files */
+	size_t left_to_others; /* candidates left to a session before it in a batch (sweep_leave) */
 	const struct inuse *shared_locks; /* sweep_check's: the batch's lock table */
 	int shared_locks_err;             /* ... or why it could not be read (-errno) */
 	bool use_shared_locks;
@@ -1388,6 +1391,17 @@ static int sweep_leftovers(struct sweep *s)
 
 	if (p->again || p->resume)
 		return 0;
+	if (!s->pc && s->pc_later) {
+		r = pages_ctx_new(&s->pc);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			add_reason(res, "no page attribution for shared memory besides files (%s)",
+				   strerror(-r));
+			s->pc = NULL;
+		}
+		lp.pc = s->pc;
+	}
 	r = leftovers_sweep(&lp, &lr);
 	if (r < 0)
 		return r;
@@ -1481,7 +1495,18 @@ void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool
 
 		if (r == -ENOMEM)
 			s->error = r;
-		else if (r < 0 && r != -ENOENT) {
+		else if (r == -EPROTO || r == -EBADMSG) {
+			/* Of another version (written before an upgrade), or damaged: no later
+			 * run will read it either, and keeping the record for one kept it
+			 * closing for ever. What the walk found now was decided now, every gate
+			 * and the in-use check again, and the remover checks each file again;
+			 * what the interrupted sweep removed without a line cannot be told. */
+			s->res->incomplete = true;
+			add_reason(s->res, "the interrupted sweep's journal cannot be read (%s): "
+					   "files it removed without a line cannot be audited; "
+					   "the files found now were decided again, and the journal "
+					   "is dropped", r == -EPROTO ? "another version" : "damaged");
+		} else if (r < 0 && r != -ENOENT) {
 			for (size_t i = 0; i < s->n; i++)
 				decide_not_removed(&s->c[i].out, STOP_OLD_JOURNAL);
 			s->res->keep_closing = true;
@@ -1587,6 +1612,13 @@ int sweep_finish(struct sweep *s, int r)
 	r = finish_pending(s, s->walk_cap != NULL);
 	if (r < 0)
 		goto out;
+	if (s->left_to_others) {
+		/* Its walk after theirs would not have found them: their lines are theirs. */
+		res->quiet = false;
+		add_reason(res, "%zu file%s left to a session swept before it in the same batch, "
+			   "which decides and audits %s", s->left_to_others,
+			   s->left_to_others == 1 ? "" : "s", s->left_to_others == 1 ? "it" : "them");
+	}
 	audit_all(s);
 	if (res->unlisted)
 		add_reason(res, "%" PRIu64 " file lines not written (at most %d a session)",
@@ -1633,6 +1665,44 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 }
 
 /* ---- The hooks of a shared walk (sweep.h, lib/coalesce.c) */
+
+void sweep_share_pages(struct sweep *s)
+{
+	if (!s || !s->pc)
+		return;
+	pages_ctx_free(s->pc);
+	s->pc = NULL;
+	s->pc_later = true;
+}
+
+size_t sweep_claims(const struct sweep *s, struct sweep_claim *v)
+{
+	if (!s || s->error < 0 || s->checked)
+		return 0;
+	for (size_t i = 0; v && i < s->n; i++)
+		v[i] = (struct sweep_claim){
+			.dev = s->c[i].dev, .ino = s->c[i].ino, .removes = pending(&s->c[i])};
+	return s->n;
+}
+
+size_t sweep_leave(struct sweep *s, dev_t dev, ino_t ino)
+{
+	size_t k = 0, left;
+
+	if (!s || s->checked)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->c[i].dev == dev && s->c[i].ino == ino) {
+			free(s->c[i].name);
+			continue;
+		}
+		s->c[k++] = s->c[i];
+	}
+	left = s->n - k;
+	s->n = k;
+	s->left_to_others += left;
+	return left;
+}
 
 int sweep_open_mount(struct sweep *s, size_t m)
 {

@@ -136,6 +136,23 @@ size_t sweep_n_mounts(const struct sweep *s);
 /* The in-use check, removal, the audit lines and the session-close line; frees s. r < 0:
  * an error before (said in the session-close line). Returns sweep_session's value. */
 int sweep_finish(struct sweep *s, int r);
+/* The session is a member of a shared walk, which scans pages with its own scanner: the
+ * session's (made by sweep_start, to say in its reason when there is none) is put away
+ * until its leftovers want one. Saves a batch three descriptors a session. */
+void sweep_share_pages(struct sweep *s);
+/* One file for several sessions of a batch (after the walks, before sweep_check): a
+ * sweep of them one after another would have let the first that removes it do so and
+ * audit it, and the later ones never find it. sweep_claims gives the session's candidates
+ * (v NULL: count only): identity, and whether it is to remove it. sweep_leave drops the
+ * session's candidate (dev, ino), as its own walk after the other session's removal would
+ * not have found it; the session-close line says how many. Returns how many it dropped. */
+struct sweep_claim {
+	dev_t dev;
+	ino_t ino;
+	bool removes;
+};
+size_t sweep_claims(const struct sweep *s, struct sweep_claim *v);
+size_t sweep_leave(struct sweep *s, dev_t dev, ino_t ino);
 /* Open the session's recorded mount m if it is still the mount the session saw (else the
  * reason is the session's). Returns its root fd (the sweep's) or -errno. */
 int sweep_open_mount(struct sweep *s, size_t m);
