@@ -10,7 +10,7 @@
  * appended as it arrives. A later run (gc) replays the journal: an intent whose result
  * says removed, or whose result is missing and whose handle finds no inode left, was
  * removed by the interrupted run; one whose inode still exists was not. The audit log is
- * the record of which lines were written (audit_log_seen), so each gets one.
+ * the record of which lines were written (audit.h: audit_log_seen), so each gets one.
  *
  * Text, one record a line, names in hex (any bytes, never a separator):
  *	tmpfs-sweep-journal 2
@@ -67,16 +67,3 @@ void journal_close(struct journal_writer *w);
 int journal_replay(const char *statedir, const char *id,
 		   int (*fn)(const struct journal_intent *e, void *userdata), void *userdata);
 int journal_remove(const char *statedir, const char *id);
-
-/* The file lines of session id already in the audit log at audit_path, as digests of
- * their path as written (escaped, cut as audit_path_shown cuts it); lines whose result
- * keeps the record (decided again later) do not count. Read as a stream. */
-struct audit_seen {
-	uint8_t (*h)[16]; /* sorted */
-	size_t n;
-};
-/* -ENOENT without a log (then *ret is empty). */
-int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *ret);
-/* Has the audit log seen a line for path (as audit_file would write it)? */
-bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len);
-void audit_seen_done(struct audit_seen *s);

@@ -3,15 +3,13 @@
  * The sweep journal (lib/journal.c): intents written whole with their parent table and
  * handles, results appended one by one; a replay builds each path from the tables and
  * gives each intent its last result, streams any size, and refuses what it cannot read
- * (another version, a line cut short) instead of guessing. The audit log's side: the
- * lines already written, by the digest of the path as written (long paths cut).
+ * (another version, a line cut short) instead of guessing.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "audit.h"
 #include "journal.h"
 #include "json.h"
 #include "util.h"
@@ -152,48 +150,6 @@ static void test_many(void **state)
 	journal_remove(T, ID);
 }
 
-static int seen_line(const char *audit, const char *path)
-{
-	struct audit_file f = {
-		.session = ID, .path = path, .class = "created", .action = "remove",
-		.result = RESULT_REMOVED, .rule = "default",
-	};
-	struct sbuf b = {0};
-	int fd = open(audit, O_WRONLY | O_APPEND | O_CREAT, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(audit_format_file(&b, &f), 0);
-	assert_int_equal(write(fd, b.buf, b.len), (ssize_t)b.len);
-	close(fd);
-	sbuf_done(&b);
-	return 0;
-}
-
-static void test_audit_seen(void **state)
-{
-	char audit[256], longp[10000], longq[10000];
-	struct audit_seen s;
-
-	snprintf(audit, sizeof(audit), "%s/audit.jsonl", T);
-	memset(longp, 'p', sizeof(longp) - 1);
-	longp[0] = '/';
-	longp[sizeof(longp) - 1] = 0;
-	memcpy(longq, longp, sizeof(longq));
-	longq[5000] = 'q'; /* the same head and tail, another middle */
-	seen_line(audit, "/m/a\nb");
-	seen_line(audit, longp);
-	assert_int_equal(audit_log_seen(audit, ID, &s), 0);
-	assert_int_equal(s.n, 2);
-	assert_true(audit_seen_has(&s, "/m/a\nb", 6));
-	assert_false(audit_seen_has(&s, "/m/a", 4));
-	assert_true(audit_seen_has(&s, longp, strlen(longp)));
-	assert_false(audit_seen_has(&s, longq, strlen(longq)));
-	audit_seen_done(&s);
-	assert_int_equal(audit_log_seen(audit, "9-9", &s), 0);
-	assert_int_equal(s.n, 0);
-	unlink(audit);
-}
-
 static int setup(void **state)
 {
 	return mkdtemp(T) ? 0 : -1;
@@ -213,7 +169,6 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_many),
-		cmocka_unit_test(test_audit_seen),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
