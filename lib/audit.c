@@ -607,7 +607,7 @@ void audit_close(struct audit *a)
 	free(a);
 }
 
-/* ---- Reading the log back: which file lines of a session it has (journal.h's resume) */
+/* ---- Reading the log back: which file lines of a session it has (intents.h's resume) */
 
 static int cmp_h(const void *a, const void *b)
 {

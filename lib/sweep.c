@@ -3,7 +3,7 @@
 #include "cgroup.h"
 #include "decide.h"
 #include "inuse.h"
-#include "journal.h"
+#include "intents.h"
 #include "leftover.h"
 #include "mounts.h"
 #include "remove.h"
@@ -73,7 +73,7 @@ struct sweep {
 	size_t mount; /* the mount being walked */
 	size_t root_len;
 	struct audit_seen seen; /* resume: the lines the audit log already has */
-	struct journal_writer *jw;
+	struct intents_writer *jw;
 	struct ident *idents; /* resume: what this walk saw, sorted */
 	size_t n_idents;
 	char *path; /* a path being built for a line */
@@ -381,7 +381,7 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, const struct de
 		return -ENOMEM;
 	s->n++;
 	over_budget(s, strlen(w->name) + 1);
-	/* To tell later whether it still exists, whatever its name has become (journal.h). */
+	/* To tell later whether it still exists, whatever its name has become (intents.h). */
 	if (pending(c))
 		(void)remove_handle_get(w->dirfd, w->name, c->dev, c->ino, &c->handle);
 	return 0;
@@ -715,18 +715,18 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 }
 
 /* Before removing, say what is about to go, so that a sweep killed after the unlink and
- * before the audit line still audits it (see journal.h). The journal stays open for the
+ * before the audit line still audits it (see intents.h). The journal stays open for the
  * remover's results. */
-static int journal_intents(struct sweep *s)
+static int put_intents(struct sweep *s)
 {
-	struct journal_writer *w;
+	struct intents_writer *w;
 	uint64_t seq = 0;
 	char rule[256];
 	int r;
 
 	if (!s->p->statedir)
 		return 0;
-	r = journal_begin(s->p->statedir, s->rec->id, &w);
+	r = intents_begin(s->p->statedir, s->rec->id, &w);
 	if (r < 0)
 		return r;
 	for (size_t m = 0; m < s->rec->n_mounts; m++) {
@@ -735,20 +735,20 @@ static int journal_intents(struct sweep *s)
 		_cleanup_free_ char *path = strndup(mp, len);
 
 		if (!path) {
-			journal_close(w);
+			intents_close(w);
 			return -ENOMEM;
 		}
-		journal_add_mount(w, m, s->rec->mounts[m].dev, path);
+		intents_add_mount(w, m, s->rec->mounts[m].dev, path);
 	}
 	for (size_t d = 0; d < s->n_dirs; d++)
-		journal_add_dir(w, d, s->dirs[d].up, s->dirs[d].name);
+		intents_add_dir(w, d, s->dirs[d].up, s->dirs[d].name);
 	for (size_t i = 0; i < s->n; i++) {
 		struct cand *c = &s->c[i];
 
 		if (!pending(c))
 			continue;
 		c->seq = seq++;
-		journal_add_intent(w, &(struct journal_intent){
+		intents_add(w, &(struct intent){
 			.seq = c->seq, .mount = c->mount, .dir = c->dir, .dev = c->dev,
 			.ino = c->ino, .size = c->f.size, .charged = c->f.charged,
 			.btime_ns = c->f.btime_ns, .uid = c->f.uid,
@@ -758,9 +758,9 @@ static int journal_intents(struct sweep *s)
 			.handle = c->handle,
 		});
 	}
-	r = journal_commit(w);
+	r = intents_commit(w);
 	if (r < 0) {
-		journal_close(w);
+		intents_close(w);
 		return r;
 	}
 	s->jw = w;
@@ -773,7 +773,7 @@ struct batch {
 };
 
 /* Candidate i's result into the journal as it arrives: a sweep killed now still knows it. */
-static void journal_one(struct sweep *s, size_t i, const struct remove_result *r)
+static void intent_result(struct sweep *s, size_t i, const struct remove_result *r)
 {
 	const struct cand *c = &s->c[i];
 
@@ -788,15 +788,15 @@ static void journal_one(struct sweep *s, size_t i, const struct remove_result *r
 			raise(SIGKILL);
 	}
 #endif
-	if (s->jw && journal_result(s->jw, c->seq, r) < 0)
-		s->res->journal_lost = true;
+	if (s->jw && intents_result(s->jw, c->seq, r) < 0)
+		s->res->intents_lost = true;
 }
 
 static void on_result(size_t k, const struct remove_result *r, void *userdata)
 {
 	const struct batch *b = userdata;
 
-	journal_one(b->s, b->idx[k], r);
+	intent_result(b->s, b->idx[k], r);
 }
 
 static void say_abandoned(struct sweep *s)
@@ -909,11 +909,11 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 		say_abandoned(s);
 }
 
-/* Before removing, say what is about to go (journal_intents), then remove it. */
+/* Before removing, say what is about to go (put_intents), then remove it. */
 /* Say what is about to go; false: it cannot be said, and nothing goes. */
 static bool write_intents(struct sweep *s)
 {
-	if (journal_intents(s) < 0) {
+	if (put_intents(s) < 0) {
 		/* Without the journal a crash could lose a removal's line. */
 		for (size_t i = 0; i < s->n; i++)
 			decide_not_removed(&s->c[i].out, STOP_NO_JOURNAL);
@@ -933,7 +933,7 @@ static void remove_with_intents(struct sweep *s, const int *root_fds)
 	if (!write_intents(s))
 		return;
 	remove_pending(s, root_fds);
-	if (s->res->journal_lost)
+	if (s->res->intents_lost)
 		add_reason(s->res, "some results could not be journaled");
 }
 
@@ -1135,7 +1135,7 @@ struct replay {
  * line yet. It was removed when its result says so or its handle finds no inode; it was
  * not when the inode still exists (moved out of the walk's reach, into a private
  * directory say): "the walk did not see it" alone never means removed. */
-static int replay_one(const struct journal_intent *e, void *userdata)
+static int replay_one(const struct intent *e, void *userdata)
 {
 	const struct replay *rp = userdata;
 	struct sweep *s = rp->s;
@@ -1192,7 +1192,7 @@ static int replay_interrupted(struct sweep *s, const int *root_fds)
 		s->idents[i] = (struct ident){s->c[i].dev, s->c[i].ino, s->c[i].f.btime_ns};
 	s->n_idents = s->n;
 	qsort(s->idents, s->n_idents, sizeof(*s->idents), cmp_ident);
-	return journal_replay(s->p->statedir, s->rec->id, replay_one, &rp);
+	return intents_replay(s->p->statedir, s->rec->id, replay_one, &rp);
 }
 
 #ifdef TMPFS_SWEEP_TEST_HOOKS
@@ -1524,7 +1524,7 @@ const struct remove_dir *sweep_removal_dirs(const struct sweep *s, size_t *n)
 
 void sweep_removal_answer(struct sweep *s, size_t i, const struct remove_result *r)
 {
-	journal_one(s, i, r);
+	intent_result(s, i, r);
 }
 
 void sweep_removal_abandoned(struct sweep *s)
@@ -1578,7 +1578,7 @@ int sweep_finish(struct sweep *s, int r)
 
 		decide_after_remove(&s->c[i].out, s->c[i].f.type, &none);
 	}
-	if (s->removal_started && res->journal_lost)
+	if (s->removal_started && res->intents_lost)
 		add_reason(res, "some results could not be journaled");
 	if (s->error < 0) {
 		r = s->error;
@@ -1595,7 +1595,7 @@ int sweep_finish(struct sweep *s, int r)
 	if (r < 0)
 		goto out;
 	if (p->statedir && !p->dry_run && !res->keep_closing)
-		journal_remove(p->statedir, p->rec->id);
+		intents_remove(p->statedir, p->rec->id);
 	r = 0;
 out:
 	if (res->keep_record && p->other_sessions == TRI_YES)
@@ -1610,7 +1610,7 @@ out:
 	lease_view_done(&s->leases);
 	free(s->inos);
 	audit_seen_done(&s->seen);
-	journal_close(s->jw);
+	intents_close(s->jw);
 	free(s->seen_pending);
 	cands_done(s);
 	free(s);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "journal.h"
+#include "intents.h"
 #include "fileio.h"
 #include "json.h"
 #include "record.h"
@@ -9,10 +9,10 @@
 #include <inttypes.h>
 #include <sys/stat.h>
 
-#define JOURNAL_HEADER "tmpfs-sweep-journal 2"
+#define INTENTS_HEADER "tmpfs-sweep-journal 2"
 #define FLUSH_AT (64 * 1024)
 
-static int open_journal_dir(const char *statedir)
+static int open_intents_dir(const char *statedir)
 {
 	return record_open_subdir(statedir, "journal");
 }
@@ -74,7 +74,7 @@ static char *from_hex(const char *s, size_t *len, int *err)
 
 /* ---- writing ---- */
 
-struct journal_writer {
+struct intents_writer {
 	int dfd, fd;
 	char tmp[RECORD_ID_MAX + 8], name[RECORD_ID_MAX];
 	struct sbuf b;
@@ -82,7 +82,7 @@ struct journal_writer {
 	int error; /* sticky: the first write error */
 };
 
-static void flush(struct journal_writer *w, bool force)
+static void flush(struct intents_writer *w, bool force)
 {
 	if (w->b.len < FLUSH_AT && !force)
 		return;
@@ -94,14 +94,14 @@ static void flush(struct journal_writer *w, bool force)
 	w->b.oom = false;
 }
 
-int journal_begin(const char *statedir, const char *id, struct journal_writer **ret)
+int intents_begin(const char *statedir, const char *id, struct intents_writer **ret)
 {
-	struct journal_writer *w;
+	struct intents_writer *w;
 	int dfd;
 
 	if (!record_id_valid(id))
 		return -EINVAL;
-	dfd = open_journal_dir(statedir);
+	dfd = open_intents_dir(statedir);
 	if (dfd < 0)
 		return dfd;
 	w = calloc(1, sizeof(*w));
@@ -122,12 +122,12 @@ int journal_begin(const char *statedir, const char *id, struct journal_writer **
 		free(w);
 		return r;
 	}
-	sbuf_adds(&w->b, JOURNAL_HEADER "\n");
+	sbuf_adds(&w->b, INTENTS_HEADER "\n");
 	*ret = w;
 	return 0;
 }
 
-void journal_add_mount(struct journal_writer *w, size_t idx, dev_t dev, const char *path)
+void intents_add_mount(struct intents_writer *w, size_t idx, dev_t dev, const char *path)
 {
 	sbuf_printf(&w->b, "m %zu %" PRIu64 " ", idx, (uint64_t)dev);
 	add_hex(&w->b, path, strlen(path));
@@ -135,7 +135,7 @@ void journal_add_mount(struct journal_writer *w, size_t idx, dev_t dev, const ch
 	flush(w, false);
 }
 
-void journal_add_dir(struct journal_writer *w, size_t idx, size_t up, const char *name)
+void intents_add_dir(struct intents_writer *w, size_t idx, size_t up, const char *name)
 {
 	if (up == REMOVE_ROOT)
 		sbuf_printf(&w->b, "d %zu - ", idx);
@@ -146,7 +146,7 @@ void journal_add_dir(struct journal_writer *w, size_t idx, size_t up, const char
 	flush(w, false);
 }
 
-void journal_add_intent(struct journal_writer *w, const struct journal_intent *e)
+void intents_add(struct intents_writer *w, const struct intent *e)
 {
 	sbuf_printf(&w->b, "i %" PRIu64 " %zu ", e->seq, e->mount);
 	if (e->dir == REMOVE_ROOT)
@@ -165,7 +165,7 @@ void journal_add_intent(struct journal_writer *w, const struct journal_intent *e
 	flush(w, false);
 }
 
-int journal_commit(struct journal_writer *w)
+int intents_commit(struct intents_writer *w)
 {
 	flush(w, true);
 	if (w->error)
@@ -176,7 +176,7 @@ int journal_commit(struct journal_writer *w)
 	return 0;
 }
 
-int journal_result(struct journal_writer *w, uint64_t seq, const struct remove_result *r)
+int intents_result(struct intents_writer *w, uint64_t seq, const struct remove_result *r)
 {
 	char line[96];
 	int n;
@@ -188,7 +188,7 @@ int journal_result(struct journal_writer *w, uint64_t seq, const struct remove_r
 	return write_all(w->fd, line, (size_t)n);
 }
 
-void journal_close(struct journal_writer *w)
+void intents_close(struct intents_writer *w)
 {
 	if (!w)
 		return;
@@ -200,9 +200,9 @@ void journal_close(struct journal_writer *w)
 	free(w);
 }
 
-int journal_remove(const char *statedir, const char *id)
+int intents_remove(const char *statedir, const char *id)
 {
-	_cleanup_close_ int dfd = open_journal_dir(statedir);
+	_cleanup_close_ int dfd = open_intents_dir(statedir);
 
 	if (dfd < 0)
 		return dfd;
@@ -303,7 +303,7 @@ static int read_tables(struct reader *r)
 	k = next_line(r);
 	if (k <= 0)
 		return k < 0 ? (int)k : -EBADMSG;
-	if (!streq(r->line, JOURNAL_HEADER))
+	if (!streq(r->line, INTENTS_HEADER))
 		return -EPROTO;
 	while ((k = next_line(r)) > 0) {
 		char *f[16];
@@ -429,7 +429,7 @@ static int build_path(struct reader *r, size_t mount, size_t dir, const char *na
 	return 0;
 }
 
-static int parse_intent(char **f, struct journal_intent *e, char **name,
+static int parse_intent(char **f, struct intent *e, char **name,
 			char **rule)
 {
 	uint64_t v[8];
@@ -444,7 +444,7 @@ static int parse_intent(char **f, struct journal_intent *e, char **name,
 		if (num(s, max, &v[i]) < 0)
 			return -EBADMSG;
 	}
-	*e = (struct journal_intent){
+	*e = (struct intent){
 		.seq = v[0], .mount = (size_t)v[1], .dir = REMOVE_ROOT, .dev = (dev_t)v[2],
 		.ino = (ino_t)v[3], .size = v[4], .charged = v[5], .uid = (uid_t)v[6],
 		.btime_ns = v[7], .class = f[10], .action = f[11],
@@ -485,8 +485,8 @@ static int parse_intent(char **f, struct journal_intent *e, char **name,
 	return 0;
 }
 
-int journal_replay(const char *statedir, const char *id,
-		   int (*fn)(const struct journal_intent *e, void *userdata), void *userdata)
+int intents_replay(const char *statedir, const char *id,
+		   int (*fn)(const struct intent *e, void *userdata), void *userdata)
 {
 	_cleanup_close_ int dfd = -1;
 	struct reader r = {0};
@@ -495,7 +495,7 @@ int journal_replay(const char *statedir, const char *id,
 
 	if (!record_id_valid(id))
 		return -EINVAL;
-	dfd = open_journal_dir(statedir);
+	dfd = open_intents_dir(statedir);
 	if (dfd < 0)
 		return dfd;
 	fd = open_read_at(dfd, id);
@@ -513,7 +513,7 @@ int journal_replay(const char *statedir, const char *id,
 	(void)next_line(&r); /* the header */
 	while ((k = next_line(&r)) > 0) {
 		_cleanup_free_ char *name = NULL, *rule = NULL;
-		struct journal_intent e;
+		struct intent e;
 		char *f[16];
 
 		if (r.line[0] != 'i')
