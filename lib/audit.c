@@ -11,6 +11,7 @@
 #include "users.h"
 #include "util.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -245,6 +246,10 @@ const char *audit_path_shown(const char *path, size_t len, struct sbuf *tmp, siz
 {
 	char hex[SHA256_HEX_SIZE];
 
+	assert(path);
+	assert(tmp);
+	assert(ret_len);
+
 	if (len <= AUDIT_PATH_MAX) {
 		*ret_len = len;
 		return path;
@@ -285,6 +290,9 @@ int audit_format_session_open(struct sbuf *b, const struct audit_session *s)
 	struct ev e;
 	int r;
 
+	assert(b);
+	assert(s);
+
 	ev_begin(&e, b, false, "session-open", AUDIT_MID_SESSION_OPEN);
 	fill_session_open(&e, s);
 	r = ev_end(&e, 6, NULL);
@@ -298,6 +306,9 @@ int audit_format_file(struct sbuf *b, const struct audit_file *file)
 	struct audit_file f;
 	struct ev e;
 	int r;
+
+	assert(b);
+	assert(file);
 
 	r = shown_file(file, &tmp, &f);
 	if (r < 0)
@@ -314,6 +325,9 @@ int audit_format_session_close(struct sbuf *b, const struct audit_summary *s)
 {
 	struct ev e;
 	int r;
+
+	assert(b);
+	assert(s);
 
 	ev_begin(&e, b, false, "session-close", AUDIT_MID_SESSION_CLOSE);
 	fill_session_close(&e, s);
@@ -467,6 +481,9 @@ int audit_session_open(struct audit *a, const struct audit_session *s)
 	struct ev e;
 	int r;
 
+	assert(a);
+	assert(s);
+
 	ev_begin(&e, &a->line, a->journal, "session-open", AUDIT_MID_SESSION_OPEN);
 	fill_session_open(&e, s);
 	if (a->journal)
@@ -482,6 +499,9 @@ int audit_file(struct audit *a, const struct audit_file *file)
 	struct audit_file shown, *f = &shown;
 	struct ev e;
 	int prio = LOG_INFO, r;
+
+	assert(a);
+	assert(file);
 
 	r = shown_file(file, &tmp, &shown);
 	if (r < 0)
@@ -505,6 +525,9 @@ int audit_session_close(struct audit *a, const struct audit_summary *s)
 	struct sbuf msg = {0};
 	struct ev e;
 	int r;
+
+	assert(a);
+	assert(s);
 
 	ev_begin(&e, &a->line, a->journal, "session-close", AUDIT_MID_SESSION_CLOSE);
 	fill_session_close(&e, s);
@@ -576,6 +599,8 @@ int audit_open(const char *path, bool journal, struct audit **ret)
 {
 	struct audit *a;
 	int fd = -1;
+
+	assert(ret);
 
 	a = calloc(1, sizeof(*a));
 	if (!a) {
@@ -660,6 +685,9 @@ int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *re
 	size_t cap = 0, len = 0;
 	int fd;
 
+	assert(id);
+	assert(ret);
+
 	*ret = (struct audit_seen){0};
 	if (!audit_path)
 		return -ENOENT;
@@ -715,6 +743,9 @@ bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len)
 	bool found = false;
 	size_t n;
 
+	assert(s);
+	assert(path);
+
 	if (!s->n)
 		return false;
 	shown = audit_path_shown(path, len, &tmp, &n);
@@ -732,6 +763,8 @@ bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len)
 
 void audit_seen_done(struct audit_seen *s)
 {
+	assert(s);
+
 	free(s->h);
 	*s = (struct audit_seen){0};
 }

@@ -5,6 +5,7 @@
 #include "record.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -99,6 +100,8 @@ int intents_begin(const char *statedir, const char *id, struct intents_writer **
 	struct intents_writer *w;
 	int dfd;
 
+	assert(ret);
+
 	if (!record_id_valid(id))
 		return -EINVAL;
 	dfd = open_intents_dir(statedir);
@@ -129,6 +132,9 @@ int intents_begin(const char *statedir, const char *id, struct intents_writer **
 
 void intents_add_mount(struct intents_writer *w, size_t idx, dev_t dev, const char *path)
 {
+	assert(w);
+	assert(path);
+
 	sbuf_printf(&w->b, "m %zu %" PRIu64 " ", idx, (uint64_t)dev);
 	add_hex(&w->b, path, strlen(path));
 	sbuf_addc(&w->b, '\n');
@@ -137,6 +143,9 @@ void intents_add_mount(struct intents_writer *w, size_t idx, dev_t dev, const ch
 
 void intents_add_dir(struct intents_writer *w, size_t idx, size_t up, const char *name)
 {
+	assert(w);
+	assert(name);
+
 	if (up == REMOVE_ROOT)
 		sbuf_printf(&w->b, "d %zu - ", idx);
 	else
@@ -148,6 +157,9 @@ void intents_add_dir(struct intents_writer *w, size_t idx, size_t up, const char
 
 void intents_add(struct intents_writer *w, const struct intent *e)
 {
+	assert(w);
+	assert(e);
+
 	sbuf_printf(&w->b, "i %" PRIu64 " %zu ", e->seq, e->mount);
 	if (e->dir == REMOVE_ROOT)
 		sbuf_adds(&w->b, "-");
@@ -167,6 +179,8 @@ void intents_add(struct intents_writer *w, const struct intent *e)
 
 int intents_commit(struct intents_writer *w)
 {
+	assert(w);
+
 	flush(w, true);
 	if (w->error)
 		return w->error;
@@ -180,6 +194,9 @@ int intents_result(struct intents_writer *w, uint64_t seq, const struct remove_r
 {
 	char line[96];
 	int n;
+
+	assert(w);
+	assert(r);
 
 	if (!w->committed)
 		return -EINVAL;
@@ -203,6 +220,8 @@ void intents_close(struct intents_writer *w)
 int intents_remove(const char *statedir, const char *id)
 {
 	_cleanup_close_ int dfd = open_intents_dir(statedir);
+
+	assert(id);
 
 	if (dfd < 0)
 		return dfd;
@@ -492,6 +511,8 @@ int intents_replay(const char *statedir, const char *id,
 	struct reader r = {0};
 	ssize_t k;
 	int fd, err;
+
+	assert(fn);
 
 	if (!record_id_valid(id))
 		return -EINVAL;

@@ -13,6 +13,7 @@
 #include "util.h"
 #include "walk.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -140,6 +141,8 @@ bool policy_keyword_is_match(size_t i)
 bool policy_setting_info(size_t i, struct policy_setting_info *ret)
 {
 	const struct keyword *k;
+
+	assert(ret);
 
 	if (i >= ARRAY_SIZE(keywords))
 		return false;
@@ -296,9 +299,13 @@ void policy_errors_done(struct policy_errors *errs)
 size_t policy_errors_say(const struct policy_errors *errs, const char *name, size_t max,
 			 void (*say)(const char *line, void *userdata), void *userdata)
 {
-	const char *file = errs->file ? errs->file : name;
+	const char *file;
 	size_t i;
 
+	assert(errs);
+	assert(say);
+
+	file = errs->file ? errs->file : name;
 	for (i = 0; i < errs->n && i < max; i++) {
 		_cleanup_free_ char *line = NULL;
 		int n = errs->v[i].line
@@ -985,6 +992,8 @@ int policy_defaults(struct policy *p)
 	struct parser ps = {.p = p};
 	int r;
 
+	assert(p);
+
 	*p = (struct policy){0};
 	r = fill_defaults(&ps);
 	if (r < 0)
@@ -1044,6 +1053,9 @@ int policy_parse_buffer(const char *name, const char *buf, size_t len, struct po
 {
 	struct policy_errors local = {0};
 	int r, q;
+
+	assert(buf || len == 0);
+	assert(p);
 
 	if (!errs)
 		errs = &local;
@@ -1183,6 +1195,9 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 	ssize_t n;
 	bool parsed = false;
 	int first = 0, r;
+
+	assert(path);
+	assert(p);
 
 	if (!errs)
 		errs = &local;
@@ -1348,6 +1363,9 @@ static void dump_block(FILE *f, const struct policy *p, unsigned b)
 
 int policy_dump(const struct policy *p, FILE *f)
 {
+	assert(p);
+	assert(f);
+
 	fputs("# tmpfs-sweep.conf(5): the effective policy, defaults included\n", f);
 	if (p->report_only)
 		fputs("# REPORT-ONLY: the policy file was rejected, nothing will be removed\n", f);
@@ -1412,6 +1430,8 @@ static int list_match(enum policy_criterion_kind kind, const char *list, const c
 bool policy_criterion_holds(enum policy_criterion_kind kind, const char *patterns,
 			    const char *value)
 {
+	assert(patterns);
+
 	return value && list_match(kind, patterns, value) == 1;
 }
 
@@ -1521,6 +1541,10 @@ int policy_scope_init(const struct policy *p, const struct policy_subject *who,
 	struct group_names groups = {0};
 	unsigned taken = 0; /* the settings a matching block gave already */
 
+	assert(p);
+	assert(who);
+	assert(ret);
+
 	*ret = (struct policy_scope){
 		.exempt_users = &p->exempt_users,
 		.other_sessions = p->other_sessions,
@@ -1605,6 +1629,9 @@ const struct policy_rule *policy_match(const struct policy *p, const struct poli
 	struct glob_path gp;
 	size_t i;
 
+	assert(p);
+	assert(path);
+
 	/* Most entries of a tree can match no rule by class, size or type alone (a user's
 	 * older files, class owned): no need to split the path or match a glob. */
 	for (i = 0; i < p->n_rules; i++)
@@ -1637,10 +1664,12 @@ enum policy_action policy_decide(const struct policy *p, const struct policy_sco
 				 unsigned class_mask, uint64_t size, bool is_dir,
 				 const struct policy_rule **rule)
 {
-	const struct policy_rule *r =
-		policy_match(p, scope, path, user, uid, class_mask, size, is_dir);
+	const struct policy_rule *r;
 	enum policy_action a;
 
+	assert(p);
+
+	r = policy_match(p, scope, path, user, uid, class_mask, size, is_dir);
 	if (rule)
 		*rule = r;
 	if (r)
@@ -1654,9 +1683,13 @@ enum policy_action policy_decide(const struct policy *p, const struct policy_sco
 
 int policy_watch_paths(const struct policy *p, const char *user, uid_t uid, char ***ret)
 {
-	char **v = calloc(p->watch.n + 1, sizeof(char *));
+	char **v;
 	size_t n = 0;
 
+	assert(p);
+	assert(ret);
+
+	v = calloc(p->watch.n + 1, sizeof(char *));
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->watch.n; i++) {
@@ -1701,6 +1734,8 @@ int policy_uid_min(const char *login_defs, uid_t *ret)
 	char buf[4096]; /* read in pieces, up to the UID_MIN line: no heap, no whole file */
 	size_t len = 0;
 	bool skip = false; /* in a line longer than buf: dropped up to its end */
+
+	assert(ret);
 
 	*ret = 1000;
 	fd = open_read_at(AT_FDCWD, login_defs ? login_defs : "/etc/login.defs");
@@ -1759,8 +1794,12 @@ const char *policy_user_exempt(const struct policy *p, const struct policy_scope
 			       const char *user, uid_t uid, const gid_t *groups, size_t n_groups,
 			       uid_t uid_min)
 {
-	const struct policy_strv *names = scope ? scope->exempt_users : &p->exempt_users;
+	const struct policy_strv *names;
 
+	assert(p);
+	assert(groups || n_groups == 0);
+
+	names = scope ? scope->exempt_users : &p->exempt_users;
 	if (!user)
 		return "no user name";
 	for (size_t i = 0; i < names->n; i++)
@@ -1785,6 +1824,8 @@ const char *policy_exempt(const struct policy *p, const struct policy_scope *sco
 	_cleanup_free_ gid_t *groups = NULL;
 	uid_t uid_min = 1000;
 	int n = 0;
+
+	assert(p);
 
 	if (!user)
 		return "no user name";

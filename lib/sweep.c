@@ -10,6 +10,7 @@
 #include "scan.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -1437,9 +1438,14 @@ static void audit_summary(const struct sweep *s, int r)
 /* Everything before the walk (sweep.h: the phases). */
 int sweep_start(const struct sweep_params *p, struct sweep_result *res, struct sweep **ret)
 {
-	struct sweep *s = calloc(1, sizeof(*s));
+	struct sweep *s;
 	int r;
 
+	assert(p);
+	assert(res);
+	assert(ret);
+
+	s = calloc(1, sizeof(*s));
 	*res = (struct sweep_result){0};
 	*ret = s;
 	if (!s)
@@ -1493,6 +1499,9 @@ void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool
 
 bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups)
 {
+	assert(creds);
+	assert(groups);
+
 	*groups = NULL;
 	if (!s || s->error < 0 || s->removal_started || !any_pending(s))
 		return false;
@@ -1505,6 +1514,9 @@ bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **gr
 size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *items,
 			   size_t *idx)
 {
+	assert(s);
+	assert(!items || idx);
+
 	if (m >= s->rec->n_mounts || m >= RECORD_MAX_MOUNTS || s->root_fds[m] < 0)
 		return 0;
 	return removal_items(s, m, items, idx);
@@ -1513,38 +1525,57 @@ size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *
 void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
 			   size_t n)
 {
+	assert(s);
+	assert(n == 0 || (idx && res));
+
 	removal_results(s, idx, res, n);
 }
 
 const struct remove_dir *sweep_removal_dirs(const struct sweep *s, size_t *n)
 {
+	assert(s);
+	assert(n);
+
 	*n = s->n_dirs;
 	return s->dirs;
 }
 
 void sweep_removal_answer(struct sweep *s, size_t i, const struct remove_result *r)
 {
+	assert(s);
+	assert(r);
+
 	intent_result(s, i, r);
 }
 
 void sweep_removal_abandoned(struct sweep *s)
 {
+	assert(s);
+
 	say_abandoned(s);
 }
 
 int sweep_root_fd(const struct sweep *s, size_t m)
 {
+	assert(s);
+
 	return m < s->rec->n_mounts && m < RECORD_MAX_MOUNTS ? s->root_fds[m] : -EBADF;
 }
 
 size_t sweep_n_mounts(const struct sweep *s)
 {
+	assert(s);
+
 	return MIN(s->rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
 }
 
 bool sweep_wants_locks(const struct sweep *s, dev_t *devs, size_t *n)
 {
 	bool want = false;
+
+	assert(s);
+	assert(devs);
+	assert(n);
 
 	for (size_t i = 0; i < s->n && !want; i++)
 		want = pending(&s->c[i]) && s->c[i].f.type == S_IFREG;
@@ -1627,6 +1658,9 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 	struct sweep *s;
 	int r = sweep_start(p, res, &s);
 
+	assert(p);
+	assert(res);
+
 	if (r == 0)
 		r = walk_mounts(s);
 	return sweep_finish(s, r);
@@ -1636,6 +1670,8 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 
 int sweep_open_mount(struct sweep *s, size_t m)
 {
+	assert(s);
+
 	if (m >= s->rec->n_mounts || m >= RECORD_MAX_MOUNTS)
 		return -EINVAL;
 	return open_mount(s, m);
@@ -1643,14 +1679,21 @@ int sweep_open_mount(struct sweep *s, size_t m)
 
 bool sweep_wants_pages(const struct sweep *s, const struct statx *stx)
 {
+	assert(s);
+	assert(stx);
+
 	return worth_scanning(stx, (void *)s);
 }
 
 bool sweep_ignores_owned(const struct sweep *s, const struct walk_entry *w)
 {
-	const struct statx *stx = w->stx;
+	const struct statx *stx;
 	enum policy_action a;
 
+	assert(s);
+	assert(w);
+
+	stx = w->stx;
 	if (S_ISDIR(stx->stx_mode))
 		return true; /* a directory the session did not make: decide_class says 0 */
 	a = policy_decide(s->p->policy, s->p->scope, w->path, s->rec->user, s->rec->uid,
@@ -1674,20 +1717,30 @@ static bool same_scope(const struct policy_scope *a, const struct policy_scope *
 
 bool sweep_same_view(const struct sweep *a, const struct sweep *b)
 {
+	assert(a);
+	assert(b);
+
 	return a->p->policy == b->p->policy && a->rec->uid == b->rec->uid &&
 	       streq(a->rec->user, b->rec->user) && same_scope(a->p->scope, b->p->scope);
 }
 
 const uint64_t *sweep_cgroups(const struct sweep *s, size_t *n)
 {
+	assert(s);
+	assert(n);
+
 	*n = s->n_inos;
 	return s->inos;
 }
 
 int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t now_ns)
 {
-	struct scan_entry mine = *e;
+	struct scan_entry mine;
 
+	assert(s);
+	assert(e);
+
+	mine = *e;
 	if (s->cut || s->error < 0 || s->mem_capped)
 		return WALK_CONTINUE;
 	if (s->p->deadline_ns && now_ns > s->p->deadline_ns) {
@@ -1711,12 +1764,16 @@ int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t 
 
 void sweep_walked(struct sweep *s, int r, const struct walk_stats *st)
 {
+	assert(s);
+
 	if (!s->cut)
 		walked(s, r, st);
 }
 
 int sweep_error(const struct sweep *s)
 {
+	assert(s);
+
 	return s->error;
 }
 
@@ -1725,6 +1782,8 @@ int record_is_alive(const struct session_record *rec)
 	char boot[RECORD_BOOT_ID_LEN + 1];
 	uint64_t start;
 	int r;
+
+	assert(rec);
 
 	/* Boot id unreadable: the pid and its start time still tell. */
 	if (proc_boot_id(boot) == 0 && !streq(boot, rec->boot_id))
@@ -1795,6 +1854,8 @@ int user_has_other_sessions(const char *statedir, const struct session_record *r
 	size_t n = 0;
 	int r, other;
 
+	assert(rec);
+
 	other = logind_other_sessions(rec);
 	if (other > 0)
 		return 1;
@@ -1831,6 +1892,8 @@ int live_users_snapshot(const char *statedir, struct live_users *ret)
 	char **ids = NULL;
 	size_t n = 0;
 	int r;
+
+	assert(ret);
 
 	*ret = (struct live_users){0};
 	r = record_list(statedir, &ids, &n);
@@ -1878,8 +1941,12 @@ int live_users_snapshot(const char *statedir, struct live_users *ret)
 
 int live_users_other(const struct live_users *l, const struct session_record *rec)
 {
-	int other = logind_other_sessions(rec);
+	int other;
 
+	assert(l);
+	assert(rec);
+
+	other = logind_other_sessions(rec);
 	if (other > 0)
 		return 1;
 	if (l->err < 0)
@@ -1897,6 +1964,8 @@ int live_users_other(const struct live_users *l, const struct session_record *re
 
 void live_users_done(struct live_users *l)
 {
+	assert(l);
+
 	free(l->v);
 	*l = (struct live_users){0};
 }
