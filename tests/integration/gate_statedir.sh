@@ -52,7 +52,7 @@ round() { # round WHICH
 	check "[$which] open: returns success or ignore, never an error" grep -Eqx "open=(success|ignore)" "$T_SCRATCH/open-$which.out"
 	check "[$which] open: no record in the foreign StateDir" test -z "$(ls -A "$sd/sessions")"
 	check "[$which] open: the module says it cannot record there (EPERM)" \
-		grep -q "SYSLOG.*cannot write session record in $sd: Operation not permitted" "$T_SCRATCH/open-$which.err"
+		grep -q "SYSLOG.*cannot write session record in \"$sd\": Operation not permitted" "$T_SCRATCH/open-$which.err"
 	check "[$which] open: the file of the unrecorded session is not swept" test -e "$W/o"
 	[ $T_FAILED = 0 ] || sed 's/^/    host: /' "$T_SCRATCH/open-$which.out" "$T_SCRATCH/open-$which.err" | head -20
 
