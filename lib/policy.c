@@ -90,12 +90,19 @@ static const char *const class_names[] = {"charged", "created", "owned"};
 static const char *const type_names[] = {[POLICY_TYPE_FILE] = "file", [POLICY_TYPE_DIR] = "dir",
 					 [POLICY_TYPE_ANY] = "any"};
 
-/* Rule conditions: NAME=VALUE after the pattern. */
-enum cond { COND_CLASS, COND_MIN_SIZE, COND_TYPE };
-static const char *const cond_names[] = {
-	[COND_CLASS] = "class",
-	[COND_MIN_SIZE] = "min-size",
-	[COND_TYPE] = "type",
+/* Rule conditions: NAME=VALUE after the pattern, each at most once, each parsed into the
+ * rule by its own function (0, or -EINVAL once it has said why). */
+struct parser;
+static int cond_class(struct parser *ps, const char *val, struct policy_rule *rule);
+static int cond_min_size(struct parser *ps, const char *val, struct policy_rule *rule);
+static int cond_type(struct parser *ps, const char *val, struct policy_rule *rule);
+static const struct cond {
+	const char *name;
+	int (*parse)(struct parser *ps, const char *val, struct policy_rule *rule);
+} conds[] = {
+	{"class", cond_class},
+	{"min-size", cond_min_size},
+	{"type", cond_type},
 };
 
 /* Match criteria: the words after Match, and `all`. */
@@ -112,8 +119,8 @@ static const char *const match_words[] = {"Match", "User", "Group", "Service", "
 
 static int cond_lookup(const char *s, size_t n)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(cond_names); i++)
-		if (n == strlen(cond_names[i]) && strncasecmp(s, cond_names[i], n) == 0)
+	for (size_t i = 0; i < ARRAY_SIZE(conds); i++)
+		if (n == strlen(conds[i].name) && strncasecmp(s, conds[i].name, n) == 0)
 			return (int)i;
 	return -1;
 }
@@ -126,15 +133,15 @@ const char *policy_keyword(size_t i)
 	if (i < N_ACTIONS)
 		return action_names[i];
 	i -= N_ACTIONS;
-	if (i < ARRAY_SIZE(cond_names))
-		return cond_names[i];
-	i -= ARRAY_SIZE(cond_names);
+	if (i < ARRAY_SIZE(conds))
+		return conds[i].name;
+	i -= ARRAY_SIZE(conds);
 	return i < ARRAY_SIZE(match_words) ? match_words[i] : NULL;
 }
 
 bool policy_keyword_is_match(size_t i)
 {
-	return i >= ARRAY_SIZE(keywords) + N_ACTIONS + ARRAY_SIZE(cond_names) &&
+	return i >= ARRAY_SIZE(keywords) + N_ACTIONS + ARRAY_SIZE(conds) &&
 	       policy_keyword(i) != NULL;
 }
 
@@ -604,6 +611,33 @@ static int parse_class(struct parser *ps, const char *val, unsigned *mask)
 	}
 }
 
+static int cond_class(struct parser *ps, const char *val, struct policy_rule *rule)
+{
+	return parse_class(ps, val, &rule->class_mask);
+}
+
+static int cond_min_size(struct parser *ps, const char *val, struct policy_rule *rule)
+{
+	int r = parse_size(val, &rule->min_size);
+
+	if (r < 0)
+		perr(ps, r == -ERANGE ? "min-size: size too large: '%.64s'"
+				      : "min-size: bad size '%.64s' (N, NK, NM or NG)",
+		     val);
+	return r < 0 ? -EINVAL : 0;
+}
+
+static int cond_type(struct parser *ps, const char *val, struct policy_rule *rule)
+{
+	for (size_t t = 0; t < ARRAY_SIZE(type_names); t++)
+		if (type_names[t] && strcasecmp(val, type_names[t]) == 0) {
+			rule->type = (enum policy_type)t;
+			return 0;
+		}
+	perr(ps, "type: expected file, dir or any, got '%.64s'", val);
+	return -EINVAL;
+}
+
 static int parse_rule(struct parser *ps, enum policy_action a, char **args, size_t n)
 {
 	struct policy *p = ps->p;
@@ -613,7 +647,8 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 								  : POLICY_CLASS_DEFAULT,
 				   .type = POLICY_TYPE_ANY, .line = ps->lineno,
 				   .block = (unsigned)ps->p->n_blocks};
-	bool seen_class = false, seen_size = false, seen_type = false, bad = false;
+	unsigned seen = 0; /* a bit per conds[] entry */
+	bool bad = false;
 	const char *err;
 	struct policy_rule *v;
 	int r;
@@ -623,10 +658,9 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 	if (p->n_rules >= POLICY_MAX_RULES)
 		return perr(ps, "too many rules (at most %d)", POLICY_MAX_RULES), -EINVAL;
 	for (size_t i = 2; i < n; i++) {
-		char *eq = strchr(args[i], '=');
-		const char *val;
+		const char *eq = strchr(args[i], '=');
 		size_t klen;
-		int cond;
+		int c;
 
 		if (!eq) {
 			perr(ps, "expected a condition (class=, min-size=, type=), got '%.64s'",
@@ -635,50 +669,20 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 			continue;
 		}
 		klen = (size_t)(eq - args[i]);
-		val = eq + 1;
-		cond = cond_lookup(args[i], klen);
-		if (cond == COND_CLASS) {
-			if (seen_class) {
-				perr(ps, "duplicate condition 'class'");
-				bad = true;
-			}
-			seen_class = true;
-			if (parse_class(ps, val, &rule.class_mask) < 0)
-				bad = true;
-		} else if (cond == COND_MIN_SIZE) {
-			if (seen_size) {
-				perr(ps, "duplicate condition 'min-size'");
-				bad = true;
-			}
-			seen_size = true;
-			r = parse_size(val, &rule.min_size);
-			if (r < 0) {
-				perr(ps, r == -ERANGE ? "min-size: size too large: '%.64s'"
-						      : "min-size: bad size '%.64s' (N, NK, NM or NG)",
-				     val);
-				bad = true;
-			}
-		} else if (cond == COND_TYPE) {
-			if (seen_type) {
-				perr(ps, "duplicate condition 'type'");
-				bad = true;
-			}
-			seen_type = true;
-			if (strcasecmp(val, "file") == 0)
-				rule.type = POLICY_TYPE_FILE;
-			else if (strcasecmp(val, "dir") == 0)
-				rule.type = POLICY_TYPE_DIR;
-			else if (strcasecmp(val, "any") == 0)
-				rule.type = POLICY_TYPE_ANY;
-			else {
-				perr(ps, "type: expected file, dir or any, got '%.64s'", val);
-				bad = true;
-			}
-		} else {
+		c = cond_lookup(args[i], klen);
+		if (c < 0) {
 			perr(ps, "unknown condition '%.*s' (class=, min-size=, type=)",
 			     (int)MIN(klen, 64), args[i]);
 			bad = true;
+			continue;
 		}
+		if (seen & (1u << c)) {
+			perr(ps, "duplicate condition '%s'", conds[c].name);
+			bad = true;
+		}
+		seen |= 1u << c;
+		if (conds[c].parse(ps, eq + 1, &rule) < 0)
+			bad = true;
 	}
 
 	rule.glob = calloc(1, sizeof(*rule.glob));
