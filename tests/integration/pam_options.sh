@@ -8,14 +8,7 @@ source "$(dirname "$0")/../sshd.sh" # SSHD_PRELOAD: pam_wrapper, whose log shows
 pam_setup
 [ -n "$SSHD_PRELOAD" ] || skip_all "pam_wrapper (libpam-wrapper) not installed"
 # pam_host with pam_wrapper preloaded: the module's pam_syslog lines go to stderr as SYSLOG(...)
-cat >"$T_SCRATCH/pwhost" <<EOF
-#!/bin/sh
-export LD_PRELOAD="$SSHD_PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="\$1" PAM_WRAPPER_DEBUGLEVEL=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:verify_asan_link_order=0}"
-exec "$P_HOST" "\$@"
-EOF
-chmod 755 "$T_SCRATCH/pwhost"
-P_HOST=$T_SCRATCH/pwhost
+P_HOST=$(pam_syslog_host) || skip_all "cannot write the pam_wrapper host"
 scratch_user U1
 pam_service tsw timeout=2 timeout=0 timeout=x conf=relative.conf cgroup_parent=rel bogus
 out=$T_SCRATCH/out
