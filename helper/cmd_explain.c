@@ -61,7 +61,7 @@ static void explain_done(struct explain *x)
 		free(x->hits[i].name);
 	free(x->hits);
 	free(x->inos);
-	ns_roots_free(&x->ns);
+	ns_roots_done(&x->ns);
 	cg_list_done(&x->desc);
 	cgroup_done(&x->cg);
 	cg_root_close(&x->root);

@@ -5,6 +5,7 @@
 #include "scan.h"
 #include "util.h"
 
+#include <assert.h>
 #include <sys/stat.h>
 
 struct member {
@@ -510,12 +511,17 @@ static int cmp_deadline(const void *a, const void *b)
 int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *res,
 		uint64_t deadline_ns, sweep_done_fn done, void *userdata)
 {
-	_cleanup_free_ struct member *v = calloc(n ? n : 1, sizeof(*v));
-	_cleanup_free_ bool *walked = calloc(n ? n * RECORD_MAX_MOUNTS : 1, sizeof(*walked));
+	_cleanup_free_ struct member *v = NULL;
+	_cleanup_free_ bool *walked = NULL;
 	struct pages_ctx *pc = NULL;
 	struct locks locks = {0};
 	int r = 0;
 
+	assert(ps || n == 0);
+	assert(res || n == 0);
+
+	v = calloc(n ? n : 1, sizeof(*v));
+	walked = calloc(n ? n * RECORD_MAX_MOUNTS : 1, sizeof(*walked));
 	if (!v || !walked)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)

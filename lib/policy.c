@@ -1447,7 +1447,7 @@ struct group_names {
 	int err;
 };
 
-static void group_names_free(struct group_names *g)
+static void group_names_done(struct group_names *g)
 {
 	for (size_t i = 0; i < g->n; i++)
 		free(g->v[i]);
@@ -1567,7 +1567,7 @@ int policy_scope_init(const struct policy *p, const struct policy_subject *who,
 		unsigned give;
 
 		if (r == -ENOMEM) {
-			group_names_free(&groups);
+			group_names_done(&groups);
 			policy_scope_done(ret);
 			return r;
 		}
@@ -1597,7 +1597,7 @@ int policy_scope_init(const struct policy *p, const struct policy_subject *who,
 				ret->notify_user = *(const bool *)v;
 		}
 	}
-	group_names_free(&groups);
+	group_names_done(&groups);
 	return 0;
 }
 
