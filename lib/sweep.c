@@ -1330,8 +1330,7 @@ static int walk_mounts(struct sweep *s)
 		struct walk_opts wo = {
 			.max_depth = (unsigned)s->p->policy->max_depth, /* <= WALK_MAX_DEPTH */
 			.max_entries = s->p->policy->max_entries,
-			.deadline_ns = s->p->deadline_ns,
-			.flags = WALK_POST_ORDER,
+			.deadline_ns = s->p->deadline_ns, .flags = WALK_POST_ORDER,
 		};
 		struct walk_stats st;
 		int r;
