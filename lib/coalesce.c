@@ -244,6 +244,7 @@ static int walk_one(struct member *v, size_t n, size_t first, size_t mi, uint64_
 				break;
 			}
 			v[i].mount = m;
+			v[i].gen = 0; /* w.gen counts this walk's entries from 1 */
 			who[w.n_who++] = i;
 			wo.deadline_ns = MAX(wo.deadline_ns, v[i].p->deadline_ns);
 			break;

@@ -28,7 +28,8 @@ at_exit "kill -9 $WRITER"
 blocked() { for p in $(pgrep -u "$U2" -x sh); do grep -qE 'fifo|pipe|partner' "/proc/$p/wchan" && return; done; return 1; }
 check "U2's writer is blocked on its FIFO" wait_for 10 blocked
 run_as "$U1" "$XCHG" "$D/F" "$D/P" >/dev/null 2>&1 &
-at_exit "kill -9 $!"
+XPID=$!
+at_exit "kill -9 $XPID"
 
 rounds=5
 for i in $(seq $rounds); do
@@ -46,6 +47,10 @@ check "none of $rounds closes opened U2's FIFO ($ours opens)" test "$ours" -eq 0
 if [ "$(wc -l <"$T_SCRATCH/opens")" -eq 0 ]; then
 	check "U2's writer is still blocked" blocked
 fi
+# (the exchanges stop first: two names looked at while they swap could miss both)
+pkill -9 -u "$U1" -x thr_exchange
+wait_for 10 eval '! pgrep -u "$U1" -x thr_exchange >/dev/null'
+ls -l "$D" | sed 's/^/    # /'
 check "U1's file and U2's FIFO are both still there" \
 	eval 'test -p "$D/P" -a -f "$D/F" || test -p "$D/F" -a -f "$D/P"'
 finish

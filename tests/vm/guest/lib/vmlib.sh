@@ -115,16 +115,25 @@ _gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/nu
 session_gone() { ! loginctl show-session "${S_ID[$1]}" -p State 2>/dev/null | grep -q active; }
 
 # run_unit UNIT: start a oneshot unit (as its timer would); succeeds only when the unit is
-# loaded, really ran now (a new start timestamp) and exited 0.
+# loaded, really ran now and exited 0 (its ExecStopPost= included). systemd unloads an
+# inactive unit that nothing references (a plain oneshot: not the gc service, which its timer
+# holds), and `systemctl show` then gives the defaults (Result=success, ExecMainStatus=0,
+# timestamps 0) whatever happened: so the verdict is what PID 1 logged for the unit since
+# the start, "Deactivated successfully." against "Failed with result".
 run_unit() {
-	local u=$1 before after
+	local u=$1 cur log
 	[ "$(systemctl show -p LoadState --value "$u")" = loaded ] || { note "$u not loaded"; return 1; }
-	before=$(systemctl show -p ExecMainStartTimestampMonotonic --value "$u")
+	cur=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')
+	[ -n "$cur" ] || { note "no journal cursor"; return 1; }
 	systemctl start "$u" || { note "systemctl start $u failed"; return 1; }
-	after=$(systemctl show -p ExecMainStartTimestampMonotonic --value "$u")
-	[ "$after" != 0 ] && [ "$after" != "$before" ] &&
-		[ "$(systemctl show -p Result --value "$u")" = success ] &&
-		[ "$(systemctl show -p ExecMainStatus --value "$u")" = 0 ]
+	unit_log() { journalctl -q --after-cursor="$cur" -u "$u" -o cat 2>/dev/null; }
+	wait_for 30 eval 'unit_log | grep -Eq "Deactivated successfully|Failed with result"' ||
+		{ note "$u: PID 1 logged no end of the run"; return 1; }
+	log=$(unit_log)
+	if grep -q "Failed with result" <<<"$log"; then
+		note "$u: $(grep 'Failed with result' <<<"$log" | head -1)"
+		return 1
+	fi
 }
 
 # ---- cgroup v2 numbers ----
