@@ -17,6 +17,7 @@
 #include "procshm.h"
 #include "roots.h"
 #include "scan.h"
+#include "users.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -61,7 +62,7 @@ static void explain_done(struct explain *x)
 		free(x->hits[i].name);
 	free(x->hits);
 	free(x->inos);
-	ns_roots_free(&x->ns);
+	ns_roots_done(&x->ns);
 	cg_list_done(&x->desc);
 	cgroup_done(&x->cg);
 	cg_root_close(&x->root);
@@ -322,7 +323,7 @@ static void print_json(struct explain *x, uint64_t usage, uint64_t shmem, uint64
 static void print_human(struct explain *x, uint64_t usage, uint64_t shmem, uint64_t explained,
 			size_t top)
 {
-	char s1[32], s2[32], s3[32], t[32], u[64];
+	char s1[32], s2[32], s3[32], t[32], u[USER_NAME_MAX + 1];
 
 	/* cgroup and process names are anyone's to choose (a delegated subtree, PR_SET_NAME):
 	 * escaped like file names, never raw to the terminal. */

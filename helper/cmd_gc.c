@@ -13,7 +13,7 @@
 #include "cgroup.h"
 #include "coalesce.h"
 #include "helper.h"
-#include "journal.h"
+#include "intents.h"
 #include "queue.h"
 #include "session.h"
 #include "sweep.h"
@@ -140,7 +140,7 @@ static int gc_drop(struct sweep_ctx *c, const struct session_record *rec, bool d
 		return EXIT_OK;
 	if (c->audit)
 		(void)audit_session_close(c->audit, &sum);
-	(void)journal_remove(statedir, rec->id);
+	(void)intents_remove(statedir, rec->id);
 	r = record_remove(statedir, rec->id);
 	if (r < 0) {
 		warnx_("gc: session %s: record: %s", rec->id, strerror(-r));

@@ -68,7 +68,7 @@ static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t c
 static void emit_human(struct scan_cmd *s, const struct scan_entry *e)
 {
 	const struct statx *x = e->w->stx;
-	char s1[32], s2[32], t[32], u[64];
+	char s1[32], s2[32], t[32], u[USER_NAME_MAX + 1];
 	const char *cg = "-";
 
 	if (e->pages && e->pages->n_charges) {

@@ -5,11 +5,13 @@
  * the same thing.
  */
 #include "audit.h"
+#include "fileio.h"
 #include "json.h"
 #include "sha256.h"
 #include "users.h"
 #include "util.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -244,6 +246,10 @@ const char *audit_path_shown(const char *path, size_t len, struct sbuf *tmp, siz
 {
 	char hex[SHA256_HEX_SIZE];
 
+	assert(path);
+	assert(tmp);
+	assert(ret_len);
+
 	if (len <= AUDIT_PATH_MAX) {
 		*ret_len = len;
 		return path;
@@ -284,6 +290,9 @@ int audit_format_session_open(struct sbuf *b, const struct audit_session *s)
 	struct ev e;
 	int r;
 
+	assert(b);
+	assert(s);
+
 	ev_begin(&e, b, false, "session-open", AUDIT_MID_SESSION_OPEN);
 	fill_session_open(&e, s);
 	r = ev_end(&e, 6, NULL);
@@ -297,6 +306,9 @@ int audit_format_file(struct sbuf *b, const struct audit_file *file)
 	struct audit_file f;
 	struct ev e;
 	int r;
+
+	assert(b);
+	assert(file);
 
 	r = shown_file(file, &tmp, &f);
 	if (r < 0)
@@ -313,6 +325,9 @@ int audit_format_session_close(struct sbuf *b, const struct audit_summary *s)
 {
 	struct ev e;
 	int r;
+
+	assert(b);
+	assert(s);
 
 	ev_begin(&e, b, false, "session-close", AUDIT_MID_SESSION_CLOSE);
 	fill_session_close(&e, s);
@@ -466,6 +481,9 @@ int audit_session_open(struct audit *a, const struct audit_session *s)
 	struct ev e;
 	int r;
 
+	assert(a);
+	assert(s);
+
 	ev_begin(&e, &a->line, a->journal, "session-open", AUDIT_MID_SESSION_OPEN);
 	fill_session_open(&e, s);
 	if (a->journal)
@@ -481,6 +499,9 @@ int audit_file(struct audit *a, const struct audit_file *file)
 	struct audit_file shown, *f = &shown;
 	struct ev e;
 	int prio = LOG_INFO, r;
+
+	assert(a);
+	assert(file);
 
 	r = shown_file(file, &tmp, &shown);
 	if (r < 0)
@@ -504,6 +525,9 @@ int audit_session_close(struct audit *a, const struct audit_summary *s)
 	struct sbuf msg = {0};
 	struct ev e;
 	int r;
+
+	assert(a);
+	assert(s);
 
 	ev_begin(&e, &a->line, a->journal, "session-close", AUDIT_MID_SESSION_CLOSE);
 	fill_session_close(&e, s);
@@ -576,6 +600,8 @@ int audit_open(const char *path, bool journal, struct audit **ret)
 	struct audit *a;
 	int fd = -1;
 
+	assert(ret);
+
 	a = calloc(1, sizeof(*a));
 	if (!a) {
 		*ret = NULL;
@@ -604,4 +630,141 @@ void audit_close(struct audit *a)
 		close(a->jfd);
 	sbuf_done(&a->line);
 	free(a);
+}
+
+/* ---- Reading the log back: which file lines of a session it has (intents.h's resume) */
+
+static int cmp_h(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void digest(const char *s, size_t n, uint8_t out[16])
+{
+	struct sha256_ctx c;
+	uint8_t full[SHA256_DIGEST_SIZE];
+
+	sha256_init(&c);
+	sha256_update(&c, s, n);
+	sha256_final(&c, full);
+	memcpy(out, full, 16);
+}
+
+/* The JSON string that starts at p (at its opening quote), its length with the quotes;
+ * 0 when it does not end. */
+static size_t json_string_len(const char *p)
+{
+	const char *q = p + 1;
+
+	while (*q && *q != '"')
+		q += (*q == '\\' && q[1]) ? 2 : 1;
+	return *q == '"' ? (size_t)(q - p + 1) : 0;
+}
+
+/* A file whose result keeps the record (deferred) is decided again later: its line does
+ * not settle it. (The quotes cannot come from a path: those are escaped.) */
+static bool decided_again(const char *line)
+{
+	char needle[64];
+
+	for (enum file_result r = 0; r < _RESULT_MAX; r++) {
+		if (!file_result_keeps_record(r))
+			continue;
+		snprintf(needle, sizeof(needle), "\"result\":\"%s\"", file_result_name(r));
+		if (strstr(line, needle))
+			return true;
+	}
+	return false;
+}
+
+int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *ret)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL, *prefix = NULL;
+	struct audit_seen s = {0};
+	size_t cap = 0, len = 0;
+	int fd;
+
+	assert(id);
+	assert(ret);
+
+	*ret = (struct audit_seen){0};
+	if (!audit_path)
+		return -ENOENT;
+	fd = open_read_at(AT_FDCWD, audit_path);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return negative_errno();
+	}
+	/* audit_format_file writes these keys first and in this order. */
+	if (asprintf(&prefix, "{\"event\":\"file\",\"session\":\"%s\",\"path\":", id) < 0)
+		return -ENOMEM;
+	while (getline(&line, &len, f) > 0) {
+		const char *path;
+		size_t n;
+
+		path = startswith(line, prefix);
+		if (!path || decided_again(line))
+			continue;
+		n = json_string_len(path);
+		if (!n)
+			continue;
+		if (s.n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *p = reallocarray(s.h, nc, sizeof(*s.h));
+
+			if (!p) {
+				audit_seen_done(&s);
+				return -ENOMEM;
+			}
+			s.h = p;
+			cap = nc;
+		}
+		digest(path, n, s.h[s.n++]);
+	}
+	if (ferror(f)) {
+		audit_seen_done(&s);
+		return -EIO;
+	}
+	if (s.n)
+		qsort(s.h, s.n, sizeof(*s.h), cmp_h);
+	*ret = s;
+	return 0;
+}
+
+bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len)
+{
+	struct sbuf tmp = {0}, esc = {0};
+	const char *shown;
+	uint8_t h[16];
+	bool found = false;
+	size_t n;
+
+	assert(s);
+	assert(path);
+
+	if (!s->n)
+		return false;
+	shown = audit_path_shown(path, len, &tmp, &n);
+	if (shown)
+		json_add_string(&esc, shown, n);
+	if (shown && sbuf_str(&esc)) {
+		digest(esc.buf, esc.len, h);
+		found = bsearch(h, s->h, s->n, sizeof(*s->h), cmp_h) != NULL;
+	} else
+		found = true; /* cannot tell: taken as written, so the file is left alone */
+	sbuf_done(&tmp);
+	sbuf_done(&esc);
+	return found;
+}
+
+void audit_seen_done(struct audit_seen *s)
+{
+	assert(s);
+
+	free(s->h);
+	*s = (struct audit_seen){0};
 }

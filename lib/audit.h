@@ -115,3 +115,16 @@ const char *audit_path_shown(const char *path, size_t len, struct sbuf *tmp, siz
 int audit_format_session_open(struct sbuf *b, const struct audit_session *s);
 int audit_format_file(struct sbuf *b, const struct audit_file *f);
 int audit_format_session_close(struct sbuf *b, const struct audit_summary *s);
+
+/* The file lines of session id already in the audit log at audit_path, as digests of
+ * their path as written (escaped, cut as audit_path_shown cuts it); lines whose result
+ * keeps the record (decided again later) do not count. Read as a stream. */
+struct audit_seen {
+	uint8_t (*h)[16]; /* sorted */
+	size_t n;
+};
+/* -ENOENT without a log (then *ret is empty). */
+int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *ret);
+/* Has the audit log seen a line for path (as audit_file would write it)? */
+bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len);
+void audit_seen_done(struct audit_seen *s);

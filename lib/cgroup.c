@@ -694,11 +694,11 @@ static int session_parent(const struct cg_root *root, const struct cg_session_op
 		return r;
 	}
 	if (!o->parent) {
-		note_set(note, false, "cgroup=create on cgroup v2 needs cgroup_parent=");
+		note_set(note, false, "cgroup=create on cgroup v2 without cgroup_parent=, ignoring");
 		return -ENOTDIR;
 	}
 	if (cg_is_systemd_unit(o->parent)) {
-		note_set(note, false, "cgroup_parent=%s is a systemd unit, not used", o->parent);
+		note_set(note, false, "cgroup_parent=\"%s\" is a systemd unit, ignoring", o->parent);
 		return -EPERM;
 	}
 	*ret = strdup(o->parent);
@@ -749,7 +749,7 @@ int cg_session_open(const struct cg_session_opts *o, struct cg_session *s, struc
 	if (!o->create || cg_is_session_scope(rel)) {
 		r = cg_ino_rel(&root, rel, &s->ino);
 		if (r < 0) {
-			note_set(note, false, "cannot open cgroup %s: %s", rel, strerror(-r));
+			note_set(note, false, "cannot open cgroup \"%s\": %s", rel, strerror(-r));
 			goto out;
 		}
 		s->mode = root.mode;
@@ -768,7 +768,7 @@ int cg_session_open(const struct cg_session_opts *o, struct cg_session *s, struc
 
 		/* Fall back to the caller's own cgroup, shared by other sessions. */
 		if (!note || !note->msg[0])
-			note_set(note, false, "cannot create a session cgroup below %s: %s",
+			note_set(note, false, "cannot create a session cgroup below \"%s\": %s",
 				 parent ? parent : rel, strerror(-r));
 		if (cg_open_rel(&root, rel, &cur) >= 0) {
 			s->ino = cur.ino;

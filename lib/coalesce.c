@@ -5,6 +5,7 @@
 #include "scan.h"
 #include "util.h"
 
+#include <assert.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -682,14 +683,20 @@ static int cmp_deadline(const void *a, const void *b)
 int sweep_batch(const struct sweep_params *ps, size_t n, struct sweep_result *res,
 		uint64_t deadline_ns, sweep_done_fn done, void *userdata)
 {
-	_cleanup_free_ struct member *v = calloc(n ? n : 1, sizeof(*v));
-	_cleanup_free_ bool *walked = calloc(n ? n * RECORD_MAX_MOUNTS : 1, sizeof(*walked));
+	_cleanup_free_ struct member *v = NULL;
+	_cleanup_free_ bool *walked = NULL;
 	/* The members' params: their deadlines may move (below). */
-	_cleanup_free_ struct sweep_params *own = calloc(n ? n : 1, sizeof(*own));
+	_cleanup_free_ struct sweep_params *own = NULL;
 	struct pages_ctx *pc = NULL;
 	struct locks locks = {0};
 	int r = 0;
 
+	assert(ps || n == 0);
+	assert(res || n == 0);
+
+	v = calloc(n ? n : 1, sizeof(*v));
+	walked = calloc(n ? n * RECORD_MAX_MOUNTS : 1, sizeof(*walked));
+	own = calloc(n ? n : 1, sizeof(*own));
 	if (!v || !walked || !own)
 		return -ENOMEM;
 	memcpy(own, ps, n * sizeof(*own));

@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <linux/magic.h>
@@ -376,6 +377,10 @@ int inuse_parse_maps_line(const char *line, dev_t *dev, ino_t *ino)
 	const char *p = line;
 	int k;
 
+	assert(line);
+	assert(dev);
+	assert(ino);
+
 	for (k = 0; k < 3; k++) {
 		p = skip_ws(p);
 		if (!*p || *p == '\n')
@@ -405,6 +410,10 @@ int inuse_parse_locks_line(const char *line, dev_t *dev, ino_t *ino, pid_t *pid,
 	long long pv;
 	char *end;
 	int k;
+
+	assert(line);
+	assert(dev);
+	assert(ino);
 
 	p = skip_token(p); /* "N:" */
 	p = skip_ws(p);
@@ -746,6 +755,10 @@ fail:
 int inuse_snapshot_at(int proc_fd, pid_t skip_pid, const struct inuse_opts *o,
 		      struct inuse **ret)
 {
+	assert(proc_fd >= 0);
+	assert(o);
+	assert(ret);
+
 	return snapshot(proc_fd, skip_pid, o, ret);
 }
 
@@ -760,6 +773,9 @@ int inuse_snapshot(const struct inuse_opts *o, struct inuse **ret)
 {
 	_cleanup_close_ int proc_fd = open_proc();
 
+	assert(o);
+	assert(ret);
+
 	if (proc_fd < 0)
 		return proc_fd;
 	return snapshot(proc_fd, getpid(), o, ret);
@@ -772,6 +788,9 @@ int inuse_snapshot_locks_until(const dev_t *devs, size_t n, uint64_t deadline_ns
 			       .deadline_ns = deadline_ns, .locks_only = true};
 	_cleanup_close_ int proc_fd = open_proc();
 	int r;
+
+	assert(devs || n == 0);
+	assert(ret);
 
 	if (proc_fd < 0)
 		return proc_fd;
@@ -962,6 +981,8 @@ int inuse_tasks_snapshot(int proc_fd, uint64_t deadline_ns, struct inuse_tasks *
 	struct inuse_tasks *t;
 	pid_t self = getpid();
 	int r;
+
+	assert(ret);
 
 	if (proc_fd < 0) {
 		own = open_proc();
@@ -1265,6 +1286,9 @@ int inuse_socks_snapshot(const struct inuse_tasks *t, uint64_t deadline_ns,
 	struct inuse_socks *s;
 	struct stat own, sst;
 	int r;
+
+	assert(t);
+	assert(ret);
 
 	if (nl < 0)
 		return nl;

@@ -7,6 +7,7 @@
 #include "util.h"
 #include "walk.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/shm.h>
@@ -205,6 +206,9 @@ int leftovers_sweep(const struct leftover_params *p, struct leftover_result *res
 	struct shm_list l = {0};
 	size_t n = 0;
 	int r = 0;
+
+	assert(p);
+	assert(res);
 
 	*res = (struct leftover_result){0};
 	/* Without a cgroup of the session's own, no process is told to be the session's. */

@@ -2,6 +2,7 @@
 #include "mntns.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -32,7 +33,7 @@ struct mtable {
 	size_t n;
 };
 
-static void mtable_free(struct mtable *t)
+static void mtable_done(struct mtable *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i].point);
@@ -289,7 +290,7 @@ static int one_ns(const char *proc, pid_t pid, uint64_t ns, bool own_userns, con
 	}
 	r = 0;
 out:
-	mtable_free(&t);
+	mtable_done(&t);
 	return r;
 }
 
@@ -300,6 +301,10 @@ int mntns_tmpfs_roots(const char *proc, const pid_t *pids, size_t n, const dev_t
 	uint64_t self_ns = 0, self_user = 0, *done = NULL;
 	size_t n_done = 0;
 	int r = 0;
+
+	assert(pids || n == 0);
+	assert(skip_devs || n_skip == 0);
+	assert(ret);
 
 	*ret = (struct ns_roots){0};
 	if (!proc)
@@ -331,15 +336,17 @@ int mntns_tmpfs_roots(const char *proc, const pid_t *pids, size_t n, const dev_t
 	}
 	free(done);
 	if (r < 0) {
-		ns_roots_free(&rs);
+		ns_roots_done(&rs);
 		return r;
 	}
 	*ret = rs;
 	return 0;
 }
 
-void ns_roots_free(struct ns_roots *r)
+void ns_roots_done(struct ns_roots *r)
 {
+	assert(r);
+
 	for (size_t i = 0; i < r->n; i++) {
 		safe_close(r->v[i].fd);
 		free(r->v[i].path);

@@ -41,4 +41,4 @@ struct ns_roots {
  * Processes that are gone are skipped. Returns 0 or -ENOMEM. */
 int mntns_tmpfs_roots(const char *proc, const pid_t *pids, size_t n, const dev_t *skip_devs,
 		      size_t n_skip, struct ns_roots *ret);
-void ns_roots_free(struct ns_roots *r);
+void ns_roots_done(struct ns_roots *r);

@@ -5,6 +5,7 @@
 #include "json.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -34,6 +35,8 @@ int notify_write(const char *statedir, uid_t uid, const struct notify_summary *s
 	struct sbuf b = {0};
 	char name[16], tmp[32];
 	int r;
+
+	assert(s);
 
 	sbuf_adds(&b, "version=1\n");
 	kv(&b, "session", s->session);
@@ -140,6 +143,8 @@ int notify_read(const char *statedir, uid_t uid, struct notify_summary *ret)
 	struct stat st;
 	ssize_t n;
 
+	assert(ret);
+
 	*ret = (struct notify_summary){0};
 	/* One open(2) by name: at almost every login there is no summary, and this is all
 	 * that open_session pays for it. */
@@ -242,6 +247,9 @@ void notify_message(const struct notify_summary *s, char *buf, size_t size)
 	time_t t = (time_t)(s->end_ns / NSEC_PER_SEC);
 	struct tm tm;
 	char when[32] = "";
+
+	assert(s);
+	assert(buf || size == 0);
 
 	if (size == 0)
 		return;

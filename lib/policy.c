@@ -13,6 +13,7 @@
 #include "util.h"
 #include "walk.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -89,12 +90,19 @@ static const char *const class_names[] = {"charged", "created", "owned"};
 static const char *const type_names[] = {[POLICY_TYPE_FILE] = "file", [POLICY_TYPE_DIR] = "dir",
 					 [POLICY_TYPE_ANY] = "any"};
 
-/* Rule conditions: NAME=VALUE after the pattern. */
-enum cond { COND_CLASS, COND_MIN_SIZE, COND_TYPE };
-static const char *const cond_names[] = {
-	[COND_CLASS] = "class",
-	[COND_MIN_SIZE] = "min-size",
-	[COND_TYPE] = "type",
+/* Rule conditions: NAME=VALUE after the pattern, each at most once, each parsed into the
+ * rule by its own function (0, or -EINVAL once it has said why). */
+struct parser;
+static int cond_class(struct parser *ps, const char *val, struct policy_rule *rule);
+static int cond_min_size(struct parser *ps, const char *val, struct policy_rule *rule);
+static int cond_type(struct parser *ps, const char *val, struct policy_rule *rule);
+static const struct cond {
+	const char *name;
+	int (*parse)(struct parser *ps, const char *val, struct policy_rule *rule);
+} conds[] = {
+	{"class", cond_class},
+	{"min-size", cond_min_size},
+	{"type", cond_type},
 };
 
 /* Match criteria: the words after Match, and `all`. */
@@ -111,8 +119,8 @@ static const char *const match_words[] = {"Match", "User", "Group", "Service", "
 
 static int cond_lookup(const char *s, size_t n)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(cond_names); i++)
-		if (n == strlen(cond_names[i]) && strncasecmp(s, cond_names[i], n) == 0)
+	for (size_t i = 0; i < ARRAY_SIZE(conds); i++)
+		if (n == strlen(conds[i].name) && strncasecmp(s, conds[i].name, n) == 0)
 			return (int)i;
 	return -1;
 }
@@ -125,21 +133,23 @@ const char *policy_keyword(size_t i)
 	if (i < N_ACTIONS)
 		return action_names[i];
 	i -= N_ACTIONS;
-	if (i < ARRAY_SIZE(cond_names))
-		return cond_names[i];
-	i -= ARRAY_SIZE(cond_names);
+	if (i < ARRAY_SIZE(conds))
+		return conds[i].name;
+	i -= ARRAY_SIZE(conds);
 	return i < ARRAY_SIZE(match_words) ? match_words[i] : NULL;
 }
 
 bool policy_keyword_is_match(size_t i)
 {
-	return i >= ARRAY_SIZE(keywords) + N_ACTIONS + ARRAY_SIZE(cond_names) &&
+	return i >= ARRAY_SIZE(keywords) + N_ACTIONS + ARRAY_SIZE(conds) &&
 	       policy_keyword(i) != NULL;
 }
 
 bool policy_setting_info(size_t i, struct policy_setting_info *ret)
 {
 	const struct keyword *k;
+
+	assert(ret);
 
 	if (i >= ARRAY_SIZE(keywords))
 		return false;
@@ -296,9 +306,13 @@ void policy_errors_done(struct policy_errors *errs)
 size_t policy_errors_say(const struct policy_errors *errs, const char *name, size_t max,
 			 void (*say)(const char *line, void *userdata), void *userdata)
 {
-	const char *file = errs->file ? errs->file : name;
+	const char *file;
 	size_t i;
 
+	assert(errs);
+	assert(say);
+
+	file = errs->file ? errs->file : name;
 	for (i = 0; i < errs->n && i < max; i++) {
 		_cleanup_free_ char *line = NULL;
 		int n = errs->v[i].line
@@ -597,6 +611,33 @@ static int parse_class(struct parser *ps, const char *val, unsigned *mask)
 	}
 }
 
+static int cond_class(struct parser *ps, const char *val, struct policy_rule *rule)
+{
+	return parse_class(ps, val, &rule->class_mask);
+}
+
+static int cond_min_size(struct parser *ps, const char *val, struct policy_rule *rule)
+{
+	int r = parse_size(val, &rule->min_size);
+
+	if (r < 0)
+		perr(ps, r == -ERANGE ? "min-size: size too large: '%.64s'"
+				      : "min-size: bad size '%.64s' (N, NK, NM or NG)",
+		     val);
+	return r < 0 ? -EINVAL : 0;
+}
+
+static int cond_type(struct parser *ps, const char *val, struct policy_rule *rule)
+{
+	for (size_t t = 0; t < ARRAY_SIZE(type_names); t++)
+		if (type_names[t] && strcasecmp(val, type_names[t]) == 0) {
+			rule->type = (enum policy_type)t;
+			return 0;
+		}
+	perr(ps, "type: expected file, dir or any, got '%.64s'", val);
+	return -EINVAL;
+}
+
 static int parse_rule(struct parser *ps, enum policy_action a, char **args, size_t n)
 {
 	struct policy *p = ps->p;
@@ -606,7 +647,8 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 								  : POLICY_CLASS_DEFAULT,
 				   .type = POLICY_TYPE_ANY, .line = ps->lineno,
 				   .block = (unsigned)ps->p->n_blocks};
-	bool seen_class = false, seen_size = false, seen_type = false, bad = false;
+	unsigned seen = 0; /* a bit per conds[] entry */
+	bool bad = false;
 	const char *err;
 	struct policy_rule *v;
 	int r;
@@ -616,10 +658,9 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 	if (p->n_rules >= POLICY_MAX_RULES)
 		return perr(ps, "too many rules (at most %d)", POLICY_MAX_RULES), -EINVAL;
 	for (size_t i = 2; i < n; i++) {
-		char *eq = strchr(args[i], '=');
-		const char *val;
+		const char *eq = strchr(args[i], '=');
 		size_t klen;
-		int cond;
+		int c;
 
 		if (!eq) {
 			perr(ps, "expected a condition (class=, min-size=, type=), got '%.64s'",
@@ -628,50 +669,20 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 			continue;
 		}
 		klen = (size_t)(eq - args[i]);
-		val = eq + 1;
-		cond = cond_lookup(args[i], klen);
-		if (cond == COND_CLASS) {
-			if (seen_class) {
-				perr(ps, "duplicate condition 'class'");
-				bad = true;
-			}
-			seen_class = true;
-			if (parse_class(ps, val, &rule.class_mask) < 0)
-				bad = true;
-		} else if (cond == COND_MIN_SIZE) {
-			if (seen_size) {
-				perr(ps, "duplicate condition 'min-size'");
-				bad = true;
-			}
-			seen_size = true;
-			r = parse_size(val, &rule.min_size);
-			if (r < 0) {
-				perr(ps, r == -ERANGE ? "min-size: size too large: '%.64s'"
-						      : "min-size: bad size '%.64s' (N, NK, NM or NG)",
-				     val);
-				bad = true;
-			}
-		} else if (cond == COND_TYPE) {
-			if (seen_type) {
-				perr(ps, "duplicate condition 'type'");
-				bad = true;
-			}
-			seen_type = true;
-			if (strcasecmp(val, "file") == 0)
-				rule.type = POLICY_TYPE_FILE;
-			else if (strcasecmp(val, "dir") == 0)
-				rule.type = POLICY_TYPE_DIR;
-			else if (strcasecmp(val, "any") == 0)
-				rule.type = POLICY_TYPE_ANY;
-			else {
-				perr(ps, "type: expected file, dir or any, got '%.64s'", val);
-				bad = true;
-			}
-		} else {
+		c = cond_lookup(args[i], klen);
+		if (c < 0) {
 			perr(ps, "unknown condition '%.*s' (class=, min-size=, type=)",
 			     (int)MIN(klen, 64), args[i]);
 			bad = true;
+			continue;
 		}
+		if (seen & (1u << c)) {
+			perr(ps, "duplicate condition '%s'", conds[c].name);
+			bad = true;
+		}
+		seen |= 1u << c;
+		if (conds[c].parse(ps, eq + 1, &rule) < 0)
+			bad = true;
 	}
 
 	rule.glob = calloc(1, sizeof(*rule.glob));
@@ -985,6 +996,8 @@ int policy_defaults(struct policy *p)
 	struct parser ps = {.p = p};
 	int r;
 
+	assert(p);
+
 	*p = (struct policy){0};
 	r = fill_defaults(&ps);
 	if (r < 0)
@@ -1044,6 +1057,9 @@ int policy_parse_buffer(const char *name, const char *buf, size_t len, struct po
 {
 	struct policy_errors local = {0};
 	int r, q;
+
+	assert(buf || len == 0);
+	assert(p);
 
 	if (!errs)
 		errs = &local;
@@ -1183,6 +1199,9 @@ int policy_load(const char *path, struct policy *p, struct policy_errors *errs)
 	ssize_t n;
 	bool parsed = false;
 	int first = 0, r;
+
+	assert(path);
+	assert(p);
 
 	if (!errs)
 		errs = &local;
@@ -1348,6 +1367,9 @@ static void dump_block(FILE *f, const struct policy *p, unsigned b)
 
 int policy_dump(const struct policy *p, FILE *f)
 {
+	assert(p);
+	assert(f);
+
 	fputs("# tmpfs-sweep.conf(5): the effective policy, defaults included\n", f);
 	if (p->report_only)
 		fputs("# REPORT-ONLY: the policy file was rejected, nothing will be removed\n", f);
@@ -1412,6 +1434,8 @@ static int list_match(enum policy_criterion_kind kind, const char *list, const c
 bool policy_criterion_holds(enum policy_criterion_kind kind, const char *patterns,
 			    const char *value)
 {
+	assert(patterns);
+
 	return value && list_match(kind, patterns, value) == 1;
 }
 
@@ -1423,7 +1447,7 @@ struct group_names {
 	int err;
 };
 
-static void group_names_free(struct group_names *g)
+static void group_names_done(struct group_names *g)
 {
 	for (size_t i = 0; i < g->n; i++)
 		free(g->v[i]);
@@ -1521,6 +1545,10 @@ int policy_scope_init(const struct policy *p, const struct policy_subject *who,
 	struct group_names groups = {0};
 	unsigned taken = 0; /* the settings a matching block gave already */
 
+	assert(p);
+	assert(who);
+	assert(ret);
+
 	*ret = (struct policy_scope){
 		.exempt_users = &p->exempt_users,
 		.other_sessions = p->other_sessions,
@@ -1539,7 +1567,7 @@ int policy_scope_init(const struct policy *p, const struct policy_subject *who,
 		unsigned give;
 
 		if (r == -ENOMEM) {
-			group_names_free(&groups);
+			group_names_done(&groups);
 			policy_scope_done(ret);
 			return r;
 		}
@@ -1569,7 +1597,7 @@ int policy_scope_init(const struct policy *p, const struct policy_subject *who,
 				ret->notify_user = *(const bool *)v;
 		}
 	}
-	group_names_free(&groups);
+	group_names_done(&groups);
 	return 0;
 }
 
@@ -1605,6 +1633,9 @@ const struct policy_rule *policy_match(const struct policy *p, const struct poli
 	struct glob_path gp;
 	size_t i;
 
+	assert(p);
+	assert(path);
+
 	/* Most entries of a tree can match no rule by class, size or type alone (a user's
 	 * older files, class owned): no need to split the path or match a glob. */
 	for (i = 0; i < p->n_rules; i++)
@@ -1637,10 +1668,12 @@ enum policy_action policy_decide(const struct policy *p, const struct policy_sco
 				 unsigned class_mask, uint64_t size, bool is_dir,
 				 const struct policy_rule **rule)
 {
-	const struct policy_rule *r =
-		policy_match(p, scope, path, user, uid, class_mask, size, is_dir);
+	const struct policy_rule *r;
 	enum policy_action a;
 
+	assert(p);
+
+	r = policy_match(p, scope, path, user, uid, class_mask, size, is_dir);
 	if (rule)
 		*rule = r;
 	if (r)
@@ -1654,9 +1687,13 @@ enum policy_action policy_decide(const struct policy *p, const struct policy_sco
 
 int policy_watch_paths(const struct policy *p, const char *user, uid_t uid, char ***ret)
 {
-	char **v = calloc(p->watch.n + 1, sizeof(char *));
+	char **v;
 	size_t n = 0;
 
+	assert(p);
+	assert(ret);
+
+	v = calloc(p->watch.n + 1, sizeof(char *));
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->watch.n; i++) {
@@ -1701,6 +1738,8 @@ int policy_uid_min(const char *login_defs, uid_t *ret)
 	char buf[4096]; /* read in pieces, up to the UID_MIN line: no heap, no whole file */
 	size_t len = 0;
 	bool skip = false; /* in a line longer than buf: dropped up to its end */
+
+	assert(ret);
 
 	*ret = 1000;
 	fd = open_read_at(AT_FDCWD, login_defs ? login_defs : "/etc/login.defs");
@@ -1759,8 +1798,12 @@ const char *policy_user_exempt(const struct policy *p, const struct policy_scope
 			       const char *user, uid_t uid, const gid_t *groups, size_t n_groups,
 			       uid_t uid_min)
 {
-	const struct policy_strv *names = scope ? scope->exempt_users : &p->exempt_users;
+	const struct policy_strv *names;
 
+	assert(p);
+	assert(groups || n_groups == 0);
+
+	names = scope ? scope->exempt_users : &p->exempt_users;
 	if (!user)
 		return "no user name";
 	for (size_t i = 0; i < names->n; i++)
@@ -1785,6 +1828,8 @@ const char *policy_exempt(const struct policy *p, const struct policy_scope *sco
 	_cleanup_free_ gid_t *groups = NULL;
 	uid_t uid_min = 1000;
 	int n = 0;
+
+	assert(p);
 
 	if (!user)
 		return "no user name";

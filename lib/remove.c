@@ -29,6 +29,7 @@
 #include "beneath.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -93,6 +94,10 @@ int remove_handle_get(int dirfd, const char *name, dev_t dev, ino_t ino, struct 
 	struct handle_buf b = {.fh.handle_bytes = REMOVE_HANDLE_MAX};
 	struct statx stx;
 	int mnt;
+
+	assert(dirfd >= 0 || dirfd == AT_FDCWD);
+	assert(name);
+	assert(h);
 
 	*h = (struct remove_handle){0};
 	if (fd < 0)
@@ -485,6 +490,9 @@ int remove_batch(struct remove_batch *b, struct remove_result *results)
 	bool eof = false;
 	pid_t pid;
 	int r;
+
+	assert(b);
+	assert(results || b->n == 0);
 
 	b->abandoned = false;
 	for (i = 0; i < b->n; i++)

@@ -3,13 +3,14 @@
 #include "cgroup.h"
 #include "decide.h"
 #include "inuse.h"
-#include "journal.h"
+#include "intents.h"
 #include "leftover.h"
 #include "mounts.h"
 #include "remove.h"
 #include "scan.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -75,7 +76,7 @@ struct sweep {
 	size_t mount; /* the mount being walked */
 	size_t root_len;
 	struct audit_seen seen; /* resume: the lines the audit log already has */
-	struct journal_writer *jw;
+	struct intents_writer *jw;
 	struct ident *idents; /* resume: what this walk saw, sorted */
 	size_t n_idents;
 	char *path; /* a path being built for a line */
@@ -384,7 +385,7 @@ static int add_cand(struct sweep *s, const struct scan_entry *e, const struct de
 		return -ENOMEM;
 	s->n++;
 	over_budget(s, strlen(w->name) + 1);
-	/* To tell later whether it still exists, whatever its name has become (journal.h). */
+	/* To tell later whether it still exists, whatever its name has become (intents.h). */
 	if (pending(c))
 		(void)remove_handle_get(w->dirfd, w->name, c->dev, c->ino, &c->handle);
 	return 0;
@@ -718,18 +719,18 @@ static void check_in_use(struct sweep *s, const int *root_fds)
 }
 
 /* Before removing, say what is about to go, so that a sweep killed after the unlink and
- * before the audit line still audits it (see journal.h). The journal stays open for the
+ * before the audit line still audits it (see intents.h). The journal stays open for the
  * remover's results. */
-static int journal_intents(struct sweep *s)
+static int put_intents(struct sweep *s)
 {
-	struct journal_writer *w;
+	struct intents_writer *w;
 	uint64_t seq = 0;
 	char rule[256];
 	int r;
 
 	if (!s->p->statedir)
 		return 0;
-	r = journal_begin(s->p->statedir, s->rec->id, &w);
+	r = intents_begin(s->p->statedir, s->rec->id, &w);
 	if (r < 0)
 		return r;
 	for (size_t m = 0; m < s->rec->n_mounts; m++) {
@@ -738,20 +739,20 @@ static int journal_intents(struct sweep *s)
 		_cleanup_free_ char *path = strndup(mp, len);
 
 		if (!path) {
-			journal_close(w);
+			intents_close(w);
 			return -ENOMEM;
 		}
-		journal_add_mount(w, m, s->rec->mounts[m].dev, path);
+		intents_add_mount(w, m, s->rec->mounts[m].dev, path);
 	}
 	for (size_t d = 0; d < s->n_dirs; d++)
-		journal_add_dir(w, d, s->dirs[d].up, s->dirs[d].name);
+		intents_add_dir(w, d, s->dirs[d].up, s->dirs[d].name);
 	for (size_t i = 0; i < s->n; i++) {
 		struct cand *c = &s->c[i];
 
 		if (!pending(c))
 			continue;
 		c->seq = seq++;
-		journal_add_intent(w, &(struct journal_intent){
+		intents_add(w, &(struct intent){
 			.seq = c->seq, .mount = c->mount, .dir = c->dir, .dev = c->dev,
 			.ino = c->ino, .size = c->f.size, .charged = c->f.charged,
 			.btime_ns = c->f.btime_ns, .uid = c->f.uid,
@@ -761,9 +762,9 @@ static int journal_intents(struct sweep *s)
 			.handle = c->handle,
 		});
 	}
-	r = journal_commit(w);
+	r = intents_commit(w);
 	if (r < 0) {
-		journal_close(w);
+		intents_close(w);
 		return r;
 	}
 	s->jw = w;
@@ -776,7 +777,7 @@ struct batch {
 };
 
 /* Candidate i's result into the journal as it arrives: a sweep killed now still knows it. */
-static void journal_one(struct sweep *s, size_t i, const struct remove_result *r)
+static void intent_result(struct sweep *s, size_t i, const struct remove_result *r)
 {
 	const struct cand *c = &s->c[i];
 
@@ -791,15 +792,15 @@ static void journal_one(struct sweep *s, size_t i, const struct remove_result *r
 			raise(SIGKILL);
 	}
 #endif
-	if (s->jw && journal_result(s->jw, c->seq, r) < 0)
-		s->res->journal_lost = true;
+	if (s->jw && intents_result(s->jw, c->seq, r) < 0)
+		s->res->intents_lost = true;
 }
 
 static void on_result(size_t k, const struct remove_result *r, void *userdata)
 {
 	const struct batch *b = userdata;
 
-	journal_one(b->s, b->idx[k], r);
+	intent_result(b->s, b->idx[k], r);
 }
 
 static void say_abandoned(struct sweep *s)
@@ -912,11 +913,11 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 		say_abandoned(s);
 }
 
-/* Before removing, say what is about to go (journal_intents), then remove it. */
+/* Before removing, say what is about to go (put_intents), then remove it. */
 /* Say what is about to go; false: it cannot be said, and nothing goes. */
 static bool write_intents(struct sweep *s)
 {
-	if (journal_intents(s) < 0) {
+	if (put_intents(s) < 0) {
 		/* Without the journal a crash could lose a removal's line. */
 		for (size_t i = 0; i < s->n; i++)
 			decide_not_removed(&s->c[i].out, STOP_NO_JOURNAL);
@@ -936,7 +937,7 @@ static void remove_with_intents(struct sweep *s, const int *root_fds)
 	if (!write_intents(s))
 		return;
 	remove_pending(s, root_fds);
-	if (s->res->journal_lost)
+	if (s->res->intents_lost)
 		add_reason(s->res, "some results could not be journaled");
 }
 
@@ -1138,7 +1139,7 @@ struct replay {
  * line yet. It was removed when its result says so or its handle finds no inode; it was
  * not when the inode still exists (moved out of the walk's reach, into a private
  * directory say): "the walk did not see it" alone never means removed. */
-static int replay_one(const struct journal_intent *e, void *userdata)
+static int replay_one(const struct intent *e, void *userdata)
 {
 	const struct replay *rp = userdata;
 	struct sweep *s = rp->s;
@@ -1195,7 +1196,7 @@ static int replay_interrupted(struct sweep *s, const int *root_fds)
 		s->idents[i] = (struct ident){s->c[i].dev, s->c[i].ino, s->c[i].f.btime_ns};
 	s->n_idents = s->n;
 	qsort(s->idents, s->n_idents, sizeof(*s->idents), cmp_ident);
-	return journal_replay(s->p->statedir, s->rec->id, replay_one, &rp);
+	return intents_replay(s->p->statedir, s->rec->id, replay_one, &rp);
 }
 
 #ifdef TMPFS_SWEEP_TEST_HOOKS
@@ -1332,8 +1333,7 @@ static int walk_mounts(struct sweep *s)
 		struct walk_opts wo = {
 			.max_depth = (unsigned)s->p->policy->max_depth, /* <= WALK_MAX_DEPTH */
 			.max_entries = s->p->policy->max_entries,
-			.deadline_ns = s->p->deadline_ns,
-			.flags = WALK_POST_ORDER,
+			.deadline_ns = s->p->deadline_ns, .flags = WALK_POST_ORDER,
 		};
 		struct walk_stats st;
 		int r;
@@ -1451,9 +1451,14 @@ static void audit_summary(const struct sweep *s, int r)
 /* Everything before the walk (sweep.h: the phases). */
 int sweep_start(const struct sweep_params *p, struct sweep_result *res, struct sweep **ret)
 {
-	struct sweep *s = calloc(1, sizeof(*s));
+	struct sweep *s;
 	int r;
 
+	assert(p);
+	assert(res);
+	assert(ret);
+
+	s = calloc(1, sizeof(*s));
 	*res = (struct sweep_result){0};
 	*ret = s;
 	if (!s)
@@ -1518,6 +1523,9 @@ void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool
 
 bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups)
 {
+	assert(creds);
+	assert(groups);
+
 	*groups = NULL;
 	if (!s || s->error < 0 || s->removal_started || !any_pending(s))
 		return false;
@@ -1530,6 +1538,9 @@ bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **gr
 size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *items,
 			   size_t *idx)
 {
+	assert(s);
+	assert(!items || idx);
+
 	if (m >= s->rec->n_mounts || m >= RECORD_MAX_MOUNTS || s->root_fds[m] < 0)
 		return 0;
 	return removal_items(s, m, items, idx);
@@ -1538,38 +1549,57 @@ size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *
 void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
 			   size_t n)
 {
+	assert(s);
+	assert(n == 0 || (idx && res));
+
 	removal_results(s, idx, res, n);
 }
 
 const struct remove_dir *sweep_removal_dirs(const struct sweep *s, size_t *n)
 {
+	assert(s);
+	assert(n);
+
 	*n = s->n_dirs;
 	return s->dirs;
 }
 
 void sweep_removal_answer(struct sweep *s, size_t i, const struct remove_result *r)
 {
-	journal_one(s, i, r);
+	assert(s);
+	assert(r);
+
+	intent_result(s, i, r);
 }
 
 void sweep_removal_abandoned(struct sweep *s)
 {
+	assert(s);
+
 	say_abandoned(s);
 }
 
 int sweep_root_fd(const struct sweep *s, size_t m)
 {
+	assert(s);
+
 	return m < s->rec->n_mounts && m < RECORD_MAX_MOUNTS ? s->root_fds[m] : -EBADF;
 }
 
 size_t sweep_n_mounts(const struct sweep *s)
 {
+	assert(s);
+
 	return MIN(s->rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
 }
 
 bool sweep_wants_locks(const struct sweep *s, dev_t *devs, size_t *n)
 {
 	bool want = false;
+
+	assert(s);
+	assert(devs);
+	assert(n);
 
 	for (size_t i = 0; i < s->n && !want; i++)
 		want = pending(&s->c[i]) && s->c[i].f.type == S_IFREG;
@@ -1603,7 +1633,7 @@ int sweep_finish(struct sweep *s, int r)
 
 		decide_after_remove(&s->c[i].out, s->c[i].f.type, &none);
 	}
-	if (s->removal_started && res->journal_lost)
+	if (s->removal_started && res->intents_lost)
 		add_reason(res, "some results could not be journaled");
 	if (s->error < 0) {
 		r = s->error;
@@ -1627,7 +1657,7 @@ int sweep_finish(struct sweep *s, int r)
 	if (r < 0)
 		goto out;
 	if (p->statedir && !p->dry_run && !res->keep_closing)
-		journal_remove(p->statedir, p->rec->id);
+		intents_remove(p->statedir, p->rec->id);
 	r = 0;
 out:
 	if (res->keep_record && p->other_sessions == TRI_YES)
@@ -1642,7 +1672,7 @@ out:
 	lease_view_done(&s->leases);
 	free(s->inos);
 	audit_seen_done(&s->seen);
-	journal_close(s->jw);
+	intents_close(s->jw);
 	free(s->seen_pending);
 	cands_done(s);
 	free(s);
@@ -1658,6 +1688,9 @@ int sweep_session(const struct sweep_params *p, struct sweep_result *res)
 {
 	struct sweep *s;
 	int r = sweep_start(p, res, &s);
+
+	assert(p);
+	assert(res);
 
 	if (r == 0)
 		r = walk_mounts(s);
@@ -1706,6 +1739,8 @@ size_t sweep_leave(struct sweep *s, dev_t dev, ino_t ino)
 
 int sweep_open_mount(struct sweep *s, size_t m)
 {
+	assert(s);
+
 	if (m >= s->rec->n_mounts || m >= RECORD_MAX_MOUNTS)
 		return -EINVAL;
 	return open_mount(s, m);
@@ -1713,14 +1748,21 @@ int sweep_open_mount(struct sweep *s, size_t m)
 
 bool sweep_wants_pages(const struct sweep *s, const struct statx *stx)
 {
+	assert(s);
+	assert(stx);
+
 	return worth_scanning(stx, (void *)s);
 }
 
 bool sweep_ignores_owned(const struct sweep *s, const struct walk_entry *w)
 {
-	const struct statx *stx = w->stx;
+	const struct statx *stx;
 	enum policy_action a;
 
+	assert(s);
+	assert(w);
+
+	stx = w->stx;
 	if (S_ISDIR(stx->stx_mode))
 		return true; /* a directory the session did not make: decide_class says 0 */
 	a = policy_decide(s->p->policy, s->p->scope, w->path, s->rec->user, s->rec->uid,
@@ -1744,20 +1786,30 @@ static bool same_scope(const struct policy_scope *a, const struct policy_scope *
 
 bool sweep_same_view(const struct sweep *a, const struct sweep *b)
 {
+	assert(a);
+	assert(b);
+
 	return a->p->policy == b->p->policy && a->rec->uid == b->rec->uid &&
 	       streq(a->rec->user, b->rec->user) && same_scope(a->p->scope, b->p->scope);
 }
 
 const uint64_t *sweep_cgroups(const struct sweep *s, size_t *n)
 {
+	assert(s);
+	assert(n);
+
 	*n = s->n_inos;
 	return s->inos;
 }
 
 int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t now_ns)
 {
-	struct scan_entry mine = *e;
+	struct scan_entry mine;
 
+	assert(s);
+	assert(e);
+
+	mine = *e;
 	if (s->cut || s->error < 0 || s->mem_capped)
 		return WALK_CONTINUE;
 	if (s->p->deadline_ns && now_ns > s->p->deadline_ns) {
@@ -1781,12 +1833,16 @@ int sweep_entry(struct sweep *s, size_t m, const struct scan_entry *e, uint64_t 
 
 void sweep_walked(struct sweep *s, int r, const struct walk_stats *st)
 {
+	assert(s);
+
 	if (!s->cut)
 		walked(s, r, st);
 }
 
 int sweep_error(const struct sweep *s)
 {
+	assert(s);
+
 	return s->error;
 }
 
@@ -1795,6 +1851,8 @@ int record_is_alive(const struct session_record *rec)
 	char boot[RECORD_BOOT_ID_LEN + 1];
 	uint64_t start;
 	int r;
+
+	assert(rec);
 
 	/* Boot id unreadable: the pid and its start time still tell. */
 	if (proc_boot_id(boot) == 0 && !streq(boot, rec->boot_id))
@@ -1865,6 +1923,8 @@ int user_has_other_sessions(const char *statedir, const struct session_record *r
 	size_t n = 0;
 	int r, other;
 
+	assert(rec);
+
 	other = logind_other_sessions(rec);
 	if (other > 0)
 		return 1;
@@ -1901,6 +1961,8 @@ int live_users_snapshot(const char *statedir, struct live_users *ret)
 	char **ids = NULL;
 	size_t n = 0;
 	int r;
+
+	assert(ret);
 
 	*ret = (struct live_users){0};
 	r = record_list(statedir, &ids, &n);
@@ -1948,8 +2010,12 @@ int live_users_snapshot(const char *statedir, struct live_users *ret)
 
 int live_users_other(const struct live_users *l, const struct session_record *rec)
 {
-	int other = logind_other_sessions(rec);
+	int other;
 
+	assert(l);
+	assert(rec);
+
+	other = logind_other_sessions(rec);
 	if (other > 0)
 		return 1;
 	if (l->err < 0)
@@ -1967,6 +2033,8 @@ int live_users_other(const struct live_users *l, const struct session_record *re
 
 void live_users_done(struct live_users *l)
 {
+	assert(l);
+
 	free(l->v);
 	*l = (struct live_users){0};
 }

@@ -41,7 +41,7 @@ struct sweep_params {
 	uint64_t started_ns;   /* CLOCK_MONOTONIC at the start, for duration_ms */
 	long kill_after;       /* test hook: SIGKILL ourselves before file line N (0: right
 				* after the removals), or -1 */
-	const char *statedir;  /* for the journal (journal.h); NULL: no journal */
+	const char *statedir;  /* for the journal (intents.h); NULL: no journal */
 	bool resume;           /* an earlier sweep of this record was interrupted */
 	bool again;            /* the session was swept before (gc deciding a deferred record
 				* again): what it left besides files was reported then */
@@ -72,7 +72,7 @@ struct sweep_result {
 			   * record (state deferred) for gc */
 	bool keep_closing; /* resuming, the interrupted run's journal could not be read: keep
 			    * the record as it is (closing) and the journal, for a later run */
-	bool journal_lost; /* a result could not be journaled */
+	bool intents_lost; /* a result could not be journaled */
 	/* keep_record: the files gc decides again (malloc'd; the caller frees). None with
 	 * keep_record: every file of the session (the walk did not see them all). */
 	struct record_pending *pending;

@@ -4,6 +4,7 @@
 #include "json.h"
 #include "util.h"
 
+#include <assert.h>
 #include <grp.h>
 #include <pwd.h>
 
@@ -68,6 +69,8 @@ static int pw_lookup(const char *name, uid_t uid, struct user_info *ret)
 
 int user_by_name(const char *name, struct user_info *ret)
 {
+	assert(ret);
+
 	if (!user_name_valid(name))
 		return -EINVAL;
 	return pw_lookup(name, 0, ret);
@@ -75,12 +78,17 @@ int user_by_name(const char *name, struct user_info *ret)
 
 int user_by_uid(uid_t uid, struct user_info *ret)
 {
+	assert(ret);
+
 	return pw_lookup(NULL, uid, ret);
 }
 
 int user_groups(const char *user, gid_t gid, gid_t **ret)
 {
 	int n = 32;
+
+	assert(user);
+	assert(ret);
 
 	for (int tries = 0; tries < 8; tries++) {
 		gid_t *v = calloc((size_t)n, sizeof(gid_t));
@@ -136,6 +144,8 @@ static int gr_lookup(const char *name, gid_t gid, gid_t *ret_gid, char *ret_name
 
 int group_by_name(const char *name, gid_t *ret)
 {
+	assert(ret);
+
 	if (!user_name_valid(name))
 		return -EINVAL;
 	return gr_lookup(name, 0, ret, NULL, 0);
@@ -143,5 +153,7 @@ int group_by_name(const char *name, gid_t *ret)
 
 int group_name(gid_t gid, char *buf, size_t size)
 {
+	assert(buf);
+
 	return gr_lookup(NULL, gid, NULL, buf, size);
 }

@@ -18,6 +18,8 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x) /* a macro's value as a string literal */
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define _unused_ __attribute__((unused))
 #define _pure_ __attribute__((pure))

@@ -112,6 +112,12 @@ static bool service_wanted(pam_handle_t *pamh, const struct options *o)
 	}
 }
 
+/* An option given but not usable: said, and the option dropped (what came before stays). */
+static void bad_option(pam_handle_t *pamh, const char *a, const char *why)
+{
+	pam_syslog(pamh, LOG_ERR, "bad option \"%s\" (%s), ignoring", a, why);
+}
+
 static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *o)
 {
 	*o = (struct options){.timeout_ns = DEFAULT_TIMEOUT_NS};
@@ -119,19 +125,25 @@ static void parse_options(pam_handle_t *pamh, int argc, const char **argv, struc
 		const char *a = argv[i], *v;
 		uint64_t t;
 
-		if ((v = startswith(a, "conf=")) && v[0] == '/') {
-			o->conf = v;
+		if ((v = startswith(a, "conf="))) {
+			if (v[0] == '/')
+				o->conf = v;
+			else
+				bad_option(pamh, a, "not an absolute path");
 		} else if ((v = startswith(a, "timeout="))) {
 			if (parse_u64(v, &t) < 0 || t == 0 || t > MAX_TIMEOUT_S)
-				pam_syslog(pamh, LOG_ERR, "bad option \"%s\", using timeout=5", a);
+				bad_option(pamh, a, "1 to " STRINGIFY(MAX_TIMEOUT_S) " seconds");
 			else
 				o->timeout_ns = t * NSEC_PER_SEC;
 		} else if (streq(a, "cgroup=inherit")) {
 			o->create_cgroup = false;
 		} else if (streq(a, "cgroup=create")) {
 			o->create_cgroup = true;
-		} else if ((v = startswith(a, "cgroup_parent=")) && v[0] == '/') {
-			o->cgroup_parent = v;
+		} else if ((v = startswith(a, "cgroup_parent="))) {
+			if (v[0] == '/')
+				o->cgroup_parent = v;
+			else
+				bad_option(pamh, a, "not a path from the hierarchy root");
 		} else if ((v = startswith(a, "service="))) {
 			o->services = v;
 			if (!service_list_ok(o->services)) {
@@ -207,7 +219,7 @@ static void setup_cgroup(pam_handle_t *pamh, const struct options *o, struct ses
 		pam_syslog(pamh, LOG_WARNING, "%s", note.msg);
 	record_take_cgroup(rec, &s);
 	if (rec->cgroup_created)
-		debug_log(pamh, o, "session cgroup %s created", rec->cgroup);
+		debug_log(pamh, o, "session cgroup \"%s\" created", rec->cgroup);
 	cg_session_done(&s);
 }
 
@@ -228,7 +240,7 @@ static void enter_cgroup(pam_handle_t *pamh, const struct policy *pol, struct se
 	r = cg_session_enter(&s);
 	record_take_cgroup(rec, &s);
 	if (r < 0) {
-		pam_syslog(pamh, LOG_WARNING, "cannot enter session cgroup %s: %s",
+		pam_syslog(pamh, LOG_WARNING, "cannot enter session cgroup \"%s\": %s",
 			   made ? made : "?", strerror(-r));
 		if (record_write(pol->state_dir, rec) < 0)
 			pam_syslog(pamh, LOG_WARNING, "cannot update session record %s", rec->id);
@@ -249,7 +261,7 @@ static void restore_cgroup(pam_handle_t *pamh, const struct policy *pol,
 	if (move) {
 		r = cg_session_leave(&s, true, false);
 		if (r < 0)
-			pam_syslog(pamh, LOG_WARNING, "cannot move back to cgroup %s: %s",
+			pam_syslog(pamh, LOG_WARNING, "cannot move back to cgroup \"%s\": %s",
 				   rec->cgroup_orig, strerror(-r));
 	}
 	if (remove) {
@@ -258,10 +270,10 @@ static void restore_cgroup(pam_handle_t *pamh, const struct policy *pol,
 			r = cg_left_note(pol->state_dir, rec->id, rec->cg_mode, rec->cgroup,
 					 rec->cgroup_ino);
 			if (r < 0)
-				pam_syslog(pamh, LOG_WARNING, "session cgroup %s still in use, and "
+				pam_syslog(pamh, LOG_WARNING, "session cgroup \"%s\" still in use, and "
 					   "cannot note it for gc: %s", rec->cgroup, strerror(-r));
 		} else if (r < 0)
-			pam_syslog(pamh, LOG_NOTICE, "session cgroup %s not removed: %s",
+			pam_syslog(pamh, LOG_NOTICE, "session cgroup \"%s\" not removed: %s",
 				   rec->cgroup, strerror(-r));
 	}
 }
@@ -284,7 +296,7 @@ static void find_mounts(pam_handle_t *pamh, const struct options *o, const struc
 		int r = mounts_open_root_id(paths[i], &fd, &mnt_id, &dev);
 
 		if (r < 0) {
-			debug_log(pamh, o, "watched %s is not a tmpfs mount point (%s), skipped",
+			debug_log(pamh, o, "watched \"%s\" is not a tmpfs mount point (%s), ignoring",
 				  paths[i], strerror(-r));
 			if (len < size)
 				len += (size_t)snprintf(skipped + len, size - len,
@@ -308,7 +320,7 @@ static struct audit *open_audit(pam_handle_t *pamh, const struct policy *pol)
 	int r = audit_open(pol->audit_log, pol->journal, &a);
 
 	if (r < 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s: %s", pol->audit_log,
+		pam_syslog(pamh, LOG_WARNING, "cannot write audit log \"%s\": %s", pol->audit_log,
 			   strerror(-r));
 	return a;
 }
@@ -324,7 +336,7 @@ static void audit_open_line(pam_handle_t *pamh, const struct policy *pol,
 	};
 
 	if (a && audit_session_open(a, &ev) < 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", pol->audit_log);
+		pam_syslog(pamh, LOG_WARNING, "cannot write audit log \"%s\"", pol->audit_log);
 	audit_close(a);
 }
 
@@ -341,7 +353,7 @@ static void metrics_close_failed(pam_handle_t *pamh, const struct policy *pol, b
 		return;
 	r = metrics_update(pol->metrics_file, &u, METRICS_WAIT_MS);
 	if (r < 0 && r != -ENOENT)
-		pam_syslog(pamh, LOG_WARNING, "cannot update metrics %s: %s", pol->metrics_file,
+		pam_syslog(pamh, LOG_WARNING, "cannot update metrics \"%s\": %s", pol->metrics_file,
 			   strerror(-r));
 }
 
@@ -359,7 +371,7 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 	};
 
 	if (a && audit_session_close(a, &ev) < 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot write audit log %s", pol->audit_log);
+		pam_syslog(pamh, LOG_WARNING, "cannot write audit log \"%s\"", pol->audit_log);
 	audit_close(a);
 	metrics_close_failed(pamh, pol, streq(reason, "timeout"));
 }
@@ -433,7 +445,7 @@ static void tell_user(pam_handle_t *pamh, int flags, const struct options *o,
 		return;
 	notify_message(&s, msg, sizeof(msg));
 	r = pam_info(pamh, "%s", msg);
-	debug_log(pamh, o, "told %s what session %s left: %s", rec->user, s.session,
+	debug_log(pamh, o, "told \"%s\" what session %s left: %s", rec->user, s.session,
 		  pam_strerror(pamh, r));
 	if (r == PAM_SUCCESS)
 		(void)notify_clear(pol->state_dir, rec->uid, s.session);
@@ -456,7 +468,7 @@ static int open_session(pam_handle_t *pamh, int flags, const struct options *o)
 	}
 	r = user_by_name(user, &ui);
 	if (r < 0) {
-		pam_syslog(pamh, LOG_NOTICE, "user %s %s, nothing recorded", user,
+		pam_syslog(pamh, LOG_NOTICE, "user \"%s\" %s, nothing recorded", user,
 			   r == -ENOENT ? "unknown" : "not usable");
 		return r;
 	}
@@ -495,7 +507,7 @@ static int open_session(pam_handle_t *pamh, int flags, const struct options *o)
 
 	r = record_write(pol.state_dir, &rec);
 	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "cannot write session record in %s: %s", pol.state_dir,
+		pam_syslog(pamh, LOG_ERR, "cannot write session record in \"%s\": %s", pol.state_dir,
 			   strerror(-r));
 		restore_cgroup(pamh, &pol, &rec, false, true); /* not entered: just remove it */
 		goto out;
@@ -517,7 +529,7 @@ static int open_session(pam_handle_t *pamh, int flags, const struct options *o)
 	audit_open_line(pamh, &pol, &rec, skipped);
 	tell_user(pamh, flags, o, &pol, &rec, ui.gid);
 	enter_cgroup(pamh, &pol, &rec);
-	debug_log(pamh, o, "session %s recorded for %s", rec.id, rec.user);
+	debug_log(pamh, o, "session %s recorded for \"%s\"", rec.id, rec.user);
 	r = 0;
 out:
 	record_done(&rec);
@@ -591,7 +603,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 	t0 = now_ns(CLOCK_MONOTONIC);
 	r = helper_usable(helper);
 	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "helper %s not run: %s", helper,
+		pam_syslog(pamh, LOG_ERR, "helper \"%s\" not run: %s", helper,
 			   r == -EPERM ? "not a root-owned regular file writable only by root"
 				       : strerror(-r));
 		audit_close_failed(pamh, &pol, &rec, "helper-unusable", 0);
@@ -610,7 +622,7 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 				   (uint64_t)(o->timeout_ns / NSEC_PER_SEC));
 			audit_close_failed(pamh, &pol, &rec, "timeout", now_ns(CLOCK_MONOTONIC) - t0);
 		} else if (r < 0) {
-			pam_syslog(pamh, LOG_ERR, "cannot run helper %s: %s", helper, strerror(-r));
+			pam_syslog(pamh, LOG_ERR, "cannot run helper \"%s\": %s", helper, strerror(-r));
 			audit_close_failed(pamh, &pol, &rec, "error", now_ns(CLOCK_MONOTONIC) - t0);
 		} else if (!WIFEXITED(r) || (WEXITSTATUS(r) != 0 && WEXITSTATUS(r) != 7)) {
 			pam_syslog(pamh, LOG_WARNING, "helper for session %s failed (status %d)",
@@ -633,7 +645,7 @@ _public_ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const 
 
 	parse_options(pamh, argc, argv, &o);
 	if (!service_wanted(pamh, &o)) {
-		debug_log(pamh, &o, "service not in service=%s, nothing recorded", o.services);
+		debug_log(pamh, &o, "service not in \"service=%s\", nothing recorded", o.services);
 		return PAM_IGNORE;
 	}
 	return pam_code(open_session(pamh, flags, &o));

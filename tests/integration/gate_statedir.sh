@@ -16,14 +16,7 @@ scratch_user U2
 W=$P_SHM
 [ -n "$SSHD_PRELOAD" ] || skip_all "pam_wrapper (libpam-wrapper) not installed"
 # pam_host with pam_wrapper preloaded: the module's pam_syslog lines go to stderr as SYSLOG(...)
-REAL_HOST=$P_HOST
-cat >"$T_SCRATCH/pwhost" <<EOF
-#!/bin/sh
-export LD_PRELOAD="$SSHD_PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="\$1" PAM_WRAPPER_DEBUGLEVEL=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:verify_asan_link_order=0}"
-exec "$REAL_HOST" "\$@"
-EOF
-chmod 755 "$T_SCRATCH/pwhost"
+PW_HOST=$(pam_syslog_host) || skip_all "cannot write the pam_wrapper host"
 
 policy() { # policy STATEDIR
 	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\n%s\n' \
@@ -47,12 +40,12 @@ round() { # round WHICH
 	# --- open refuses to record, and says so
 	foreign "$sd" "$which"
 	policy "$sd"
-	P_HOST=$T_SCRATCH/pwhost pam_run tmpfs-sweep "$U1" open "$(u1 "echo o >$W/o")" close \
+	P_HOST=$PW_HOST pam_run tmpfs-sweep "$U1" open "$(u1 "echo o >$W/o")" close \
 		>"$T_SCRATCH/open-$which.out" 2>"$T_SCRATCH/open-$which.err"
 	check "[$which] open: returns success or ignore, never an error" grep -Eqx "open=(success|ignore)" "$T_SCRATCH/open-$which.out"
 	check "[$which] open: no record in the foreign StateDir" test -z "$(ls -A "$sd/sessions")"
 	check "[$which] open: the module says it cannot record there (EPERM)" \
-		grep -q "SYSLOG.*cannot write session record in $sd: Operation not permitted" "$T_SCRATCH/open-$which.err"
+		grep -q "SYSLOG.*cannot write session record in \"$sd\": Operation not permitted" "$T_SCRATCH/open-$which.err"
 	check "[$which] open: the file of the unrecorded session is not swept" test -e "$W/o"
 	[ $T_FAILED = 0 ] || sed 's/^/    host: /' "$T_SCRATCH/open-$which.out" "$T_SCRATCH/open-$which.err" | head -20
 

@@ -60,7 +60,7 @@ check "an sshd login with the module required still succeeds (ssh status $st)" \
 	eval "[ $st -eq 0 ] && grep -qx logged-in '$T_SCRATCH/ssh1.out'"
 check "the logout finished" sshd_wait_closed 15
 check "the module said so in syslog: cannot write session record in the StateDir" \
-	grep -qE "SYSLOG\(.*\).*cannot write session record in $full" "$SSHD_PAMLOG"
+	grep -qE "SYSLOG\(.*\).*cannot write session record in \"$full\"" "$SSHD_PAMLOG"
 check "still no record in the full StateDir" test -z "$(find "$full" -mindepth 1 ! -name fill ! -type d)"
 check "no session cgroup left behind by sshd's session" \
 	test -z "$(find "$SSHD_MEMCG/tmpfs-sweep" -mindepth 1 -type d 2>/dev/null)"
@@ -148,5 +148,5 @@ check "an sshd login with the audit log read-only succeeds (status $st)" grep -q
 check "the logout finished" sshd_wait_closed 15
 check "the file was removed" test ! -e "$P_SHM/s1"
 check "the module said in syslog that the audit log failed" \
-	eval "tail -n +$((n0 + 1)) '$SSHD_PAMLOG' | grep -qE 'SYSLOG\(.*\).*cannot write audit log $ro/audit/audit.jsonl'"
+	eval "tail -n +$((n0 + 1)) '$SSHD_PAMLOG' | grep -qE 'SYSLOG\(.*\).*cannot write audit log \"$ro/audit/audit.jsonl\"'"
 finish

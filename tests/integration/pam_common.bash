@@ -46,6 +46,19 @@ pam_service() {
 	echo "session required $P_MOD conf=$P_CONF $*" >"$P_PAMD/$name"
 }
 
+# pam_syslog_host: the path of a pam_host wrapper that preloads pam_wrapper ($SSHD_PRELOAD,
+# from tests/sshd.sh), so that the module's pam_syslog lines reach stderr as SYSLOG(...).
+pam_syslog_host() {
+	[ -n "${SSHD_PRELOAD:-}" ] || return 1
+	cat >"$T_SCRATCH/pwhost" <<EOF
+#!/bin/sh
+export LD_PRELOAD="$SSHD_PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="\$1" PAM_WRAPPER_DEBUGLEVEL=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:verify_asan_link_order=0}"
+exec "$P_HOST" "\$@"
+EOF
+	chmod 755 "$T_SCRATCH/pwhost" && echo "$T_SCRATCH/pwhost"
+}
+
 # pam_run HELPER USER ACTION...: pam_host with service "tsw" (see tests/tools/pam_host.c),
 # HELPER (a file in $P_BIN) standing in at the module's helper path.
 pam_run() {

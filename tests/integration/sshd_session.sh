@@ -63,9 +63,9 @@ tail -n +$((n0 + 1)) "$SSHD_PAMLOG" | grep -F SYSLOG >"$T_SCRATCH/syslog2" || tr
 sed 's/^/    /' "$T_SCRATCH/syslog2"
 check "pam_syslog: unknown option \"bogus=1\", ignoring" \
 	grep -qF 'unknown option "bogus=1", ignoring' "$T_SCRATCH/syslog2"
-check "pam_syslog: bad timeout=0, the default used" \
-	grep -qF 'bad option "timeout=0", using timeout=5' "$T_SCRATCH/syslog2"
+check "pam_syslog: bad timeout=0, ignoring" \
+	grep -qF 'bad option "timeout=0" (1 to 3600 seconds), ignoring' "$T_SCRATCH/syslog2"
 check "pam_syslog (debug): the session was recorded for $u" \
-	grep -qE "session [0-9]+-[0-9]+ recorded for $u" "$T_SCRATCH/syslog2"
+	grep -qE "session [0-9]+-[0-9]+ recorded for \"$u\"" "$T_SCRATCH/syslog2"
 check "pam_syslog (debug): and closed" grep -qE "session [0-9]+-[0-9]+ closed" "$T_SCRATCH/syslog2"
 finish

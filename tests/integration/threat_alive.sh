@@ -63,7 +63,7 @@ check "the socket's directory: still there, deferred with it" \
 check "the job's working directory: still there, skipped-in-use (cwd)" \
 	eval 'test -d "$P_SHM/job" && expect_result "$P_SHM/job" skipped-in-use "working directory of pid"'
 check "the free file is removed" eval 'test ! -e "$P_SHM/free" && expect_result "$P_SHM/free" removed'
-check "the holders still run" eval 'for m in $modes; do kill -0 $(cut -d" " -f1 $R/$m) || exit 1; done'
+check "the holders still run" eval '(for m in $modes; do kill -0 $(cut -d" " -f1 $R/$m) || exit 1; done)'
 
 # Pending, not forgotten: the record stays, deferred, listing exactly what is undecided.
 rec=$P_STATE/sessions/$SID

@@ -133,5 +133,5 @@ expect_report_only oversized "$POL: .*larger"
 ns_round dirw "$good; chmod 644 $POL; chmod 777 /run/pol"
 expect_report_only dirw "/run/pol.*writable"
 check "every audit line of every round is JSON" \
-	eval 'for f in "$T_SCRATCH"/*/audit.jsonl; do json_valid_lines "$f" >/dev/null || exit 1; done'
+	eval '(for f in "$T_SCRATCH"/*/audit.jsonl; do json_valid_lines "$f" >/dev/null || exit 1; done)'
 finish

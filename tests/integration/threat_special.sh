@@ -45,7 +45,7 @@ for f in fifo fifo-w sock dev; do
 		test "$(ffield "$P_SHM/$f" class)" = created
 done
 check "5: the special files of the session are removed (unlink only)" \
-	eval 'for f in fifo fifo-w sock dev; do test ! -e "$P_SHM/$f" && expect_result "$P_SHM/$f" removed || exit 1; done'
+	eval '(for f in fifo fifo-w sock dev; do test ! -e "$P_SHM/$f" && expect_result "$P_SHM/$f" removed || exit 1; done)'
 check "7: the 000 directory is still mode 000, owned by the user" \
 	test "$(stat -c '%a %U' "$P_SHM/d000")" = "0 $U1"
 check "7: the file inside the 000 directory survives" test "$(cat "$P_SHM/d000/f")" = hidden

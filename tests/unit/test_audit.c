@@ -283,6 +283,52 @@ static void test_audit_format_nasty(void **state)
 	sbuf_done(&b);
 }
 
+/* The log read back (resume): the lines already written, by the digest of the path as
+ * written (long paths cut). */
+#define SEEN_ID "123-456"
+
+static int seen_line(const char *audit, const char *path)
+{
+	struct audit_file f = {
+		.session = SEEN_ID, .path = path, .class = "created", .action = "remove",
+		.result = RESULT_REMOVED, .rule = "default",
+	};
+	struct sbuf b = {0};
+	int fd = open(audit, O_WRONLY | O_APPEND | O_CREAT, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(audit_format_file(&b, &f), 0);
+	assert_int_equal(write(fd, b.buf, b.len), (ssize_t)b.len);
+	close(fd);
+	sbuf_done(&b);
+	return 0;
+}
+
+static void test_audit_seen(void **state)
+{
+	char audit[256], longp[10000], longq[10000];
+	struct audit_seen s;
+
+	snprintf(audit, sizeof(audit), "%s/seen.jsonl", tmpdir);
+	memset(longp, 'p', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = 0;
+	memcpy(longq, longp, sizeof(longq));
+	longq[5000] = 'q'; /* the same head and tail, another middle */
+	seen_line(audit, "/m/a\nb");
+	seen_line(audit, longp);
+	assert_int_equal(audit_log_seen(audit, SEEN_ID, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_true(audit_seen_has(&s, "/m/a\nb", 6));
+	assert_false(audit_seen_has(&s, "/m/a", 4));
+	assert_true(audit_seen_has(&s, longp, strlen(longp)));
+	assert_false(audit_seen_has(&s, longq, strlen(longq)));
+	audit_seen_done(&s);
+	assert_int_equal(audit_log_seen(audit, "9-9", &s), 0);
+	assert_int_equal(s.n, 0);
+	unlink(audit);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_audit_format_nasty),
 		cmocka_unit_test_setup_teardown(test_audit_modes_and_lines, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_audit_refuses, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_audit_seen, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

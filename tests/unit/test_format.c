@@ -150,7 +150,7 @@ static void test_parse_time_arg(void **state)
 
 static void test_fmt_time_user(void **state)
 {
-	char buf[64];
+	char buf[64], ubuf[USER_NAME_MAX + 1];
 
 	set_tz("UTC");
 	assert_string_equal(fmt_time(buf, sizeof(buf), 0), "-");
@@ -161,8 +161,8 @@ static void test_fmt_time_user(void **state)
 			    "2025-11-29 02:24:49");
 	set_tz("UTC");
 
-	assert_string_equal(fmt_user(buf, sizeof(buf), 0), "root");
-	assert_string_equal(fmt_user(buf, sizeof(buf), 4000000), "4000000");
+	assert_string_equal(fmt_user(ubuf, sizeof(ubuf), 0), "root");
+	assert_string_equal(fmt_user(ubuf, sizeof(ubuf), 4000000), "4000000");
 }
 
 static char *printed(const char *s, size_t n)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * journal.h: what makes a sweep that is killed at any point finish later with each
- * removed file audited exactly once, and no file audited as removed that still exists.
+ * intents.h: the intent journal (not journald), what makes a sweep that is killed at any
+ * point finish later with each removed file audited exactly once, and no file audited as
+ * removed that still exists.
  *
  * Before a batch removal the sweep writes StateDir/journal/ID whole (a temp name, fsync,
  * rename): the mounts, the directories on the way (a parent table: siblings share one
@@ -10,7 +11,7 @@
  * appended as it arrives. A later run (gc) replays the journal: an intent whose result
  * says removed, or whose result is missing and whose handle finds no inode left, was
  * removed by the interrupted run; one whose inode still exists was not. The audit log is
- * the record of which lines were written (audit_log_seen), so each gets one.
+ * the record of which lines were written (audit.h: audit_log_seen), so each gets one.
  *
  * Text, one record a line, names in hex (any bytes, never a separator):
  *	tmpfs-sweep-journal 2
@@ -29,7 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct journal_intent {
+struct intent {
 	uint64_t seq;          /* its place among the journal's intents, from 0 */
 	size_t mount;          /* index of an "m" record */
 	size_t dir;            /* index of a "d" record, or REMOVE_ROOT */
@@ -48,35 +49,22 @@ struct journal_intent {
 };
 
 /* Writing. */
-struct journal_writer;
+struct intents_writer;
 /* Start StateDir/journal/ID.tmp (replaced when it exists). */
-int journal_begin(const char *statedir, const char *id, struct journal_writer **ret);
-void journal_add_mount(struct journal_writer *w, size_t idx, dev_t dev, const char *path);
-void journal_add_dir(struct journal_writer *w, size_t idx, size_t up, const char *name);
-void journal_add_intent(struct journal_writer *w, const struct journal_intent *e);
+int intents_begin(const char *statedir, const char *id, struct intents_writer **ret);
+void intents_add_mount(struct intents_writer *w, size_t idx, dev_t dev, const char *path);
+void intents_add_dir(struct intents_writer *w, size_t idx, size_t up, const char *name);
+void intents_add(struct intents_writer *w, const struct intent *e);
 /* Flush, fsync and rename the journal into place (an earlier one of ID is replaced). */
-int journal_commit(struct journal_writer *w);
+int intents_commit(struct intents_writer *w);
 /* Append the result of intent seq (one write, as it arrives). */
-int journal_result(struct journal_writer *w, uint64_t seq, const struct remove_result *r);
+int intents_result(struct intents_writer *w, uint64_t seq, const struct remove_result *r);
 /* Close it (an uncommitted one is removed). */
-void journal_close(struct journal_writer *w);
+void intents_close(struct intents_writer *w);
 
 /* Replay StateDir/journal/ID: fn for each intent, in order, with its path and result.
  * -ENOENT when there is none; -EBADMSG for a line that does not parse (nothing then is
  * to be taken as known); -EPROTO for a journal of another version; fn's error stops it. */
-int journal_replay(const char *statedir, const char *id,
-		   int (*fn)(const struct journal_intent *e, void *userdata), void *userdata);
-int journal_remove(const char *statedir, const char *id);
-
-/* The file lines of session id already in the audit log at audit_path, as digests of
- * their path as written (escaped, cut as audit_path_shown cuts it); lines whose result
- * keeps the record (decided again later) do not count. Read as a stream. */
-struct audit_seen {
-	uint8_t (*h)[16]; /* sorted */
-	size_t n;
-};
-/* -ENOENT without a log (then *ret is empty). */
-int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *ret);
-/* Has the audit log seen a line for path (as audit_file would write it)? */
-bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len);
-void audit_seen_done(struct audit_seen *s);
+int intents_replay(const char *statedir, const char *id,
+		   int (*fn)(const struct intent *e, void *userdata), void *userdata);
+int intents_remove(const char *statedir, const char *id);

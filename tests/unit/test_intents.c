@@ -1,25 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The sweep journal (lib/journal.c): intents written whole with their parent table and
+ * The intent journal (lib/intents.c): intents written whole with their parent table and
  * handles, results appended one by one; a replay builds each path from the tables and
  * gives each intent its last result, streams any size, and refuses what it cannot read
- * (another version, a line cut short) instead of guessing. The audit log's side: the
- * lines already written, by the digest of the path as written (long paths cut).
+ * (another version, a line cut short) instead of guessing.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "audit.h"
-#include "journal.h"
+#include "intents.h"
 #include "json.h"
 #include "util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 
-static char T[] = "/tmp/tsw-journal.XXXXXX";
+static char T[] = "/tmp/tsw-intents.XXXXXX";
 #define ID "123-456"
 
 struct seen {
@@ -31,7 +29,7 @@ struct seen {
 	char rule[8][64];
 };
 
-static int collect(const struct journal_intent *e, void *userdata)
+static int collect(const struct intent *e, void *userdata)
 {
 	struct seen *s = userdata;
 
@@ -46,43 +44,43 @@ static int collect(const struct journal_intent *e, void *userdata)
 	return 0;
 }
 
-static void intent(struct journal_writer *w, uint64_t seq, size_t dir, const char *name)
+static void intent(struct intents_writer *w, uint64_t seq, size_t dir, const char *name)
 {
-	struct journal_intent e = {
+	struct intent e = {
 		.seq = seq, .mount = 0, .dir = dir, .dev = 5, .ino = 100 + seq, .size = 1,
 		.btime_ns = 7, .uid = 1000, .class = "created", .action = "remove",
 		.rule = "line 3: remove /m/** x", .name = name,
 		.handle = {.type = 1, .len = 3, .f = {0xab, 0, 0xcd}},
 	};
 
-	journal_add_intent(w, &e);
+	intents_add(w, &e);
 }
 
 static void test_roundtrip(void **state)
 {
-	struct journal_writer *w;
+	struct intents_writer *w;
 	struct seen s = {0};
 
-	assert_int_equal(journal_begin(T, ID, &w), 0);
-	journal_add_mount(w, 0, 5, "/m");
-	journal_add_dir(w, 0, REMOVE_ROOT, "a");
-	journal_add_dir(w, 1, 0, "b c\nd"); /* any bytes */
+	assert_int_equal(intents_begin(T, ID, &w), 0);
+	intents_add_mount(w, 0, 5, "/m");
+	intents_add_dir(w, 0, REMOVE_ROOT, "a");
+	intents_add_dir(w, 1, 0, "b c\nd"); /* any bytes */
 	intent(w, 0, REMOVE_ROOT, "f");
 	intent(w, 1, 1, "g");
 	intent(w, 2, 0, "h");
 	/* Not committed: nothing to replay. */
-	assert_int_equal(journal_replay(T, ID, collect, &s), -ENOENT);
-	assert_int_equal(journal_commit(w), 0);
-	assert_int_equal(journal_result(w, 1, &(struct remove_result){REMOVE_REMOVED, 0, 0}), 0);
-	assert_int_equal(journal_result(w, 0, &(struct remove_result){REMOVE_ERROR,
+	assert_int_equal(intents_replay(T, ID, collect, &s), -ENOENT);
+	assert_int_equal(intents_commit(w), 0);
+	assert_int_equal(intents_result(w, 1, &(struct remove_result){REMOVE_REMOVED, 0, 0}), 0);
+	assert_int_equal(intents_result(w, 0, &(struct remove_result){REMOVE_ERROR,
 								      REMOVE_CHECK_UNLINK, 1}),
 			 0);
 	/* The last result says. */
-	assert_int_equal(journal_result(w, 0, &(struct remove_result){REMOVE_SKIPPED_CHANGED,
+	assert_int_equal(intents_result(w, 0, &(struct remove_result){REMOVE_SKIPPED_CHANGED,
 								      REMOVE_CHECK_INO, 0}),
 			 0);
-	journal_close(w);
-	assert_int_equal(journal_replay(T, ID, collect, &s), 0);
+	intents_close(w);
+	assert_int_equal(intents_replay(T, ID, collect, &s), 0);
 	assert_int_equal(s.n, 3);
 	assert_string_equal(s.paths[0], "/m/f");
 	assert_string_equal(s.paths[1], "/m/a/b c\nd/g");
@@ -94,8 +92,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(s.h[2].len, 3);
 	assert_int_equal(s.h[2].f[2], 0xcd);
 	assert_string_equal(s.rule[1], "line 3: remove /m/** x");
-	assert_int_equal(journal_remove(T, ID), 0);
-	assert_int_equal(journal_replay(T, ID, collect, &s), -ENOENT);
+	assert_int_equal(intents_remove(T, ID), 0);
+	assert_int_equal(intents_replay(T, ID, collect, &s), -ENOENT);
 }
 
 static void write_raw(const char *text)
@@ -116,82 +114,40 @@ static void test_refused(void **state)
 	struct seen s = {0};
 
 	write_raw("0 1 2 3 4 5 created remove 2f6d2f66 2d\n"); /* the old format */
-	assert_int_equal(journal_replay(T, ID, collect, &s), -EPROTO);
+	assert_int_equal(intents_replay(T, ID, collect, &s), -EPROTO);
 	write_raw("tmpfs-sweep-journal 2\nm 0 5 2f6d\ni 0 0 - 5 100 1 0 1000 7 created remove 66 2d 0 -\n"
 		  "r 0 0 0");
-	assert_int_equal(journal_replay(T, ID, collect, &s), -EBADMSG); /* cut short */
+	assert_int_equal(intents_replay(T, ID, collect, &s), -EBADMSG); /* cut short */
 	write_raw("tmpfs-sweep-journal 2\nm 0 5 2f6d\nd 0 0 61\n");
-	assert_int_equal(journal_replay(T, ID, collect, &s), -EBADMSG); /* a loop */
+	assert_int_equal(intents_replay(T, ID, collect, &s), -EBADMSG); /* a loop */
 	write_raw("tmpfs-sweep-journal 2\nm 0 5 2f6d\ni 0 0 7 5 100 1 0 1000 7 created remove 66 2d 0 -\n");
-	assert_int_equal(journal_replay(T, ID, collect, &s), -EBADMSG); /* no such dir */
+	assert_int_equal(intents_replay(T, ID, collect, &s), -EBADMSG); /* no such dir */
 	write_raw("tmpfs-sweep-journal 2\nm 0 5 2f6d\ni 0 0 - 5 100 1 0 1000 7 created remove 662f67 2d 0 -\n");
-	assert_int_equal(journal_replay(T, ID, collect, &s), -EBADMSG); /* a '/' in a name */
+	assert_int_equal(intents_replay(T, ID, collect, &s), -EBADMSG); /* a '/' in a name */
 	assert_int_equal(s.n, 0);
-	journal_remove(T, ID);
+	intents_remove(T, ID);
 }
 
 /* Many intents under long paths: streamed, never read whole. */
 static void test_many(void **state)
 {
-	struct journal_writer *w;
+	struct intents_writer *w;
 	struct seen s = {0};
 	char name[256];
 
-	assert_int_equal(journal_begin(T, ID, &w), 0);
-	journal_add_mount(w, 0, 5, "/m");
+	assert_int_equal(intents_begin(T, ID, &w), 0);
+	intents_add_mount(w, 0, 5, "/m");
 	memset(name, 'x', 250);
 	name[250] = 0;
 	for (size_t d = 0; d < 100; d++)
-		journal_add_dir(w, d, d ? d - 1 : REMOVE_ROOT, name);
+		intents_add_dir(w, d, d ? d - 1 : REMOVE_ROOT, name);
 	for (uint64_t i = 0; i < 50000; i++)
 		intent(w, i, 99, "f");
-	assert_int_equal(journal_commit(w), 0);
-	journal_close(w);
-	assert_int_equal(journal_replay(T, ID, collect, &s), 0);
+	assert_int_equal(intents_commit(w), 0);
+	intents_close(w);
+	assert_int_equal(intents_replay(T, ID, collect, &s), 0);
 	assert_int_equal(s.n, 50000);
-	journal_remove(T, ID);
-}
-
-static int seen_line(const char *audit, const char *path)
-{
-	struct audit_file f = {
-		.session = ID, .path = path, .class = "created", .action = "remove",
-		.result = RESULT_REMOVED, .rule = "default",
-	};
-	struct sbuf b = {0};
-	int fd = open(audit, O_WRONLY | O_APPEND | O_CREAT, 0600);
-
-	assert_true(fd >= 0);
-	assert_int_equal(audit_format_file(&b, &f), 0);
-	assert_int_equal(write(fd, b.buf, b.len), (ssize_t)b.len);
-	close(fd);
-	sbuf_done(&b);
-	return 0;
-}
-
-static void test_audit_seen(void **state)
-{
-	char audit[256], longp[10000], longq[10000];
-	struct audit_seen s;
-
-	snprintf(audit, sizeof(audit), "%s/audit.jsonl", T);
-	memset(longp, 'p', sizeof(longp) - 1);
-	longp[0] = '/';
-	longp[sizeof(longp) - 1] = 0;
-	memcpy(longq, longp, sizeof(longq));
-	longq[5000] = 'q'; /* the same head and tail, another middle */
-	seen_line(audit, "/m/a\nb");
-	seen_line(audit, longp);
-	assert_int_equal(audit_log_seen(audit, ID, &s), 0);
-	assert_int_equal(s.n, 2);
-	assert_true(audit_seen_has(&s, "/m/a\nb", 6));
-	assert_false(audit_seen_has(&s, "/m/a", 4));
-	assert_true(audit_seen_has(&s, longp, strlen(longp)));
-	assert_false(audit_seen_has(&s, longq, strlen(longq)));
-	audit_seen_done(&s);
-	assert_int_equal(audit_log_seen(audit, "9-9", &s), 0);
-	assert_int_equal(s.n, 0);
-	unlink(audit);
+	intents_remove(T, ID);
 }
 
 static int setup(void **state)
@@ -213,7 +169,6 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_many),
-		cmocka_unit_test(test_audit_seen),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,21 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "journal.h"
-#include "audit.h"
-#include "decide.h"
+#include "intents.h"
 #include "fileio.h"
 #include "json.h"
 #include "record.h"
-#include "sha256.h"
 #include "util.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 
-#define JOURNAL_HEADER "tmpfs-sweep-journal 2"
+#define INTENTS_HEADER "tmpfs-sweep-journal 2"
 #define FLUSH_AT (64 * 1024)
 
-static int open_journal_dir(const char *statedir)
+static int open_intents_dir(const char *statedir)
 {
 	return record_open_subdir(statedir, "journal");
 }
@@ -77,7 +75,7 @@ static char *from_hex(const char *s, size_t *len, int *err)
 
 /* ---- writing ---- */
 
-struct journal_writer {
+struct intents_writer {
 	int dfd, fd;
 	char tmp[RECORD_ID_MAX + 8], name[RECORD_ID_MAX];
 	struct sbuf b;
@@ -85,7 +83,7 @@ struct journal_writer {
 	int error; /* sticky: the first write error */
 };
 
-static void flush(struct journal_writer *w, bool force)
+static void flush(struct intents_writer *w, bool force)
 {
 	if (w->b.len < FLUSH_AT && !force)
 		return;
@@ -97,14 +95,16 @@ static void flush(struct journal_writer *w, bool force)
 	w->b.oom = false;
 }
 
-int journal_begin(const char *statedir, const char *id, struct journal_writer **ret)
+int intents_begin(const char *statedir, const char *id, struct intents_writer **ret)
 {
-	struct journal_writer *w;
+	struct intents_writer *w;
 	int dfd;
+
+	assert(ret);
 
 	if (!record_id_valid(id))
 		return -EINVAL;
-	dfd = open_journal_dir(statedir);
+	dfd = open_intents_dir(statedir);
 	if (dfd < 0)
 		return dfd;
 	w = calloc(1, sizeof(*w));
@@ -125,21 +125,27 @@ int journal_begin(const char *statedir, const char *id, struct journal_writer **
 		free(w);
 		return r;
 	}
-	sbuf_adds(&w->b, JOURNAL_HEADER "\n");
+	sbuf_adds(&w->b, INTENTS_HEADER "\n");
 	*ret = w;
 	return 0;
 }
 
-void journal_add_mount(struct journal_writer *w, size_t idx, dev_t dev, const char *path)
+void intents_add_mount(struct intents_writer *w, size_t idx, dev_t dev, const char *path)
 {
+	assert(w);
+	assert(path);
+
 	sbuf_printf(&w->b, "m %zu %" PRIu64 " ", idx, (uint64_t)dev);
 	add_hex(&w->b, path, strlen(path));
 	sbuf_addc(&w->b, '\n');
 	flush(w, false);
 }
 
-void journal_add_dir(struct journal_writer *w, size_t idx, size_t up, const char *name)
+void intents_add_dir(struct intents_writer *w, size_t idx, size_t up, const char *name)
 {
+	assert(w);
+	assert(name);
+
 	if (up == REMOVE_ROOT)
 		sbuf_printf(&w->b, "d %zu - ", idx);
 	else
@@ -149,8 +155,11 @@ void journal_add_dir(struct journal_writer *w, size_t idx, size_t up, const char
 	flush(w, false);
 }
 
-void journal_add_intent(struct journal_writer *w, const struct journal_intent *e)
+void intents_add(struct intents_writer *w, const struct intent *e)
 {
+	assert(w);
+	assert(e);
+
 	sbuf_printf(&w->b, "i %" PRIu64 " %zu ", e->seq, e->mount);
 	if (e->dir == REMOVE_ROOT)
 		sbuf_adds(&w->b, "-");
@@ -168,8 +177,10 @@ void journal_add_intent(struct journal_writer *w, const struct journal_intent *e
 	flush(w, false);
 }
 
-int journal_commit(struct journal_writer *w)
+int intents_commit(struct intents_writer *w)
 {
+	assert(w);
+
 	flush(w, true);
 	if (w->error)
 		return w->error;
@@ -179,10 +190,13 @@ int journal_commit(struct journal_writer *w)
 	return 0;
 }
 
-int journal_result(struct journal_writer *w, uint64_t seq, const struct remove_result *r)
+int intents_result(struct intents_writer *w, uint64_t seq, const struct remove_result *r)
 {
 	char line[96];
 	int n;
+
+	assert(w);
+	assert(r);
 
 	if (!w->committed)
 		return -EINVAL;
@@ -191,7 +205,7 @@ int journal_result(struct journal_writer *w, uint64_t seq, const struct remove_r
 	return write_all(w->fd, line, (size_t)n);
 }
 
-void journal_close(struct journal_writer *w)
+void intents_close(struct intents_writer *w)
 {
 	if (!w)
 		return;
@@ -203,9 +217,11 @@ void journal_close(struct journal_writer *w)
 	free(w);
 }
 
-int journal_remove(const char *statedir, const char *id)
+int intents_remove(const char *statedir, const char *id)
 {
-	_cleanup_close_ int dfd = open_journal_dir(statedir);
+	_cleanup_close_ int dfd = open_intents_dir(statedir);
+
+	assert(id);
 
 	if (dfd < 0)
 		return dfd;
@@ -306,7 +322,7 @@ static int read_tables(struct reader *r)
 	k = next_line(r);
 	if (k <= 0)
 		return k < 0 ? (int)k : -EBADMSG;
-	if (!streq(r->line, JOURNAL_HEADER))
+	if (!streq(r->line, INTENTS_HEADER))
 		return -EPROTO;
 	while ((k = next_line(r)) > 0) {
 		char *f[16];
@@ -432,7 +448,7 @@ static int build_path(struct reader *r, size_t mount, size_t dir, const char *na
 	return 0;
 }
 
-static int parse_intent(char **f, struct journal_intent *e, char **name,
+static int parse_intent(char **f, struct intent *e, char **name,
 			char **rule)
 {
 	uint64_t v[8];
@@ -447,7 +463,7 @@ static int parse_intent(char **f, struct journal_intent *e, char **name,
 		if (num(s, max, &v[i]) < 0)
 			return -EBADMSG;
 	}
-	*e = (struct journal_intent){
+	*e = (struct intent){
 		.seq = v[0], .mount = (size_t)v[1], .dir = REMOVE_ROOT, .dev = (dev_t)v[2],
 		.ino = (ino_t)v[3], .size = v[4], .charged = v[5], .uid = (uid_t)v[6],
 		.btime_ns = v[7], .class = f[10], .action = f[11],
@@ -488,17 +504,19 @@ static int parse_intent(char **f, struct journal_intent *e, char **name,
 	return 0;
 }
 
-int journal_replay(const char *statedir, const char *id,
-		   int (*fn)(const struct journal_intent *e, void *userdata), void *userdata)
+int intents_replay(const char *statedir, const char *id,
+		   int (*fn)(const struct intent *e, void *userdata), void *userdata)
 {
 	_cleanup_close_ int dfd = -1;
 	struct reader r = {0};
 	ssize_t k;
 	int fd, err;
 
+	assert(fn);
+
 	if (!record_id_valid(id))
 		return -EINVAL;
-	dfd = open_journal_dir(statedir);
+	dfd = open_intents_dir(statedir);
 	if (dfd < 0)
 		return dfd;
 	fd = open_read_at(dfd, id);
@@ -516,7 +534,7 @@ int journal_replay(const char *statedir, const char *id,
 	(void)next_line(&r); /* the header */
 	while ((k = next_line(&r)) > 0) {
 		_cleanup_free_ char *name = NULL, *rule = NULL;
-		struct journal_intent e;
+		struct intent e;
 		char *f[16];
 
 		if (r.line[0] != 'i')
@@ -547,133 +565,4 @@ int journal_replay(const char *statedir, const char *id,
 out:
 	reader_done(&r);
 	return err;
-}
-
-/* ---- the audit log's side ---- */
-
-static int cmp_h(const void *a, const void *b)
-{
-	return memcmp(a, b, 16);
-}
-
-static void digest(const char *s, size_t n, uint8_t out[16])
-{
-	struct sha256_ctx c;
-	uint8_t full[SHA256_DIGEST_SIZE];
-
-	sha256_init(&c);
-	sha256_update(&c, s, n);
-	sha256_final(&c, full);
-	memcpy(out, full, 16);
-}
-
-/* The JSON string that starts at p (at its opening quote), its length with the quotes;
- * 0 when it does not end. */
-static size_t json_string_len(const char *p)
-{
-	const char *q = p + 1;
-
-	while (*q && *q != '"')
-		q += (*q == '\\' && q[1]) ? 2 : 1;
-	return *q == '"' ? (size_t)(q - p + 1) : 0;
-}
-
-/* A file whose result keeps the record (deferred) is decided again later: its line does
- * not settle it. (The quotes cannot come from a path: those are escaped.) */
-static bool decided_again(const char *line)
-{
-	char needle[64];
-
-	for (enum file_result r = 0; r < _RESULT_MAX; r++) {
-		if (!file_result_keeps_record(r))
-			continue;
-		snprintf(needle, sizeof(needle), "\"result\":\"%s\"", file_result_name(r));
-		if (strstr(line, needle))
-			return true;
-	}
-	return false;
-}
-
-int audit_log_seen(const char *audit_path, const char *id, struct audit_seen *ret)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL, *prefix = NULL;
-	struct audit_seen s = {0};
-	size_t cap = 0, len = 0;
-	int fd;
-
-	*ret = (struct audit_seen){0};
-	if (!audit_path)
-		return -ENOENT;
-	fd = open_read_at(AT_FDCWD, audit_path);
-	if (fd < 0)
-		return fd;
-	f = fdopen(fd, "re");
-	if (!f) {
-		close(fd);
-		return negative_errno();
-	}
-	/* audit_format_file writes these keys first and in this order. */
-	if (asprintf(&prefix, "{\"event\":\"file\",\"session\":\"%s\",\"path\":", id) < 0)
-		return -ENOMEM;
-	while (getline(&line, &len, f) > 0) {
-		const char *path;
-		size_t n;
-
-		path = startswith(line, prefix);
-		if (!path || decided_again(line))
-			continue;
-		n = json_string_len(path);
-		if (!n)
-			continue;
-		if (s.n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			void *p = reallocarray(s.h, nc, sizeof(*s.h));
-
-			if (!p) {
-				audit_seen_done(&s);
-				return -ENOMEM;
-			}
-			s.h = p;
-			cap = nc;
-		}
-		digest(path, n, s.h[s.n++]);
-	}
-	if (ferror(f)) {
-		audit_seen_done(&s);
-		return -EIO;
-	}
-	if (s.n)
-		qsort(s.h, s.n, sizeof(*s.h), cmp_h);
-	*ret = s;
-	return 0;
-}
-
-bool audit_seen_has(const struct audit_seen *s, const char *path, size_t len)
-{
-	struct sbuf tmp = {0}, esc = {0};
-	const char *shown;
-	uint8_t h[16];
-	bool found = false;
-	size_t n;
-
-	if (!s->n)
-		return false;
-	shown = audit_path_shown(path, len, &tmp, &n);
-	if (shown)
-		json_add_string(&esc, shown, n);
-	if (shown && sbuf_str(&esc)) {
-		digest(esc.buf, esc.len, h);
-		found = bsearch(h, s->h, s->n, sizeof(*s->h), cmp_h) != NULL;
-	} else
-		found = true; /* cannot tell: taken as written, so the file is left alone */
-	sbuf_done(&tmp);
-	sbuf_done(&esc);
-	return found;
-}
-
-void audit_seen_done(struct audit_seen *s)
-{
-	free(s->h);
-	*s = (struct audit_seen){0};
 }
