@@ -42,21 +42,7 @@ remove $M/** class=charged,created
 EOF
 "$SWEEP" check-config "$P_CONF" >/dev/null || { echo "bench: the policy does not check" >&2; exit 1; }
 
-# The tree, from one python process (root, then chown), before any session.
-python3 - "$M" "$OTHERS" "$DIRS" "$(id -u "$U")" "$(id -u "$O")" <<'PY' ||
-import os, sys
-root, files, dirs, u, o = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-per = files // dirs
-for d in range(dirs):
-    dp = "%s/d%04d" % (root, d)
-    os.mkdir(dp)
-    os.chmod(dp, 0o1777)
-    owner = u if d % 2 == 0 else o
-    for f in range(per):
-        p = "%s/f%05d" % (dp, f)
-        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        os.chown(p, owner, owner)
-PY
+bench_tree "$M" "$OTHERS" "$DIRS" "$(id -u "$U")" "$(id -u "$O")" ||
 	{ echo "bench: tree failed" >&2; exit 1; }
 
 # The session's files: NS files, one per directory (round robin), TOTAL bytes in all;

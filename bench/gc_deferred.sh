@@ -32,20 +32,7 @@ printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 120s\n' \
 printf 'OtherSessions defer\nremove %s/** class=charged,created\n' "$M" >>"$P_CONF"
 "$SWEEP" check-config "$P_CONF" >/dev/null || { echo "bench: the policy does not check" >&2; exit 1; }
 
-python3 - "$M" "$OTHERS" "$DIRS" "$U1_ID" "$(id -u "$O")" <<'PY' ||
-import os, sys
-root, files, dirs, u, o = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-per = files // dirs
-for d in range(dirs):
-    dp = "%s/d%04d" % (root, d)
-    os.mkdir(dp)
-    os.chmod(dp, 0o1777)
-    owner = u if d % 2 == 0 else o
-    for f in range(per):
-        p = "%s/f%05d" % (dp, f)
-        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        os.chown(p, owner, owner)
-PY
+bench_tree "$M" "$OTHERS" "$DIRS" "$U1_ID" "$(id -u "$O")" ||
 	{ echo "bench: tree failed" >&2; exit 1; }
 sleep 0.1 # the session starts after the tree's files were born
 tree_sum() { find "$M" -printf '%p %i %U\n' | sort | md5sum | cut -d' ' -f1; }

@@ -85,3 +85,23 @@ bench_need() {
 	[ -x /usr/bin/time ] || skip_all "bench: /usr/bin/time missing (apt-get install time)"
 	memcg_mnt >/dev/null || skip_all "bench: no memory cgroup controller"
 }
+
+# bench_tree ROOT FILES DIRS UID_EVEN UID_ODD: FILES empty files in DIRS directories
+# (mode 1777) under ROOT, from one python process (root, then chown): the even
+# directories' files owned by UID_EVEN, the odd ones' by UID_ODD.
+bench_tree() {
+	python3 - "$@" <<'PY'
+import os, sys
+root, files, dirs, u, o = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+per = files // dirs
+for d in range(dirs):
+    dp = "%s/d%04d" % (root, d)
+    os.mkdir(dp)
+    os.chmod(dp, 0o1777)
+    owner = u if d % 2 == 0 else o
+    for f in range(per):
+        p = "%s/f%05d" % (dp, f)
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        os.chown(p, owner, owner)
+PY
+}
