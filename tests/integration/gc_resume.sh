@@ -15,10 +15,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 source "$(dirname "$0")/threat_common.bash"
 thr_setup
-HS=$B/hooks/tmpfs-sweep
-[ -x "$HS" ] || skip_all "build the hooks helper first (make hooks)"
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 60s\nremove %s/** class=charged,created\n' \
-	"$P_SHM" "$P_STATE" "$P_AUDIT" "$P_SHM" >"$P_CONF"
+hooks_world 60s
 
 # killed_close ENV...: the hooks helper's close of $SID with ENV set; must die by SIGKILL.
 killed_close() {

@@ -12,10 +12,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 source "$(dirname "$0")/threat_common.bash"
 thr_setup
-HS=$B/hooks/tmpfs-sweep
-[ -x "$HS" ] || skip_all "build the hooks helper first (make hooks)"
-printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout 120s\nremove %s/** class=charged,created\n' \
-	"$P_SHM" "$P_STATE" "$P_AUDIT" "$P_SHM" >"$P_CONF"
+hooks_world 120s
 
 # deep_session N DEPTH: a session of U1 leaving N empty files at the bottom of DEPTH
 # directories with 250-byte names; $DEEP: the bottom directory.

@@ -92,3 +92,14 @@ fsig() {
 		stat -c '%F %a %u:%g %s %i %h' "$1" 2>&1
 	fi
 }
+
+# hooks_world TIMEOUT: $HS, the hooks build of the helper (tools/hooks: kill points and
+# pauses), and a policy removing the session's created or charged files in $P_SHM, with
+# Timeout TIMEOUT.
+hooks_world() {
+	HS=$B/hooks/tmpfs-sweep
+	[ -x "$HS" ] || skip_all "build the hooks helper first (make hooks)"
+	printf 'Watch %s\nStateDir %s\nAuditLog %s\nMetricsFile none\nTimeout %s\n' \
+		"$P_SHM" "$P_STATE" "$P_AUDIT" "$1" >"$P_CONF"
+	printf 'remove %s/** class=charged,created\n' "$P_SHM" >>"$P_CONF"
+}
