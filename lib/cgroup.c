@@ -46,22 +46,6 @@ static int open_dir_beneath(int dirfd, const char *rel)
 	return openat_beneath(dirfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY);
 }
 
-/* mountinfo escapes space, tab, newline and backslash in paths as \ooo. */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 3;
-		} else
-			*w++ = *p;
-	}
-	*w = '\0';
-}
-
 static bool v2_has_memory(const char *mnt)
 {
 	_cleanup_free_ char *ctl = NULL, *p = NULL;

@@ -41,21 +41,6 @@ static void mtable_done(struct mtable *t)
 	*t = (struct mtable){0};
 }
 
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 3;
-		} else
-			*w++ = *p;
-	}
-	*w = '\0';
-}
-
 /* /proc/PID/mountinfo: id, device, mount point, file system type of every mount. */
 static int mtable_load(const char *proc, pid_t pid, struct mtable *t)
 {
@@ -82,7 +67,7 @@ static int mtable_load(const char *proc, pid_t pid, struct mtable *t)
 		if (!nv)
 			return -ENOMEM;
 		t->v = nv;
-		unescape(point);
+		unescape_octal(point);
 		nv[t->n] = (struct minfo){.id = id, .dev = makedev(maj, min)};
 		snprintf(nv[t->n].fstype, sizeof(nv[t->n].fstype), "%s", fstype);
 		nv[t->n].point = strdup(point);
