@@ -3,6 +3,7 @@
 #include "beneath.h"
 #include "util.h"
 #include "dirent64.h"
+#include "statx_ring.h"
 
 #include <assert.h>
 #include <linux/openat2.h>
@@ -14,10 +15,12 @@
 #define STATX_WANT                                                                                 \
 	(STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO | STATX_SIZE |  \
 	 STATX_BLOCKS | STATX_BTIME | STATX_CTIME | STATX_MNT_ID)
+#define STATX_FLAGS (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC)
 
 
 struct frame {
 	int fd;
+	uint64_t serial; /* which directory: tells a batch's frame from a later one at its depth */
 	char *buf; /* getdents64 buffer */
 	size_t len, pos;
 	size_t path_len; /* length of this directory's path */
@@ -34,6 +37,74 @@ static int openat2_beneath(int dirfd, const char *name, int flags)
 	if (fd == -EPERM && (flags & O_NOATIME))
 		fd = openat_beneath(dirfd, name, (flags & ~O_NOATIME) | O_NOCTTY);
 	return fd;
+}
+
+/* Names of one getdents64 buffer statted together (statx_ring.h), up to and including the
+ * next directory: no statx result is kept across a subtree's walk, so every entry is statted
+ * after the entries before it (and their subtrees) were dealt with, as one at a time. */
+#define BATCH_MIN 4 /* fewer names: one statx each costs less than a ring round trip */
+
+struct batch {
+	struct statx_ring *ring; /* NULL: one statx at a time */
+	bool no_ring;            /* no ring to be had (or not wanted): do not try again */
+	uint64_t serial;         /* the frame the batch came from */
+	unsigned n, next;        /* entries in the batch, the next one to hand out */
+	size_t off[STATX_RING_BATCH]; /* their offsets in the frame's getdents64 buffer */
+	int res[STATX_RING_BATCH];
+};
+
+static bool is_dot(const char *n)
+{
+	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
+}
+
+/* The statx of the entry at offset off of f's buffer: from the current batch, from a new
+ * batch, or alone. budget: entries the walk may still take (this one included). Returns
+ * 0, -errno as statx(2) fails, or -ETIME when a batch ran into the deadline. */
+static int stat_entry(struct batch *b, const struct frame *f, size_t off, const char *name,
+		      uint64_t budget, uint64_t deadline, struct statx *stx)
+{
+	const char *names[STATX_RING_BATCH];
+	unsigned k = 0;
+	int r;
+
+	if (b->serial == f->serial && b->next < b->n && b->off[b->next] == off) {
+		unsigned i = b->next++;
+		if (b->res[i] < 0)
+			return b->res[i];
+		*stx = *statx_ring_result(b->ring, i);
+		return 0;
+	}
+	b->n = b->next = 0;
+	for (size_t p = off; !b->no_ring && p < f->len && k < STATX_RING_BATCH && k < budget;) {
+		const struct linux_dirent64 *de = (const struct linux_dirent64 *)(f->buf + p);
+		p += de->d_reclen;
+		if (is_dot(de->d_name))
+			continue;
+		b->off[k] = (size_t)((const char *)de - f->buf);
+		names[k++] = de->d_name;
+		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
+			break; /* its subtree comes next: the names after it are statted after it */
+	}
+	if (k >= BATCH_MIN && !b->ring && statx_ring_new(&b->ring) < 0)
+		b->no_ring = true;
+	if (k >= BATCH_MIN && b->ring) {
+		r = statx_ring_run(b->ring, f->fd, names, k, STATX_FLAGS, STATX_WANT, b->res,
+				   deadline);
+		if (r == 0) {
+			b->serial = f->serial;
+			b->n = k;
+			return stat_entry(b, f, off, name, budget, deadline, stx);
+		}
+		if (r == -ETIME)
+			return r;
+		/* The ring failed before doing anything: from now on one statx at a time. */
+		statx_ring_free(TAKE_PTR(b->ring));
+		b->no_ring = true;
+	}
+	if (statx(f->fd, name, STATX_FLAGS, STATX_WANT, stx) < 0)
+		return negative_errno();
+	return 0;
 }
 
 static bool same_identity(int fd, const struct statx *want)
@@ -122,7 +193,9 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 	_cleanup_free_ char *path = NULL;
 	size_t path_cap = 0, root_len;
 	unsigned depth = 0; /* index of the top frame */
+	uint64_t serial = 0;
 	struct statx root_stx;
+	struct batch *batch = NULL;
 	int r = 0;
 
 	assert(root_fd >= 0);
@@ -137,10 +210,14 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 	stack = calloc(max_depth + 1, sizeof(*stack));
 	path_cap = strlen(root_path) + 256;
 	path = malloc(path_cap);
-	if (!stack || !path) {
+	batch = calloc(1, sizeof(*batch));
+	if (!stack || !path || !batch) {
 		free(stack);
+		free(batch);
 		return -ENOMEM;
 	}
+	batch->no_ring = flags & WALK_NO_BATCH;
+	batch->serial = UINT64_MAX; /* no batch yet */
 	root_len = strlen(root_path);
 	while (root_len > 1 && root_path[root_len - 1] == '/')
 		root_len--;
@@ -152,6 +229,7 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 	stack[0].buf = malloc(DIRBUF);
 	if (!stack[0].buf) {
 		free(stack);
+		free(batch);
 		return -ENOMEM;
 	}
 
@@ -160,7 +238,7 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 		struct linux_dirent64 *de;
 		struct walk_entry e;
 		struct statx stx;
-		size_t plen;
+		size_t plen, off;
 		int ret;
 
 		if (f->pos >= f->len) {
@@ -192,10 +270,10 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 			f->len = (size_t)n;
 			f->pos = 0;
 		}
-		de = (struct linux_dirent64 *)(f->buf + f->pos);
+		off = f->pos;
+		de = (struct linux_dirent64 *)(f->buf + off);
 		f->pos += de->d_reclen;
-		if (de->d_name[0] == '.' &&
-		    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+		if (is_dot(de->d_name))
 			continue;
 
 		if (++st->entries > max_entries) {
@@ -207,12 +285,18 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 			set_incomplete(st, "time");
 			break;
 		}
-		if (statx(f->fd, de->d_name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
-			  STATX_WANT, &stx) < 0) {
-			if (errno == ENOENT)
-				st->skipped_changed++; /* gone since readdir */
-			else
-				st->errors++;
+		ret = stat_entry(batch, f, off, de->d_name, max_entries - st->entries + 1, deadline,
+				 &stx);
+		if (ret == -ETIME) {
+			set_incomplete(st, "time");
+			break;
+		}
+		if (ret == -ENOENT) {
+			st->skipped_changed++; /* gone since readdir */
+			continue;
+		}
+		if (ret < 0) {
+			st->errors++;
 			continue;
 		}
 		/* Something mounted here (a bind mount, FUSE, another tmpfs): not ours. */
@@ -263,7 +347,7 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 			continue;
 		}
 		struct frame *c = &stack[depth + 1];
-		*c = (struct frame){.fd = cfd, .path_len = plen, .stx = stx};
+		*c = (struct frame){.fd = cfd, .serial = ++serial, .path_len = plen, .stx = stx};
 		c->buf = malloc(DIRBUF);
 		c->name = strdup(de->d_name);
 		if (!c->buf || !c->name) {
@@ -272,10 +356,13 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 			break;
 		}
 		depth++;
+		batch->n = 0; /* the subtree first: what the parent's batch holds would be stale */
 	}
 	while (depth > 0)
 		frame_done(&stack[depth--], true);
 	free(stack[0].buf);
 	free(stack);
+	statx_ring_free(batch->ring);
+	free(batch);
 	return r;
 }
