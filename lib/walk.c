@@ -49,6 +49,7 @@ struct batch {
 	bool no_ring;            /* no ring to be had (or not wanted): do not try again */
 	uint64_t serial;         /* the frame the batch came from */
 	unsigned n, next;        /* entries in the batch, the next one to hand out */
+	uint64_t batched;        /* entries handed out from batches */
 	size_t off[STATX_RING_BATCH]; /* their offsets in the frame's getdents64 buffer */
 	int res[STATX_RING_BATCH];
 };
@@ -70,6 +71,7 @@ static int stat_entry(struct batch *b, const struct frame *f, size_t off, const 
 
 	if (b->serial == f->serial && b->next < b->n && b->off[b->next] == off) {
 		unsigned i = b->next++;
+		b->batched++;
 		if (b->res[i] < 0)
 			return b->res[i];
 		*stx = *statx_ring_result(b->ring, i);
@@ -269,6 +271,8 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 			}
 			f->len = (size_t)n;
 			f->pos = 0;
+			if (o && o->after_read)
+				o->after_read(f->fd, depth, userdata);
 		}
 		off = f->pos;
 		de = (struct linux_dirent64 *)(f->buf + off);
@@ -362,6 +366,7 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 		frame_done(&stack[depth--], true);
 	free(stack[0].buf);
 	free(stack);
+	st->batched = batch->batched;
 	statx_ring_free(batch->ring);
 	free(batch);
 	return r;

@@ -49,11 +49,15 @@ struct walk_opts {
 	uint64_t max_entries;   /* 0: WALK_DEFAULT_MAX_ENTRIES */
 	uint64_t deadline_ns;   /* CLOCK_MONOTONIC absolute; 0: none */
 	unsigned flags;
+	/* Tests: called (with the walk's userdata) after each getdents64 of a directory that
+	 * returned names, before any of them is statted: races between readdir and statx. */
+	void (*after_read)(int dirfd, unsigned depth, void *userdata);
 };
 
 struct walk_stats {
 	uint64_t entries, dirs;
 	uint64_t skipped_changed, skipped_private, skipped_mounts, errors;
+	uint64_t batched; /* entries statted in io_uring batches (statx_ring.h), not alone */
 	bool incomplete;
 	const char *incomplete_reason; /* "depth", "entries", "time", "fds", or NULL */
 };

@@ -14,18 +14,23 @@
 #include <cmocka.h>
 
 #include "walk.h"
+#include "statx_ring.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 static char T[PATH_MAX]; /* scratch root on the normal disk */
+static bool may_mount; /* root, in a mount namespace of our own */
+static char race_mounts[2][PATH_MAX]; /* a failed test leaves them: teardown unmounts */
 
 _printf_(3, 4) static void pathf(char *out, size_t len, const char *fmt, ...)
 {
@@ -104,7 +109,28 @@ struct ctx {
 	unsigned count_fds_from; /* count open fds when depth >= this (0: never) */
 	int max_fds;
 	bool remove; /* post-order removal: unlink on the way down, rmdir when leaving */
+	struct race *race;
 };
+
+struct race {
+	uint64_t b_ino, swapped_ino; /* directory b; the (empty) directory b/f030 became */
+	bool b_done, swapped_done;
+};
+
+/* When the walk reaches the directory b/f030 (before it goes in), every other f* of b
+ * goes: a batch of b's names made before would still show those listed after f030. */
+static void race_on_entry(const struct walk_entry *e, struct race *r)
+{
+	char name[32];
+
+	if (e->leaving || e->stx->stx_ino != r->swapped_ino || r->swapped_done)
+		return;
+	r->swapped_done = true;
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		assert_true(i == 30 || unlinkat(e->dirfd, name, 0) == 0 || errno == ENOENT);
+	}
+}
 
 static int record(const struct walk_entry *e, void *userdata)
 {
@@ -122,6 +148,8 @@ static int record(const struct walk_entry *e, void *userdata)
 	assert_string_equal(e->path + e->path_len - nl, e->name);
 	assert_true(e->depth >= 1);
 
+	if (c->race)
+		race_on_entry(e, c->race);
 	c->v = reallocarray(c->v, c->n + 1, sizeof(*c->v));
 	assert_non_null(c->v);
 	r = &c->v[c->n++];
@@ -229,6 +257,9 @@ static int teardown(void **state)
 {
 	char cmd[PATH_MAX + 64];
 
+	for (int i = 1; i >= 0; i--)
+		if (race_mounts[i][0])
+			umount2(race_mounts[i], MNT_DETACH);
 	/* u+rwx first: the tests leave 0000 directories behind when they fail */
 	if (T[0]) {
 		alarm(0);
@@ -909,6 +940,202 @@ static void test_open_file_fifo_exchanged(void **state)
 	close(root);
 }
 
+/* ---- the io_uring batches give what one statx at a time gives ---- */
+
+static void touch_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* Between b's getdents64 and the statx of its names: f010 removed, f020 renamed, f030
+ * replaced by an empty directory, d005 (a directory) replaced by a file. */
+static void race_after_read(int dirfd, unsigned depth, void *userdata)
+{
+	struct race *r = ((struct ctx *)userdata)->race;
+	struct stat st;
+	int fd;
+
+	assert_int_equal(fstat(dirfd, &st), 0);
+	if (st.st_ino == r->b_ino && !r->b_done) {
+		r->b_done = true;
+		assert_int_equal(unlinkat(dirfd, "f010", 0), 0);
+		assert_int_equal(renameat(dirfd, "f020", dirfd, "renamed020"), 0);
+		assert_int_equal(unlinkat(dirfd, "f030", 0), 0);
+		fd = mkdir_open(dirfd, "f030", 0755);
+		assert_int_equal(fstat(fd, &st), 0);
+		r->swapped_ino = st.st_ino;
+		close(fd);
+		assert_int_equal(unlinkat(dirfd, "d005", AT_REMOVEDIR), 0);
+		touch_at(dirfd, "d005");
+	}
+	(void)depth;
+}
+
+/* The same tree each time, in T/name (a scratch tmpfs when we may mount one: names come back
+ * in (reverse) creation order there, so that f030 is not the last of its batch): directory a holds 300
+ * files, private directories, a symlink, a FIFO and a tmpfs mounted on a/mnt (when root),
+ * b holds 200 files and the directory d005, and each directory of c holds 20 files. */
+
+static int race_tree(const char *name, char *path, size_t len, bool *mounted)
+{
+	char sub[PATH_MAX];
+	int root = fresh(name, path, len), a, b, c, d;
+
+	*mounted = may_mount && mount("tsw-unit", path, "tmpfs", 0, "mode=0755") == 0;
+	if (*mounted)
+		pathf(race_mounts[0], sizeof(race_mounts[0]), "%s", path);
+	if (*mounted) {
+		close(root);
+		root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(root >= 0);
+	}
+	a = mkdir_open(root, "a", 0755);
+	for (int i = 0; i < 300; i++) {
+		snprintf(sub, sizeof(sub), "f%03d", i);
+		put(a, sub, i % 7 ? "" : "data");
+	}
+	close(mkdir_open(a, "p000", 0));
+	close(mkdir_open(a, "p700", 0700));
+	assert_int_equal(symlinkat("/etc/passwd", a, "link"), 0);
+	assert_int_equal(mkfifoat(a, "fifo", 0600), 0);
+	d = mkdir_open(a, "mnt", 0755);
+	touch_at(d, "under");
+	if (*mounted) {
+		pathf(sub, sizeof(sub), "%s/a/mnt", path);
+		assert_int_equal(mount("tsw-unit-in", sub, "tmpfs", 0, "mode=0755"), 0);
+		pathf(race_mounts[1], sizeof(race_mounts[1]), "%s", sub);
+		d = safe_close(d);
+		d = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		touch_at(d, "on-the-mount");
+	}
+	close(d);
+	close(a);
+	b = mkdir_open(root, "b", 0755);
+	for (int i = 0; i < 200; i++) {
+		snprintf(sub, sizeof(sub), "f%03d", i);
+		touch_at(b, sub);
+		if (i == 5)
+			close(mkdir_open(b, "d005", 0755));
+	}
+	close(b);
+	c = mkdir_open(root, "c", 0755);
+	for (int i = 0; i < 10; i++) {
+		snprintf(sub, sizeof(sub), "c%d", i);
+		d = mkdir_open(c, sub, 0755);
+		for (int j = 0; j < 20; j++) {
+			snprintf(sub, sizeof(sub), "g%02d", j);
+			touch_at(d, sub);
+		}
+		close(d);
+	}
+	close(c);
+	return root;
+}
+
+static void race_tree_done(const char *path, bool mounted)
+{
+	char sub[PATH_MAX];
+
+	if (!mounted)
+		return;
+	pathf(sub, sizeof(sub), "%s/a/mnt", path);
+	umount2(sub, MNT_DETACH);
+	umount2(path, MNT_DETACH);
+	race_mounts[0][0] = race_mounts[1][0] = '\0';
+}
+
+static int cmp_rec(const void *x, const void *y)
+{
+	const struct rec *a = x, *b = y;
+	int r = strcmp(a->name, b->name);
+
+	return r ? r : (int)a->leaving - (int)b->leaving;
+}
+
+/* One walk of a fresh race tree; the records hold paths relative to the root, sorted. */
+static void race_walk(const char *name, unsigned flags, struct ctx *c, struct walk_stats *st,
+		      struct race *r)
+{
+	char path[PATH_MAX];
+	struct walk_opts o = {.flags = flags | WALK_POST_ORDER, .after_read = race_after_read};
+	struct stat sb;
+	bool mounted;
+	int root = race_tree(name, path, sizeof(path), &mounted);
+
+	*r = (struct race){0};
+	assert_int_equal(fstatat(root, "b", &sb, 0), 0);
+	r->b_ino = sb.st_ino;
+	c->race = r;
+	assert_int_equal(walk_tree(root, path, &o, record, c, st), 0);
+	assert_true(r->b_done && r->swapped_done); /* the races did happen */
+	for (size_t i = 0; i < c->n; i++) {
+		assert_true(strncmp(c->v[i].path, path, strlen(path)) == 0);
+		free(c->v[i].name);
+		c->v[i].name = strdup(c->v[i].path + strlen(path));
+	}
+	qsort(c->v, c->n, sizeof(*c->v), cmp_rec);
+	close(root);
+	race_tree_done(path, mounted);
+}
+
+static void test_walk_batches_same_as_plain(void **state)
+{
+	struct walk_stats sp, sb;
+	struct ctx p = {0}, b = {0};
+	struct race rp, rb;
+	struct statx_ring *ring;
+
+	if (statx_ring_new(&ring) < 0) {
+		print_message("# no io_uring here: the batches are not checked\n");
+		return;
+	}
+	statx_ring_free(ring);
+	/* the scratch mounts die with this process whatever happens */
+	may_mount = geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+	if (!may_mount)
+		print_message("# not root: the race tree is on the disk, no mount in it\n");
+	alarm(60);
+	race_walk("race-plain", WALK_NO_BATCH, &p, &sp, &rp);
+	race_walk("race-batch", 0, &b, &sb, &rb);
+	alarm(0);
+	assert_int_equal(sp.batched, 0);
+	assert_true(sb.batched > 400); /* a's and b's files at least */
+	assert_int_equal(sb.entries, sp.entries);
+	assert_int_equal(sb.dirs, sp.dirs);
+	assert_int_equal(sb.skipped_changed, sp.skipped_changed);
+	assert_int_equal(sb.skipped_private, sp.skipped_private);
+	assert_int_equal(sb.skipped_mounts, sp.skipped_mounts);
+	assert_int_equal(sb.errors, sp.errors);
+	assert_false(sb.incomplete || sp.incomplete);
+	assert_int_equal(b.n, p.n);
+	for (size_t i = 0; i < p.n; i++) {
+		assert_string_equal(b.v[i].name, p.v[i].name);
+		assert_int_equal(b.v[i].type, p.v[i].type);
+		assert_int_equal(b.v[i].depth, p.v[i].depth);
+		assert_int_equal(b.v[i].leaving, p.v[i].leaving);
+	}
+	/* and what they agree on is right: the raced names are gone or changed, b's files
+	 * listed after f030 went while b/f030 was read, the private directories and the mount
+	 * were left */
+	assert_true(sp.skipped_changed >= 2 + 8);
+	assert_int_equal(sp.skipped_private, geteuid() == 0 ? 2 : 1);
+	for (size_t i = 0; i < p.n; i++) {
+		const char *n = b.v[i].name;
+		assert_false(streq(n, "/b/f010") || streq(n, "/b/f020"));
+		assert_false(strstr(n, "/a/p000/") || strstr(n, "/a/mnt/on-the-mount"));
+		if (streq(n, "/b/f030"))
+			assert_int_equal(b.v[i].type, S_IFDIR);
+		if (streq(n, "/b/d005"))
+			assert_int_equal(b.v[i].type, S_IFREG);
+	}
+	ctx_free(&p);
+	ctx_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -926,6 +1153,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_walk_mounts_not_crossed, disarm),
 		cmocka_unit_test_teardown(test_open_file, disarm),
 		cmocka_unit_test_teardown(test_open_file_replaced, disarm),
+		cmocka_unit_test_teardown(test_walk_batches_same_as_plain, disarm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
