@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/io_uring.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -14,6 +15,8 @@
 
 struct statx_ring {
 	int fd;
+	bool held;         /* the caller's thread is held on one CPU; its own mask is in mask */
+	cpu_set_t mask;
 	unsigned inflight; /* ops submitted and not yet reaped */
 	unsigned sq_entries;
 	void *ring;   /* SQ and CQ rings (one mapping: IORING_FEAT_SINGLE_MMAP) */
@@ -51,6 +54,8 @@ void statx_ring_free(struct statx_ring *r)
 {
 	if (!r)
 		return;
+	if (r->held)
+		(void)sched_setaffinity(0, sizeof(r->mask), &r->mask);
 	if (r->ring)
 		munmap(r->ring, r->ring_len);
 	if (r->sqes)
@@ -59,6 +64,27 @@ void statx_ring_free(struct statx_ring *r)
 	/* Ops abandoned at the deadline may still complete into r->stx: leave it be. */
 	if (!r->inflight)
 		free(r);
+}
+
+/* The caller sleeps while the io-wq workers stat, and they wake each other at least once a
+ * batch: across CPUs each wake-up is an IPI, dear in a VM. Measured on 2 vCPUs (100,000
+ * files, scan --json): both free to move, the ring cost as much CPU as one statx at a time,
+ * and up to 1.5x; kept on one CPU, 0.7x. So for the life of the ring the calling thread
+ * stays on the CPU it runs on, and the workers (made later) with it; statx_ring_free gives
+ * the thread its own mask back. Not held (no harm done) if the masks cannot be set. */
+static void hold_cpu(struct statx_ring *r)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t one;
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(r->mask), &r->mask) < 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0)
+		return;
+	r->held = true;
+	(void)syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_IOWQ_AFF, &one, sizeof(one));
 }
 
 int statx_ring_new(struct statx_ring **ret)
@@ -126,6 +152,7 @@ int statx_ring_new(struct statx_ring **ret)
 	sq_array = (unsigned *)(ring + p.sq_off.array);
 	for (unsigned i = 0; i < p.sq_entries; i++)
 		sq_array[i] = i; /* SQE i always sits in slot i */
+	hold_cpu(r);
 	*ret = r;
 	return 0;
 }

@@ -19,7 +19,10 @@
 struct statx_ring;
 
 /* A ring for batches of up to STATX_RING_BATCH names, or -errno (-ENOSYS, -EPERM, -EINVAL,
- * -EOPNOTSUPP when the kernel has no IORING_OP_STATX, ...) when there is none. */
+ * -EOPNOTSUPP when the kernel has no IORING_OP_STATX, ...) when there is none. Until
+ * statx_ring_free, the calling thread is held on the CPU it runs on, with the ring's kernel
+ * workers (wake-ups across CPUs cost more than the batches save, statx_ring.c); a child
+ * forked meanwhile inherits that mask. */
 int statx_ring_new(struct statx_ring **ret);
 
 /* Releases the ring. If a batch was abandoned at its deadline with ops still in flight,

@@ -1087,7 +1087,9 @@ static void test_walk_batches_same_as_plain(void **state)
 	struct ctx p = {0}, b = {0};
 	struct race rp, rb;
 	struct statx_ring *ring;
+	cpu_set_t before, after;
 
+	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
 	if (statx_ring_new(&ring) < 0) {
 		print_message("# no io_uring here: the batches are not checked\n");
 		return;
@@ -1102,6 +1104,9 @@ static void test_walk_batches_same_as_plain(void **state)
 	race_walk("race-plain", WALK_NO_BATCH, &p, &sp, &rp);
 	race_walk("race-batch", 0, &b, &sb, &rb);
 	alarm(0);
+	/* the ring held this thread on one CPU while it lived, and let go */
+	assert_int_equal(sched_getaffinity(0, sizeof(after), &after), 0);
+	assert_true(CPU_EQUAL(&before, &after));
 	assert_int_equal(sp.batched, 0);
 	assert_true(sb.batched > 400); /* a's and b's files at least */
 	assert_int_equal(sb.entries, sp.entries);
