@@ -2,8 +2,9 @@
 /*
  * remove.c: one child per batch. Between fork and _exit the child only makes system
  * calls on memory it inherited (the tables and one path buffer the parent made for it),
- * so it is safe to fork from the single-threaded helper; nothing here allocates in the
- * child.
+ * so it is safe to fork from the single-threaded helper (the io-wq workers of a walk's
+ * statx ring, freed before removal, are kernel threads that run no user code); nothing
+ * here allocates in the child.
  *
  * Why a child with the user's filesystem identity: between our last statx and unlinkat
  * the user (or a second account) can rename another file into place. unlinkat() has no

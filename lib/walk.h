@@ -8,6 +8,9 @@
  * Mount points below the root, private directories (no owner r+x, or root/system
  * owned without other r+x) and swapped entries are not entered and are counted.
  * Caps on depth (= open fds), entries and time end the walk with `incomplete`.
+ * The names of a getdents64 buffer are statted together through io_uring (statx_ring.h)
+ * up to the next directory, so no result is older than the subtrees before it; one statx
+ * per name where io_uring is unavailable (or WALK_NO_BATCH), with the same results.
  */
 #pragma once
 
