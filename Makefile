@@ -48,7 +48,12 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) -fvisibility=hidden -I
            -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSTATEDIR='"$(STATEDIR)"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CPPFLAGS)
 LDFLAGS_COMMON := -Wl,-z,relro,-z,now,--no-undefined
-LIBS    := $(shell pkg-config --libs libsystemd mount 2>/dev/null)
+# The helper and the module link neither libsystemd nor libmount: they load them when
+# first needed (lib/dl.c; dlopen is in glibc >= 2.34, -ldl for older ones). Tests, tools,
+# benchmarks and the fuzzer may call them directly.
+LIBS    := $(if $(shell printf '\043include <dlfcn.h>\nint main(void){return !dlopen;}' | \
+             $(CC) -x c - -o /dev/null 2>/dev/null && echo y),,-ldl)
+TEST_LIBS := $(LIBS) $(shell pkg-config --libs libsystemd mount 2>/dev/null)
 
 ifeq ($(WERROR),1)
 BASE_CFLAGS += -Werror
@@ -109,17 +114,17 @@ $(PAMMOD): $(PAM_OBJ) $(LIBA) pam_module/pam_tmpfs_sweep.map
 
 $(B)/tests/%: tests/unit/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(TEST_LIBS) \
 		$(shell pkg-config --cflags --libs cmocka 2>/dev/null)
 
 $(B)/tools/%: tests/tools/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(TEST_LIBS) \
 		$(shell pkg-config --libs pam pam_misc 2>/dev/null)
 
 $(B)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(LIBS) \
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(LIBA) $(TEST_LIBS) \
 		$(shell pkg-config --libs pam 2>/dev/null)
 
 # libFuzzer target for the policy parser: clang, every lib/ object built again with the
@@ -142,7 +147,7 @@ $(B)/fuzz/libfuzz.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(B)/fuzz/libfuzz.a
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -o $@ $< $(B)/fuzz/libfuzz.a $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -o $@ $< $(B)/fuzz/libfuzz.a $(TEST_LIBS)
 
 fuzz: $(B)/fuzz/fuzz_policy
 	@rm -rf $(B)/fuzz/corpus && mkdir -p $(B)/fuzz/corpus

@@ -9,10 +9,15 @@
 # Each session is real: pam_host opens it through the module (cgroup=create), the user
 # writes FILES files (4 KiB each) from inside the session's cgroup, and the host exits
 # without close, leaving the record. The closes are then run as the module runs them,
-# `tmpfs-sweep close ID`, all N started at once by one launcher, which times them from the
-# first start to the last exit. The lone close is timed the same way, alone.
+# `tmpfs-sweep close ID`: N processes are forked first and wait, as the sessions' sshd
+# [priv] processes wait; released at once, each execs its close. Timed from the release
+# to the last exit. The lone close is timed the same way, alone. Also the closes' CPU
+# time (all of them, from their rusage), and the spawn floor: N processes released the
+# same way exec `tmpfs-sweep --version` (what N helper processes cost this machine before
+# any work; a close must exec the helper, the module being in sshd's process).
 # Usage (root): B=build bench/storm.sh      env: N, OTHERS, DIRS, FILES, PAR, PROFILE,
-# STDERR_LOG (a file the closes' stderr goes to), KEEP_AUDIT (a copy of the audit log)
+# STDERR_LOG (a file the closes' stderr goes to), KEEP_AUDIT (a copy of the audit log),
+# CPU_EACH (a file each close's CPU time in us is appended to)
 # shellcheck source=/dev/null
 . "$(dirname "$0")/lib.sh"
 bench_need
@@ -67,35 +72,31 @@ open_sessions() {
 		{ echo "bench: a session failed to open" >&2; exit 1; }
 }
 
-# launch ID...: start one close per id at once; prints the wall time (us) from the
-# first start to the last exit, and fails if any close failed.
-cat >"$T_SCRATCH/launch.py" <<'PY'
-import os, sys, time
-sweep, conf, ids = sys.argv[1], sys.argv[2], sys.argv[3:]
-null = os.open("/dev/null", os.O_RDWR)
-err = os.open(os.environ["STDERR_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT) if os.environ.get("STDERR_LOG") else null
-acts = [(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, err, 2)]
-t0 = time.monotonic_ns()
-# posix_spawn (vfork): starting N closes costs the launcher next to nothing
-pids = [os.posix_spawn(sweep, [sweep, "close", i, "--conf", conf], os.environ, file_actions=acts)
-        for i in ids]
-bad = 0
-for pid in pids:
-    _, st = os.waitpid(pid, 0)
-    bad += os.waitstatus_to_exitcode(st) != 0
-print((time.monotonic_ns() - t0) // 1000, bad)
-PY
+# launch ID...: start one close per id at once through bench/launch.c (an id "-":
+# `tmpfs-sweep --version` instead); prints the wall time (us) from the release to the last
+# exit, the closes that failed, and their CPU time (us, all of them).
+LAUNCH=$B/bench/launch
+[ -x "$LAUNCH" ] || skip_all "bench: $LAUNCH not built (make bench)"
+launch() {
+	local cmds=() i
+	for i in "$@"; do
+		if [ "$i" = - ]; then cmds+=(-- "$SWEEP" --version)
+		else cmds+=(-- "$SWEEP" close "$i" --conf "$P_CONF"); fi
+	done
+	# shellcheck disable=SC2086 # WRAP is a command line (PROFILE)
+	${WRAP:-} "$LAUNCH" ${CPU_EACH:+--each "$CPU_EACH"} "${STDERR_LOG:-/dev/null}" "${cmds[@]}"
+}
 
 open_sessions 1 lone
 # shellcheck disable=SC2046 # one id
-read -r lone_us lone_bad < <(python3 "$T_SCRATCH/launch.py" "$SWEEP" "$P_CONF" $(ls "$P_STATE/sessions"))
+read -r lone_us lone_bad lone_cpu < <(launch $(ls "$P_STATE/sessions"))
 open_sessions "$N" st
 mapfile -t IDS < <(ls "$P_STATE/sessions") # the lone one is closed: the storm's
 [ "${#IDS[@]}" = "$N" ] || { echo "bench: ${#IDS[@]} sessions opened, $N wanted" >&2; exit 1; }
 # PROFILE="perf record -g -o /tmp/storm.perf" (or "strace -c -f -o FILE"): the storm
 # runs under that command.
 # shellcheck disable=SC2086 # PROFILE is a command line
-read -r storm_us storm_bad < <(${PROFILE:-} python3 "$T_SCRATCH/launch.py" "$SWEEP" "$P_CONF" "${IDS[@]}")
+read -r storm_us storm_bad storm_cpu < <(WRAP=${PROFILE:-} launch "${IDS[@]}")
 
 read -r p50 p99 incomplete removed < <(jq -rs --arg ids "${IDS[*]}" '
 	($ids | split(" ")) as $ids |
@@ -104,8 +105,14 @@ read -r p50 p99 incomplete removed < <(jq -rs --arg ids "${IDS[*]}" '
 	"\($d[(($d | length) * 0.5 | floor)]) \($d[(($d | length) * 0.99 | floor)]) \($c | map(select(.incomplete)) | length) \($c | map(.removed) | add)"' "$P_AUDIT")
 left=$(find "$M" -name 's-*' | wc -l)
 [ -n "${KEEP_AUDIT:-}" ] && cp "$P_AUDIT" "$KEEP_AUDIT"
+# shellcheck disable=SC2046 # N dashes
+read -r floor_us _ floor_cpu < <(launch $(printf -- '- %.0s' $(seq "$N")))
+result "spawn floor: $N x tmpfs-sweep --version (wall ms)" "$(ms "$floor_us")" info
+result "spawn floor CPU (ms)" "$(ms "$floor_cpu")" info
 result "lone close (wall ms)" "$(ms "$lone_us")" info
 result "storm of $N closes (wall ms)" "$(ms "$storm_us")" info
+result "lone close CPU (ms)" "$(ms "$lone_cpu")" info
+result "storm CPU, all closes (ms)" "$(ms "$storm_cpu")" info
 result "storm duration_ms p50" "$p50" info
 result "storm duration_ms p99" "$p99" info
 result "load average" "$(load)" info

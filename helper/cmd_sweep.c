@@ -16,6 +16,7 @@
  */
 #include "audit.h"
 #include "cgroup.h"
+#include "dl.h"
 #include "format.h"
 #include "helper.h"
 #include "mounts.h"
@@ -26,8 +27,6 @@
 #include "walk.h"
 
 #include <getopt.h>
-#include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #define USAGE                                                                                      \
@@ -116,21 +115,25 @@ static int unit_facts(const char *unit, bool want_uid, uid_t *uid, bool want_sta
 		      uint64_t *start_ns)
 {
 	sd_bus_error err = SD_BUS_ERROR_NULL;
+	const struct dl_systemd *sd;
 	sd_bus *bus = NULL;
 	_cleanup_free_ char *path = NULL, *user = NULL;
 	uint64_t usec = 0;
 	uint32_t u = UINT32_MAX;
 	int r;
 
-	if (sd_booted() <= 0)
+	if (!dl_systemd_booted())
 		return -ENOMEDIUM;
-	r = sd_bus_open_system(&bus);
+	r = dl_systemd(&sd);
 	if (r < 0)
 		return r;
-	(void)sd_bus_set_method_call_timeout(bus, 5 * 1000 * 1000);
-	r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+	r = sd->bus_open_system(&bus);
+	if (r < 0)
+		return r;
+	(void)sd->bus_set_method_call_timeout(bus, 5 * 1000 * 1000);
+	r = sd->bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
 	if (r >= 0 && want_start) {
-		r = sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path,
+		r = sd->bus_get_property_trivial(bus, "org.freedesktop.systemd1", path,
 						"org.freedesktop.systemd1.Unit",
 						"InactiveExitTimestamp", &err, 't', &usec);
 		if (r >= 0 && usec == 0)
@@ -139,12 +142,12 @@ static int unit_facts(const char *unit, bool want_uid, uid_t *uid, bool want_sta
 			*start_ns = usec * 1000;
 	}
 	if (r >= 0 && want_uid) {
-		if (sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path,
+		if (sd->bus_get_property_trivial(bus, "org.freedesktop.systemd1", path,
 						"org.freedesktop.systemd1.Service", "UID", &err,
 						'u', &u) < 0 ||
 		    u == UINT32_MAX) {
-			sd_bus_error_free(&err);
-			r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
+			sd->bus_error_free(&err);
+			r = sd->bus_get_property_string(bus, "org.freedesktop.systemd1", path,
 						       "org.freedesktop.systemd1.Service", "User",
 						       &err, &user);
 		}
@@ -160,8 +163,8 @@ static int unit_facts(const char *unit, bool want_uid, uid_t *uid, bool want_sta
 				*uid = ui.uid;
 		}
 	}
-	sd_bus_error_free(&err);
-	sd_bus_flush_close_unref(bus);
+	sd->bus_error_free(&err);
+	sd->bus_flush_close_unref(bus);
 	return r < 0 ? r : 0;
 }
 

@@ -11,19 +11,24 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 
 #define QUEUE_DIR "queue"
 #define SWEEP_LOCK "sweep"    /* in STATEDIR/locks: not a record id, no record's lock */
 #define BATCH_MAX 4096         /* records one leader takes at most */
 #define QUEUE_ENTRY_MAX 8192   /* bytes of one queue entry */
-/* How often a waiting close looks: from 5 ms, doubling to 50 ms (hundreds of closes
- * waiting at once should not take the CPU from the one sweeping them). */
-#define POLL_MIN_US 5000
+/* A leader waits for more closes while they keep coming, WINDOW_STEP_US at a time, for at
+ * most WINDOW_MAX_NS and a quarter of the time left to its deadline: one more walk costs
+ * far more than the wait (bench/storm.sh). */
 #define WINDOW_STEP_US 10000
-#define WINDOW_MAX_US 100000
-#define POLL_MAX_US 50000
+#define WINDOW_MAX_NS (1000 * NSEC_PER_MSEC)
+#define WINDOW_QUIET 4u /* steps without a new close that end a storm's window */
+/* A waiting close blocks on the sweep lock; a timer interrupts it at its deadline, and
+ * again every WAKE_NS after (a signal that came before the wait began is not lost). */
+#define WAKE_NS (20 * NSEC_PER_MSEC)
 #define GRACE_NS (2 * NSEC_PER_SEC) /* a leader on our record past our deadline: its own
 				     * deadline for it is ours, so it is about to finish */
 
@@ -127,14 +132,18 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 	_cleanup_free_ struct sweep_result *res = NULL;
 	_cleanup_free_ struct sweep_params *ps = NULL;
 	char key[QUEUE_ENTRY_MAX], ours[QUEUE_ENTRY_MAX];
+	uint64_t now = now_ns(CLOCK_MONOTONIC), window_end;
 	char **ids = NULL;
 	size_t n = 0;
+	unsigned quiet = 0;
 	int r;
 
+	window_end = now + MIN(WINDOW_MAX_NS, deadline_ns > now ? (deadline_ns - now) / 4 : 0);
 	r = record_list_at(qfd, &ids, &n);
-	/* A storm (an sshd restart) brings its closes within a few ms of each other: while
-	 * more keep coming, wait for them (a lone close looks once, WINDOW_STEP_US later). */
-	for (unsigned w = 0; r == 0 && w < WINDOW_MAX_US; w += WINDOW_STEP_US) {
+	/* A storm (an sshd restart) brings its closes a few ms apart, at first more slowly
+	 * (the machine busy starting them): while more keep coming, wait for them, until none
+	 * came for WINDOW_QUIET steps. A lone close looks once, WINDOW_STEP_US later. */
+	while (r == 0 && now_ns(CLOCK_MONOTONIC) < window_end) {
 		char **more = NULL;
 		size_t m = 0;
 
@@ -143,11 +152,10 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 			break;
 		record_ids_free(ids);
 		ids = more;
-		if (m <= n) {
-			n = m;
-			break;
-		}
+		quiet = m > n ? 0 : quiet + 1;
 		n = m;
+		if (quiet >= (n > 1 ? WINDOW_QUIET : 1u))
+			break;
 	}
 	if (r < 0 || n == 0)
 		goto out;
@@ -287,13 +295,53 @@ static int give_up(struct sweep_ctx *c, int qfd, const char *id, uint64_t starte
 	return ret;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig; /* only to interrupt flock() */
+}
+
+/* flock(FD, OP) blocking until it is granted or UNTIL (CLOCK_MONOTONIC ns) passes: 0,
+ * -ETIMEDOUT, or -errno. */
+static int flock_until(int fd, int op, uint64_t until)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}, old; /* no SA_RESTART */
+	struct itimerval it = {.it_interval = {.tv_usec = WAKE_NS / 1000}}, off = {0};
+	int r = 0;
+
+	for (;;) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC), left;
+
+		if (flock(fd, op | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK)
+			return negative_errno();
+		if (now >= until)
+			return -ETIMEDOUT;
+		left = until - now;
+		it.it_value.tv_sec = (time_t)(left / NSEC_PER_SEC);
+		it.it_value.tv_usec = (suseconds_t)MAX((left % NSEC_PER_SEC) / 1000, 1u);
+		if (sigaction(SIGALRM, &sa, &old) < 0)
+			return negative_errno();
+		if (setitimer(ITIMER_REAL, &it, NULL) < 0) {
+			r = negative_errno();
+			sigaction(SIGALRM, &old, NULL);
+			return r;
+		}
+		r = flock(fd, op) < 0 ? negative_errno() : 0;
+		setitimer(ITIMER_REAL, &off, NULL);
+		sigaction(SIGALRM, &old, NULL);
+		if (r != -EINTR)
+			return r;
+	}
+	return 0;
+}
+
 int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint64_t started_ns)
 {
 	const char *statedir = c->policy.state_dir;
 	uint64_t deadline = started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
 	_cleanup_close_ int qfd = queue_dir(c), lfd = -1, sfd = -1;
 	char key[QUEUE_ENTRY_MAX];
-	unsigned poll_us = POLL_MIN_US;
 	bool late = false;
 	int r, own = -1;
 
@@ -316,30 +364,43 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 		return r;
 	}
 	record_unlock(statedir, rec->id, lock, false);
-	for (;;) {
-		uint64_t now;
+	/* The sweep lock: a leader holds it exclusively while it sweeps; waiting closes block
+	 * on it shared, so that all of them wake at once when the leader is done (most find
+	 * their record settled and go). One still queued blocks on it exclusively and leads
+	 * what is left. Nothing polls: hundreds of waiting closes take no CPU from the walk. */
+	for (bool want_lead = true;;) {
+		uint64_t until = deadline + (late ? GRACE_NS : 0);
 
 		if (!queued(qfd, rec->id))
 			return own >= 0 ? own : outcome(c, rec->id);
-		if (!late && flock(sfd, LOCK_EX | LOCK_NB) == 0) {
+		if (!late && flock_until(sfd, LOCK_EX, want_lead ? 0 : deadline) == 0) {
+			if (!queued(qfd, rec->id)) { /* the leader before us took it */
+				flock(sfd, LOCK_UN);
+				continue;
+			}
 			r = lead(c, qfd, rec->id, deadline);
 			if (r >= 0)
 				own = r; /* swept it ourselves: its exit code is known */
 			flock(sfd, LOCK_UN);
-			poll_us = POLL_MIN_US;
+			want_lead = true;
 			continue;
 		}
-		now = now_ns(CLOCK_MONOTONIC);
-		if (now >= deadline && !late) {
+		if (!late && now_ns(CLOCK_MONOTONIC) >= deadline) {
 			r = give_up(c, qfd, rec->id, started_ns);
 			if (r >= 0)
 				return r;
 			late = true; /* a leader is on it: wait for it, a little */
+			continue;
 		}
-		if (late && now >= deadline + GRACE_NS)
+		if (late && now_ns(CLOCK_MONOTONIC) >= until)
 			return EXIT_INCOMPLETE;
-		usleep(poll_us);
-		poll_us = MIN(poll_us * 2, (unsigned)POLL_MAX_US);
+		/* A leader is sweeping: wait for it to be done. */
+		r = flock_until(sfd, LOCK_SH, until);
+		if (r == 0)
+			flock(sfd, LOCK_UN);
+		else if (r != -ETIMEDOUT)
+			usleep(WAKE_NS / 1000); /* flock itself failing: do not spin */
+		want_lead = false; /* still queued after it: block to lead, not just try */
 	}
 }
 

@@ -1,33 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* mounts.c: the tmpfs mounts of the system through libmount (mounts.h); the watched-root
- * checks are in mountpoint.c, which the PAM module uses without libmount. */
+/* mounts.c: the tmpfs mounts of the system through libmount (mounts.h), loaded when first
+ * needed (dl.h); the watched-root checks are in mountpoint.c, which the PAM module and a
+ * close use without libmount. */
 #include "mounts.h"
+#include "dl.h"
 #include "util.h"
 
 #include <assert.h>
-#include <libmount.h>
-
-static void mnt_unref_tablep(struct libmnt_table **t)
-{
-	mnt_unref_table(*t);
-}
-
-static void mnt_free_iterp(struct libmnt_iter **i)
-{
-	mnt_free_iter(*i);
-}
 
 /* mountinfo (NULL: /proc/self/mountinfo) parsed into *ret. */
-static int mountinfo_load(const char *mountinfo, struct libmnt_table **ret)
+static int mountinfo_load(const struct dl_mount *m, const char *mountinfo,
+			  struct libmnt_table **ret)
 {
-	struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_table *tb = m->new_table();
 	int r;
 
 	if (!tb)
 		return -ENOMEM;
-	r = mnt_table_parse_file(tb, mountinfo ? mountinfo : "/proc/self/mountinfo");
+	r = m->table_parse_file(tb, mountinfo ? mountinfo : "/proc/self/mountinfo");
 	if (r < 0) {
-		mnt_unref_table(tb);
+		m->unref_table(tb);
 		return r;
 	}
 	*ret = tb;
@@ -45,26 +37,16 @@ void mount_list_done(struct mount_list *l)
 	*l = (struct mount_list){0};
 }
 
-int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
+/* The tmpfs mounts of TB into *ret. */
+static int tmpfs_of(const struct dl_mount *m, struct libmnt_table *tb, struct libmnt_iter *it,
+		    struct mount_list *ret)
 {
-	_cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
-	_cleanup_(mnt_free_iterp) struct libmnt_iter *it = NULL;
 	struct libmnt_fs *fs;
 	struct mount_list l = {0};
-	int r;
 
-	assert(ret);
-
-	r = mountinfo_load(mountinfo, &tb);
-	if (r < 0)
-		return r;
-	it = mnt_new_iter(MNT_ITER_FORWARD);
-	if (!it)
-		return -ENOMEM;
-
-	while (mnt_table_next_fs(tb, it, &fs) == 0) {
-		const char *target = mnt_fs_get_target(fs);
-		const char *type = mnt_fs_get_fstype(fs);
+	while (m->table_next_fs(tb, it, &fs) == 0) {
+		const char *target = m->fs_get_target(fs);
+		const char *type = m->fs_get_fstype(fs);
 		struct tmpfs_mount *slot = NULL;
 
 		if (!target || !type)
@@ -91,10 +73,10 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 			l.v = v;
 			slot = &l.v[l.n++];
 		}
-		slot->mnt_id = mnt_fs_get_id(fs);
-		slot->dev = mnt_fs_get_devno(fs);
+		slot->mnt_id = m->fs_get_id(fs);
+		slot->dev = m->fs_get_devno(fs);
 		slot->path = strdup(target);
-		slot->options = mnt_fs_strdup_options(fs);
+		slot->options = m->fs_strdup_options(fs);
 		if (!slot->path) {
 			mount_list_done(&l);
 			return -ENOMEM;
@@ -102,6 +84,28 @@ int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
 	}
 	*ret = l;
 	return 0;
+}
+
+int mounts_load_tmpfs(const char *mountinfo, struct mount_list *ret)
+{
+	const struct dl_mount *m;
+	struct libmnt_table *tb = NULL;
+	struct libmnt_iter *it;
+	int r;
+
+	assert(ret);
+
+	r = dl_mount(&m);
+	if (r < 0)
+		return r;
+	r = mountinfo_load(m, mountinfo, &tb);
+	if (r < 0)
+		return r;
+	it = m->new_iter(MNT_ITER_FORWARD);
+	r = it ? tmpfs_of(m, tb, it, ret) : -ENOMEM;
+	m->free_iter(it);
+	m->unref_table(tb);
+	return r;
 }
 
 const struct tmpfs_mount *mounts_find_path(const struct mount_list *l, const char *path)

@@ -2,6 +2,7 @@
 #include "sweep.h"
 #include "cgroup.h"
 #include "decide.h"
+#include "dl.h"
 #include "inuse.h"
 #include "intents.h"
 #include "leftover.h"
@@ -19,8 +20,6 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-login.h>
 
 /* The directories on the way to candidates (remove.h's parent table): siblings share one
  * entry and a full path is built only to write a line, so that what a sweep holds per file
@@ -1878,14 +1877,18 @@ static int logind_other_sessions(const struct session_record *rec)
 {
 	_cleanup_free_ char **sessions = NULL;
 	_cleanup_free_ char *ours = NULL;
+	const struct dl_systemd *sd;
 	int n, other = 0;
 
-	if (sd_booted() <= 0)
+	if (!dl_systemd_booted())
 		return 0;
+	n = dl_systemd(&sd);
+	if (n < 0)
+		return n; /* systemd without its library: logind cannot say */
 	/* Our own session is the one of the process that opened it, and is closing now. */
 	if (rec->pid > 0)
-		sd_pid_get_session(rec->pid, &ours);
-	n = sd_uid_get_sessions(rec->uid, 0, &sessions);
+		sd->pid_get_session(rec->pid, &ours);
+	n = sd->uid_get_sessions(rec->uid, 0, &sessions);
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
@@ -1893,7 +1896,7 @@ static int logind_other_sessions(const struct session_record *rec)
 		int r;
 
 		if (other <= 0 && !streq_ptr(sessions[i], ours)) {
-			r = sd_session_get_state(sessions[i], &state);
+			r = sd->session_get_state(sessions[i], &state);
 			if (r >= 0 && !streq(state, "closing"))
 				other = 1;
 			else if (r < 0 && r != -ENXIO && r != -ENOENT)
