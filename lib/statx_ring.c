@@ -50,10 +50,36 @@ static bool has_statx_op(int fd)
 	       (probe->ops[IORING_OP_STATX].flags & IO_URING_OP_SUPPORTED);
 }
 
+static void reap(struct statx_ring *r, int *res);
+
+/* Ops left in flight at a deadline: give them a little longer (a tmpfs statx takes
+ * microseconds), so that their memory can be freed. */
+#define DRAIN_NS (100 * 1000 * 1000ull)
+
+static void drain(struct statx_ring *r)
+{
+	uint64_t until = now_ns(CLOCK_MONOTONIC) + DRAIN_NS;
+	int res[STATX_RING_BATCH];
+
+	while (r->inflight) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		struct __kernel_timespec ts = {.tv_nsec = (long long)(until > now ? until - now : 0)};
+		struct io_uring_getevents_arg arg = {.ts = (uintptr_t)&ts};
+		long k = syscall(__NR_io_uring_enter, r->fd, 0, r->inflight,
+				 IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+
+		reap(r, res);
+		if (k < 0 && errno != EINTR)
+			break;
+	}
+}
+
 void statx_ring_free(struct statx_ring *r)
 {
 	if (!r)
 		return;
+	if (r->inflight && r->ring)
+		drain(r);
 	if (r->held)
 		(void)sched_setaffinity(0, sizeof(r->mask), &r->mask);
 	if (r->ring)

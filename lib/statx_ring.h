@@ -25,8 +25,9 @@ struct statx_ring;
  * forked meanwhile inherits that mask. */
 int statx_ring_new(struct statx_ring **ret);
 
-/* Releases the ring. If a batch was abandoned at its deadline with ops still in flight,
- * the memory the kernel may still write into is deliberately not freed (a few KiB, once). */
+/* Releases the ring. Ops a batch left in flight at its deadline get 0.1 s more; any still
+ * out then may yet write into the ring's memory, which is deliberately not freed (33 KiB,
+ * once). */
 void statx_ring_free(struct statx_ring *r);
 
 /* statx(dirfd, names[i], flags, mask) for i < n (n <= STATX_RING_BATCH): res[i] = 0 and
