@@ -15,11 +15,11 @@
 
 struct statx_ring {
 	int fd;
-	bool held;         /* the caller's thread is held on one CPU; its own mask is in mask */
+	bool held; /* the caller's thread is held on one CPU; its own mask is in mask */
 	cpu_set_t mask;
 	unsigned inflight; /* ops submitted and not yet reaped */
 	unsigned sq_entries;
-	void *ring;   /* SQ and CQ rings (one mapping: IORING_FEAT_SINGLE_MMAP) */
+	void *ring; /* SQ and CQ rings (one mapping: IORING_FEAT_SINGLE_MMAP) */
 	size_t ring_len;
 	struct io_uring_sqe *sqes;
 	size_t sqes_len;
@@ -63,7 +63,8 @@ static void drain(struct statx_ring *r)
 
 	while (r->inflight) {
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
-		struct __kernel_timespec ts = {.tv_nsec = (long long)(until > now ? until - now : 0)};
+		struct __kernel_timespec ts = {.tv_nsec =
+						   (long long)(until > now ? until - now : 0)};
 		struct io_uring_getevents_arg arg = {.ts = (uintptr_t)&ts};
 		long k = syscall(__NR_io_uring_enter, r->fd, 0, r->inflight,
 				 IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
@@ -116,9 +117,9 @@ static void hold_cpu(struct statx_ring *r)
 int statx_ring_new(struct statx_ring **ret)
 {
 	struct io_uring_params p = {
-		/* One thread submits and reaps (6.1+): completions wait for our io_uring_enter
-		 * instead of interrupting us. */
-		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	    /* One thread submits and reaps (6.1+): completions wait for our io_uring_enter
+	     * instead of interrupting us. */
+	    .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
 	};
 	struct statx_ring *r;
 	unsigned *sq_array;
@@ -203,8 +204,8 @@ static void reap(struct statx_ring *r, int *res)
 	__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
 }
 
-int statx_ring_run(struct statx_ring *r, int dirfd, const char *const *names, unsigned n,
-		   int flags, unsigned mask, int *res, uint64_t deadline_ns)
+int statx_ring_run(struct statx_ring *r, int dirfd, const char *const *names, unsigned n, int flags,
+		   unsigned mask, int *res, uint64_t deadline_ns)
 {
 	unsigned tail, submitted = 0;
 
@@ -220,13 +221,13 @@ int statx_ring_run(struct statx_ring *r, int dirfd, const char *const *names, un
 			return -ENAMETOOLONG;
 		memcpy(r->names[i], names[i], len + 1);
 		*q = (struct io_uring_sqe){
-			.opcode = IORING_OP_STATX,
-			.fd = dirfd,
-			.addr = (uintptr_t)r->names[i],
-			.len = mask,
-			.off = (uintptr_t)&r->stx[i],
-			.statx_flags = (unsigned)flags,
-			.user_data = i,
+		    .opcode = IORING_OP_STATX,
+		    .fd = dirfd,
+		    .addr = (uintptr_t)r->names[i],
+		    .len = mask,
+		    .off = (uintptr_t)&r->stx[i],
+		    .statx_flags = (unsigned)flags,
+		    .user_data = i,
 		};
 		res[i] = -EINPROGRESS;
 	}
@@ -257,7 +258,8 @@ int statx_ring_run(struct statx_ring *r, int dirfd, const char *const *names, un
 		if (errno == ETIME)
 			return -ETIME;
 		if (!submitted) {
-			/* Nothing reached the kernel: take the SQEs back, the caller stats alone. */
+			/* Nothing reached the kernel: take the SQEs back, the caller stats alone.
+			 */
 			__atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
 			return negative_errno();
 		}

@@ -36,6 +36,6 @@ void statx_ring_free(struct statx_ring *r);
  * deadline_ns (CLOCK_MONOTONIC; 0: no deadline). Returns 0; -ETIME at the deadline (the
  * results are void and the ring is unusable); another -errno if the ring failed before any
  * op was submitted (nothing was done: the caller may stat the names itself). */
-int statx_ring_run(struct statx_ring *r, int dirfd, const char *const *names, unsigned n,
-		   int flags, unsigned mask, int *res, uint64_t deadline_ns);
+int statx_ring_run(struct statx_ring *r, int dirfd, const char *const *names, unsigned n, int flags,
+		   unsigned mask, int *res, uint64_t deadline_ns);
 const struct statx *statx_ring_result(const struct statx_ring *r, unsigned i);

@@ -17,7 +17,6 @@
 	 STATX_BLOCKS | STATX_BTIME | STATX_CTIME | STATX_MNT_ID)
 #define STATX_FLAGS (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC)
 
-
 struct frame {
 	int fd;
 	uint64_t serial; /* which directory: tells a batch's frame from a later one at its depth */
@@ -45,11 +44,11 @@ static int openat2_beneath(int dirfd, const char *name, int flags)
 #define BATCH_MIN 4 /* fewer names: one statx each costs less than a ring round trip */
 
 struct batch {
-	struct statx_ring *ring; /* NULL: one statx at a time */
-	bool no_ring;            /* no ring to be had (or not wanted): do not try again */
-	uint64_t serial;         /* the frame the batch came from */
-	unsigned n, next;        /* entries in the batch, the next one to hand out */
-	uint64_t batched;        /* entries handed out from batches */
+	struct statx_ring *ring;      /* NULL: one statx at a time */
+	bool no_ring;		      /* no ring to be had (or not wanted): do not try again */
+	uint64_t serial;	      /* the frame the batch came from */
+	unsigned n, next;	      /* entries in the batch, the next one to hand out */
+	uint64_t batched;	      /* entries handed out from batches */
 	size_t off[STATX_RING_BATCH]; /* their offsets in the frame's getdents64 buffer */
 	int res[STATX_RING_BATCH];
 };

@@ -22,7 +22,7 @@
 
 #define WALK_ENTER_PRIVATE (1u << 0) /* also enter 0000 and root-private dirs (explain) */
 #define WALK_POST_ORDER (1u << 1)    /* call again with leaving=true after a dir's children */
-#define WALK_NO_BATCH (1u << 2)      /* one statx per entry, no io_uring batches (tests) */
+#define WALK_NO_BATCH (1u << 2)	     /* one statx per entry, no io_uring batches (tests) */
 
 enum walk_ret {
 	WALK_CONTINUE = 0,

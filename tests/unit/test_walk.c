@@ -29,8 +29,8 @@
 #include <sys/wait.h>
 
 static char T[PATH_MAX]; /* scratch root on the normal disk */
-static bool may_mount; /* root, in a mount namespace of our own */
-static cpu_set_t start_cpus; /* where this process may run, before any walk */
+static bool may_mount;	 /* root, in a mount namespace of our own */
+static cpu_set_t start_cpus;	      /* where this process may run, before any walk */
 static char race_mounts[2][PATH_MAX]; /* a failed test leaves them: teardown unmounts */
 
 _printf_(3, 4) static void pathf(char *out, size_t len, const char *fmt, ...)
@@ -977,9 +977,9 @@ static void race_after_read(int dirfd, unsigned depth, void *userdata)
 }
 
 /* The same tree each time, in T/name (a scratch tmpfs when we may mount one: names come back
- * in (reverse) creation order there, so that f030 is not the last of its batch): directory a holds 300
- * files, private directories, a symlink, a FIFO and a tmpfs mounted on a/mnt (when root),
- * b holds 200 files and the directory d005, and each directory of c holds 20 files. */
+ * in (reverse) creation order there, so that f030 is not the last of its batch): directory a holds
+ * 300 files, private directories, a symlink, a FIFO and a tmpfs mounted on a/mnt (when root), b
+ * holds 200 files and the directory d005, and each directory of c holds 20 files. */
 
 static int race_tree(const char *name, char *path, size_t len, bool *mounted)
 {
@@ -1145,21 +1145,21 @@ static void test_walk_batches_same_as_plain(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_walk_visits_everything_once, disarm),
-		cmocka_unit_test_teardown(test_open_file_fifo_exchanged, disarm),
-		cmocka_unit_test_teardown(test_walk_symlinks_never_followed, disarm),
-		cmocka_unit_test_teardown(test_walk_private_dirs, disarm),
-		cmocka_unit_test_teardown(test_walk_skip_and_stop, disarm),
-		cmocka_unit_test_teardown(test_walk_post_order, disarm),
-		cmocka_unit_test_teardown(test_walk_depth_cap, disarm),
-		cmocka_unit_test_teardown(test_walk_depth_hard_cap, disarm),
-		cmocka_unit_test_teardown(test_walk_fd_cap, disarm),
-		cmocka_unit_test_teardown(test_walk_entries_cap, disarm),
-		cmocka_unit_test_teardown(test_walk_deadline, disarm),
-		cmocka_unit_test_teardown(test_walk_mounts_not_crossed, disarm),
-		cmocka_unit_test_teardown(test_open_file, disarm),
-		cmocka_unit_test_teardown(test_open_file_replaced, disarm),
-		cmocka_unit_test_teardown(test_walk_batches_same_as_plain, disarm),
+	    cmocka_unit_test_teardown(test_walk_visits_everything_once, disarm),
+	    cmocka_unit_test_teardown(test_open_file_fifo_exchanged, disarm),
+	    cmocka_unit_test_teardown(test_walk_symlinks_never_followed, disarm),
+	    cmocka_unit_test_teardown(test_walk_private_dirs, disarm),
+	    cmocka_unit_test_teardown(test_walk_skip_and_stop, disarm),
+	    cmocka_unit_test_teardown(test_walk_post_order, disarm),
+	    cmocka_unit_test_teardown(test_walk_depth_cap, disarm),
+	    cmocka_unit_test_teardown(test_walk_depth_hard_cap, disarm),
+	    cmocka_unit_test_teardown(test_walk_fd_cap, disarm),
+	    cmocka_unit_test_teardown(test_walk_entries_cap, disarm),
+	    cmocka_unit_test_teardown(test_walk_deadline, disarm),
+	    cmocka_unit_test_teardown(test_walk_mounts_not_crossed, disarm),
+	    cmocka_unit_test_teardown(test_open_file, disarm),
+	    cmocka_unit_test_teardown(test_open_file_replaced, disarm),
+	    cmocka_unit_test_teardown(test_walk_batches_same_as_plain, disarm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
