@@ -22,7 +22,6 @@
 #include "walk.h"
 
 #include <getopt.h>
-#include <sys/resource.h>
 
 /* Every file rec leaves undecided was in use (none deferred by a rule or for another
  * session, and the walk saw them all). */
@@ -175,7 +174,6 @@ static void remove_session_cgroup(const char *statedir, const struct session_rec
  * rest go to the next batch of the same run. Nothing is left for a later run by this cap.
  */
 #define GC_BATCH_MAX 4096
-#define FDS_RESERVED 64
 
 struct gc_job {
 	struct session_record rec;
@@ -197,28 +195,6 @@ struct gc_batch {
 	int ret;
 };
 
-/* What the open-file limit lets a batch hold: the soft limit raised to the hard one. */
-static size_t fd_budget(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 512;
-	if (rl.rlim_cur < rl.rlim_max) {
-		struct rlimit want = {rl.rlim_max, rl.rlim_max};
-
-		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			rl.rlim_cur = rl.rlim_max;
-	}
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20))
-		rl.rlim_cur = 1u << 20;
-	return rl.rlim_cur > 2 * FDS_RESERVED ? (rl.rlim_cur - FDS_RESERVED) / 2 : FDS_RESERVED;
-}
-
-static size_t job_fds(const struct session_record *rec)
-{
-	return 2 + MIN(rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
-}
 
 /* A member is finished: what becomes of its record, as after sweep_one. */
 static void gc_job_done(size_t i, int r, struct sweep_result *res, void *userdata)

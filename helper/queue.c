@@ -134,7 +134,7 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 	char key[QUEUE_ENTRY_MAX], ours[QUEUE_ENTRY_MAX];
 	uint64_t now = now_ns(CLOCK_MONOTONIC), window_end;
 	char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, fds = 0, max_fds = fd_budget();
 	unsigned quiet = 0;
 	int r;
 
@@ -190,6 +190,14 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 			record_unlock(statedir, ids[i], lock, false);
 			continue;
 		}
+		if (b.n && fds + job_fds(&j->rec) > max_fds) {
+			/* The open-file limit: the rest stay queued, for the next walk (their
+			 * closes wake when this one is done, and one of them leads). */
+			record_done(&j->rec);
+			record_unlock(statedir, ids[i], lock, false);
+			break;
+		}
+		fds += job_fds(&j->rec);
 		b.n++;
 	}
 	if (b.n == 0)

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 int sweep_args(int argc, char **argv, const char *usage, bool *dry_run, const char **conf)
@@ -304,4 +305,28 @@ int sweep_one(struct sweep_ctx *c, struct session_record *rec, const char *trigg
 	r = sweep_settle(c, rec, &p, sweep_session(&p, &res), &res);
 	policy_scope_done(&scope);
 	return r;
+}
+
+#define FDS_RESERVED 64
+
+size_t fd_budget(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 512;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = {rl.rlim_max, rl.rlim_max};
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20))
+		rl.rlim_cur = 1u << 20;
+	return rl.rlim_cur > 2 * FDS_RESERVED ? (rl.rlim_cur - FDS_RESERVED) / 2 : FDS_RESERVED;
+}
+
+size_t job_fds(const struct session_record *rec)
+{
+	return 2 + MIN(rec->n_mounts, (size_t)RECORD_MAX_MOUNTS);
 }

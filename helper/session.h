@@ -30,6 +30,13 @@ struct sweep_ctx {
  * --help prints). Returns -1 to go on (optind at the first operand), or an exit code. */
 int sweep_args(int argc, char **argv, const char *usage, bool *dry_run, const char **conf);
 
+/* What the open-file limit lets one shared sweep hold: the soft limit raised to the hard
+ * one, half of it (less a reserve); and what one record holds in it (its lock, its mounts'
+ * roots, one more). Closes and gc stop taking records at the budget; the rest wait for
+ * the next walk. */
+size_t fd_budget(void);
+size_t job_fds(const struct session_record *rec);
+
 /* Load the policy (conf NULL: the default path) and open the audit sink. Problems are
  * said on stderr; a bad policy makes the run report-only. Returns 0 or -ENOMEM. */
 int sweep_ctx_open(const char *conf, struct sweep_ctx *c);
