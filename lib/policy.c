@@ -685,6 +685,8 @@ static int parse_rule(struct parser *ps, enum policy_action a, char **args, size
 			bad = true;
 	}
 
+	if (strlen(args[1]) > POLICY_MAX_PATTERN)
+		return perr(ps, "pattern longer than %d bytes", POLICY_MAX_PATTERN), -EINVAL;
 	rule.glob = calloc(1, sizeof(*rule.glob));
 	if (!rule.glob)
 		return -ENOMEM;

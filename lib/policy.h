@@ -39,6 +39,9 @@
 
 #define POLICY_MAX_FILE_SIZE (64 * 1024)
 #define POLICY_MAX_LINE 4096
+/* A rule's pattern: short enough that the rule, dumped with every condition spelled out
+ * (policy_dump), still fits one line. */
+#define POLICY_MAX_PATTERN (POLICY_MAX_LINE - 128)
 #define POLICY_MAX_RULES 4096
 #define POLICY_MAX_ERRORS 200
 #define POLICY_MAX_BLOCKS 256
