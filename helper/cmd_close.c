@@ -50,8 +50,9 @@ int cmd_close(int argc, char **argv)
 	}
 	if (lock < 0)
 		warnx_("close: session %s: no lock (%s); going on", id, strerror(-lock));
-	if (!dry_run && lock >= 0 && rec.state == RECORD_OPEN) {
-		/* Closes that overlap share one walk (queue.h); the lock is its. */
+	if (!dry_run && lock >= 0 && (rec.state == RECORD_OPEN || rec.state == RECORD_QUEUED)) {
+		/* Closes that overlap share one walk (queue.h); the lock is its. A queued
+		 * record is one the module queued: this close leads, or waits its turn. */
 		ret = close_queued(&ctx, &rec, lock, started);
 		lock = -1;
 	} else

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "queue.h"
+#include "closeq.h"
 #include "coalesce.h"
 #include "helper.h"
 #include "sweep.h"
@@ -16,10 +17,7 @@
 #include <sys/time.h>
 #include <sys/stat.h>
 
-#define QUEUE_DIR "queue"
-#define SWEEP_LOCK "sweep"    /* in STATEDIR/locks: not a record id, no record's lock */
 #define BATCH_MAX 4096         /* records one leader takes at most */
-#define QUEUE_ENTRY_MAX 8192   /* bytes of one queue entry */
 /* A leader waits for more closes while they keep coming, WINDOW_STEP_US at a time, for at
  * most WINDOW_MAX_NS and a quarter of the time left to its deadline: one more walk costs
  * far more than the wait (bench/storm.sh). */
@@ -35,57 +33,7 @@
 /* Sessions share a walk only under the same policy: its digest and its path. */
 static void policy_key(const struct sweep_ctx *c, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s %s", c->have_sha ? c->sha256 : "-",
-		 c->conf ? c->conf : POLICY_DEFAULT_PATH);
-}
-
-static int queue_dir(const struct sweep_ctx *c)
-{
-	return record_open_subdir(c->policy.state_dir, QUEUE_DIR);
-}
-
-/* The entry is "STARTED_NS KEY\n". */
-static int queue_add(int qfd, const char *id, uint64_t started_ns, const char *key)
-{
-	_cleanup_close_ int fd = -1;
-	char buf[QUEUE_ENTRY_MAX];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64 " %s\n", started_ns, key);
-
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -E2BIG;
-	fd = openat(qfd, id, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		    0600);
-	if (fd < 0)
-		return negative_errno();
-	if (write(fd, buf, (size_t)n) != n)
-		return errno ? negative_errno() : -EIO;
-	return 0;
-}
-
-static int queue_read(int qfd, const char *id, uint64_t *started_ns, char *key, size_t len)
-{
-	_cleanup_close_ int fd = openat(qfd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	char buf[QUEUE_ENTRY_MAX], *end;
-	ssize_t n;
-
-	if (fd < 0)
-		return negative_errno();
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return n < 0 ? negative_errno() : -EBADMSG;
-	buf[n] = '\0';
-	errno = 0;
-	*started_ns = strtoull(buf, &end, 10);
-	if (errno || end == buf || *end != ' ' || buf[n - 1] != '\n')
-		return -EBADMSG;
-	buf[n - 1] = '\0';
-	snprintf(key, len, "%s", end + 1);
-	return 0;
-}
-
-static bool queued(int qfd, const char *id)
-{
-	return faccessat(qfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+	closeq_key(c->have_sha ? c->sha256 : NULL, c->conf, buf, len);
 }
 
 /* One record a leader sweeps. */
@@ -131,7 +79,7 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 	struct batch b = {.c = c, .qfd = qfd, .self = self, .self_exit = -1};
 	_cleanup_free_ struct sweep_result *res = NULL;
 	_cleanup_free_ struct sweep_params *ps = NULL;
-	char key[QUEUE_ENTRY_MAX], ours[QUEUE_ENTRY_MAX];
+	char key[CLOSEQ_ENTRY_MAX], ours[CLOSEQ_ENTRY_MAX];
 	uint64_t now = now_ns(CLOCK_MONOTONIC), window_end;
 	char **ids = NULL;
 	size_t n = 0, fds = 0, max_fds = fd_budget();
@@ -168,7 +116,7 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 		uint64_t started;
 		int lock;
 
-		if (queue_read(qfd, ids[i], &started, key, sizeof(key)) < 0 || !streq(key, ours))
+		if (closeq_read(qfd, ids[i], &started, key, sizeof(key)) < 0 || !streq(key, ours))
 			continue; /* being written, or another policy's: its own close leads */
 		lock = record_lock(statedir, ids[i]);
 		if (lock < 0)
@@ -344,25 +292,54 @@ static int flock_until(int fd, int op, uint64_t until)
 	return 0;
 }
 
+/* The sweep lock the module took for the helper it started to lead (closeq.h), or -1. */
+static int inherited_lock(const struct sweep_ctx *c)
+{
+	const char *e = getenv(CLOSEQ_LEAD_FD_ENV);
+
+	if (!e || !streq(e, "3") || fcntl(CLOSEQ_LEAD_FD, F_SETFD, FD_CLOEXEC) < 0)
+		return -1;
+	return closeq_is_lock(c->policy.state_dir, CLOSEQ_LEAD_FD) ? CLOSEQ_LEAD_FD : -1;
+}
+
+/* Our record in the queue: marked queued (end_ns: when it closed) and named in it. A record
+ * the module queued already keeps its entry, and its start: its deadline is the module's. */
+static int enqueue(struct sweep_ctx *c, int qfd, struct session_record *rec,
+		   uint64_t *started_ns)
+{
+	char key[CLOSEQ_ENTRY_MAX], had[CLOSEQ_ENTRY_MAX];
+	uint64_t started;
+	int r;
+
+	policy_key(c, key, sizeof(key));
+	if (rec->state == RECORD_QUEUED &&
+	    closeq_read(qfd, rec->id, &started, had, sizeof(had)) == 0) {
+		*started_ns = MIN(*started_ns, started);
+		if (streq(had, key))
+			return 0;
+	}
+	if (rec->state != RECORD_QUEUED) {
+		rec->state = RECORD_QUEUED;
+		rec->end_ns = now_ns(CLOCK_REALTIME); /* what it claims: born up to its close */
+		r = record_write(c->policy.state_dir, rec);
+		if (r < 0)
+			return r;
+	}
+	return closeq_add(qfd, rec->id, *started_ns, key);
+}
+
 int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint64_t started_ns)
 {
 	const char *statedir = c->policy.state_dir;
-	uint64_t deadline = started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
-	_cleanup_close_ int qfd = queue_dir(c), lfd = -1, sfd = -1;
-	char key[QUEUE_ENTRY_MAX];
+	_cleanup_close_ int qfd = closeq_open_dir(statedir), sfd = inherited_lock(c);
+	uint64_t deadline;
 	bool late = false;
 	int r, own = -1;
 
-	policy_key(c, key, sizeof(key));
-	rec->state = RECORD_QUEUED;
-	rec->end_ns = now_ns(CLOCK_REALTIME); /* what it claims: born up to its close */
-	r = qfd < 0 ? qfd : record_write(statedir, rec);
-	if (r == 0)
-		r = queue_add(qfd, rec->id, started_ns, key);
-	lfd = record_open_subdir(statedir, "locks");
-	if (r == 0 && lfd >= 0)
-		sfd = openat(lfd, SWEEP_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-			     0600);
+	r = qfd < 0 ? qfd : enqueue(c, qfd, rec, &started_ns);
+	deadline = started_ns + c->policy.timeout_ms * NSEC_PER_MSEC;
+	if (r == 0 && sfd < 0)
+		sfd = closeq_open_lock(statedir);
 	if (r < 0 || sfd < 0) {
 		/* No queue: on its own, as before there was one. */
 		if (qfd >= 0)
@@ -379,10 +356,10 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 	for (bool want_lead = true;;) {
 		uint64_t until = deadline + (late ? GRACE_NS : 0);
 
-		if (!queued(qfd, rec->id))
+		if (!closeq_queued(qfd, rec->id))
 			return own >= 0 ? own : outcome(c, rec->id);
 		if (!late && flock_until(sfd, LOCK_EX, want_lead ? 0 : deadline) == 0) {
-			if (!queued(qfd, rec->id)) { /* the leader before us took it */
+			if (!closeq_queued(qfd, rec->id)) { /* the leader before us took it */
 				flock(sfd, LOCK_UN);
 				continue;
 			}
@@ -390,6 +367,7 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 			if (r >= 0)
 				own = r; /* swept it ourselves: its exit code is known */
 			flock(sfd, LOCK_UN);
+			closeq_wake(qfd); /* closes waiting in the module: look again */
 			want_lead = true;
 			continue;
 		}
@@ -417,7 +395,7 @@ void queue_forget(const struct sweep_ctx *c, const char *id)
 	char path[PATH_MAX];
 
 	/* Not made when missing: most state dirs never had a queue entry gc would see. */
-	if (record_id_valid(id) && snprintf(path, sizeof(path), "%s/" QUEUE_DIR "/%s",
+	if (record_id_valid(id) && snprintf(path, sizeof(path), "%s/" CLOSEQ_DIR "/%s",
 					    c->policy.state_dir, id) < (int)sizeof(path))
 		(void)unlink(path);
 }

@@ -77,7 +77,7 @@ static void reset_signal_actions(void)
 /* Runs in the child: async-signal-safe system calls only, then execve. Signals are
  * still all blocked here (the parent blocked them around the fork). */
 static __attribute__((noreturn)) void child_exec(char *const argv[], char *const envp[],
-						 bool new_session)
+						 bool new_session, int pass_fd)
 {
 	sigset_t empty;
 	int fd;
@@ -92,14 +92,17 @@ static __attribute__((noreturn)) void child_exec(char *const argv[], char *const
 	for (int i = 0; i < 3; i++)
 		if (fd != i && dup2(fd, i) < 0)
 			_exit(127);
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+	/* The one descriptor passed on becomes fd 3 (dup2 clears its close-on-exec). */
+	if (pass_fd > 2 && (pass_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(pass_fd, 3)) < 0)
+		_exit(127);
+	if (syscall(SYS_close_range, pass_fd > 2 ? 4U : 3U, ~0U, 0U) < 0) {
 		struct rlimit rl;
 		int max = 65536;
 
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 		    rl.rlim_cur < (rlim_t)max)
 			max = (int)rl.rlim_cur;
-		for (int i = 3; i < max; i++)
+		for (int i = pass_fd > 2 ? 4 : 3; i < max; i++)
 			(void)close(i);
 	}
 
@@ -162,7 +165,7 @@ static int ms_left(uint64_t deadline)
  * everything the helper forks, for one kill at the deadline. It hands the helper's
  * wait status to the parent through the pipe. */
 static __attribute__((noreturn)) void intermediate(char *const argv[], char *const envp[],
-						   int status_fd)
+						   int status_fd, int pass_fd)
 {
 	int st = 127 << 8;
 	long gc;
@@ -172,7 +175,7 @@ static __attribute__((noreturn)) void intermediate(char *const argv[], char *con
 	gc = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
 	if (gc == 0) {
 		close(status_fd);
-		child_exec(argv, envp, false);
+		child_exec(argv, envp, false, pass_fd);
 	}
 	if (gc > 0)
 		while (waitpid((pid_t)gc, &st, 0) < 0 && errno == EINTR)
@@ -182,7 +185,7 @@ static __attribute__((noreturn)) void intermediate(char *const argv[], char *con
 	_exit(0);
 }
 
-static int run_clone3(char *const argv[], char *const envp[], uint64_t deadline)
+static int run_clone3(char *const argv[], char *const envp[], uint64_t deadline, int pass_fd)
 {
 	struct spawn_clone_args ca = {0};
 	_cleanup_close_ int status_rd = -1, status_wr = -1, pidfd = -1;
@@ -205,7 +208,7 @@ static int run_clone3(char *const argv[], char *const envp[], uint64_t deadline)
 	pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {
 		close(status_rd);
-		intermediate(argv, envp, status_wr);
+		intermediate(argv, envp, status_wr, pass_fd);
 	}
 	r = pid < 0 ? negative_errno() : 0;
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -260,7 +263,7 @@ static int run_clone3(char *const argv[], char *const envp[], uint64_t deadline)
 /* Without clone3: fork with SIGCHLD at SIG_DFL for the duration so that neither a
  * host handler nor SIG_IGN auto-reaping takes our child; the host's action is
  * restored afterwards. */
-static int run_fork(char *const argv[], char *const envp[], uint64_t deadline)
+static int run_fork(char *const argv[], char *const envp[], uint64_t deadline, int pass_fd)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL}, saved;
 	sigset_t all, old;
@@ -274,7 +277,7 @@ static int run_fork(char *const argv[], char *const envp[], uint64_t deadline)
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0)
-		child_exec(argv, envp, true);
+		child_exec(argv, envp, true, pass_fd);
 	r = pid < 0 ? negative_errno() : 0;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
@@ -319,7 +322,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o)
 {
 	_cleanup_free_ char **envp = NULL;
 	uint64_t deadline = 0;
-	int r;
+	int pass_fd = o && o->pass_fd > 2 ? o->pass_fd : -1, r;
 
 	if (!argv || !argv[0] || argv[0][0] != '/')
 		return -EINVAL;
@@ -329,9 +332,9 @@ int spawn_run(char *const argv[], const struct spawn_opts *o)
 	if (o && o->timeout_ns)
 		deadline = now_ns(CLOCK_MONOTONIC) + o->timeout_ns;
 	if (!(o && (o->flags & SPAWN_FORCE_FORK))) {
-		r = run_clone3(argv, envp, deadline);
+		r = run_clone3(argv, envp, deadline, pass_fd);
 		if (r != -ENOSYS && r != -EPERM)
 			return r;
 	}
-	return run_fork(argv, envp, deadline);
+	return run_fork(argv, envp, deadline, pass_fd);
 }

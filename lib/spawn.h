@@ -12,9 +12,9 @@
  * duration, as pam_exec does, and the host's disposition restored.
  *
  * Between fork and execve only async-signal-safe system calls run: new session,
- * fds 0-2 on /dev/null, every other fd closed, signal dispositions reset and the
- * mask cleared, umask 077, rlimits reset, no_new_privs; the environment is a fixed
- * list built before the fork. Nothing here logs.
+ * fds 0-2 on /dev/null, every other fd closed (but the one passed on, as fd 3), signal
+ * dispositions reset and the mask cleared, umask 077, rlimits reset, no_new_privs; the
+ * environment is a fixed list built before the fork. Nothing here logs.
  */
 #pragma once
 
@@ -32,6 +32,7 @@ struct spawn_opts {
 	uint64_t timeout_ns;   /* 0: wait forever */
 	unsigned flags;
 	char *const *extra_env; /* appended to the fixed environment (NULL-terminated), or NULL */
+	int pass_fd;		/* > 2: the program gets it as fd 3 (the only one past stderr) */
 };
 
 /* The fixed environment every spawned program gets (NULL-terminated). */

@@ -13,19 +13,24 @@
 
 #include "audit.h"
 #include "cgroup.h"
+#include "closeq.h"
 #include "fileio.h"
 #include "metrics.h"
 #include "mounts.h"
 #include "notify.h"
 #include "policy.h"
 #include "record.h"
+#include "sha256.h"
 #include "spawn.h"
 #include "users.h"
 #include "util.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <strings.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -360,7 +365,7 @@ static void metrics_close_failed(pam_handle_t *pamh, const struct policy *pol, b
 /* The session-close line when the helper could not write it: it never ran, or it was
  * killed at the deadline (its record stays for gc, which will finish the sweep). */
 static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
-			       const struct session_record *rec, const char *reason,
+			       const struct session_record *rec, const char *reason, bool timeout,
 			       uint64_t duration_ns)
 {
 	struct audit *a = open_audit(pamh, pol);
@@ -373,7 +378,7 @@ static void audit_close_failed(pam_handle_t *pamh, const struct policy *pol,
 	if (a && audit_session_close(a, &ev) < 0)
 		pam_syslog(pamh, LOG_WARNING, "cannot write audit log \"%s\"", pol->audit_log);
 	audit_close(a);
-	metrics_close_failed(pamh, pol, streq(reason, "timeout"));
+	metrics_close_failed(pamh, pol, timeout);
 }
 
 /* policy_errors_say's say() for the module. */
@@ -550,6 +555,117 @@ static int helper_usable(const char *path)
 	return 0;
 }
 
+/* How long a close waiting in the module sleeps at most before it looks again (a leader
+ * killed before it could wake anyone). */
+#define QUEUE_LOOK_MS 500
+
+enum join {
+	JOIN_NO,   /* not queued here: the helper runs, and queues itself */
+	JOIN_LEAD, /* queued, and nobody sweeping: the helper runs to lead (*lead_fd) */
+	JOIN_DONE, /* swept by another close's helper, or given up at the deadline */
+};
+
+/* Out of time, still queued: unless a leader has the record now (it writes the session's
+ * line), ours says so, and gc finishes it once we are gone (as the helper's own close
+ * does, helper/queue.c). false: a leader has it. */
+static bool give_up(pam_handle_t *pamh, const struct policy *pol, int qfd,
+		    const struct session_record *rec, uint64_t t0)
+{
+	struct session_record now = {0};
+	int lock = record_lock(pol->state_dir, rec->id), r;
+
+	if (lock == -EBUSY)
+		return false;
+	r = lock < 0 ? lock : record_read(pol->state_dir, rec->id, &now);
+	unlinkat(qfd, rec->id, 0);
+	if (r == 0 && (now.state == RECORD_QUEUED || now.state == RECORD_CLOSING)) {
+		pam_syslog(pamh, LOG_ERR, "session %s still queued for a shared sweep at the "
+			   "deadline; record kept for gc", rec->id);
+		audit_close_failed(pamh, pol, rec,
+				   now.state == RECORD_QUEUED
+					   ? "timeout: queued for a shared sweep that did not "
+					     "reach it in time; left for gc"
+					   : "timeout: the shared sweep of it was interrupted; "
+					     "left for gc",
+				   true, now_ns(CLOCK_MONOTONIC) - t0);
+	}
+	if (lock >= 0)
+		record_unlock(pol->state_dir, rec->id, lock, r == -ENOENT);
+	record_done(&now);
+	return true;
+}
+
+/* Closes that overlap share one walk (helper/queue.h), and a close that finds a sweep on
+ * joins it from here, without starting a helper: a mass logout starts one helper, not one
+ * per session. Our record is queued (as the helper would queue it) and then: when nobody
+ * holds the sweep lock, we take it for the helper we start (*lead_fd, its fd 3), so that
+ * the closes coming while it starts find it held; when someone does, we wait (no signals
+ * in the host: poll on the wake FIFO, closeq.h) until our entry is gone, or the lock is
+ * free again with our entry still there (we lead then), or the deadline. */
+static enum join close_join(pam_handle_t *pamh, const struct options *o,
+			    const struct policy *pol, struct session_record *rec, uint64_t t0,
+			    int *lead_fd)
+{
+	const char *statedir = pol->state_dir;
+	_cleanup_close_ int qfd = closeq_open_dir(statedir), sfd = -1;
+	char key[CLOSEQ_ENTRY_MAX], sha[SHA256_HEX_SIZE];
+	struct session_record now = {0};
+	uint64_t hard = t0 + o->timeout_ns,
+		 soft = t0 + MIN(o->timeout_ns, pol->timeout_ms * NSEC_PER_MSEC);
+	bool late = false;
+	int lock, r;
+
+	*lead_fd = -1;
+	sfd = qfd < 0 ? -1 : closeq_open_lock(statedir);
+	lock = sfd < 0 ? -1 : record_lock(statedir, rec->id);
+	if (lock < 0)
+		return JOIN_NO;
+	r = record_read(statedir, rec->id, &now);
+	if (r < 0 || now.state != RECORD_OPEN) {
+		record_done(&now);
+		record_unlock(statedir, rec->id, lock, false);
+		return JOIN_NO;
+	}
+	if (pol->raw)
+		sha256_hex(pol->raw, pol->raw_len, sha);
+	closeq_key(pol->raw ? sha : NULL, o->conf, key, sizeof(key));
+	now.state = RECORD_QUEUED;
+	now.end_ns = now_ns(CLOCK_REALTIME); /* what it claims: born up to its close */
+	r = record_write(statedir, &now);
+	if (r == 0)
+		r = closeq_add(qfd, rec->id, t0, key);
+	record_done(&now);
+	record_unlock(statedir, rec->id, lock, false);
+	if (r < 0)
+		return JOIN_NO; /* the helper queues it (a queued record: the module's) */
+
+	for (;;) {
+		_cleanup_close_ int wfd = closeq_watch(qfd); /* before we look: no lost wake */
+		struct pollfd p = {.fd = wfd, .events = POLLIN};
+		uint64_t t = now_ns(CLOCK_MONOTONIC), until = late ? hard : soft;
+
+		if (!closeq_queued(qfd, rec->id)) {
+			debug_log(pamh, o, "session %s swept with others", rec->id);
+			return JOIN_DONE;
+		}
+		if (!late && flock(sfd, LOCK_EX | LOCK_NB) == 0) {
+			*lead_fd = TAKE_FD(sfd);
+			return JOIN_LEAD;
+		}
+		if (t >= until) {
+			if (late || give_up(pamh, pol, qfd, rec, t0))
+				return JOIN_DONE;
+			late = true; /* a leader is on it: its own deadline for it is ours */
+			continue;
+		}
+		r = (int)MIN((until - t + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC, (uint64_t)QUEUE_LOOK_MS);
+		/* Without the FIFO: look every 20 ms. */
+		if (poll(wfd >= 0 ? &p : NULL, wfd >= 0, wfd >= 0 ? r : MIN(r, 20)) < 0 &&
+		    errno != EINTR)
+			return JOIN_DONE; /* cannot wait: the record stays queued, for gc */
+	}
+}
+
 static int close_session(pam_handle_t *pamh, const struct options *o)
 {
 	struct policy pol = {0};
@@ -606,24 +722,37 @@ static int close_session(pam_handle_t *pamh, const struct options *o)
 		pam_syslog(pamh, LOG_ERR, "helper \"%s\" not run: %s", helper,
 			   r == -EPERM ? "not a root-owned regular file writable only by root"
 				       : strerror(-r));
-		audit_close_failed(pamh, &pol, &rec, "helper-unusable", 0);
+		audit_close_failed(pamh, &pol, &rec, "helper-unusable", false, 0);
 	} else {
 		char *argv[] = {(char *)helper, (char *)"close", rec.id, NULL, NULL, NULL};
+		char *lead_env[] = {(char *)CLOSEQ_LEAD_FD_ENV "=3", NULL};
 		struct spawn_opts so = {.timeout_ns = o->timeout_ns};
+		_cleanup_close_ int lead_fd = -1;
+		enum join j = close_join(pamh, o, &pol, &rec, t0, &lead_fd);
+		uint64_t spent = now_ns(CLOCK_MONOTONIC) - t0;
 
 		if (o->conf) {
 			argv[3] = (char *)"--conf";
 			argv[4] = (char *)o->conf;
 		}
-		r = spawn_run(argv, &so);
+		if (j == JOIN_LEAD) {
+			so.pass_fd = lead_fd;
+			so.extra_env = lead_env;
+		}
+		/* What is left of the deadline (a millisecond at least: the helper then gives
+		 * the record to gc at once). */
+		so.timeout_ns = MAX(o->timeout_ns > spent ? o->timeout_ns - spent : 0, NSEC_PER_MSEC);
+		r = j == JOIN_DONE ? 0 : spawn_run(argv, &so);
 		if (r == -ETIMEDOUT) {
 			pam_syslog(pamh, LOG_ERR, "helper for session %s killed at the %" PRIu64
 				   " s deadline; record kept for gc", rec.id,
 				   (uint64_t)(o->timeout_ns / NSEC_PER_SEC));
-			audit_close_failed(pamh, &pol, &rec, "timeout", now_ns(CLOCK_MONOTONIC) - t0);
+			audit_close_failed(pamh, &pol, &rec, "timeout", true,
+					   now_ns(CLOCK_MONOTONIC) - t0);
 		} else if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot run helper \"%s\": %s", helper, strerror(-r));
-			audit_close_failed(pamh, &pol, &rec, "error", now_ns(CLOCK_MONOTONIC) - t0);
+			audit_close_failed(pamh, &pol, &rec, "error", false,
+					   now_ns(CLOCK_MONOTONIC) - t0);
 		} else if (!WIFEXITED(r) || (WEXITSTATUS(r) != 0 && WEXITSTATUS(r) != 7)) {
 			pam_syslog(pamh, LOG_WARNING, "helper for session %s failed (status %d)",
 				   rec.id, WIFEXITED(r) ? WEXITSTATUS(r) : 128 + WTERMSIG(r));

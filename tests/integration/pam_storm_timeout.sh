@@ -56,7 +56,7 @@ check "every file is still there" test "$(find "$P_SHM" -name 's*-?' | wc -l)" -
 check "each session: one session-close line, incomplete, reason timeout" \
 	test "$(audit_lines session-close | jq -r 'select(.incomplete and (.reason | startswith("timeout: queued"))) | .session' | sort -u | wc -l)" -eq $NS
 check "the records stay, queued" test "$(grep -lx state=queued "$P_STATE"/sessions/* | wc -l)" -eq $NS
-check "no queue entry left" test -z "$(ls -A "$P_STATE/queue" 2>/dev/null)"
+check "no queue entry left" test -z "$(ls "$P_STATE/queue" 2>/dev/null)"
 
 kill "$holder"
 "$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc.out" 2>&1
@@ -80,5 +80,5 @@ assert sorted(l["session"] for l in gc) == sorted(tag), ("gc session-close", len
 assert all(not l["incomplete"] and l["removed"] == 2 for l in gc), gc
 PY
 check "no record left" test "$(n_records)" -eq 0
-check "no queue entry left after gc" test -z "$(ls -A "$P_STATE/queue" 2>/dev/null)"
+check "no queue entry left after gc" test -z "$(ls "$P_STATE/queue" 2>/dev/null)"
 finish
