@@ -6,18 +6,17 @@
 # no session incomplete, no session file left. Also the p50 and p99 of the sessions'
 # duration_ms (from the closes' start: the wait for a shared sweep included).
 #
-# Each session is real: pam_host opens it through the module (cgroup=create), the user
-# writes FILES files (4 KiB each) from inside the session's cgroup, and the host exits
-# without close, leaving the record. The closes are then run as the module runs them,
-# `tmpfs-sweep close ID`: N processes are forked first and wait, as the sessions' sshd
-# [priv] processes wait; released at once, each execs its close. Timed from the release
-# to the last exit. The lone close is timed the same way, alone. Also the closes' CPU
-# time (all of them, from their rusage), and the spawn floor: N processes released the
-# same way exec `tmpfs-sweep --version` (what N helper processes cost this machine before
-# any work; a close must exec the helper, the module being in sshd's process).
-# Usage (root): B=build bench/storm.sh      env: N, OTHERS, DIRS, FILES, PAR, PROFILE,
-# STDERR_LOG (a file the closes' stderr goes to), KEEP_AUDIT (a copy of the audit log),
-# CPU_EACH (a file each close's CPU time in us is appended to)
+# Each session is real and closes as sshd closes it: pam_host opens it through the module
+# (cgroup=create), the user writes FILES files (4 KiB each) from inside the session's
+# cgroup, and the host then waits (as the session's sshd [priv] process waits for its
+# client) on a FIFO; released at once, each calls pam_close_session: the module starts the
+# helper, or joins a sweep already on (closeq.h). Timed from the release to the last
+# host's exit. The lone close is timed the same way, alone. Also the closes' CPU time
+# (module and helper, from each host's rusage), and the spawn floor: N processes released
+# the same way exec `tmpfs-sweep --version` (what N helper processes would cost this
+# machine before any work, were each close to start one).
+# Usage (root): B=build bench/storm.sh      env: N, OTHERS, DIRS, FILES, PAR,
+# KEEP_AUDIT (a copy of the audit log)
 # shellcheck source=/dev/null
 . "$(dirname "$0")/lib.sh"
 bench_need
@@ -57,46 +56,74 @@ PY
 chmod 644 "$T_SCRATCH/write.py"
 AS_U="setpriv --reuid $U --regid $(id -g "$U") --clear-groups"
 
-# open_sessions COUNT TAG: COUNT real sessions, left without close (PAR at a time).
-open_sessions() {
-	local count=$1 tag=$2 i pids=()
+# open_waiting COUNT TAG: COUNT real sessions, each host then waiting on $FIFO for the
+# release, and closing (PAR opening at a time).
+FIFO=$T_SCRATCH/release
+ready() { cat "$T_SCRATCH"/open-"$1"*.out 2>/dev/null | grep -cx waiting=1; }
+open_waiting() {
+	local count=$1 tag=$2 i
+	rm -f "$FIFO" && mkfifo -m 600 "$FIFO"
+	HOSTS=()
 	for ((i = 0; i < count; i++)); do
 		pam_run tmpfs-sweep "$U" item:tty="$tag$i" open \
 			"run:$AS_U /usr/bin/python3 $T_SCRATCH/write.py $M $tag$i $FILES $DIRS" \
-			>"$T_SCRATCH/open-$tag$i.out" 2>&1 &
-		pids+=($!)
-		if [ ${#pids[@]} -ge "$PAR" ]; then wait "${pids[@]}"; pids=(); fi
+			"wait:$FIFO" timed-close end >"$T_SCRATCH/open-$tag$i.out" 2>&1 &
+		HOSTS+=($!)
+		while [ "$(ready "$tag")" -le $((i - PAR)) ]; do sleep 0.05; done
 	done
-	wait "${pids[@]}"
-	! grep -L -x run=0 "$T_SCRATCH"/open-"$tag"*.out | grep -q . ||
-		{ echo "bench: a session failed to open" >&2; exit 1; }
+	for ((i = 0; i < 1200 && $(ready "$tag") < count; i++)); do sleep 0.1; done
+	if [ "$(grep -l -x run=0 "$T_SCRATCH"/open-"$tag"*.out | wc -l)" != "$count" ] ||
+		[ "$(ready "$tag")" != "$count" ]; then
+		echo "bench: a session failed to open" >&2
+		exit 1
+	fi
+}
+# release TAG: all hosts at once (in this shell: they are its children); sets R_US (wall
+# from the release to the last exit), R_BAD (closes that failed), R_CPU (their CPU, us).
+release() {
+	local t0 tag=$1
+	t0=${EPOCHREALTIME/./}
+	exec 3>"$FIFO"
+	exec 3>&-
+	wait "${HOSTS[@]}"
+	R_US=$((${EPOCHREALTIME/./} - t0))
+	R_T0=$t0
+	R_BAD=$(grep -L -x close=success "$T_SCRATCH"/open-"$tag"*.out | wc -l)
+	R_CPU=$(cat "$T_SCRATCH"/open-"$tag"*.out | sed -n 's/^close_cpu_us=//p' |
+		awk '{ s += $1 } END { print s + 0 }')
 }
 
-# launch ID...: start one close per id at once through bench/launch.c (an id "-":
-# `tmpfs-sweep --version` instead); prints the wall time (us) from the release to the last
-# exit, the closes that failed, and their CPU time (us, all of them).
+# launch ID...: N processes released at once through bench/launch.c, each exec'ing
+# `tmpfs-sweep --version` (the spawn floor): wall (us), failed, CPU (us).
 LAUNCH=$B/bench/launch
 [ -x "$LAUNCH" ] || skip_all "bench: $LAUNCH not built (make bench)"
 launch() {
 	local cmds=() i
-	for i in "$@"; do
-		if [ "$i" = - ]; then cmds+=(-- "$SWEEP" --version)
-		else cmds+=(-- "$SWEEP" close "$i" --conf "$P_CONF"); fi
-	done
-	# shellcheck disable=SC2086 # WRAP is a command line (PROFILE)
-	${WRAP:-} "$LAUNCH" ${CPU_EACH:+--each "$CPU_EACH"} "${STDERR_LOG:-/dev/null}" "${cmds[@]}"
+	for ((i = 0; i < $1; i++)); do cmds+=(-- "$SWEEP" --version); done
+	"$LAUNCH" /dev/null "${cmds[@]}"
 }
 
-open_sessions 1 lone
-# shellcheck disable=SC2046 # one id
-read -r lone_us lone_bad lone_cpu < <(launch $(ls "$P_STATE/sessions"))
-open_sessions "$N" st
+open_waiting 1 lone
+release lone
+lone_us=$R_US lone_bad=$R_BAD lone_cpu=$R_CPU
+open_waiting "$N" st
 mapfile -t IDS < <(ls "$P_STATE/sessions") # the lone one is closed: the storm's
 [ "${#IDS[@]}" = "$N" ] || { echo "bench: ${#IDS[@]} sessions opened, $N wanted" >&2; exit 1; }
-# PROFILE="perf record -g -o /tmp/storm.perf" (or "strace -c -f -o FILE"): the storm
-# runs under that command.
-# shellcheck disable=SC2086 # PROFILE is a command line
-read -r storm_us storm_bad storm_cpu < <(WRAP=${PROFILE:-} launch "${IDS[@]}")
+release st
+storm_us=$R_US storm_bad=$R_BAD storm_cpu=$R_CPU
+# when the closes began and ended, from the release (ms): first, median, last
+read -r begin_first begin_p50 begin_last end_first end_p50 end_last < <(
+	for f in "$T_SCRATCH"/open-st*.out; do
+		echo "$(sed -n 's/^close_at_us=//p' "$f") $(sed -n 's/^close_ms=//p' "$f")"
+	done | python3 -c '
+import sys
+t0 = int(sys.argv[1])
+v = [l.split() for l in sys.stdin if len(l.split()) == 2]
+e = sorted((float(a) - t0) / 1000 for a, _ in v)
+b = sorted((float(a) - t0) / 1000 - float(m) for a, m in v)
+print(*("%.0f" % x[i] for x in (b, e) for i in (0, len(x) // 2, -1)))' "$R_T0")
+read -r close_p50 close_p99 < <(cat "$T_SCRATCH"/open-st*.out | sed -n 's/^close_ms=//p' | sort -n |
+	awk '{ v[NR] = $1 } END { print v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] }')
 
 read -r p50 p99 incomplete removed < <(jq -rs --arg ids "${IDS[*]}" '
 	($ids | split(" ")) as $ids |
@@ -105,8 +132,7 @@ read -r p50 p99 incomplete removed < <(jq -rs --arg ids "${IDS[*]}" '
 	"\($d[(($d | length) * 0.5 | floor)]) \($d[(($d | length) * 0.99 | floor)]) \($c | map(select(.incomplete)) | length) \($c | map(.removed) | add)"' "$P_AUDIT")
 left=$(find "$M" -name 's-*' | wc -l)
 [ -n "${KEEP_AUDIT:-}" ] && cp "$P_AUDIT" "$KEEP_AUDIT"
-# shellcheck disable=SC2046 # N dashes
-read -r floor_us _ floor_cpu < <(launch $(printf -- '- %.0s' $(seq "$N")))
+read -r floor_us _ floor_cpu < <(launch "$N")
 result "spawn floor: $N x tmpfs-sweep --version (wall ms)" "$(ms "$floor_us")" info
 result "spawn floor CPU (ms)" "$(ms "$floor_cpu")" info
 result "lone close (wall ms)" "$(ms "$lone_us")" info
@@ -115,6 +141,10 @@ result "lone close CPU (ms)" "$(ms "$lone_cpu")" info
 result "storm CPU, all closes (ms)" "$(ms "$storm_cpu")" info
 result "storm duration_ms p50" "$p50" info
 result "storm duration_ms p99" "$p99" info
+result "storm close wall as the host saw it (ms) p50" "$close_p50" info
+result "storm close wall as the host saw it (ms) p99" "$close_p99" info
+result "storm closes began (ms after the release): first, median, last" "$begin_first $begin_p50 $begin_last" info
+result "storm closes ended (ms after the release): first, median, last" "$end_first $end_p50 $end_last" info
 result "load average" "$(load)" info
 result "storm incomplete sessions" "$incomplete" "<= 0"
 result "storm session files left" "$left" "<= 0"

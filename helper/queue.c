@@ -67,6 +67,7 @@ static void job_done(size_t i, int r, struct sweep_result *res, void *userdata)
 
 	/* Settled: the record is gone or deferred; then its close may go. */
 	unlinkat(b->qfd, j->rec.id, 0);
+	closeq_wake_own(b->qfd, j->rec.id); /* its close, waiting in the module: go */
 	record_unlock(b->c->policy.state_dir, j->rec.id, j->lock, k != EXIT_FAIL);
 	j->lock = -1;
 }
@@ -394,8 +395,13 @@ void queue_forget(const struct sweep_ctx *c, const char *id)
 {
 	char path[PATH_MAX];
 
-	/* Not made when missing: most state dirs never had a queue entry gc would see. */
+	/* Not made when missing: most state dirs never had a queue entry gc would see. The
+	 * entry, and the wake FIFO of a close that died waiting in the module. */
 	if (record_id_valid(id) && snprintf(path, sizeof(path), "%s/" CLOSEQ_DIR "/%s",
-					    c->policy.state_dir, id) < (int)sizeof(path))
+					    c->policy.state_dir, id) < (int)sizeof(path)) {
 		(void)unlink(path);
+		if (snprintf(path, sizeof(path), "%s/" CLOSEQ_DIR "/.%s", c->policy.state_dir,
+			     id) < (int)sizeof(path))
+			(void)unlink(path);
+	}
 }

@@ -90,15 +90,16 @@ bool closeq_queued(int qfd, const char *id)
 	return faccessat(qfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
 }
 
-int closeq_watch(int qfd)
+/* The read end of FIFO name in qfd, made when missing. */
+static int watch(int qfd, const char *name)
 {
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
-	if (mkfifoat(qfd, WAKE_FIFO, 0600) < 0 && errno != EEXIST)
+	if (mkfifoat(qfd, name, 0600) < 0 && errno != EEXIST)
 		return negative_errno();
 	/* Non-blocking: the read end opens without a writer. */
-	fd = openat(qfd, WAKE_FIFO, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	fd = openat(qfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return negative_errno();
 	if (fstat(fd, &st) < 0)
@@ -108,11 +109,50 @@ int closeq_watch(int qfd)
 	return TAKE_FD(fd);
 }
 
-void closeq_wake(int qfd)
+static void wake(int qfd, const char *name)
 {
 	/* ENXIO: nobody waits; ENOENT: nobody ever did. */
-	int fd = openat(qfd, WAKE_FIFO, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	int fd = openat(qfd, name, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 
 	if (fd >= 0)
 		close(fd);
+}
+
+/* ".ID": not a record id, no entry */
+static int own_name(const char *id, char *buf, size_t len)
+{
+	return record_id_valid(id) && snprintf(buf, len, ".%s", id) < (int)len ? 0 : -EINVAL;
+}
+
+int closeq_watch(int qfd)
+{
+	return watch(qfd, WAKE_FIFO);
+}
+
+void closeq_wake(int qfd)
+{
+	wake(qfd, WAKE_FIFO);
+}
+
+int closeq_watch_own(int qfd, const char *id)
+{
+	char name[RECORD_ID_MAX + 2];
+
+	return own_name(id, name, sizeof(name)) < 0 ? -EINVAL : watch(qfd, name);
+}
+
+void closeq_wake_own(int qfd, const char *id)
+{
+	char name[RECORD_ID_MAX + 2];
+
+	if (own_name(id, name, sizeof(name)) == 0)
+		wake(qfd, name);
+}
+
+void closeq_unwatch_own(int qfd, const char *id)
+{
+	char name[RECORD_ID_MAX + 2];
+
+	if (own_name(id, name, sizeof(name)) == 0)
+		(void)unlinkat(qfd, name, 0);
 }

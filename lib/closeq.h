@@ -40,3 +40,9 @@ bool closeq_queued(int qfd, const char *id);
  * closes, no per-user limit (inotify instances are), nothing written. */
 int closeq_watch(int qfd);
 void closeq_wake(int qfd);
+/* The same for one close: STATEDIR/queue/.ID, woken by whoever settles ID, so that each
+ * waiting close goes as soon as its own session is done, not when the whole batch is.
+ * The waiting close removes its FIFO when it goes (gc when it died). */
+int closeq_watch_own(int qfd, const char *id);
+void closeq_wake_own(int qfd, const char *id);
+void closeq_unwatch_own(int qfd, const char *id);

@@ -607,11 +607,12 @@ static enum join close_join(pam_handle_t *pamh, const struct options *o,
 			    int *lead_fd)
 {
 	const char *statedir = pol->state_dir;
-	_cleanup_close_ int qfd = closeq_open_dir(statedir), sfd = -1;
+	_cleanup_close_ int qfd = closeq_open_dir(statedir), sfd = -1, own = -1;
 	char key[CLOSEQ_ENTRY_MAX], sha[SHA256_HEX_SIZE];
 	struct session_record now = {0};
 	uint64_t hard = t0 + o->timeout_ns,
 		 soft = t0 + MIN(o->timeout_ns, pol->timeout_ms * NSEC_PER_MSEC);
+	enum join ret = JOIN_NO;
 	bool late = false;
 	int lock, r;
 
@@ -629,6 +630,9 @@ static enum join close_join(pam_handle_t *pamh, const struct options *o,
 	if (pol->raw)
 		sha256_hex(pol->raw, pol->raw_len, sha);
 	closeq_key(pol->raw ? sha : NULL, o->conf, key, sizeof(key));
+	/* Our own wake first: whoever settles our record opens it (not missed, nor the
+	 * batch's end waited for). Without it, the batch's end (or a look now and then). */
+	own = closeq_watch_own(qfd, rec->id);
 	now.state = RECORD_QUEUED;
 	now.end_ns = now_ns(CLOCK_REALTIME); /* what it claims: born up to its close */
 	r = record_write(statedir, &now);
@@ -636,34 +640,46 @@ static enum join close_join(pam_handle_t *pamh, const struct options *o,
 		r = closeq_add(qfd, rec->id, t0, key);
 	record_done(&now);
 	record_unlock(statedir, rec->id, lock, false);
-	if (r < 0)
-		return JOIN_NO; /* the helper queues it (a queued record: the module's) */
 
-	for (;;) {
-		_cleanup_close_ int wfd = closeq_watch(qfd); /* before we look: no lost wake */
-		struct pollfd p = {.fd = wfd, .events = POLLIN};
+	while (r == 0) {
+		/* The sweep lock's wake: opened before we look, so none is lost. */
+		_cleanup_close_ int wfd = closeq_watch(qfd);
+		struct pollfd p[2] = {{.fd = own, .events = POLLIN}, {.fd = wfd, .events = POLLIN}};
 		uint64_t t = now_ns(CLOCK_MONOTONIC), until = late ? hard : soft;
+		int ms;
 
 		if (!closeq_queued(qfd, rec->id)) {
 			debug_log(pamh, o, "session %s swept with others", rec->id);
-			return JOIN_DONE;
+			ret = JOIN_DONE;
+			break;
 		}
 		if (!late && flock(sfd, LOCK_EX | LOCK_NB) == 0) {
 			*lead_fd = TAKE_FD(sfd);
-			return JOIN_LEAD;
+			ret = JOIN_LEAD;
+			break;
 		}
 		if (t >= until) {
-			if (late || give_up(pamh, pol, qfd, rec, t0))
-				return JOIN_DONE;
+			if (late || give_up(pamh, pol, qfd, rec, t0)) {
+				ret = JOIN_DONE;
+				break;
+			}
 			late = true; /* a leader is on it: its own deadline for it is ours */
 			continue;
 		}
-		r = (int)MIN((until - t + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC, (uint64_t)QUEUE_LOOK_MS);
-		/* Without the FIFO: look every 20 ms. */
-		if (poll(wfd >= 0 ? &p : NULL, wfd >= 0, wfd >= 0 ? r : MIN(r, 20)) < 0 &&
-		    errno != EINTR)
-			return JOIN_DONE; /* cannot wait: the record stays queued, for gc */
+		ms = (int)MIN((until - t + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC,
+			      (uint64_t)QUEUE_LOOK_MS);
+		/* Without either FIFO: look every 20 ms. */
+		if (poll(p, 2, own < 0 && wfd < 0 ? MIN(ms, 20) : ms) < 0 && errno != EINTR) {
+			ret = JOIN_DONE; /* cannot wait: the record stays queued, for gc */
+			break;
+		}
+		/* Our wake reports once it came, for good: not to be polled again. */
+		if (own >= 0 && p[0].revents)
+			own = safe_close(own);
 	}
+	/* r < 0: not queued; the helper queues it (a queued record: the module's) */
+	closeq_unwatch_own(qfd, rec->id);
+	return ret;
 }
 
 static int close_session(pam_handle_t *pamh, const struct options *o)

@@ -17,7 +17,10 @@
  *   fork-close                   fork; the child does close + end; the parent waits
  *   sigchld:reaper | sigchld:ign a SIGCHLD handler reaping with waitpid(-1), or SIG_IGN
  *   sigcheck                     sigchld_same=1 if SIGCHLD's action is what we set
- *   timed-close                  close, and close_ms=
+ *   timed-close                  close, and close_ms=, close_cpu_us= (ours and the
+ *                                helper's: user + system), close_at_us= (its end, realtime)
+ *   wait:FIFO                    open FIFO's read end, print waiting=1, and sleep until a
+ *                                writer has come and gone (bench/storm.sh's release)
  *   cycles:N                     N x (start, open, close, end): fds, RSS, zombies before/after
  *   cgroup                       our memory cgroup line of /proc/self/cgroup
  *   restart                      pam_end (if needed) and pam_start again: the pam data is gone
@@ -34,11 +37,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,6 +179,26 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static double real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* CPU time (user + system) of this process and its waited-for descendants, in us. */
+static long cpu_us(void)
+{
+	struct rusage self, kids;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	return (self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+		kids.ru_stime.tv_sec) * 1000000L +
+	       self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+	       kids.ru_stime.tv_usec;
+}
+
 int main(int argc, char **argv)
 {
 	const char *confdir, *service, *user;
@@ -202,8 +227,20 @@ int main(int argc, char **argv)
 			printf("close=%s\n", code(pam_close_session(pamh, 0)));
 		} else if (!strcmp(a, "timed-close")) {
 			double t0 = now_ms();
+			long c0 = cpu_us();
 			r = pam_close_session(pamh, 0);
-			printf("close=%s\nclose_ms=%.0f\n", code(r), now_ms() - t0);
+			printf("close=%s\nclose_ms=%.0f\nclose_cpu_us=%ld\nclose_at_us=%.0f\n", code(r),
+			       now_ms() - t0, cpu_us() - c0, real_ms() * 1e3);
+		} else if ((v = startswith(a, "wait:"))) {
+			struct pollfd p = {.events = POLLIN};
+
+			p.fd = open(v, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			if (p.fd < 0)
+				return 1;
+			printf("waiting=1\n");
+			while (poll(&p, 1, 600 * 1000) < 0 && errno == EINTR)
+				;
+			close(p.fd);
 		} else if (!strcmp(a, "end")) {
 			printf("end=%d\n", pam_end(pamh, PAM_SUCCESS));
 			pamh = NULL;
