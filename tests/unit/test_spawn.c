@@ -2,7 +2,8 @@
 /* spawn_run: exit status, deadline kill (with the process group), a sanitised child
  * (environment, fds, umask, signals, rlimits, no_new_privs), and a host whose SIGCHLD
  * handler reaps with waitpid(-1) or which ignores SIGCHLD: nothing stolen, no hang,
- * the host's action unchanged. Both the clone3 path and the fork fallback. */
+ * the host's action unchanged; one descriptor passed on as fd 3, nothing else. Both the
+ * clone3 path and the fork fallback. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,14 +182,14 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static void check_dump(unsigned flags)
+static void check_dump(unsigned flags, bool pass)
 {
 	char out[600];
 	int fds[200];
 	struct rlimit old_fsize, small = {1 << 20, 0};
 	sigset_t blk, oldmask;
 
-	snprintf(out, sizeof(out), "%s/dump-%u.out", dir, flags);
+	snprintf(out, sizeof(out), "%s/dump-%u-%d.out", dir, flags, pass);
 	setenv("LD_PRELOAD", "/nonexistent/poison.so", 1);
 	setenv("PATH", "/tmp", 1);
 	setenv("PAM_POISON", "1", 1);
@@ -207,7 +208,24 @@ static void check_dump(unsigned flags)
 
 	char *argv[] = {p_dump, out, NULL};
 	struct spawn_opts o = {.timeout_ns = 5 * NSEC_PER_SEC, .flags = flags};
-	int st = spawn_run(argv, &o);
+	char passed[600];
+	int pfd = -1, st;
+
+	/* The one descriptor passed on (the module's sweep lock): close-on-exec here, and
+	 * high, as an fd of the host's; the child has it as fd 3, and nothing else. */
+	snprintf(passed, sizeof(passed), "%s/passed", dir);
+	if (pass) {
+		int fd = open(passed, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		assert_true(fd >= 0);
+		pfd = fcntl(fd, F_DUPFD_CLOEXEC, 150);
+		assert_true(pfd >= 150);
+		close(fd);
+		o.pass_fd = pfd;
+	}
+	st = spawn_run(argv, &o);
+	if (pfd >= 0)
+		close(pfd);
 
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	signal(SIGPIPE, SIG_DFL);
@@ -231,7 +249,8 @@ static void check_dump(unsigned flags)
 		} else if (startswith(line, "fd=")) {
 			n_fd++;
 			assert_true(streq(line, "fd=0 /dev/null") || streq(line, "fd=1 /dev/null") ||
-				    streq(line, "fd=2 /dev/null"));
+				    streq(line, "fd=2 /dev/null") ||
+				    (pass && startswith(line, "fd=3 ") && streq(line + 5, passed)));
 		} else if (startswith(line, "status:Umask:")) {
 			assert_non_null(strstr(line, "0077"));
 		} else if (startswith(line, "status:NoNewPrivs:")) {
@@ -249,13 +268,15 @@ static void check_dump(unsigned flags)
 		}
 	}
 	assert_int_equal(n_env, 2);
-	assert_int_equal(n_fd, 3);
+	assert_int_equal(n_fd, pass ? 4 : 3);
 }
 
 static void test_sanitised(void **state)
 {
-	check_dump(0);
-	check_dump(SPAWN_FORCE_FORK);
+	check_dump(0, false);
+	check_dump(SPAWN_FORCE_FORK, false);
+	check_dump(0, true);
+	check_dump(SPAWN_FORCE_FORK, true);
 }
 
 static volatile sig_atomic_t reaped_by_handler;

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The close queue's parts (closeq.h): entries round trip (and refuse what does not fit),
+ * the wake FIFOs (a wake reaches every read end opened before it, once, and none opened
+ * after it; a close's own FIFO is woken alone; a non-FIFO in its place is refused), and
+ * the sweep lock recognised by identity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "closeq.h"
+#include "record.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+static char dir[256], statedir[300];
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/tsw-closeq.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(statedir, sizeof(statedir), "%s/state", dir);
+	return mkdir(statedir, 0700);
+}
+
+static int teardown(void **state)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Does fd report something within ms? */
+static bool woken(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, ms) == 1 && (p.revents & (POLLHUP | POLLIN));
+}
+
+static void test_entries(void **state)
+{
+	_cleanup_close_ int qfd = closeq_open_dir(statedir);
+	char key[CLOSEQ_ENTRY_MAX], got[CLOSEQ_ENTRY_MAX], id[RECORD_ID_MAX], *big;
+	uint64_t started = 0;
+
+	assert_true(qfd >= 0);
+	assert_int_equal(record_make_id(4242, 1796000000000000000ULL, id, sizeof(id)), 0);
+	closeq_key("ab12", NULL, key, sizeof(key));
+	assert_string_equal(key, "ab12 /etc/security/tmpfs-sweep.conf");
+	closeq_key(NULL, "/x y/p.conf", key, sizeof(key));
+	assert_string_equal(key, "- /x y/p.conf");
+	assert_false(closeq_queued(qfd, id));
+	assert_int_equal(closeq_add(qfd, id, 123456789, key), 0);
+	assert_true(closeq_queued(qfd, id));
+	assert_int_equal(closeq_read(qfd, id, &started, got, sizeof(got)), 0);
+	assert_int_equal(started, 123456789);
+	assert_string_equal(got, key);
+	/* not a record id; a key too long for an entry */
+	assert_int_equal(closeq_add(qfd, "../x", 1, key), -EINVAL);
+	big = malloc(CLOSEQ_ENTRY_MAX + 1);
+	assert_non_null(big);
+	memset(big, 'k', CLOSEQ_ENTRY_MAX);
+	big[CLOSEQ_ENTRY_MAX] = '\0';
+	assert_int_equal(closeq_add(qfd, id, 1, big), -E2BIG);
+	free(big);
+	/* a damaged entry */
+	assert_int_equal(unlinkat(qfd, id, 0), 0);
+	{
+		_cleanup_close_ int fd = openat(qfd, id, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "12x key\n", 8), 8);
+	}
+	assert_int_equal(closeq_read(qfd, id, &started, got, sizeof(got)), -EBADMSG);
+	assert_int_equal(unlinkat(qfd, id, 0), 0);
+	assert_false(closeq_queued(qfd, id));
+}
+
+static void test_wake(void **state)
+{
+	_cleanup_close_ int qfd = closeq_open_dir(statedir), a = -1, b = -1, c = -1, own = -1;
+	char id[RECORD_ID_MAX], other[RECORD_ID_MAX], own_path[600];
+	struct stat st;
+
+	assert_true(qfd >= 0);
+	/* a wake with nobody waiting is nothing, and is not kept for a later waiter */
+	closeq_wake(qfd);
+	a = closeq_watch(qfd);
+	assert_true(a >= 0);
+	assert_false(woken(a, 0));
+	b = closeq_watch(qfd);
+	assert_true(b >= 0);
+	closeq_wake(qfd);
+	assert_true(woken(a, 100));
+	assert_true(woken(b, 100));
+	/* a read end opened after the wake waits for the next one */
+	c = closeq_watch(qfd);
+	assert_false(woken(c, 50));
+	closeq_wake(qfd);
+	assert_true(woken(c, 100));
+
+	/* a close's own FIFO: woken by its own id only */
+	assert_int_equal(record_make_id(4242, 1796000000000000001ULL, id, sizeof(id)), 0);
+	assert_int_equal(record_make_id(4243, 1796000000000000002ULL, other, sizeof(other)), 0);
+	own = closeq_watch_own(qfd, id);
+	assert_true(own >= 0);
+	snprintf(own_path, sizeof(own_path), "%s/queue/.%s", statedir, id);
+	assert_int_equal(lstat(own_path, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	closeq_wake_own(qfd, other);
+	closeq_wake(qfd);
+	assert_false(woken(own, 50));
+	closeq_wake_own(qfd, id);
+	assert_true(woken(own, 100));
+	closeq_unwatch_own(qfd, id);
+	assert_int_equal(lstat(own_path, &st), -1);
+	assert_int_equal(closeq_watch_own(qfd, "../../etc"), -EINVAL);
+
+	/* a regular file where the FIFO goes is refused, and a wake does not write to it */
+	assert_int_equal(unlinkat(qfd, ".wake", 0), 0);
+	{
+		_cleanup_close_ int fd = openat(qfd, ".wake", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+	}
+	assert_int_equal(closeq_watch(qfd), -EPERM);
+	closeq_wake(qfd);
+	assert_int_equal(fstatat(qfd, ".wake", &st, 0), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(unlinkat(qfd, ".wake", 0), 0);
+	/* a symlink is not followed */
+	assert_int_equal(symlinkat("/dev/null", qfd, ".wake"), 0);
+	assert_true(closeq_watch(qfd) < 0);
+	assert_int_equal(unlinkat(qfd, ".wake", 0), 0);
+}
+
+static void test_lock(void **state)
+{
+	_cleanup_close_ int a = closeq_open_lock(statedir), b = closeq_open_lock(statedir);
+	_cleanup_close_ int other = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	assert_true(a >= 0 && b >= 0);
+	assert_true(closeq_is_lock(statedir, a));
+	assert_false(closeq_is_lock(statedir, other));
+	/* one lock: held through one open file, refused through another */
+	assert_int_equal(flock(a, LOCK_EX | LOCK_NB), 0);
+	assert_int_equal(flock(b, LOCK_EX | LOCK_NB), -1);
+	assert_int_equal(flock(a, LOCK_UN), 0);
+	assert_int_equal(flock(b, LOCK_EX | LOCK_NB), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_entries),
+		cmocka_unit_test(test_wake),
+		cmocka_unit_test(test_lock),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
