@@ -115,12 +115,14 @@ pam_run dump "$U1" setenv:LD_PRELOAD=/nonexistent/evil.so setenv:PATH=/tmp seten
 	putenv:PAM_EVIL=1 putenv:LD_LIBRARY_PATH=/tmp fds:200 open close >"$out" 2>&1
 p=$P_PROBEDIR/probe.out
 check "poison: the helper ran" test "$(probe_runs)" -eq 1
-check "poison: environment is exactly PATH and LANG" \
+# (a lone close: the helper leads the shared sweep, with the sweep lock as fd 3 and
+# TMPFS_SWEEP_LEAD_FD=3 saying so; nothing else of the host's)
+check "poison: environment is exactly PATH, LANG and TMPFS_SWEEP_LEAD_FD" \
 	test "$(grep '^env=' "$p" | sort | tr '\n' ' ')" = \
-	"env=LANG=C env=PATH=/usr/sbin:/usr/bin:/sbin:/bin "
+	"env=LANG=C env=PATH=/usr/sbin:/usr/bin:/sbin:/bin env=TMPFS_SWEEP_LEAD_FD=3 "
 check "poison: 200 fds open in the host" test "$(kv "$out" fds)" -ge 200
-check "poison: only fds 0-2, all /dev/null" \
-	test "$(grep '^fd=' "$p" | tr '\n' ' ')" = "fd=0 /dev/null fd=1 /dev/null fd=2 /dev/null "
+check "poison: only fds 0-2, all /dev/null, and 3, the sweep lock" \
+	test "$(grep '^fd=' "$p" | tr '\n' ' ')" = "fd=0 /dev/null fd=1 /dev/null fd=2 /dev/null fd=3 $P_STATE/locks/sweep "
 check "poison: umask 077, no_new_privs, no blocked or ignored signal" \
 	eval "grep -q 'Umask:.*0077' $p && grep -q 'NoNewPrivs:.*1' $p &&
 	      grep -q 'SigBlk:.*0000000000000000' $p && grep -q 'SigIgn:.*0000000000000000' $p"
