@@ -210,6 +210,43 @@ int fd_reopen(int fd, int flags)
 	return r < 0 ? negative_errno() : r;
 }
 
+/* tmpfs's file handle (mm/shmem.c, shmem_encode_fh): type 1, three 32-bit words: the
+ * generation, then the inode number's low and high halves. */
+#define SHMEM_FH_TYPE 1
+#define SHMEM_FH_BYTES 12
+
+int openat_handle_regular(int dirfd, const char *name, uint64_t mnt_id, ino_t ino, int flags)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char f[SHMEM_FH_BYTES];
+	} h = {.fh.handle_bytes = SHMEM_FH_BYTES};
+	uint32_t w[3];
+	int mnt, fd;
+
+	assert(dirfd >= 0);
+	assert(name);
+
+	/* One name, looked up in dirfd itself: nothing to resolve beneath. */
+	if (!*name || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+		return -EINVAL;
+	/* No flag: a symlink is named as itself, never followed. A handle larger than
+	 * tmpfs's (another file system) does not fit: EOVERFLOW. */
+	if (name_to_handle_at(dirfd, name, &h.fh, &mnt, 0) < 0)
+		return negative_errno();
+	if ((uint64_t)(unsigned)mnt != mnt_id)
+		return -EXDEV; /* something is mounted on the name now */
+	if (h.fh.handle_type != SHMEM_FH_TYPE || h.fh.handle_bytes != SHMEM_FH_BYTES)
+		return -EOPNOTSUPP;
+	memcpy(w, h.fh.f_handle, sizeof(w));
+	if ((w[1] | (uint64_t)w[2] << 32) != (uint64_t)ino)
+		return -ESTALE;
+	/* The inode the handle names (number and generation), on dirfd's mount: the one
+	 * that was at the name just now, whatever has been renamed since. */
+	fd = open_by_handle_at(dirfd, &h.fh, flags | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? negative_errno() : fd;
+}
+
 int openat_beneath_regular(int dirfd, const char *path, dev_t dev, ino_t ino, int flags)
 {
 	_cleanup_close_ int pin = openat_beneath(dirfd, path, O_PATH);

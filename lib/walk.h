@@ -70,9 +70,11 @@ struct walk_stats {
 int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, walk_fn fn,
 	      void *userdata, struct walk_stats *st);
 
-/* Open a regular file found by the walk, for reading its pages: pinned with O_PATH beneath
- * dirfd, checked against stx (regular, dev, ino: else -ESTALE), then that inode reopened
- * O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC|O_NOATIME through /proc/self/fd: nothing swapped
- * into the name is ever opened. Never blocks on a lease (-EWOULDBLOCK). */
+/* Open a regular file found by the walk, for reading its pages, O_RDONLY|O_NONBLOCK|
+ * O_NOCTTY|O_CLOEXEC|O_NOATIME: on tmpfs (stx with STATX_MNT_ID) by its file handle when
+ * the handle's inode number is stx's and it is on stx's mount (openat_handle_regular);
+ * else pinned with O_PATH beneath dirfd, checked against stx (regular, dev, ino: else
+ * -ESTALE), then that inode reopened through /proc/self/fd. Nothing swapped into the name
+ * is ever opened. Never blocks on a lease (-EWOULDBLOCK). */
 int walk_open_file(int dirfd, const char *name, const struct statx *stx);
 

@@ -6,7 +6,8 @@
  * directories, SKIP/STOP, post-order with a usable parent fd, the depth / entries /
  * time / fd caps with bounded open fds, and walk_open_file's refusals (-ESTALE when
  * the name now holds another file), which never open what was swapped in: a FIFO
- * exchanged into the name keeps its blocked writer blocked.
+ * exchanged into the name keeps its blocked writer blocked; the same on a scratch tmpfs,
+ * where walk_open_file goes by file handle first (openat_handle_regular).
  */
 #include <inttypes.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "walk.h"
+#include "beneath.h"
 #include "statx_ring.h"
 #include "util.h"
 
@@ -33,6 +35,7 @@ static char T[PATH_MAX]; /* scratch root on the normal disk */
 static bool may_mount;	 /* root, in a mount namespace of our own */
 static cpu_set_t start_cpus;	      /* where this process may run, before any walk */
 static char race_mounts[2][PATH_MAX]; /* a failed test leaves them: teardown unmounts */
+static char handle_mount[PATH_MAX];   /* the same for test_open_file_by_handle's tmpfs */
 
 _printf_(3, 4) static void pathf(char *out, size_t len, const char *fmt, ...)
 {
@@ -263,6 +266,8 @@ static int teardown(void **state)
 	for (int i = 1; i >= 0; i--)
 		if (race_mounts[i][0])
 			umount2(race_mounts[i], MNT_DETACH);
+	if (handle_mount[0])
+		umount2(handle_mount, MNT_DETACH);
 	/* u+rwx first: the tests leave 0000 directories behind when they fail */
 	if (T[0]) {
 		alarm(0);
@@ -943,6 +948,134 @@ static void test_open_file_fifo_exchanged(void **state)
 	close(root);
 }
 
+/* ---- on tmpfs, by file handle (openat_handle_regular) ---- */
+
+static void stx_mnt_of(int dirfd, const char *name, struct statx *stx)
+{
+	assert_int_equal(statx(dirfd, name, AT_SYMLINK_NOFOLLOW,
+			       STATX_TYPE | STATX_INO | STATX_MODE | STATX_MNT_ID, stx),
+			 0);
+	assert_true(stx->stx_mask & STATX_MNT_ID);
+}
+
+#define HFLAGS (O_RDONLY | O_NONBLOCK | O_NOATIME)
+
+/* The handle way opens on tmpfs only what the pinned way would, and walk_open_file, which
+ * takes it first, still answers exactly as before when the name holds something else: a
+ * file renamed over it, a FIFO exchanged in with its writer blocked in open (never
+ * opened), a symlink (never followed), a directory, something mounted on the name. */
+static void test_open_file_by_handle(void **state)
+{
+	char path[PATH_MAX], fifo[PATH_MAX], buf[8] = "";
+	struct statx stx;
+	int root, fd, other, st;
+	pid_t w;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		skip(); /* open_by_handle_at needs CAP_DAC_READ_SEARCH; the tmpfs, a mount */
+	root = fresh("handle", path, sizeof(path));
+	close(root);
+	assert_int_equal(mount("tsw-unit-h", path, "tmpfs", 0, "mode=0755"), 0);
+	pathf(handle_mount, sizeof(handle_mount), "%s", path);
+	root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root >= 0);
+	alarm(30);
+
+	/* the file itself: that very inode, read-only, non-blocking, close-on-exec */
+	put(root, "f", "hello");
+	stx_mnt_of(root, "f", &stx);
+	fd = openat_handle_regular(root, "f", stx.stx_mnt_id, stx.stx_ino, HFLAGS);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 5);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(fcntl(fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDONLY | O_NONBLOCK);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	fd = walk_open_file(root, "f", &stx);
+	assert_true(fd >= 0);
+	close(fd);
+	/* not one name in dirfd, or another mount id: not this way */
+	assert_int_equal(openat_handle_regular(root, "../f", stx.stx_mnt_id, stx.stx_ino, HFLAGS),
+			 -EINVAL);
+	assert_int_equal(openat_handle_regular(root, "..", stx.stx_mnt_id, stx.stx_ino, HFLAGS),
+			 -EINVAL);
+	assert_int_equal(openat_handle_regular(root, "f", stx.stx_mnt_id + 1, stx.stx_ino, HFLAGS),
+			 -EXDEV);
+
+	/* another regular file renamed over it */
+	put(root, "B", "new");
+	assert_int_equal(renameat(root, "B", root, "f"), 0);
+	assert_int_equal(openat_handle_regular(root, "f", stx.stx_mnt_id, stx.stx_ino, HFLAGS),
+			 -ESTALE);
+	assert_int_equal(walk_open_file(root, "f", &stx), -ESTALE);
+
+	/* a symlink renamed over it: named as itself, never followed */
+	put(root, "L", "x");
+	stx_mnt_of(root, "L", &stx);
+	assert_int_equal(symlinkat("/etc/passwd", root, "link.tmp"), 0);
+	assert_int_equal(renameat(root, "link.tmp", root, "L"), 0);
+	assert_int_equal(openat_handle_regular(root, "L", stx.stx_mnt_id, stx.stx_ino, HFLAGS),
+			 -ESTALE);
+	assert_int_equal(walk_open_file(root, "L", &stx), -ELOOP);
+
+	/* a directory in its place */
+	put(root, "D", "x");
+	stx_mnt_of(root, "D", &stx);
+	assert_int_equal(unlinkat(root, "D", 0), 0);
+	close(mkdir_open(root, "D", 0755));
+	assert_true(openat_handle_regular(root, "D", stx.stx_mnt_id, stx.stx_ino, HFLAGS) < 0);
+	assert_true(walk_open_file(root, "D", &stx) < 0);
+
+	/* a file of the disk bind-mounted on the name: not entered */
+	put(root, "M", "x");
+	stx_mnt_of(root, "M", &stx);
+	other = fresh("handle-other", fifo, sizeof(fifo));
+	put(other, "o", "other");
+	close(other);
+	{
+		char on[PATH_MAX], src[PATH_MAX];
+		pathf(src, sizeof(src), "%s/o", fifo);
+		pathf(on, sizeof(on), "%s/M", path);
+		assert_int_equal(mount(src, on, NULL, MS_BIND, NULL), 0);
+		assert_int_equal(
+		    openat_handle_regular(root, "M", stx.stx_mnt_id, stx.stx_ino, HFLAGS), -EXDEV);
+		assert_int_equal(walk_open_file(root, "M", &stx), -EXDEV);
+		assert_int_equal(umount2(on, MNT_DETACH), 0);
+	}
+
+	/* a FIFO exchanged into the name, its writer asleep in open(): never released */
+	put(root, "F", "x");
+	stx_mnt_of(root, "F", &stx);
+	pathf(fifo, sizeof(fifo), "%s/P", path);
+	assert_int_equal(mkfifo(fifo, 0666), 0);
+	w = fork();
+	assert_true(w >= 0);
+	if (w == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(open(fifo, O_WRONLY) >= 0 ? 7 : 1);
+	}
+	wait_blocked_in_open(w);
+	assert_int_equal(renameat2(root, "P", root, "F", RENAME_EXCHANGE), 0);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(
+		    openat_handle_regular(root, "F", stx.stx_mnt_id, stx.stx_ino, HFLAGS), -ESTALE);
+		assert_int_equal(walk_open_file(root, "F", &stx), -ESTALE);
+	}
+	usleep(100 * 1000);
+	assert_int_equal(waitpid(w, &st, WNOHANG), 0); /* still blocked: never opened */
+	kill(w, SIGKILL);
+	assert_int_equal(waitpid(w, &st, 0), w);
+	/* and the file under its new name is that inode, found by its handle */
+	fd = openat_handle_regular(root, "P", stx.stx_mnt_id, stx.stx_ino, HFLAGS);
+	assert_true(fd >= 0);
+	close(fd);
+	alarm(0);
+	close(root);
+	assert_int_equal(umount2(handle_mount, MNT_DETACH), 0);
+	handle_mount[0] = '\0';
+}
+
 /* ---- the io_uring batches give what one statx at a time gives ---- */
 
 static void touch_at(int dirfd, const char *name)
@@ -1193,6 +1326,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_walk_mounts_not_crossed, disarm),
 	    cmocka_unit_test_teardown(test_open_file, disarm),
 	    cmocka_unit_test_teardown(test_open_file_replaced, disarm),
+	    cmocka_unit_test_teardown(test_open_file_by_handle, disarm),
 	    cmocka_unit_test_teardown(test_walk_batches_same_as_plain, disarm),
 	};
 
