@@ -567,6 +567,7 @@ static void remove_chunk(struct member *v, size_t n, uint64_t deadline_ns)
 {
 	struct group *g = calloc(n * RECORD_MAX_MOUNTS, sizeof(*g));
 	gid_t **groups = calloc(n ? n : 1, sizeof(*groups));
+	struct sweep_groups_memo memo = {0};
 	size_t ng = 0;
 
 	if (!g || !groups)
@@ -574,7 +575,7 @@ static void remove_chunk(struct member *v, size_t n, uint64_t deadline_ns)
 	for (size_t i = 0; i < n; i++) {
 		struct remove_creds creds;
 
-		if (v[i].err < 0 || !sweep_removal_start(v[i].s, &creds, &groups[i]))
+		if (v[i].err < 0 || !sweep_removal_start(v[i].s, &memo, &creds, &groups[i]))
 			continue;
 		for (size_t mi = 0; mi < sweep_n_mounts(v[i].s); mi++) {
 			int fd = sweep_root_fd(v[i].s, mi);
@@ -607,6 +608,7 @@ out:
 		free(groups[i]);
 	free(groups);
 	free(g);
+	sweep_groups_memo_done(&memo);
 }
 
 struct claim {

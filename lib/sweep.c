@@ -810,7 +810,48 @@ static void say_abandoned(struct sweep *s)
 
 /* The credentials the remover takes for this session; false: there are none (the user is
  * gone), and every pending file says so. */
-static bool removal_creds(struct sweep *s, struct remove_creds *creds, gid_t **groups)
+void sweep_groups_memo_done(struct sweep_groups_memo *m)
+{
+	if (!m)
+		return;
+	free(m->name);
+	free(m->v);
+	*m = (struct sweep_groups_memo){0};
+}
+
+/* pw's groups from memo when they are the same user's, else looked up (and kept there). */
+static int user_groups_memo(const struct user_info *pw, struct sweep_groups_memo *memo,
+			    gid_t **groups)
+{
+	int ng;
+
+	if (memo && memo->n && memo->uid == pw->uid && memo->gid == pw->gid &&
+	    streq(memo->name, pw->name)) {
+		*groups = malloc(memo->n * sizeof(gid_t));
+		if (!*groups)
+			return -ENOMEM;
+		memcpy(*groups, memo->v, memo->n * sizeof(gid_t));
+		return (int)memo->n;
+	}
+	ng = user_groups(pw->name, pw->gid, groups);
+	if (memo && ng > 0) {
+		sweep_groups_memo_done(memo);
+		memo->name = strdup(pw->name);
+		memo->v = malloc((size_t)ng * sizeof(gid_t));
+		if (memo->name && memo->v) {
+			memcpy(memo->v, *groups, (size_t)ng * sizeof(gid_t));
+			memo->uid = pw->uid;
+			memo->gid = pw->gid;
+			memo->n = (size_t)ng;
+		} else {
+			sweep_groups_memo_done(memo);
+		}
+	}
+	return ng;
+}
+
+static bool removal_creds(struct sweep *s, struct sweep_groups_memo *memo,
+			  struct remove_creds *creds, gid_t **groups)
 {
 	const struct user_info *pw = s->p->user;
 	int remove_as = s->p->scope ? s->p->scope->remove_as : s->p->policy->remove_as;
@@ -827,7 +868,7 @@ static bool removal_creds(struct sweep *s, struct remove_creds *creds, gid_t **g
 	}
 	creds->uid = pw->uid;
 	creds->gid = pw->gid;
-	ng = user_groups(pw->name, pw->gid, groups);
+	ng = user_groups_memo(pw, memo, groups);
 	if (ng > 0) {
 		creds->groups = *groups;
 		creds->ngroups = (size_t)ng;
@@ -878,7 +919,7 @@ static void remove_pending(struct sweep *s, const int *root_fds)
 	_cleanup_free_ gid_t *groups = NULL;
 	bool abandoned = false;
 
-	if (!removal_creds(s, &creds, &groups))
+	if (!removal_creds(s, NULL, &creds, &groups))
 		return;
 	for (size_t m = 0; m < s->rec->n_mounts; m++) {
 		_cleanup_free_ struct remove_item *items = NULL;
@@ -1520,7 +1561,8 @@ void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool
 	}
 }
 
-bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups)
+bool sweep_removal_start(struct sweep *s, struct sweep_groups_memo *memo,
+			 struct remove_creds *creds, gid_t **groups)
 {
 	assert(creds);
 	assert(groups);
@@ -1531,7 +1573,7 @@ bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **gr
 	s->removal_started = true;
 	if (!write_intents(s))
 		return false;
-	return removal_creds(s, creds, groups);
+	return removal_creds(s, memo, creds, groups);
 }
 
 size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *items,

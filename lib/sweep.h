@@ -110,7 +110,8 @@ void sweep_check(struct sweep *s, const struct inuse *locks, int locks_err, bool
  * devs[*n] (room for RECORD_MAX_MOUNTS more). Call it after the walks. */
 bool sweep_wants_locks(const struct sweep *s, dev_t *devs, size_t *n);
 /* Removal shared by the sessions of one user (a batch): sweep_removal_start writes the
- * session's intents and gives the remover's credentials (*groups: the caller frees);
+ * session's intents and gives the remover's credentials (*groups: the caller frees; memo,
+ * or NULL: the groups of the user before, below);
  * false: nothing to remove (or nothing can be: said in each file's line). Then, per mount
  * m, the pending files as the remover's items (items NULL: count only; idx[k] is the
  * session's own index for items[k]), and the remover's results back. sweep_finish then
@@ -118,7 +119,19 @@ bool sweep_wants_locks(const struct sweep *s, dev_t *devs, size_t *n);
 struct remove_creds;
 struct remove_item;
 struct remove_result;
-bool sweep_removal_start(struct sweep *s, struct remove_creds *creds, gid_t **groups);
+/* The remover's groups of the last user looked up, for the next session of the same user
+ * in one batch (a storm: one getgrouplist, not one per session; through nss-systemd each
+ * costs ~80 system calls). Zeroed by the caller, freed by sweep_groups_memo_done. */
+struct sweep_groups_memo {
+	uid_t uid;
+	gid_t gid;
+	char *name;
+	gid_t *v;
+	size_t n; /* 0: nothing kept */
+};
+void sweep_groups_memo_done(struct sweep_groups_memo *m);
+bool sweep_removal_start(struct sweep *s, struct sweep_groups_memo *memo,
+			 struct remove_creds *creds, gid_t **groups);
 size_t sweep_removal_items(const struct sweep *s, size_t m, struct remove_item *items,
 			   size_t *idx);
 void sweep_removal_results(struct sweep *s, const size_t *idx, const struct remove_result *res,
