@@ -808,8 +808,6 @@ static void say_abandoned(struct sweep *s)
 			   "a FUSE mount?) and was left behind");
 }
 
-/* The credentials the remover takes for this session; false: there are none (the user is
- * gone), and every pending file says so. */
 void sweep_groups_memo_done(struct sweep_groups_memo *m)
 {
 	if (!m)
@@ -850,6 +848,8 @@ static int user_groups_memo(const struct user_info *pw, struct sweep_groups_memo
 	return ng;
 }
 
+/* The credentials the remover takes for this session; false: there are none (the user is
+ * gone), and every pending file says so. */
 static bool removal_creds(struct sweep *s, struct sweep_groups_memo *memo,
 			  struct remove_creds *creds, gid_t **groups)
 {
