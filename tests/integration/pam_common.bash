@@ -40,6 +40,15 @@ pam_setup() {
 	chmod 755 "$P_BIN"/*
 }
 
+# pam_counting_helper: $P_BIN/counting, the real helper behind a wrapper that appends a line
+# to $T_SAFE/execs at each start (how many helpers a storm of closes started); execs emptied.
+pam_counting_helper() {
+	printf '#!/bin/sh\necho $$ >>%s/execs\nexec %s "$@"\n' "$T_SAFE" "$P_BIN/tmpfs-sweep" \
+		>"$P_BIN/counting"
+	chmod 755 "$P_BIN/counting"
+	: >"$T_SAFE/execs"
+}
+
 # pam_service NAME [MODULE OPTIONS...]: a PAM service file using the built module.
 pam_service() {
 	local name=$1; shift

@@ -18,9 +18,7 @@ chmod 755 "$T_SCRATCH"
 pam_service tsw cgroup=create timeout=4
 printf 'Timeout 3s\nremove %s/** class=charged,created\n' "$P_SHM" >>"$P_CONF"
 check "the policy checks clean" "$SWEEP" check-config "$P_CONF"
-printf '#!/bin/sh\necho $$ >>%s/execs\nexec %s "$@"\n' "$T_SAFE" "$P_BIN/tmpfs-sweep" >"$P_BIN/counting"
-chmod 755 "$P_BIN/counting"
-: >"$T_SAFE/execs"
+pam_counting_helper
 as="setpriv --reuid $U --regid $(id -g "$U") --clear-groups"
 mkdir -p -m 0700 "$P_STATE/locks"
 

@@ -41,9 +41,7 @@ PY
 sleep 0.1 # every session starts after the tree's files were born
 
 # the helper as the module runs it: a wrapper that counts its starts, then the real one
-printf '#!/bin/sh\necho $$ >>%s/execs\nexec %s "$@"\n' "$T_SAFE" "$P_BIN/tmpfs-sweep" >"$P_BIN/counting"
-chmod 755 "$P_BIN/counting"
-: >"$T_SAFE/execs"
+pam_counting_helper
 
 fl=$T_SCRATCH/flags
 mkdir -p "$fl"

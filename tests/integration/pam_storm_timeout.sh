@@ -34,9 +34,7 @@ wait_for 10 eval "! flock -n '$P_STATE/locks/sweep' true" || not_ok "the sweep l
 # session whose cgroup is gone, claims by uid and birth time only).
 # The last one's close in the background: how often does it wake while it waits?
 ctxt() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-printf '#!/bin/sh\necho $$ >>%s/execs\nexec %s "$@"\n' "$T_SAFE" "$P_BIN/tmpfs-sweep" >"$P_BIN/counting"
-chmod 755 "$P_BIN/counting"
-: >"$T_SAFE/execs"
+pam_counting_helper
 for ((i = 0; i < NS; i++)); do
 	pam_run counting "$U" item:tty="s$i" open \
 		"run:$as dd if=/dev/zero of=$P_SHM/s$i-a bs=4k count=1 status=none" \
