@@ -33,6 +33,13 @@ check() {
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
 skip_all() { echo "$*"; exit 77; }
+# asan_built FILE: FILE is linked with ASan (make check SANITIZE=1).
+asan_built() { readelf -d "$1" 2>/dev/null | grep -q 'NEEDED.*libasan'; }
+# check_footprint DESCRIPTION COMMAND...: a check of the helper's memory footprint; with an
+# ASan build the footprint is ASan's (shadow memory, quarantine): skipped, saying so.
+check_footprint() {
+	if asan_built "$SWEEP"; then ok "# SKIP $1: an ASan build"; else check "$@"; fi
+}
 finish() { exit "$T_FAILED"; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip_all "needs root"; }
 

@@ -31,7 +31,7 @@ peak() { # peak memory of a fresh cgroup that ran "$@" (it removes its cgroup it
 }
 base_peak=$(peak "$SWEEP" scan --mount "$empty" --json)
 pk=$(peak "$SWEEP" scan --mount "$M" --json)
-check "scanner cgroup peak grows < 1 MiB over an empty scan ($base_peak -> $pk)" \
+check_footprint "scanner cgroup peak grows < 1 MiB over an empty scan ($base_peak -> $pk)" \
 	test $((pk - base_peak)) -lt 1048576
 "$SWEEP" scan --mount "$M" --cgroup "$(memcg_rel "$CG")" --json >"$T_SCRATCH/scan.jsonl"
 check_py "scan: F and G each charged within 1% of 64 MiB" "$T_SCRATCH/scan.jsonl" "$M" <<'PY'
