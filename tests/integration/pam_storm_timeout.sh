@@ -44,7 +44,7 @@ for ((i = 0; i < NS; i++)); do
 	if [ $i = $((NS - 1)) ] &&
 		wait_for 10 eval "[ \$(ls $P_STATE/queue 2>/dev/null | wc -l) -ge 1 ]"; then
 		sleep 0.3
-		hpid=$(pgrep -n -f -- "tools/pam_host .* item:tty=s$i ")
+		hpid=$(pgrep -n -f -- "tools/pam_host $P_PAMD .* item:tty=s$i ")
 		a=$(ctxt "$hpid") && sleep 1 && b=$(ctxt "$hpid")
 		check "a waiting close sleeps (woke $((${b:-99} - ${a:-0})) times in 1 s)" \
 			test -n "$a" -a -n "$b" -a $((${b:-99} - ${a:-0})) -le 3
