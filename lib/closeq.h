@@ -35,9 +35,10 @@ int closeq_read(int qfd, const char *id, uint64_t *started_ns, char *key, size_t
 bool closeq_queued(int qfd, const char *id);
 /* A close waiting in the module (no signals in the host, so no blocking flock with a
  * timer) polls the read end of STATEDIR/queue/.wake, a FIFO: whoever leaves the sweep
- * lock opens and closes its write end (closeq_wake), and every read end opened before
- * then reports POLLHUP, once (open a new one to wait again). One wake for all waiting
- * closes, no per-user limit (inotify instances are), nothing written. */
+ * lock (the helper; the module after a helper killed holding it) opens and closes its
+ * write end (closeq_wake), and every read end opened before then reports POLLHUP, once
+ * (open a new one to wait again). One wake for all waiting closes, no per-user limit
+ * (inotify instances are), nothing written. */
 int closeq_watch(int qfd);
 void closeq_wake(int qfd);
 /* The same for one close: STATEDIR/queue/.ID, woken by whoever settles ID, so that each
