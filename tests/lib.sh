@@ -33,8 +33,9 @@ check() {
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
 skip_all() { echo "$*"; exit 77; }
-# asan_built FILE: FILE is linked with ASan (make check SANITIZE=1).
-asan_built() { readelf -d "$1" 2>/dev/null | grep -q 'NEEDED.*libasan'; }
+# asan_built FILE: FILE is linked with ASan (make check SANITIZE=1): gcc links the runtime
+# as libasan.so, clang statically; either way the binary's dynamic symbols name it.
+asan_built() { nm -D "$1" 2>/dev/null | grep -q ' __asan_init$'; }
 # check_footprint DESCRIPTION COMMAND...: a check of the helper's memory footprint; with an
 # ASan build the footprint is ASan's (shadow memory, quarantine): skipped, saying so.
 check_footprint() {

@@ -23,7 +23,7 @@ check "all $n opens and closes succeeded ($(kv "$out" opens_ok), $(kv "$out" clo
 check "no fd growth ($(kv "$out" fds_before) -> $(kv "$out" fds_after))" \
 	test "$(kv "$out" fds_after)" -le "$(kv "$out" fds_before)"
 r100=$(kv "$out" rss_kb_100) rend=$(kv "$out" rss_kb_end)
-if nm "$P_HOST" 2>/dev/null | grep -q __asan_init; then
+if asan_built "$P_HOST"; then
 	# ASan keeps what each dlopen/dlclose of the instrumented module maps (its RSS grows
 	# with the cycles whatever the module does): LSan's exit check above is the test.
 	ok "ASan build: leaks checked by LSan at exit (RSS $r100 kB -> $rend kB not compared)"
