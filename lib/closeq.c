@@ -90,8 +90,9 @@ bool closeq_queued(int qfd, const char *id)
 	return faccessat(qfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
 }
 
-/* The read end of FIFO name in qfd, made when missing. */
-static int watch(int qfd, const char *name)
+/* The read end of FIFO name in qfd, made when missing (mode: O_RDONLY, or O_RDWR for a
+ * read end that is a write end too, see closeq_watch_own). */
+static int watch(int qfd, const char *name, int mode)
 {
 	_cleanup_close_ int fd = -1;
 	struct stat st;
@@ -99,7 +100,7 @@ static int watch(int qfd, const char *name)
 	if (mkfifoat(qfd, name, 0600) < 0 && errno != EEXIST)
 		return negative_errno();
 	/* Non-blocking: the read end opens without a writer. */
-	fd = openat(qfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	fd = openat(qfd, name, mode | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return negative_errno();
 	if (fstat(fd, &st) < 0)
@@ -109,13 +110,17 @@ static int watch(int qfd, const char *name)
 	return TAKE_FD(fd);
 }
 
-static void wake(int qfd, const char *name)
+/* Open FIFO name's write end and close it, after writing a byte when nudge. */
+static void wake(int qfd, const char *name, bool nudge)
 {
 	/* ENXIO: nobody waits; ENOENT: nobody ever did. */
 	int fd = openat(qfd, name, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0)
+		return;
+	if (nudge)
+		(void)!write(fd, "", 1); /* EAGAIN: the pipe is full, so it is woken anyway */
+	close(fd);
 }
 
 /* ".ID": not a record id, no entry */
@@ -126,19 +131,19 @@ static int own_name(const char *id, char *buf, size_t len)
 
 int closeq_watch(int qfd)
 {
-	return watch(qfd, WAKE_FIFO);
+	return watch(qfd, WAKE_FIFO, O_RDONLY);
 }
 
 void closeq_wake(int qfd)
 {
-	wake(qfd, WAKE_FIFO);
+	wake(qfd, WAKE_FIFO, false);
 }
 
 int closeq_watch_own(int qfd, const char *id)
 {
 	char name[RECORD_ID_MAX + 2];
 
-	return own_name(id, name, sizeof(name)) < 0 ? -EINVAL : watch(qfd, name);
+	return own_name(id, name, sizeof(name)) < 0 ? -EINVAL : watch(qfd, name, O_RDWR);
 }
 
 void closeq_wake_own(int qfd, const char *id)
@@ -146,7 +151,7 @@ void closeq_wake_own(int qfd, const char *id)
 	char name[RECORD_ID_MAX + 2];
 
 	if (own_name(id, name, sizeof(name)) == 0)
-		wake(qfd, name);
+		wake(qfd, name, true);
 }
 
 void closeq_unwatch_own(int qfd, const char *id)
