@@ -65,7 +65,7 @@ open_waiting() {
 	rm -f "$FIFO" && mkfifo -m 600 "$FIFO"
 	HOSTS=()
 	for ((i = 0; i < count; i++)); do
-		pam_run tmpfs-sweep "$U" item:tty="$tag$i" open \
+		P_RUN_EXEC=1 pam_run tmpfs-sweep "$U" item:tty="$tag$i" open \
 			"run:$AS_U /usr/bin/python3 $T_SCRATCH/write.py $M $tag$i $FILES $DIRS" \
 			"wait:$FIFO" timed-close end >"$T_SCRATCH/open-$tag$i.out" 2>&1 &
 		HOSTS+=($!)

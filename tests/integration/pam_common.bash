@@ -69,13 +69,15 @@ EOF
 }
 
 # pam_run HELPER USER ACTION...: pam_host with service "tsw" (see tests/tools/pam_host.c),
-# HELPER (a file in $P_BIN) standing in at the module's helper path.
+# HELPER (a file in $P_BIN) standing in at the module's helper path. With P_RUN_EXEC=1
+# (in a background job: `P_RUN_EXEC=1 pam_run ... &`) the job's shell becomes the host
+# instead of waiting for it, as a session's sshd process is the one that closes it.
 pam_run() {
 	local helper=$1 user=$2; shift 2
 	# a probe runs under the helper's name: it reads what to be from probe.mode
 	if [ "$helper" = tmpfs-sweep ]; then rm -f "$P_PROBEDIR/probe.mode"
 	else echo "$helper" >"$P_PROBEDIR/probe.mode"; fi
-	unshare -m --propagation private bash -c '
+	${P_RUN_EXEC:+exec} unshare -m --propagation private bash -c '
 		set -e
 		top=$1 path=$2 helper=$3 cg=$4; shift 4
 		mount -t tmpfs -o mode=755 tsw-libexec "$top"
