@@ -14,7 +14,9 @@
 # host's exit. The lone close is timed the same way, alone. Also the closes' CPU time
 # (module and helper, from each host's rusage), and the spawn floor: N processes released
 # the same way exec `tmpfs-sweep --version` (what N helper processes would cost this
-# machine before any work, were each close to start one).
+# machine before any work, were each close to start one), and the host floor: N hosts
+# opened and released the same way under a stack of pam_permit.so alone (what the
+# sessions' own processes cost to wake, close and exit, without the module).
 # Usage (root): B=build bench/storm.sh      env: N, OTHERS, DIRS, FILES, PAR,
 # KEEP_AUDIT (a copy of the audit log)
 # shellcheck source=/dev/null
@@ -56,18 +58,20 @@ PY
 chmod 644 "$T_SCRATCH/write.py"
 AS_U="setpriv --reuid $U --regid $(id -g "$U") --clear-groups"
 
-# open_waiting COUNT TAG: COUNT real sessions, each host then waiting on $FIFO for the
-# release, and closing (PAR opening at a time).
+# open_waiting COUNT TAG [SERVICE]: COUNT real sessions, each host then waiting on $FIFO
+# for the release, and closing (PAR opening at a time). Under SERVICE (the host floor's
+# stack, without the module) the session's command writes nothing.
 FIFO=$T_SCRATCH/release
 ready() { cat "$T_SCRATCH"/open-"$1"*.out 2>/dev/null | grep -cx waiting=1; }
 open_waiting() {
-	local count=$1 tag=$2 i
+	local count=$1 tag=$2 service=${3:-tsw} i run
 	rm -f "$FIFO" && mkfifo -m 600 "$FIFO"
 	HOSTS=()
 	for ((i = 0; i < count; i++)); do
-		P_RUN_EXEC=1 pam_run tmpfs-sweep "$U" item:tty="$tag$i" open \
-			"run:$AS_U /usr/bin/python3 $T_SCRATCH/write.py $M $tag$i $FILES $DIRS" \
-			"wait:$FIFO" timed-close end >"$T_SCRATCH/open-$tag$i.out" 2>&1 &
+		run="run:$AS_U /usr/bin/python3 $T_SCRATCH/write.py $M $tag$i $FILES $DIRS"
+		[ "$service" = tsw ] || run=run:/bin/true
+		P_SERVICE=$service P_RUN_EXEC=1 pam_run tmpfs-sweep "$U" item:tty="$tag$i" open \
+			"$run" "wait:$FIFO" timed-close end >"$T_SCRATCH/open-$tag$i.out" 2>&1 &
 		HOSTS+=($!)
 		while [ "$(ready "$tag")" -le $((i - PAR)) ]; do sleep 0.05; done
 	done
@@ -132,9 +136,17 @@ read -r p50 p99 incomplete removed < <(jq -rs --arg ids "${IDS[*]}" '
 	"\($d[(($d | length) * 0.5 | floor)]) \($d[(($d | length) * 0.99 | floor)]) \($c | map(select(.incomplete)) | length) \($c | map(.removed) | add)"' "$P_AUDIT")
 left=$(find "$M" -name 's-*' | wc -l)
 [ -n "${KEEP_AUDIT:-}" ] && cp "$P_AUDIT" "$KEEP_AUDIT"
+# The host floor: the same N hosts opened and released the same way, under a stack of
+# pam_permit.so alone: what N sessions' processes waking, closing and exiting cost this
+# machine without the module (a paravirtualised guest's context switches and exits).
+echo "session required pam_permit.so" >"$P_PAMD/floor"
+open_waiting "$N" fl floor
+release fl
+host_floor_us=$R_US host_floor_bad=$R_BAD
 read -r floor_us _ floor_cpu < <(launch "$N")
 result "spawn floor: $N x tmpfs-sweep --version (wall ms)" "$(ms "$floor_us")" info
 result "spawn floor CPU (ms)" "$(ms "$floor_cpu")" info
+result "host floor: $N hosts closing through pam_permit.so alone (wall ms)" "$(ms "$host_floor_us")" info
 result "lone close (wall ms)" "$(ms "$lone_us")" info
 result "storm of $N closes (wall ms)" "$(ms "$storm_us")" info
 result "lone close CPU (ms)" "$(ms "$lone_cpu")" info
@@ -151,4 +163,5 @@ result "storm session files left" "$left" "<= 0"
 result "storm removed files" "$removed of $((N * FILES))" info
 result "storm failed closes" "$((storm_bad + lone_bad))" "<= 0"
 result "storm/lone close ratio" "$(ratio "$storm_us" "$lone_us")" "<= 3"
-[ "$incomplete" = 0 ] && [ "$left" = 0 ] && [ "$((storm_bad + lone_bad))" = 0 ]
+result "(storm - host floor)/lone close" "$(ratio "$((storm_us - host_floor_us))" "$lone_us")" info
+[ "$incomplete" = 0 ] && [ "$left" = 0 ] && [ "$((storm_bad + lone_bad + host_floor_bad))" = 0 ]
