@@ -110,17 +110,18 @@ static int watch(int qfd, const char *name, int mode)
 	return TAKE_FD(fd);
 }
 
-/* Open FIFO name's write end and close it, after writing a byte when nudge. */
-static void wake(int qfd, const char *name, bool nudge)
+/* Open FIFO name's write end and close it, after writing a byte when nudge. Returns 0, or
+ * -ENXIO when nobody has it open, -ENOENT when it is not there, ... */
+static int wake(int qfd, const char *name, bool nudge)
 {
-	/* ENXIO: nobody waits; ENOENT: nobody ever did. */
 	int fd = openat(qfd, name, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0)
-		return;
+		return negative_errno();
 	if (nudge)
 		(void)!write(fd, "", 1); /* EAGAIN: the pipe is full, so it is woken anyway */
 	close(fd);
+	return 0;
 }
 
 /* ".ID": not a record id, no entry */
@@ -136,7 +137,7 @@ int closeq_watch(int qfd)
 
 void closeq_wake(int qfd)
 {
-	wake(qfd, WAKE_FIFO, false);
+	(void)wake(qfd, WAKE_FIFO, false); /* ENXIO: nobody waits; ENOENT: nobody ever did */
 }
 
 int closeq_watch_own(int qfd, const char *id)
@@ -150,8 +151,10 @@ void closeq_wake_own(int qfd, const char *id)
 {
 	char name[RECORD_ID_MAX + 2];
 
-	if (own_name(id, name, sizeof(name)) == 0)
-		wake(qfd, name, true);
+	/* Nobody has it open (ENXIO): its close died waiting (it opened it before its record
+	 * was queued, and removes it when it goes): removed here, not left until gc. */
+	if (own_name(id, name, sizeof(name)) == 0 && wake(qfd, name, true) == -ENXIO)
+		(void)unlinkat(qfd, name, 0);
 }
 
 void closeq_unwatch_own(int qfd, const char *id)

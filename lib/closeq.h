@@ -47,7 +47,7 @@ void closeq_wake(int qfd);
  * woken once, by the byte (POLLIN, for good). A read end alone is woken twice, by the
  * writer's open and again by its close, and on a paravirtualised guest each wake of 200
  * waiting closes costs ~1 ms of CPU (bench/storm.sh). The waiting close removes its FIFO
- * when it goes (gc when it died). */
+ * when it goes; when it died, the wake finds nobody there and removes it. */
 int closeq_watch_own(int qfd, const char *id);
 void closeq_wake_own(int qfd, const char *id);
 void closeq_unwatch_own(int qfd, const char *id);

@@ -224,6 +224,22 @@ static void test_wake_once(void **state)
 	/* woken for good: the byte stays until the waiter closes its FIFO */
 	assert_true(woken(own, 0));
 	closeq_unwatch_own(qfd, id);
+
+	/* a waiter that died (its FIFO open nowhere): the wake removes the FIFO; a live
+	 * waiter's stays for it to remove */
+	own = safe_close(own);
+	own = closeq_watch_own(qfd, id);
+	assert_true(own >= 0);
+	closeq_wake_own(qfd, id);
+	assert_int_equal(access(path, F_OK), 0);
+	closeq_unwatch_own(qfd, id);
+	own = safe_close(own);
+	own = closeq_watch_own(qfd, id);
+	assert_true(own >= 0);
+	own = safe_close(own);
+	closeq_wake_own(qfd, id);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
 	close(ready[0]);
 	close(ready[1]);
 	close(result[0]);
