@@ -44,10 +44,10 @@ void closeq_wake(int qfd);
 /* The same for one close: STATEDIR/queue/.ID, woken by whoever settles ID, so that each
  * waiting close goes as soon as its own session is done, not when the whole batch is.
  * Here the waiter holds both ends (O_RDWR) and the settler writes a byte: the waiter is
- * woken once, by the byte (POLLIN, for good). A read end alone is woken twice, by the
- * writer's open and again by its close, and on a paravirtualised guest each wake of 200
- * waiting closes costs ~1 ms of CPU (bench/storm.sh). The waiting close removes its FIFO
- * when it goes; when it died, the wake finds nobody there and removes it. */
+ * woken once, by the byte (POLLIN, for good), however the settler's open, write and close
+ * interleave with its wake-up; a read end alone is woken by the writer's open as well, and
+ * sleeps again if it runs before the close. The waiting close removes its FIFO when it
+ * goes; when it died, the wake finds nobody there (ENXIO) and removes it. */
 int closeq_watch_own(int qfd, const char *id);
 void closeq_wake_own(int qfd, const char *id);
 void closeq_unwatch_own(int qfd, const char *id);

@@ -161,11 +161,11 @@ static char proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
-/* A close's own wake wakes it once: by the byte written, not by the writer's open or close
- * (each wake of a sleeping close costs a context switch, ~1 ms on a paravirtualised guest
- * with 200 of them waiting). A child asleep in poll counts its voluntary context switches
- * while a writer opens its FIFO, waits, wakes it, and closes: one, the sleep it was
- * woken from. A read end alone is woken by the writer's open (a second sleep). */
+/* A close's own wake wakes it once: by the byte written, not by a writer's open or close.
+ * A child asleep in poll counts its voluntary context switches while a writer opens its
+ * FIFO, waits, wakes it, and closes: one, the sleep it was woken from. A read end alone is
+ * woken by the writer's open (a second sleep), and not at all by the wake while that writer
+ * keeps it open. */
 static void test_wake_once(void **state)
 {
 	_cleanup_close_ int qfd = closeq_open_dir(statedir), own = -1, w = -1;
