@@ -9,7 +9,10 @@
 # (incomplete, file left). Then a second session closes with the sweep lock held and its
 # record's lock taken (a leader on it) past the Timeout: the module does not give the
 # record up under the leader (no line of its own, entry and record left to the leader),
-# and returns at its timeout= deadline, without a helper.
+# and returns at its timeout= deadline, without a helper. Last, a close killed while it
+# waits: the next close leads, sweeps the dead close's queued record with its own (a line
+# for each), and the dead close's wake FIFO goes with it (nobody has it open), not left
+# until gc forgets the record.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 pam_setup
@@ -67,4 +70,45 @@ check "no session-close line of its own (the leader's to write)" test -z "$(audi
 check "the record stays, queued" test "$(grep -lx state=queued "$P_STATE"/sessions/* | wc -l)" -eq 1
 check "its queue entry stays (the leader's)" test -e "$P_STATE/queue/$id"
 check "the file is still there" test -e "$P_SHM/b"
+
+# 3. a close killed while it waits: the next leader settles its record and its FIFO goes
+# flock(1)'s command holds the lock too: both go
+unhold() { pkill -KILL -P "$1"; kill -KILL "$1"; } 2>/dev/null
+unhold "$rlock"
+unhold "$holder2"
+wait_for 10 flock -n "$P_STATE/locks/sweep" true || not_ok "the sweep lock is still held"
+gc_out=$("$SWEEP" gc --conf "$P_CONF" 2>&1) || true
+wait_for 10 test -z "$(ls "$P_STATE/sessions" 2>/dev/null)" ||
+	{ echo "# gc: $gc_out"; not_ok "gc did not finish the second session"; }
+# c and d are one user's: neither is left to wait for the other (OtherSessions)
+sed -i '/^remove /i OtherSessions proceed' "$P_CONF"
+check "the policy still checks clean" "$SWEEP" check-config "$P_CONF"
+: >"$T_SAFE/execs"
+: >"$P_AUDIT"
+bg holder3 flock "$P_STATE/locks/sweep" sleep 30
+wait_for 10 eval "! flock -n '$P_STATE/locks/sweep' true" || not_ok "the sweep lock is not held"
+queued() { test "$(find "$P_STATE/queue" -maxdepth 1 -type f | wc -l)" -ge "$1"; }
+n=0
+for t in c d; do
+	P_RUN_EXEC=1 pam_run counting "$U" item:tty="$t" \
+		open "run:$as dd if=/dev/zero of=$P_SHM/$t bs=4k count=1 status=none" \
+		timed-close >"$T_SCRATCH/h-$t.out" 2>&1 &
+	eval "host_$t=\$!"
+	wait_for 20 queued $((++n)) || not_ok "close $t did not queue"
+done
+c_id=$(grep -l -x tty=c "$P_STATE"/sessions/* | xargs -n1 basename)
+check "the waiting close c has its wake FIFO" test -p "$P_STATE/queue/.$c_id"
+kill -KILL "$host_c"
+wait "$host_c" 2>/dev/null
+unhold "$holder3" # a plain flock: it wakes nobody, d looks again within 2 s
+wait "$host_d"
+check "d's close succeeded" test "$(kv "$T_SCRATCH/h-d.out" close)" = success
+check "one helper started (d's, leading both)" test "$(wc -l <"$T_SAFE/execs")" -eq 1
+check "both files are gone" test ! -e "$P_SHM/c" -a ! -e "$P_SHM/d"
+check "c's record swept by d's leader: its session-close line, complete" \
+	test "$(audit_lines session-close | jq -r --arg s "$c_id" 'select(.session == $s) | .incomplete')" = false
+check "two session-close lines" test "$(audit_lines session-close | wc -l)" -eq 2
+check "the dead close's wake FIFO is gone" test ! -e "$P_STATE/queue/.$c_id"
+check "no record, no queue entry, no FIFO left" \
+	test "$(n_records)" -eq 0 -a -z "$(ls -A "$P_STATE/queue" | grep -v -x '\.wake')"
 finish
