@@ -1949,6 +1949,15 @@ static int logind_other_sessions(const struct session_record *rec)
 	return other;
 }
 
+/* Only a session whose close has not begun is open to its user's other sessions: a
+ * deferred one is over, and a queued or closing one is logging out (as logind's
+ * "closing"), so closes of one user that overlap (a mass logout, swept in one batch) do
+ * not defer each other's files. */
+static bool record_counts_open(const struct session_record *rec)
+{
+	return rec->state == RECORD_OPEN;
+}
+
 /* A record that cannot be read may be anyone's: it counts as a live session of the user
  * unless it is from an earlier boot or the process named in its id is gone. */
 static int unreadable_record_alive(const char *statedir, const char *id, int err)
@@ -1989,7 +1998,7 @@ int user_has_other_sessions(const char *statedir, const struct session_record *r
 			continue; /* removed since the listing: closed */
 		if (r < 0)
 			alive = unreadable_record_alive(statedir, ids[i], r);
-		else if (o.uid != rec->uid || o.state == RECORD_DEFERRED)
+		else if (o.uid != rec->uid || !record_counts_open(&o))
 			alive = 0;
 		else
 			alive = record_is_alive(&o);
@@ -2029,7 +2038,7 @@ int live_users_snapshot(const char *statedir, struct live_users *ret)
 			alive = unreadable_record_alive(statedir, ids[i], r);
 			e.anyone = true;
 		} else {
-			alive = o.state == RECORD_DEFERRED ? 0 : record_is_alive(&o);
+			alive = record_counts_open(&o) ? record_is_alive(&o) : 0;
 			e.uid = o.uid;
 		}
 		record_done(&o);

@@ -188,7 +188,8 @@ int sweep_error(const struct sweep *s);
 int record_is_alive(const struct session_record *rec);
 
 /* Does the user of rec have another live session: another live record of the same uid in
- * statedir or, under logind, another session that is not closing? 1 yes, 0 no, -errno when
+ * statedir whose close has not begun (state open: not queued, closing or deferred) or,
+ * under logind, another session that is not closing? 1 yes, 0 no, -errno when
  * it cannot tell (state dir or a record unreadable, logind or /proc not answering): then
  * it is to be taken as yes. */
 int user_has_other_sessions(const char *statedir, const struct session_record *rec);

@@ -140,10 +140,29 @@ static void test_other_sessions(void **state)
 	other.state = RECORD_DEFERRED;
 	put(&other);
 	assert_int_equal(user_has_other_sessions(statedir, &me), 0);
+	/* Nor one whose close has begun (queued for a shared sweep, or closing): logging
+	 * out, as we are. Asked one at a time and from a snapshot (gc, a batch). */
+	for (int st = 0; st < 2; st++) {
+		struct live_users l;
+
+		other.state = st ? RECORD_CLOSING : RECORD_QUEUED;
+		put(&other);
+		assert_int_equal(user_has_other_sessions(statedir, &me), 0);
+		assert_int_equal(live_users_snapshot(statedir, &l), 0);
+		assert_int_equal(live_users_other(&l, &me), 0);
+		live_users_done(&l);
+	}
 	/* ... until that one is open again: another live session. */
 	other.state = RECORD_OPEN;
 	put(&other);
 	assert_int_equal(user_has_other_sessions(statedir, &me), 1);
+	{
+		struct live_users l;
+
+		assert_int_equal(live_users_snapshot(statedir, &l), 0);
+		assert_int_equal(live_users_other(&l, &me), 1);
+		live_users_done(&l);
+	}
 	assert_int_equal(record_remove(statedir, other.id), 0);
 	record_done(&other);
 
