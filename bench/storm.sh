@@ -34,8 +34,9 @@ FILES=${FILES:-5}
 PAR=${PAR:-10} # sessions opened at once while preparing
 
 pam_service tsw cgroup=create timeout=600
+# OtherSessions left at its default (defer), as an admin runs it: one user's closes that
+# overlap do not defer to each other (a deferred file would count as left)
 cat >>"$P_CONF" <<EOF
-OtherSessions proceed
 Timeout 300s
 remove $M/** class=charged,created
 EOF
