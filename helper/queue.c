@@ -78,6 +78,8 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 {
 	const char *statedir = c->policy.state_dir;
 	struct batch b = {.c = c, .qfd = qfd, .self = self, .self_exit = -1};
+	struct live_users live = {0};
+	const struct live_users *had_live = c->live;
 	_cleanup_free_ struct sweep_result *res = NULL;
 	_cleanup_free_ struct sweep_params *ps = NULL;
 	char key[CLOSEQ_ENTRY_MAX], ours[CLOSEQ_ENTRY_MAX];
@@ -155,6 +157,12 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 	res = calloc(b.n, sizeof(*res));
 	if (!ps || !res)
 		goto unlock;
+	/* OtherSessions defer asks of each member whether its user has another session: the
+	 * records read once for the batch, as gc does (each member reading every record made
+	 * a storm of one user's closes quadratic). The members are queued: not open. Without
+	 * memory for it, each asks the state dir. */
+	if (live_users_snapshot(statedir, &live) == 0)
+		c->live = &live;
 	for (size_t i = 0; i < b.n; i++) {
 		struct job *j = &b.v[i];
 
@@ -184,6 +192,8 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 		       strerror(ENOMEM));
 	}
 unlock:
+	c->live = had_live;
+	live_users_done(&live);
 	for (size_t i = 0; i < b.n; i++) {
 		if (b.v[i].lock >= 0)
 			record_unlock(statedir, b.v[i].rec.id, b.v[i].lock, false);
