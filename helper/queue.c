@@ -157,11 +157,13 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 	res = calloc(b.n, sizeof(*res));
 	if (!ps || !res)
 		goto unlock;
-	/* OtherSessions defer asks of each member whether its user has another session: the
-	 * records read once for the batch, as gc does (each member reading every record made
-	 * a storm of one user's closes quadratic). The members are queued: not open. Without
-	 * memory for it, each asks the state dir. */
-	if (live_users_snapshot(statedir, &live) == 0)
+	/* OtherSessions defer asks of each member whether its user has another session: for
+	 * a batch of several, the records read once, as gc does (each member reading every
+	 * record made a storm of one user's closes quadratic). The members are queued: not
+	 * open. A lone close asks the state dir, which stops at the first live session of the
+	 * user; under a policy that never defers nothing is asked. Without memory for the
+	 * snapshot, each asks the state dir. */
+	if (b.n > 1 && policy_may_defer(&c->policy) && live_users_snapshot(statedir, &live) == 0)
 		c->live = &live;
 	for (size_t i = 0; i < b.n; i++) {
 		struct job *j = &b.v[i];

@@ -1541,6 +1541,20 @@ static int block_holds(const struct policy_block *b, const struct policy_subject
 	return 1;
 }
 
+bool policy_may_defer(const struct policy *p)
+{
+	assert(p);
+
+	if (p->other_sessions == POLICY_OTHER_DEFER)
+		return true;
+	for (size_t i = 0; i < p->n_blocks; i++)
+		for (size_t k = 0; k < ARRAY_SIZE(keywords); k++)
+			if ((p->blocks[i].set & (1u << k)) && keywords[k].off == OFF(other_sessions) &&
+			    p->blocks[i].other_sessions == POLICY_OTHER_DEFER)
+				return true;
+	return false;
+}
+
 int policy_scope_init(const struct policy *p, const struct policy_subject *who,
 		      struct policy_scope *ret)
 {

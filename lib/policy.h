@@ -245,6 +245,9 @@ struct policy_scope {
 	char unknown_buf[160];
 };
 
+/* Can any session get OtherSessions defer: outside the blocks, or from a Match block? */
+bool policy_may_defer(const struct policy *p);
+
 /* The scope of subject in p (group names are looked up only when a Group criterion needs
  * them). Returns 0 or -ENOMEM; *ret is initialised either way. */
 int policy_scope_init(const struct policy *p, const struct policy_subject *subject,

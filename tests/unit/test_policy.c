@@ -648,6 +648,7 @@ static void test_match_blocks(void **state)
 		 "report /dev/shm/**\n",                  /* 17 */
 		 &p);
 	assert_int_equal(p.n_blocks, 5);
+	assert_true(policy_may_defer(&p));
 	assert_int_equal(p.blocks[1].n_crit, 2);
 	assert_int_equal(p.blocks[4].n_crit, 0);
 
@@ -725,6 +726,28 @@ static void test_match_blocks(void **state)
 		policy_scope_done(&sc);
 		policy_done(&p);
 	}
+}
+
+/* Can any session defer to the user's other sessions: the default, the setting outside
+ * blocks, or a block that sets defer (a block that does not set it defers nothing). */
+static void test_may_defer(void **state)
+{
+	struct policy p;
+
+	parse_ok("Watch /dev/shm\n", &p);
+	assert_true(policy_may_defer(&p));
+	policy_done(&p);
+	parse_ok("Watch /dev/shm\nOtherSessions proceed\n", &p);
+	assert_false(policy_may_defer(&p));
+	policy_done(&p);
+	parse_ok("Watch /dev/shm\nOtherSessions proceed\nMatch User alice\nNotifyUser no\n"
+		 "Match User bob\nOtherSessions proceed\n", &p);
+	assert_false(policy_may_defer(&p));
+	policy_done(&p);
+	parse_ok("Watch /dev/shm\nOtherSessions proceed\nMatch User alice\nNotifyUser no\n"
+		 "Match User bob\nOtherSessions defer\n", &p);
+	assert_true(policy_may_defer(&p));
+	policy_done(&p);
 }
 
 static void test_criterion_patterns(void **state)
@@ -876,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_root_safety),
 		cmocka_unit_test(test_exemption),
 		cmocka_unit_test(test_match_blocks),
+		cmocka_unit_test(test_may_defer),
 		cmocka_unit_test(test_criterion_patterns),
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_shipped_conf),
