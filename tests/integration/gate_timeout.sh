@@ -41,37 +41,33 @@ check "the lines there are ($lines) say reported, the cap named (time)" \
 check "the record stays for gc (out of time)" test "$(n_records)" -eq 1
 echo "    the helper walked $lines of ~100,100 entries in its 50 ms"
 
-# slowed CMD...: CMD under strace, each openat2 (a directory the walk enters) slowed by
-# 10 ms; the d### directories it opened, one a line, in $T_SAFE/opened.
-slowed() {
-	rm -f "$T_SAFE/strace.out"
-	ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat2 -e inject=openat2:delay_enter=10000 \
-		-o "$T_SAFE/strace.out" "$@"
-	grep -o 'openat2([0-9]*, "d[0-9][0-9][0-9]"' "$T_SAFE/strace.out" | sort -u >"$T_SAFE/opened"
-}
-# entered: how many of the 100 directories the walk opened
-entered() { wc -l <"$T_SAFE/opened"; }
-printf '#!/bin/sh\n. %s/slowed.sh\nslowed %s "$@"\n' "$T_SAFE" "$P_BIN/tmpfs-sweep" >"$P_BIN/slowed"
-{ declare -f slowed; echo "T_SAFE=$T_SAFE"; } >"$T_SAFE/slowed.sh"
+# $P_BIN/slowed: the helper under strace, each openat2 (a directory the walk enters) slowed
+# by 10 ms; entered: how many of the 100 d### directories its last run opened.
+printf '#!/bin/sh\nrm -f %s\nASAN_OPTIONS=detect_leaks=0 exec strace -f -qq -e trace=openat2 -e inject=openat2:delay_enter=10000 -o %s %s "$@"\n' \
+	"$T_SAFE/strace.out" "$T_SAFE/strace.out" "$P_BIN/tmpfs-sweep" >"$P_BIN/slowed"
 chmod 755 "$P_BIN/slowed"
+entered() { grep -o 'openat2([0-9]*, "d[0-9][0-9][0-9]"' "$T_SAFE/strace.out" | sort -u | wc -l; }
+# timed_out [TRIGGER]: the sessions whose session-close line says out of time (with
+# TRIGGER: the lines, of that trigger, that say so)
+timed_out() {
+	audit_lines session-close | jq -r --arg t "${1:-}" \
+		'select(($t == "" or .trigger == $t) and (.reason // "" | test("incomplete: time"))) | .session' |
+		if [ -n "${1:-}" ]; then cat; else sort -u; fi | wc -l
+}
 pam_run slowed "$U1" open "run:$(as "$U1" touch "$W/second")" timed-close >"$T_SCRATCH/out2" 2>&1
-check "a close under strace: session-close incomplete, out of time" test \
-	"$(audit_lines session-close | jq -r 'select(.reason // "" | test("incomplete: time")) | .session' |
-	   sort -u | wc -l)" -eq 2
+check "a close under strace: session-close incomplete, out of time" test "$(timed_out)" -eq 2
 check "the close's walk stopped at its deadline: $(entered) of 100 directories entered" \
 	test -s "$T_SAFE/strace.out" -a "$(entered)" -le 20
-slowed "$SWEEP" sweep --cgroup "$P_CG" --user "$U1" --since "@$(date +%s)" --conf "$P_CONF" \
+"$P_BIN/slowed" sweep --cgroup "$P_CG" --user "$U1" --since "@$(date +%s)" --conf "$P_CONF" \
 	>"$T_SCRATCH/sweep.out" 2>&1
-check "sweep: its session-close incomplete, out of time" test "$(audit_lines session-close |
-	jq -r 'select(.trigger == "cgroup" and (.reason // "" | test("incomplete: time"))) | .session' | wc -l)" -eq 1
+check "sweep: its session-close incomplete, out of time" test "$(timed_out cgroup)" -eq 1
 check "sweep's walk stopped at its deadline: $(entered) of 100 directories entered" \
 	test -s "$T_SAFE/strace.out" -a "$(entered)" -le 20
 recs=$(n_records)
 : >"$P_AUDIT"
-slowed "$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc.out" 2>&1
-check "gc: the $recs records the closes and the sweep left swept again, out of time again" test \
-	"$(audit_lines session-close | jq -r 'select(.reason // "" | test("incomplete: time")) | .session' |
-	   sort -u | wc -l)" -eq "$recs" -a "$recs" -ge 2
+"$P_BIN/slowed" gc --conf "$P_CONF" >"$T_SCRATCH/gc.out" 2>&1
+check "gc: the $recs records the closes and the sweep left swept again, out of time again" \
+	test "$(timed_out)" -eq "$recs" -a "$recs" -ge 2
 check "gc's walk stopped at its sessions' deadlines: $(entered) of 100 directories entered" \
 	test -s "$T_SAFE/strace.out" -a "$(entered)" -le 20
 check "every file is still there" test "$(find "$W" -type f | wc -l)" -eq 100001
