@@ -65,13 +65,32 @@ void lease_view_done(struct lease_view *v)
 	*v = (struct lease_view){0};
 }
 
+/* A lease taken after the view was read is not in it, and opening its file would break
+ * it: a long walk (a large /tmp, explain over every mount) reads the view again once it is
+ * older than LEASE_VIEW_AGE times what its last read took (at most ~4% of the walk's time
+ * spent reading it), and never less than LEASE_VIEW_MIN_NS nor more than LEASE_VIEW_MAX_NS
+ * apart. Left: a lease taken within that age, before the file's open (inherent to any
+ * opener: the kernel starts the break even for an O_NONBLOCK open it then refuses). */
+#define LEASE_VIEW_AGE 25
+#define LEASE_VIEW_MIN_NS (10 * NSEC_PER_MSEC)
+#define LEASE_VIEW_MAX_NS NSEC_PER_SEC
+
 static bool is_leased(struct lease_view *v, const struct statx *stx)
 {
 	const char *why = NULL;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
+	if (v->loaded && now - v->read_at > MAX(LEASE_VIEW_MIN_NS,
+						 MIN(LEASE_VIEW_MAX_NS, LEASE_VIEW_AGE * v->read_ns))) {
+		inuse_free(TAKE_PTR(v->set));
+		v->loaded = false;
+	}
 	if (!v->loaded) {
 		v->error = inuse_snapshot_locks(v->devs, v->n_devs, &v->set);
 		v->loaded = true;
+		v->read_at = now_ns(CLOCK_MONOTONIC);
+		v->read_ns = v->read_at - now;
+		v->reads++;
 	}
 	if (v->error < 0)
 		return true; /* cannot tell: do not risk breaking one */

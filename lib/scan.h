@@ -29,15 +29,19 @@ struct inuse;
 
 /* Which files are leased, read from /proc/locks only when the first file has to be
  * opened: opening a file someone holds a write lease on breaks the lease (even when the
- * open fails), and reading /proc/locks costs an RCU grace period (10-40 ms), which a
- * session that left nothing should not pay. devs/n_devs: the devices of interest (0: all).
- * Zero-initialise, set devs, and lease_view_done() at the end. */
+ * open fails), and reading /proc/locks can cost an RCU grace period (10-40 ms on 6.1),
+ * which a session that left nothing should not pay. Read again as the walk goes on, at
+ * most every 1 s, more often where a read costs less (scan.c). devs/n_devs: the devices
+ * of interest (0: all). Zero-initialise, set devs, and lease_view_done() at the end. */
 struct lease_view {
 	const dev_t *devs;
 	size_t n_devs;
 	bool loaded;
 	int error;          /* reading /proc/locks failed: no file is opened */
 	struct inuse *set;
+	uint64_t read_at;   /* CLOCK_MONOTONIC: when set was read */
+	uint64_t read_ns;   /* what that read took */
+	unsigned reads;     /* times /proc/locks was read */
 };
 
 void lease_view_done(struct lease_view *v);
