@@ -4,7 +4,9 @@
  * raw system calls (no liburing: one shared library less to map at every exec of the
  * helper). The walk stats the names of one getdents64 buffer at once: the kernel runs the
  * statx ops on its io-wq workers, and the per-call entry/exit cost (high under PTI and
- * paravirtualisation) is paid once per batch instead of once per name.
+ * paravirtualisation) is paid once per batch instead of once per name. Where system calls
+ * are cheap the hand-off to the workers costs more than it saves: the walk measures both
+ * ways on its first batches and keeps the cheaper (walk.c).
  * Unavailable (old kernel, kernel.io_uring_disabled, seccomp, no STATX op): statx_ring_new
  * fails and the caller stats one name at a time, with exactly the same results.
  */

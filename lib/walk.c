@@ -43,15 +43,49 @@ static int openat2_beneath(int dirfd, const char *name, int flags)
  * after the entries before it (and their subtrees) were dealt with, as one at a time. */
 #define BATCH_MIN 4 /* fewer names: one statx each costs less than a ring round trip */
 
+/* Which way costs less depends on the machine. The ring saves a system call per name, dear
+ * under PTI or paravirtualisation (a PVM guest on 6.1: the ring cost 0.7x the CPU of one
+ * statx at a time), and pays a hand-off to the io-wq workers per name, dearer than the
+ * statx itself where system calls are cheap (a KVM guest on 6.18: 1.3x the wall). So a
+ * walk measures both on its own tree: its first batches of CAL_K names or more go
+ * alternately through the ring and one statx at a time, CAL_SAMPLES each, and the walk
+ * then keeps the way whose cheapest batch cost less per name (the cheapest: a batch that
+ * was preempted, or paid for the ring's first workers, says nothing about the way). */
+#define CAL_K 16
+#define CAL_SAMPLES 4
+enum { WAY_PLAIN, WAY_RING };
+
 struct batch {
 	struct statx_ring *ring;      /* NULL: one statx at a time */
 	bool no_ring;		      /* no ring to be had (or not wanted): do not try again */
+	bool decided;		      /* the way is chosen (measured, or WALK_RING) */
+	bool plain;		      /* this batch was statted one name at a time, into stx */
+	unsigned samples[2];	      /* batches measured, per way */
+	uint64_t best[2];	      /* the cheapest of them: ns per 1024 names */
 	uint64_t serial;	      /* the frame the batch came from */
 	unsigned n, next;	      /* entries in the batch, the next one to hand out */
-	uint64_t batched;	      /* entries handed out from batches */
+	uint64_t batched;	      /* entries handed out from ring batches */
 	size_t off[STATX_RING_BATCH]; /* their offsets in the frame's getdents64 buffer */
 	int res[STATX_RING_BATCH];
+	struct statx stx[STATX_RING_BATCH]; /* a plain batch's results */
 };
+
+/* One measured batch of k names that took ns; once both ways have their samples, the
+ * cheaper is kept (the ring only when it costs less: it holds the thread on one CPU). */
+static void sample(struct batch *b, int way, uint64_t ns, unsigned k)
+{
+	uint64_t per = ns * 1024 / k;
+
+	if (!b->samples[way]++ || per < b->best[way])
+		b->best[way] = per;
+	if (b->samples[WAY_PLAIN] < CAL_SAMPLES || b->samples[WAY_RING] < CAL_SAMPLES)
+		return;
+	b->decided = true;
+	if (b->best[WAY_PLAIN] <= b->best[WAY_RING]) {
+		statx_ring_free(TAKE_PTR(b->ring));
+		b->no_ring = true;
+	}
+}
 
 static bool is_dot(const char *n)
 {
@@ -70,9 +104,13 @@ static int stat_entry(struct batch *b, const struct frame *f, size_t off, const 
 
 	if (b->serial == f->serial && b->next < b->n && b->off[b->next] == off) {
 		unsigned i = b->next++;
-		b->batched++;
 		if (b->res[i] < 0)
 			return b->res[i];
+		if (b->plain) {
+			*stx = b->stx[i];
+			return 0;
+		}
+		b->batched++;
 		*stx = *statx_ring_result(b->ring, i);
 		return 0;
 	}
@@ -87,12 +125,32 @@ static int stat_entry(struct batch *b, const struct frame *f, size_t off, const 
 		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
 			break; /* its subtree comes next: the names after it are statted after it */
 	}
+	/* A batch measured: the way with fewer samples (the ring first). */
+	int way = !b->decided && k >= CAL_K
+			  ? (b->samples[WAY_RING] <= b->samples[WAY_PLAIN] ? WAY_RING : WAY_PLAIN)
+			  : -1;
+	uint64_t t0 = way >= 0 ? now_ns(CLOCK_MONOTONIC) : 0;
+
+	if (way == WAY_PLAIN) {
+		for (unsigned i = 0; i < k; i++)
+			b->res[i] = statx(f->fd, names[i], STATX_FLAGS, STATX_WANT, &b->stx[i]) < 0
+					? negative_errno()
+					: 0;
+		sample(b, way, now_ns(CLOCK_MONOTONIC) - t0, k);
+		b->plain = true;
+		b->serial = f->serial;
+		b->n = k;
+		return stat_entry(b, f, off, name, budget, deadline, stx);
+	}
 	if (k >= BATCH_MIN && !b->ring && statx_ring_new(&b->ring) < 0)
 		b->no_ring = true;
 	if (k >= BATCH_MIN && b->ring) {
 		r = statx_ring_run(b->ring, f->fd, names, k, STATX_FLAGS, STATX_WANT, b->res,
 				   deadline);
 		if (r == 0) {
+			if (way == WAY_RING)
+				sample(b, way, now_ns(CLOCK_MONOTONIC) - t0, k);
+			b->plain = false;
 			b->serial = f->serial;
 			b->n = k;
 			return stat_entry(b, f, off, name, budget, deadline, stx);
@@ -227,6 +285,12 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 		return -ENOMEM;
 	}
 	batch->no_ring = flags & WALK_NO_BATCH;
+	batch->decided = flags & WALK_RING;
+#ifdef TMPFS_SWEEP_TEST_HOOKS
+	/* TEST HOOK: TMPFS_SWEEP_TEST_RING=1: the ring without measuring (as WALK_RING). */
+	if (getenv("TMPFS_SWEEP_TEST_RING"))
+		batch->decided = true;
+#endif
 	batch->serial = UINT64_MAX; /* no batch yet */
 	root_len = strlen(root_path);
 	while (root_len > 1 && root_path[root_len - 1] == '/')

@@ -9,8 +9,10 @@
  * owned without other r+x) and swapped entries are not entered and are counted.
  * Caps on depth (= open fds), entries and time end the walk with `incomplete`.
  * The names of a getdents64 buffer are statted together through io_uring (statx_ring.h)
- * up to the next directory, so no result is older than the subtrees before it; one statx
- * per name where io_uring is unavailable (or WALK_NO_BATCH), with the same results.
+ * up to the next directory, so no result is older than the subtrees before it, where the
+ * walk's first batches measured that the ring costs less than one statx per name (walk.c);
+ * one statx per name otherwise, or where io_uring is unavailable (or WALK_NO_BATCH), with
+ * the same results.
  */
 #pragma once
 
@@ -23,6 +25,7 @@
 #define WALK_ENTER_PRIVATE (1u << 0) /* also enter 0000 and root-private dirs (explain) */
 #define WALK_POST_ORDER (1u << 1)    /* call again with leaving=true after a dir's children */
 #define WALK_NO_BATCH (1u << 2)	     /* one statx per entry, no io_uring batches (tests) */
+#define WALK_RING (1u << 3) /* io_uring batches without measuring whether they pay (tests) */
 
 enum walk_ret {
 	WALK_CONTINUE = 0,

@@ -1262,7 +1262,7 @@ static void test_walk_batches_same_as_plain(void **state)
 		snprintf(np, sizeof(np), "race-plain-%d", attempt);
 		snprintf(nb, sizeof(nb), "race-batch-%d", attempt);
 		race_walk(np, WALK_NO_BATCH, &p, &sp, &rp);
-		race_walk(nb, 0, &b, &sb, &rb);
+		race_walk(nb, WALK_RING, &b, &sb, &rb);
 		if (attempt == 2 || race_pair_agrees(&p, &b, &sp, &sb))
 			break;
 		print_message("# walk pair %d disagrees (entries %" PRIu64 " batched, %" PRIu64
