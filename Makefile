@@ -86,7 +86,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: hooks all build-all deps check demo install uninstall clean help fuzz bench check-vm
+.PHONY: hooks all build-all build-deps deps check demo install uninstall clean help fuzz bench check-vm
 all: $(HELPER) $(PAMMOD) $(TOOL_BIN)
 
 # Every binary the tree has: what `all` builds, the unit tests, the benchmarks and the
@@ -96,7 +96,20 @@ build-all: all $(UNIT_BIN) $(BENCH_BIN) hooks
 # Each compile writes its own header dependencies (-MMD -MP: a removed header is no error).
 DEPFLAGS = -MMD -MP -MT $@ -MF $@.d
 
-$(B)/%.o: %.c
+# The libraries the build needs (pkg-config name:Debian package): on a machine without them,
+# one message naming them and their Debian packages, not a compiler's "libmount.h: No such
+# file". `make deps` (root) installs them; `make check` and `make demo` do it themselves.
+BUILD_DEPS := pam:libpam0g-dev libsystemd:libsystemd-dev mount:libmount-dev
+build-deps:
+	@mods=; pkgs=; command -v pkg-config >/dev/null || pkgs=" pkg-config"; \
+	for d in $(BUILD_DEPS); do \
+		pkg-config --exists "$${d%%:*}" 2>/dev/null || \
+			{ mods="$$mods $${d%%:*}"; pkgs="$$pkgs $${d#*:}"; }; \
+	done; \
+	[ -z "$$pkgs" ] || { echo "tmpfs-sweep: the build needs pkg-config and its modules$$mods" \
+		"(Debian:$$pkgs; \`make deps\` as root installs them)" >&2; exit 1; }
+
+$(B)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -fPIC -c -o $@ $<
 
@@ -277,6 +290,7 @@ help:
 	@echo "make check-vm   boot a Debian 12 systemd guest (qemu) with this build installed; run tests/vm/guest"
 	@echo "make demo       build, then show a real session's tmpfs leftovers explained and swept"
 	@echo "make build-all  every binary: helper, module, test tools, unit tests, benchmarks, hooks"
+	@echo "make deps       install the Debian packages the build and the tests need (root)"
 	@echo "make fuzz       fuzz the policy parser for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      benchmarks (ratios against anchors measured in the same run)"
 	@echo "make deb        the Debian package in build/deb/ (dpkg-buildpackage -b), lintian clean"
