@@ -90,7 +90,6 @@ static bool is_leased(struct lease_view *v, const struct statx *stx)
 		v->loaded = true;
 		v->read_at = now_ns(CLOCK_MONOTONIC);
 		v->read_ns = v->read_at - now;
-		v->reads++;
 	}
 	if (v->error < 0)
 		return true; /* cannot tell: do not risk breaking one */

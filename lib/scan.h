@@ -41,7 +41,6 @@ struct lease_view {
 	struct inuse *set;
 	uint64_t read_at;   /* CLOCK_MONOTONIC: when set was read */
 	uint64_t read_ns;   /* what that read took */
-	unsigned reads;     /* times /proc/locks was read */
 };
 
 void lease_view_done(struct lease_view *v);
