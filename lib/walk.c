@@ -46,7 +46,7 @@ static int openat2_beneath(int dirfd, const char *name, int flags)
 /* Which way costs less depends on the machine. The ring saves a system call per name, dear
  * under PTI or paravirtualisation (a PVM guest on 6.1: the ring cost 0.7x the CPU of one
  * statx at a time), and pays a hand-off to the io-wq workers per name, dearer than the
- * statx itself where system calls are cheap (a KVM guest on 6.18: 1.3x the wall). So a
+ * statx itself where system calls are cheap (a KVM guest on 6.18: 1.2x the wall). So a
  * walk measures both on its own tree: its first batches of CAL_K names or more go
  * alternately through the ring and one statx at a time, CAL_SAMPLES each, and the walk
  * then keeps the way whose cheapest batch cost less per name (the cheapest: a batch that

@@ -1,8 +1,9 @@
 #!/bin/bash
 # `make` on a machine without the libraries the build needs stops before compiling anything,
-# with one line naming the pkg-config modules, their Debian packages and `make deps`, not a compiler's
-# "libmount.h: No such file" (what a fresh Debian 12 printed before). pkg-config is pointed
-# at an empty directory (PKG_CONFIG_LIBDIR): none of pam, libsystemd and mount is found.
+# with one line naming the pkg-config modules, their Debian packages and `make deps`, not a
+# compiler's "libmount.h: No such file" (what a fresh Debian 12 printed before). pkg-config
+# is pointed at an empty directory (PKG_CONFIG_LIBDIR): none of pam, libsystemd and mount
+# is found.
 # Cost: ~1 s.
 source "$(dirname "$0")/../lib.sh"
 command -v make >/dev/null && command -v pkg-config >/dev/null || skip_all "no make or pkg-config"

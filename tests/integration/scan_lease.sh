@@ -6,8 +6,8 @@
 # that was broken when the walk reached its file (seen in CI: another test's explain broke
 # threat_inuse's lease). The tree: 100 directories of one 4 KiB file each, the walk
 # slowed under strace (each directory's openat2 20 ms: ~2 s); once it has entered 10
-# directories, a user's process takes a write lease on a file in the last one (d00: a tmpfs lists the
-# newest first).
+# directories, a user's process takes a write lease on a file in the last one (d00: a
+# tmpfs lists the newest first).
 # Cost: ~3 s.
 source "$(dirname "$0")/../lib.sh"
 need_root
