@@ -3,6 +3,7 @@
 # 2,000 open+close cycles (CYCLES=N) through pam_start_confdir, with the real helper on a
 # watched tmpfs holding 1,000 files (none of them the session's, so the session leaves
 # nothing); anchors: the same stack with pam_permit.so, and with pam_exec.so /bin/true.
+# BENCH_WRAP="perf record -g --" (or strace ...) runs the timing program under a profiler.
 # Needs root (private mount namespace, scratch tmpfs, scratch user); uses tests/lib.sh
 # for scratch resources and cleanup.
 set -u
@@ -25,7 +26,7 @@ unshare -m --propagation private bash -c '
 	mount -t tmpfs -o mode=755 tsw-libexec "$top"
 	mkdir -p "$(dirname "$path")"; cp "$helper" "$path"; chmod 755 "$path"
 	exec "$@"' _ "$P_LIBEXEC_TOP" "$P_HELPER_PATH" "$P_BIN/tmpfs-sweep" \
-	"$B/bench/pam" "$P_PAMD" "$U" "$n" tsw permit exec
+	${BENCH_WRAP:-} "$B/bench/pam" "$P_PAMD" "$U" "$n" tsw permit exec
 rc=$?
 echo "records left: $(n_records); audit lines: $(wc -l <"$P_AUDIT")"
 exit $rc

@@ -39,5 +39,11 @@ int mounts_open_root(const char *path, int *ret_fd);
 /* The same, also giving the mount id and device of the root (from the statx it made). */
 int mounts_open_root_id(const char *path, int *ret_fd, uint64_t *ret_mnt_id, dev_t *ret_dev);
 
+/* Whether the mount of fd (its STATX_MNT_ID mnt_id) is a tmpfs, not a devtmpfs (the
+ * same TMPFS_MAGIC): by statmount (Linux 6.8), -errno when that cannot tell (-ENOSYS
+ * before 6.8); by /proc/self/mountinfo. 1 yes, 0 no. The checks of mounts_open_root_id. */
+int mounts_fd_is_tmpfs(int fd, uint64_t mnt_id);
+int mounts_id_is_tmpfs(uint64_t mnt_id);
+
 /* 1 if path is a tmpfs mount point (as mounts_open_root would accept), 0 if not. */
 int mounts_is_tmpfs_mountpoint(const char *path);

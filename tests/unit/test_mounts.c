@@ -4,7 +4,8 @@
  * stacked mounts, escaped names) and from this system; mounts_open_root's refusals
  * (relative, symlinked, not tmpfs, not a mount point) and its one success, /dev/shm;
  * the module's quick way to a watched root (mounts_open_root_id, no mount table) against
- * libmount's table, on this system and on stacked, hidden and shadowed scratch mounts.
+ * libmount's table, on this system and on stacked, hidden and shadowed scratch mounts;
+ * its type check by statmount against the mount table's, and that it reads no table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 
 static char FIX[PATH_MAX];
 static char T[PATH_MAX];  /* scratch dir on the normal disk */
@@ -346,6 +348,38 @@ static void test_is_tmpfs_mountpoint(void **state)
 	assert_true(mounts_is_tmpfs_mountpoint("dev/shm") != 1);
 }
 
+/* The two ways to tell a tmpfs mount from any other (devtmpfs above all, the same
+ * TMPFS_MAGIC) agree on the mount that target reaches: statmount, where the kernel has it
+ * (Linux 6.8), and the mount table. 1 if they disagree (said on stderr). */
+static size_t n_statmount; /* answers statmount gave */
+static int types_disagree(const char *target)
+{
+	struct statx stx;
+	int fd = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), a, b;
+
+	if (fd < 0)
+		return 0; /* a file bind mount, a symlink, not ours to enter */
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0) {
+		close(fd);
+		return 0;
+	}
+	a = mounts_fd_is_tmpfs(fd, stx.stx_mnt_id);
+	b = mounts_id_is_tmpfs(stx.stx_mnt_id);
+	close(fd);
+	if (a >= 0)
+		n_statmount++;
+	if (a < 0 && a != -ENOSYS) {
+		fprintf(stderr, "%s: statmount: %s\n", target, strerror(-a));
+		return 1;
+	}
+	if (a >= 0 && a != b) {
+		fprintf(stderr, "%s: statmount says %s, the mount table %d\n", target,
+			a ? "tmpfs" : "not tmpfs", b);
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * The quick way (mounts_open_root_id: open, fstatfs, statx) and the general way (the
  * libmount table, mounts_load_tmpfs) must agree for every mount point of mountinfo: what
@@ -380,6 +414,7 @@ static int compare_with_libmount(size_t *n_agree)
 
 		if (!target)
 			continue;
+		bad += types_disagree(target);
 		r = mounts_open_root_id(target, &fd, &id, &dev);
 		if (fd >= 0)
 			close(fd);
@@ -408,11 +443,70 @@ out:
 
 static void test_open_root_id_matches_libmount(void **state)
 {
+	struct utsname u;
+	unsigned maj = 0, min = 0;
 	size_t agree;
 
+	n_statmount = 0;
 	assert_int_equal(compare_with_libmount(&agree), 0);
 	if (mounts_is_tmpfs_mountpoint("/dev/shm") == 1)
 		assert_true(agree >= 1);
+	/* From Linux 6.8 statmount answered for every mount point, /dev (devtmpfs) too. */
+	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &maj, &min) == 2 &&
+	    (maj > 6 || (maj == 6 && min >= 8)))
+		assert_true(n_statmount >= 3);
+}
+
+/* The bytes this process has read(2) so far (/proc/self/io rchar). */
+static uint64_t rchar(void)
+{
+	char buf[512];
+	int fd = open("/proc/self/io", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	const char *p;
+
+	if (fd >= 0)
+		close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	p = strstr(buf, "rchar: ");
+	assert_non_null(p);
+	return strtoull(p + 7, NULL, 10);
+}
+
+/* Where the kernel has statmount (Linux 6.8), opening a watched root reads no mount
+ * table: the module does it for each watched mount at every login. */
+static void test_open_root_id_reads_no_table(void **state)
+{
+	uint64_t before, after, id;
+	struct statx stx;
+	dev_t dev;
+	int fd = -1, r;
+
+	if (mounts_is_tmpfs_mountpoint("/dev/shm") != 1) {
+		skip();
+		return;
+	}
+	fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx), 0);
+	r = mounts_fd_is_tmpfs(fd, stx.stx_mnt_id);
+	close(fd);
+	if (r == -ENOSYS) {
+		skip(); /* before 6.8: the table it is */
+		return;
+	}
+	assert_int_equal(r, 1);
+	/* rchar counts a read when it returns: the first rchar()'s own read is in "after". */
+	before = rchar();
+	after = rchar();
+	uint64_t own = after - before;
+	before = rchar();
+	assert_int_equal(mounts_open_root_id("/dev/shm", &fd, &id, &dev), 0);
+	close(fd);
+	after = rchar();
+	assert_int_equal(after - before, own);
+	assert_int_equal(id, stx.stx_mnt_id);
 }
 
 static bool mkdirs(const char *base, const char *const *names, size_t n)
@@ -535,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_open_root_dev_shm),
 		cmocka_unit_test(test_is_tmpfs_mountpoint),
 		cmocka_unit_test(test_open_root_id_matches_libmount),
+		cmocka_unit_test(test_open_root_id_reads_no_table),
 		cmocka_unit_test(test_open_root_id_matches_libmount_scratch),
 	};
 
