@@ -48,6 +48,11 @@
 #define STATX_ATTR_MOUNT_ROOT 0x00002000
 #endif
 
+/* How often the parent takes in the child's answers while it works (and journals them:
+ * a helper killed meanwhile loses at most this much of them, which gc settles by looking
+ * at the inodes). */
+#define DRAIN_MS 10
+
 /* One record per item on the pipe: small enough that each write is atomic. */
 struct wire {
 	uint32_t idx;
@@ -529,10 +534,15 @@ int remove_batch(struct remove_batch *b, struct remove_result *results)
 	/* Not reaped yet: the pid is still this child's. */
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
+	/* With a pidfd the answers are taken in when the child ends, or every DRAIN_MS while
+	 * it works: not at every answer, whose wake-up of this process (on the other CPU)
+	 * cost as much as the child's removal of the file itself. Without one (before Linux
+	 * 5.3), at every answer. */
+	if (pidfd >= 0 && fcntl(rfd, F_SETFL, O_NONBLOCK) < 0)
+		pidfd = safe_close(pidfd);
 	while (!eof) {
-		struct pollfd pfd = { .fd = rfd, .events = POLLIN };
-		int timeout = -1;
-		size_t off;
+		struct pollfd pfd = { .fd = pidfd >= 0 ? pidfd : rfd, .events = POLLIN };
+		int timeout = pidfd >= 0 ? DRAIN_MS : -1;
 		ssize_t k;
 
 		if (b->deadline_ns) {
@@ -541,37 +551,46 @@ int remove_batch(struct remove_batch *b, struct remove_result *results)
 			if (now >= b->deadline_ns)
 				break;
 			timeout = (int)MIN((b->deadline_ns - now) / NSEC_PER_MSEC + 1,
-					   (uint64_t)INT32_MAX);
+					   pidfd >= 0 ? (uint64_t)DRAIN_MS : (uint64_t)INT32_MAX);
 		}
 		k = poll(&pfd, 1, timeout);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0)
+		if (k < 0 || (k == 0 && pidfd < 0))
 			break;
-		k = read(rfd, buf + have, sizeof(buf) - have);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			eof = true; /* the child is done (or dead) */
-		else
-			have += (size_t)k;
-		for (off = 0; off + sizeof(struct wire) <= have; off += sizeof(struct wire)) {
-			struct wire w;
+		/* Everything the pipe holds now (EOF once the child is gone and it is empty). */
+		for (;;) {
+			size_t off;
 
-			memcpy(&w, buf + off, sizeof(w));
-			if (w.idx >= b->n || results[w.idx].check != REMOVE_CHECK_NOT_RUN)
+			k = read(rfd, buf + have, sizeof(buf) - have);
+			if (k < 0 && errno == EINTR)
 				continue;
-			results[w.idx] = (struct remove_result){ (enum remove_status)w.status,
-								 (enum remove_check)w.check,
-								 w.err };
-			if (w.status == REMOVE_REMOVED)
-				removed++;
-			got++;
-			if (b->on_result)
-				b->on_result(w.idx, &results[w.idx], b->userdata);
+			if (k <= 0) {
+				/* Done (or dead); or nothing yet, unless the child is gone. */
+				eof = k == 0 || errno != EAGAIN || (pidfd >= 0 && pfd.revents);
+				break;
+			}
+			have += (size_t)k;
+			for (off = 0; off + sizeof(struct wire) <= have; off += sizeof(struct wire)) {
+				struct wire w;
+
+				memcpy(&w, buf + off, sizeof(w));
+				if (w.idx >= b->n || results[w.idx].check != REMOVE_CHECK_NOT_RUN)
+					continue;
+				results[w.idx] = (struct remove_result){ (enum remove_status)w.status,
+									 (enum remove_check)w.check,
+									 w.err };
+				if (w.status == REMOVE_REMOVED)
+					removed++;
+				got++;
+				if (b->on_result)
+					b->on_result(w.idx, &results[w.idx], b->userdata);
+			}
+			memmove(buf, buf + off, have - off);
+			have -= off;
+			if (pidfd < 0)
+				break; /* blocking: back to poll for the next */
 		}
-		memmove(buf, buf + off, have - off);
-		have -= off;
 	}
 	/* Out of time or the child went away: make sure it is gone, and reap it, but never
 	 * wait for it past the grace: a child asleep in the kernel for good is left. */
