@@ -81,4 +81,13 @@ echo "# the parent read the pipe $reads times in $ms ms"
 check "1000 files again: all removed" [ "$(grep -c ' removed none 0$' "$T_SCRATCH/out")" -eq 1000 ]
 check "1000 files again: the answers taken in batches ($reads reads in $ms ms)" eval '\
 	[ "$reads" -ge 1 ] && [ "$reads" -le $((ms / 10 * 3 / 2 + 5)) ] && [ "$reads" -lt 500 ]'
+# More answers than a pipe holds (6,000 x 16 bytes against 64 KiB): the parent must take
+# them in while the child works, or the child blocks on a full pipe and the batch never ends
+# (no deadline here: the test's own timeout would be the only end).
+as "$UA" sh -c "cd '$M/many' && i=0; while [ \$i -lt 6000 ]; do : >f\$i; i=\$((i+1)); done"
+(cd "$M" && ls -d many/f*) | timeout 60 "$TR" --user "$UA" --stdin "$M" >"$T_SCRATCH/out" 2>"$T_SCRATCH/err"
+rc=$?
+check "6000 files in one batch: the batch ended (rc $rc)" test "$rc" -eq 0
+check "6000 files in one batch: all removed" [ "$(grep -c ' removed none 0$' "$T_SCRATCH/out")" -eq 6000 ]
+check "6000 files in one batch: directory empty" [ -z "$(ls -A "$M/many")" ]
 finish
