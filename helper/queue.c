@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/time.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #define BATCH_MAX 4096         /* records one leader takes at most */
 /* A leader waits for more closes while they keep coming, WINDOW_STEP_US at a time, for at
@@ -28,6 +29,10 @@
 #define WINDOW_STEP_US 10000
 #define WINDOW_MAX_NS (1000 * NSEC_PER_MSEC)
 #define WINDOW_QUIET 4u /* steps without a new close that end a storm's window */
+/* A lone close skips even the first look when its mounts hold fewer entries than this:
+ * walking them costs less than the wait (~1.5 us an entry here), and a storm that comes
+ * meanwhile is the next leader's, in one walk. */
+#define WINDOW_SMALL_TREE 2000
 /* A waiting close blocks on the sweep lock; a timer interrupts it at its deadline, and
  * again every WAKE_NS after (a signal that came before the wait began is not lost). */
 #define WAKE_NS (20 * NSEC_PER_MSEC)
@@ -78,7 +83,26 @@ static void job_done(size_t i, int r, struct sweep_result *res, void *userdata)
 
 /* Take what is queued under our policy and sweep it, one walk per mount. Returns the exit
  * code of our own record's sweep, or -1 when it was not among them. */
-static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadline_ns)
+/* Inodes in use on the record's mounts (statfs: the count tmpfs keeps), or UINT64_MAX
+ * when a mount cannot tell (no inode limit, nr_inodes=0: it reports none). Only for the
+ * window: a wrong count changes how long the leader waits, nothing else. */
+static uint64_t entries_estimate(const struct session_record *rec)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < rec->n_mounts; i++) {
+		struct statfs sfs;
+
+		if (!rec->mounts[i].path || statfs(rec->mounts[i].path, &sfs) < 0 ||
+		    sfs.f_files == 0 || sfs.f_ffree > sfs.f_files)
+			return UINT64_MAX;
+		sum += sfs.f_files - sfs.f_ffree;
+	}
+	return sum;
+}
+
+static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadline_ns,
+		bool small)
 {
 	const char *statedir = c->policy.state_dir;
 	struct batch b = {.c = c, .qfd = qfd, .self = self, .self_exit = -1};
@@ -97,7 +121,10 @@ static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadlin
 	r = record_list_at(qfd, &ids, &n);
 	/* A storm (an sshd restart) brings its closes a few ms apart, at first more slowly
 	 * (the machine busy starting them): while more keep coming, wait for them, until none
-	 * came for WINDOW_QUIET steps. A lone close looks once, WINDOW_FIRST_US later. */
+	 * came for WINDOW_QUIET steps. A lone close looks once, WINDOW_FIRST_US later; on
+	 * small mounts (WINDOW_SMALL_TREE) not at all. */
+	if (small && n == 1)
+		window_end = 0;
 	for (bool first = true; r == 0 && now_ns(CLOCK_MONOTONIC) < window_end; first = false) {
 		char **more = NULL;
 		size_t m = 0;
@@ -380,7 +407,8 @@ int close_queued(struct sweep_ctx *c, struct session_record *rec, int lock, uint
 				flock(sfd, LOCK_UN);
 				continue;
 			}
-			r = lead(c, qfd, rec->id, deadline);
+			r = lead(c, qfd, rec->id, deadline,
+				 entries_estimate(rec) < WINDOW_SMALL_TREE);
 			if (r >= 0)
 				own = r; /* swept it ourselves: its exit code is known */
 			flock(sfd, LOCK_UN);
