@@ -137,6 +137,11 @@ static void metrics_note(struct sweep_ctx *c, const char *trigger, const struct 
 	a->removed_bytes += res->removed_bytes;
 	a->incomplete += res->incomplete;
 	a->timeouts += res->timed_out;
+	if (res->objects_seen) { /* on a session's first sweep only: counted once */
+		a->objects += res->objects;
+		a->objects_charged_bytes += res->objects_charged_bytes;
+		a->objects_removed += res->objects_removed;
+	}
 }
 
 /* Records gc has to finish: deferred ones, and those whose opening process is gone. */

@@ -35,6 +35,15 @@ static const struct series scalars[] = {
 	{"tmpfs_sweep_timeouts_total", "counter",
 	 "Session sweeps that ran out of time (the policy's Timeout, or the module's deadline).",
 	 M(timeouts), false},
+	{"tmpfs_sweep_leftover_objects_total", "counter",
+	 "Shared memory sessions left besides files (SysV segments, memfds, deleted files and "
+	 "anonymous shared memory of processes that outlived them), one per object and session.",
+	 M(objects), false},
+	{"tmpfs_sweep_leftover_objects_charged_bytes_total", "counter",
+	 "Bytes of those objects charged to their session's cgroup when it was swept.",
+	 M(objects_charged_bytes), false},
+	{"tmpfs_sweep_leftover_objects_removed_total", "counter",
+	 "Leftover SysV segments removed (RemoveSysV yes).", M(objects_removed), false},
 	{"tmpfs_sweep_pending_sessions", "gauge",
 	 "Session records waiting for gc (deferred, or their process is gone).",
 	 M(pending_sessions), false},
@@ -182,6 +191,9 @@ static void apply(struct metrics *m, const struct metrics_update *u)
 	m->removed_bytes += a->removed_bytes;
 	m->incomplete += a->incomplete;
 	m->timeouts += a->timeouts;
+	m->objects += a->objects;
+	m->objects_charged_bytes += a->objects_charged_bytes;
+	m->objects_removed += a->objects_removed;
 	if (u->have_pending)
 		m->pending_sessions = u->pending_sessions;
 	if (u->last_close_ns)

@@ -31,6 +31,9 @@ struct metrics {
 	uint64_t removed_bytes;
 	uint64_t incomplete; /* session sweeps that said incomplete */
 	uint64_t timeouts;   /* ... because time ran out (Timeout, timeout=) */
+	/* What sessions left besides files (leftover.h): objects reported, the bytes of them
+	 * charged to the session's cgroup, the objects removed (RemoveSysV yes). */
+	uint64_t objects, objects_charged_bytes, objects_removed;
 	/* gauges */
 	uint64_t pending_sessions;          /* records waiting for gc */
 	uint64_t last_close_ns, last_gc_ns; /* CLOCK_REALTIME; 0: never */

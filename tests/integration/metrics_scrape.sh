@@ -37,7 +37,9 @@ check "node_exporter answers on 127.0.0.1:$port" wait_for 20 answers
 # writes large ones as floats, 4.25984e+06), as an integer; 0 if absent.
 value() { awk -v s="$2" '$1 == s { v = $2 } END { printf "%.0f\n", v + 0 }' "$1"; }
 series=(tmpfs_sweep_sessions_closed_total tmpfs_sweep_removed_bytes_total
-	tmpfs_sweep_incomplete_total tmpfs_sweep_timeouts_total tmpfs_sweep_pending_sessions)
+	tmpfs_sweep_incomplete_total tmpfs_sweep_timeouts_total tmpfs_sweep_pending_sessions
+	tmpfs_sweep_leftover_objects_total tmpfs_sweep_leftover_objects_charged_bytes_total
+	tmpfs_sweep_leftover_objects_removed_total)
 for r in removed reported kept deferred skipped-in-use skipped-changed error; do
 	series+=("tmpfs_sweep_files_total{result=\"$r\"}")
 done
@@ -82,7 +84,11 @@ check "counters moved by exactly what the two sessions did" delta "$T_SCRATCH/s0
 	'tmpfs_sweep_files_total{result="kept"}=1' 'tmpfs_sweep_files_total{result="reported"}=1' \
 	'tmpfs_sweep_files_total{result="deferred"}=0' 'tmpfs_sweep_files_total{result="error"}=0' \
 	"tmpfs_sweep_removed_bytes_total=$((4 * 1048576 + 65536))" tmpfs_sweep_incomplete_total=0 \
-	tmpfs_sweep_timeouts_total=0 tmpfs_sweep_pending_sessions=0
+	tmpfs_sweep_timeouts_total=0 tmpfs_sweep_pending_sessions=0 \
+	tmpfs_sweep_leftover_objects_total=0 tmpfs_sweep_leftover_objects_removed_total=0
+missing=$(for s in "${series[@]}"; do awk -v s="$s" '$1 == s { f = 1 } END { exit !f }' \
+	"$T_SCRATCH/s1" || printf '%s ' "$s"; done)
+check "node_exporter exports every series${missing:+ (missing: $missing)}" test -z "$missing"
 last=$(awk '$1 == "tmpfs_sweep_last_close_timestamp_seconds" { printf "%.3f", $2 }' "$T_SCRATCH/s1")
 check "last close timestamp ($last) is within the sessions ($t0..$t1)" \
 	awk -v v="$last" -v a="$t0" -v b="$t1" 'BEGIN { exit !(v >= a && v <= b + 1) }'

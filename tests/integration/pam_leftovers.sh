@@ -7,12 +7,17 @@
 # RemoveSysV yes makes one segment it leaves unattached and one a surviving process keeps
 # attached: the first is removed at close and its memory uncharged, the second is kept and
 # the line says why; the first session's segment (not this session's) is not touched.
+# The metrics file counts the objects, their charged bytes and the one removed.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 pam_setup
 scratch_user U
 chmod 755 "$T_SCRATCH"
 pam_service tsw cgroup=create timeout=20
+# The Prometheus counters of leftovers too (metrics.h), in a root-only directory.
+mkdir -m 0755 "$T_SAFE/metrics"
+sed -i "s|^MetricsFile .*|MetricsFile $T_SAFE/metrics/tsw.prom|" "$P_CONF"
+metric() { awk -v s="$1" '$1 == s {print $2}' "$T_SAFE/metrics/tsw.prom"; }
 user_copy SYSV "$B/tools/eng_sysvshm" && user_copy MEMFD "$B/tools/eng_memfd" &&
 	user_copy ANON "$B/tools/eng_anonshm" || skip_all "cannot copy the tools"
 uid=$(id -u "$U")
@@ -115,4 +120,9 @@ c = [json.loads(l) for l in open(sys.argv[1])][0]
 assert c["objects"] == 3 and c["objects_removed"] == 1, c
 assert c["objects_charged_bytes"] == 6 << 20, c
 PY
+check "metrics: 5 leftover objects, 12 MiB of them charged, 1 removed" eval '
+	[ "$(metric tmpfs_sweep_leftover_objects_total)" = 5 ] &&
+	[ "$(metric tmpfs_sweep_leftover_objects_charged_bytes_total)" = $((12 * MiB)) ] &&
+	[ "$(metric tmpfs_sweep_leftover_objects_removed_total)" = 1 ] &&
+	[ "$(metric tmpfs_sweep_sessions_closed_total)" = 2 ]'
 finish

@@ -59,7 +59,8 @@ static void test_format_parse(void **state)
 	struct metrics m = {
 		.sessions_closed = 12, .removed_bytes = 1ULL << 40, .incomplete = 3, .timeouts = 1,
 		.pending_sessions = 4, .last_close_ns = 1764614400123000000ULL,
-		.last_gc_ns = 1764614399000000000ULL,
+		.last_gc_ns = 1764614399000000000ULL, .objects = 5, .objects_charged_bytes = 7 << 20,
+		.objects_removed = 2,
 	}, back;
 	struct sbuf b = {0};
 
@@ -74,6 +75,10 @@ static void test_format_parse(void **state)
 	assert_non_null(strstr(b.buf, "# TYPE tmpfs_sweep_pending_sessions gauge\n"));
 	assert_non_null(strstr(b.buf, "tmpfs_sweep_last_close_timestamp_seconds 1764614400.123\n"));
 	assert_non_null(strstr(b.buf, "tmpfs_sweep_removed_bytes_total 1099511627776\n"));
+	assert_non_null(strstr(b.buf, "# TYPE tmpfs_sweep_leftover_objects_total counter\n"
+				      "tmpfs_sweep_leftover_objects_total 5\n"));
+	assert_non_null(strstr(b.buf, "tmpfs_sweep_leftover_objects_charged_bytes_total 7340032\n"));
+	assert_non_null(strstr(b.buf, "tmpfs_sweep_leftover_objects_removed_total 2\n"));
 	metrics_parse(b.buf, b.len, &back);
 	assert_memory_equal(&m, &back, sizeof(m));
 	sbuf_done(&b);
@@ -113,8 +118,11 @@ static void test_update_adds_and_keeps(void **state)
 
 	u.add.files[0] = 2;
 	assert_int_equal(metrics_update(path, &u, 0), 0);
-	u = (struct metrics_update){.add = {.sessions_closed = 2, .timeouts = 1},
+	u = (struct metrics_update){.add = {.sessions_closed = 2, .timeouts = 1, .objects = 3,
+					    .objects_removed = 1},
 				    .last_gc_ns = 9 * NSEC_PER_SEC};
+	assert_int_equal(metrics_update(path, &u, 0), 0);
+	u = (struct metrics_update){.add = {.objects = 1, .objects_charged_bytes = 4096}};
 	assert_int_equal(metrics_update(path, &u, 0), 0);
 	umask(old);
 	m = read_back();
@@ -122,6 +130,9 @@ static void test_update_adds_and_keeps(void **state)
 	assert_int_equal(m.files[0], 2);
 	assert_int_equal(m.removed_bytes, 4096);
 	assert_int_equal(m.timeouts, 1);
+	assert_int_equal(m.objects, 4);
+	assert_int_equal(m.objects_charged_bytes, 4096);
+	assert_int_equal(m.objects_removed, 1);
 	assert_int_equal(m.pending_sessions, 2); /* not set by the second: kept */
 	assert_int_equal(m.last_close_ns, 5 * NSEC_PER_SEC);
 	assert_int_equal(m.last_gc_ns, 9 * NSEC_PER_SEC);
