@@ -81,8 +81,6 @@ static void job_done(size_t i, int r, struct sweep_result *res, void *userdata)
 	j->lock = -1;
 }
 
-/* Take what is queued under our policy and sweep it, one walk per mount. Returns the exit
- * code of our own record's sweep, or -1 when it was not among them. */
 /* Inodes in use on the record's mounts (statfs: the count tmpfs keeps), or UINT64_MAX
  * when a mount cannot tell (no inode limit, nr_inodes=0: it reports none). Only for the
  * window: a wrong count changes how long the leader waits, nothing else. */
@@ -101,6 +99,9 @@ static uint64_t entries_estimate(const struct session_record *rec)
 	return sum;
 }
 
+/* Take what is queued under our policy and sweep it, one walk per mount. Returns the exit
+ * code of our own record's sweep, or -1 when it was not among them. small: our mounts are
+ * small enough that a lone close does not wait for company (WINDOW_SMALL_TREE). */
 static int lead(struct sweep_ctx *c, int qfd, const char *self, uint64_t deadline_ns,
 		bool small)
 {

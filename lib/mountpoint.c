@@ -48,7 +48,8 @@ int mounts_fd_is_tmpfs(int fd, uint64_t mnt_id)
 {
 	struct statmount_ sm;
 	struct statx stx;
-	struct mnt_id_req_ req = {.size = sizeof(req), .param = STATMOUNT_MNT_BASIC_ | STATMOUNT_FS_TYPE_};
+	struct mnt_id_req_ req = {.size = sizeof(req),
+				  .param = STATMOUNT_MNT_BASIC_ | STATMOUNT_FS_TYPE_};
 
 	assert(fd >= 0);
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE_, &stx) < 0)

@@ -34,30 +34,35 @@ touch "$T_SCRATCH/go"
 wait $trpid
 cat "$T_SCRATCH/out" "$T_SCRATCH/err"
 
-check "A's file removed with A's creds" eval '[ "$(res mine)" = "removed none 0" ] && [ ! -e "$M/mine" ]'
+check "A's file removed with A's creds" eval '
+	[ "$(res mine)" = "removed none 0" ] && [ ! -e "$M/mine" ]'
 check "recreated by B: skipped-changed" [ "$(res swap | cut -d' ' -f1)" = skipped-changed ]
 check "recreated by B: B's file survives" [ "$(cat "$M/swap")" = "B owns this" ]
 check "hard link: skipped-changed (nlink)" [ "$(res h1)" = "skipped-changed nlink 0" ]
 check "hard link: both names stay" eval '[ -f "$M/h1" ] && [ -f "$M/h2" ]'
 check "chowned after snapshot: skipped-changed (uid)" [ "$(res chowned)" = "skipped-changed uid 0" ]
 check "chowned file stays" [ -f "$M/chowned" ]
-check "symlink: the link itself removed" eval '[ "$(res sl)" = "removed none 0" ] && [ ! -L "$M/sl" ]'
+check "symlink: the link itself removed" eval '
+	[ "$(res sl)" = "removed none 0" ] && [ ! -L "$M/sl" ]'
 check "symlink target untouched" [ "$(cat "$T_SCRATCH/outside/target")" = precious ]
 check "empty dir removed" eval '[ "$(res ed)" = "removed none 0" ] && [ ! -e "$M/ed" ]'
 check "non-empty dir: error ENOTEMPTY" [ "$(res ned)" = "error unlink ENOTEMPTY" ]
 check "non-empty dir and content stay" [ -f "$M/ned/x" ]
 check "root file with A's creds: error EPERM (sticky)" [ "$(res rootf)" = "error unlink EPERM" ]
 check "root file stays" [ -f "$M/rootf" ]
-check "FIFO removed (never opened)" eval '[ "$(res fifo)" = "removed none 0" ] && [ ! -e "$M/fifo" ]'
+check "FIFO removed (never opened)" eval '
+	[ "$(res fifo)" = "removed none 0" ] && [ ! -e "$M/fifo" ]'
 check "socket removed" eval '[ "$(res sock)" = "removed none 0" ] && [ ! -e "$M/sock" ]'
 
 # The same root file as root: removed (RemoveAs root).
 "$TR" --as-root "$M" rootf >"$T_SCRATCH/out" 2>/dev/null
-check "root file with --as-root: removed" eval '[ "$(res rootf)" = "removed none 0" ] && [ ! -e "$M/rootf" ]'
+check "root file with --as-root: removed" eval '
+	[ "$(res rootf)" = "removed none 0" ] && [ ! -e "$M/rootf" ]'
 
 # B's file asked to be removed with A's creds (identity matches: only the kernel stops it).
 "$TR" --user "$UA" "$M" swap >"$T_SCRATCH/out" 2>/dev/null
-check "B's file with A's creds: EPERM, survives" eval '[ "$(res swap)" = "error unlink EPERM" ] && [ -f "$M/swap" ]'
+check "B's file with A's creds: EPERM, survives" eval '
+	[ "$(res swap)" = "error unlink EPERM" ] && [ -f "$M/swap" ]'
 
 # 1,000 files of A in one batch.
 as "$UA" sh -c "mkdir '$M/many' && cd '$M/many' && i=0; while [ \$i -lt 1000 ]; do : >f\$i; i=\$((i+1)); done"
@@ -85,9 +90,11 @@ check "1000 files again: the answers taken in batches ($reads reads in $ms ms)" 
 # them in while the child works, or the child blocks on a full pipe and the batch never ends
 # (no deadline here: the test's own timeout would be the only end).
 as "$UA" sh -c "cd '$M/many' && i=0; while [ \$i -lt 6000 ]; do : >f\$i; i=\$((i+1)); done"
-(cd "$M" && ls -d many/f*) | timeout 60 "$TR" --user "$UA" --stdin "$M" >"$T_SCRATCH/out" 2>"$T_SCRATCH/err"
+(cd "$M" && ls -d many/f*) |
+	timeout 60 "$TR" --user "$UA" --stdin "$M" >"$T_SCRATCH/out" 2>"$T_SCRATCH/err"
 rc=$?
 check "6000 files in one batch: the batch ended (rc $rc)" test "$rc" -eq 0
-check "6000 files in one batch: all removed" [ "$(grep -c ' removed none 0$' "$T_SCRATCH/out")" -eq 6000 ]
+check "6000 files in one batch: all removed" \
+	[ "$(grep -c ' removed none 0$' "$T_SCRATCH/out")" -eq 6000 ]
 check "6000 files in one batch: directory empty" [ -z "$(ls -A "$M/many")" ]
 finish
