@@ -4,7 +4,8 @@
 # and audited "deferred", A's record is kept (state deferred, listed by `sessions`), and
 # a gc run while B lives leaves it alone. B closes: its own file is removed. Then gc
 # removes A's files (audited "removed", trigger gc) and no record is left; a second gc
-# does nothing.
+# does nothing. What U's next login would be told (NotifyUser): A's 2 files from A's close
+# through the gc while B lives and B's close, nothing once gc removed them.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pam_common.bash"
 pam_setup
@@ -39,8 +40,10 @@ pam_run tmpfs-sweep "$U" "run:$(waitf a-open)" open "run:touch $fl/b-open" \
 	"run:ls $P_SHM >$fl/ls-mid" \
 	"run:$SWEEP sessions --json --conf $P_CONF >$fl/sessions.json" \
 	"run:wc -l <$P_AUDIT >$fl/n-before-gc" \
+	"run:cp $P_STATE/notify/$(id -u "$U") $fl/notify-before-gc" \
 	"run:$SWEEP gc --conf $P_CONF >$fl/gc-mid.out 2>&1; echo \$? >$fl/gc-mid.rc" \
 	"run:wc -l <$P_AUDIT >$fl/n-after-gc" \
+	"run:cp $P_STATE/notify/$(id -u "$U") $fl/notify-after-gc" \
 	"run:ls $P_STATE/sessions >$fl/records-mid" \
 	close >"$T_SCRATCH/b.out" 2>&1
 wait $pa
@@ -75,6 +78,15 @@ check "gc while B lived exited 0" test "$(cat "$fl/gc-mid.rc")" = 0
 check "gc while B lived swept nothing (no output)" test ! -s "$fl/gc-mid.out"
 check "gc while B lived wrote no audit line" test "$(cat "$fl/n-before-gc")" = "$(cat "$fl/n-after-gc")"
 check "gc while B lived left A's record" grep -qx "$sa" "$fl/records-mid"
+# NotifyUser (on by default): what U's next login is told, through gc's decisions.
+notify=$P_STATE/notify/$(id -u "$U")
+kvf() { sed -n "s/^$2=//p" "$1" | tail -n1; }
+check "after A's close: the next login would be told of A's 2 files" eval '
+	[ "$(kvf "$fl/notify-before-gc" session)" = "$sa" ] &&
+	[ "$(kvf "$fl/notify-before-gc" files)" = 2 ]'
+check "gc while B lived (it leaves A's record alone): still A's 2 files" eval '
+	[ "$(kvf "$fl/notify-after-gc" session)" = "$sa" ] &&
+	[ "$(kvf "$fl/notify-after-gc" files)" = 2 ]'
 
 # B's close.
 check "B's close removed its own file" test ! -e "$P_SHM/b1"
@@ -90,6 +102,8 @@ check "B's close audited only its own file (A's owned files: no line)" \
 check "A's files survived B's close" test -e "$P_SHM/a1" -a -e "$P_SHM/a2"
 check "A's record survived B's close" test -e "$P_STATE/sessions/$sa"
 check "only A's record is left" test "$(n_records)" -eq 1
+check "B's close (it left nothing) kept A's summary" eval '
+	[ "$(kvf "$notify" session)" = "$sa" ] && [ "$(kvf "$notify" files)" = 2 ]'
 
 # A file the user makes after every session closed (a lingering process, cron): not A's,
 # since A had closed, so A's gc must not take it as created in A's session.
@@ -120,6 +134,7 @@ check "A's gc session-close says removed 2 (A's two files only)" \
 	test "$(tail -n +$((n0 + 1)) "$P_AUDIT" | jq -r --arg s "$sa" \
 	   'select(.event == "session-close" and .session == $s) | .removed')" = 2
 check "no record left" test "$(n_records)" -eq 0
+check "gc removed A's files: the next login is told nothing" test ! -e "$notify"
 check "every audit line is JSON" eval 'json_valid_lines "$P_AUDIT" >/dev/null'
 
 n0=$(wc -l <"$P_AUDIT")
