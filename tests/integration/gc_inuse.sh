@@ -5,7 +5,9 @@
 # listing F and H). gc while the jobs run: nothing changes, not a line written. The jobs
 # exit and the user hard-links H meanwhile: gc removes F (every gate checked again: H now
 # has two links and is only reported), each with exactly one final line, G is not audited
-# again, and the record is gone; one more gc does nothing.
+# again, and the record is gone; one more gc does nothing. What the user's next login is
+# told (NotifyUser) follows: F and H after the close and after the quiet gc, then H and
+# the user's new name for it (each reported: hard links).
 # With OtherSessions proceed, a file kept only because it was in use does not wait for the
 # user's other sessions: gc removes it once free while another session of the user lives.
 source "$(dirname "$0")/../lib.sh"
@@ -35,9 +37,18 @@ check "the record is kept, deferred, listing F and H" eval \
 	'grep -qx state=deferred "$P_STATE/sessions/$SID" &&
 	 test "$(grep -c "^pending=u " "$P_STATE/sessions/$SID")" -eq 2'
 
+# What the user's next login is told (NotifyUser, on by default): the files still there.
+notify=$P_STATE/notify/$(id -u "$U1")
+told() { printf '%s %s %s' "$(kv "$notify" session)" "$(kv "$notify" files)" \
+	"$(sed -n 's/^path=//p' "$notify" | sort | tr '\n' ' ')"; }
+check "close: the next login would be told of F and H ($(told))" \
+	test "$(told)" = "$SID 2 $P_SHM/F $P_SHM/H "
+
 n0=$(wc -l <"$P_AUDIT")
 "$SWEEP" gc --conf "$P_CONF" >"$T_SCRATCH/gc1.out" 2>&1
 check "gc while the jobs run exits 0" test $? -eq 0
+check "gc while the jobs run (F and H decided again, no line): still told of both ($(told))" \
+	test "$(told)" = "$SID 2 $P_SHM/F $P_SHM/H "
 check "gc while the jobs run: F and H still there" test -e "$P_SHM/F" -a -e "$P_SHM/H"
 check "gc while the jobs run: not a line written" test "$(wc -l <"$P_AUDIT")" -eq "$n0"
 check "gc while the jobs run: the record stays" grep -qx state=deferred "$P_STATE/sessions/$SID"
@@ -69,6 +80,12 @@ closes = [l for l in lines if l["event"] == "session-close" and l["session"] == 
 assert len(closes) == 2 and closes[1]["trigger"] == "gc" and closes[1]["removed"] == 1, closes
 PY
 check "the record is gone" test ! -e "$P_STATE/sessions/$SID"
+hlink=$(audit_lines file "$SID" |
+	jq -c --arg p "$P_SHM/H.link" 'select(.path == $p) | [.result, .detail]')
+check "H.link (the user's new name for H) has its line: reported, hard links" \
+	test "$hlink" = '["reported","hard links"]'
+check "gc removed F: the next login is told of H and its new name ($(told))" \
+	test "$(told)" = "$SID 2 $P_SHM/H $P_SHM/H.link "
 n1=$(wc -l <"$P_AUDIT")
 "$SWEEP" gc --conf "$P_CONF" >/dev/null 2>&1
 check "one more gc writes nothing" test "$(wc -l <"$P_AUDIT")" -eq "$n1"
