@@ -84,7 +84,7 @@ note "common-session, session lines: $(grep -E '^session' /etc/pam.d/common-sess
 ln_sd=$(grep -nE '^session.*pam_systemd\.so' /etc/pam.d/common-session | cut -d: -f1)
 ln_us=$(grep -nE '^session.*pam_tmpfs_sweep\.so service=sshd,login' /etc/pam.d/common-session | cut -d: -f1)
 check "pam-auth-update --enable: the line is in common-session after pam_systemd (lines $ln_sd < $ln_us)" \
-	[ -n "$ln_us" ] && [ -n "$ln_sd" ] && [ "${ln_us:-0}" -gt "${ln_sd:-99}" ]
+	eval '[ -n "$ln_us" ] && [ -n "$ln_sd" ] && [ "${ln_us:-0}" -gt "${ln_sd:-99}" ]'
 check "and not in common-session-noninteractive" \
 	bash -c '! grep -q pam_tmpfs_sweep /etc/pam.d/common-session-noninteractive'
 
