@@ -185,15 +185,12 @@ static void apply(struct metrics *m, const struct metrics_update *u)
 {
 	const struct metrics *a = &u->add;
 
-	m->sessions_closed += a->sessions_closed;
+	/* Every counter of the table is added; the gauges are set below. */
+	for (size_t i = 0; i < ARRAY_SIZE(scalars); i++)
+		if (streq(scalars[i].type, "counter"))
+			*field(m, &scalars[i]) += *(const uint64_t *)((const char *)a + scalars[i].off);
 	for (size_t i = 0; i < METRICS_N_RESULTS; i++)
 		m->files[i] += a->files[i];
-	m->removed_bytes += a->removed_bytes;
-	m->incomplete += a->incomplete;
-	m->timeouts += a->timeouts;
-	m->objects += a->objects;
-	m->objects_charged_bytes += a->objects_charged_bytes;
-	m->objects_removed += a->objects_removed;
 	if (u->have_pending)
 		m->pending_sessions = u->pending_sessions;
 	if (u->last_close_ns)
