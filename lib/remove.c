@@ -485,6 +485,30 @@ static void settle_unanswered(const struct remove_batch *b, size_t i, struct rem
 		*res = (struct remove_result){REMOVE_REMOVED, REMOVE_CHECK_NOT_RUN, 0};
 }
 
+/* The whole answers of buf[0, have) into results (each item's first only), counted in
+ * *got and *removed, on_result told of each. Returns the bytes taken. */
+static size_t take_answers(struct remove_batch *b, struct remove_result *results,
+			   const char *buf, size_t have, size_t *got, int *removed)
+{
+	size_t off;
+
+	for (off = 0; off + sizeof(struct wire) <= have; off += sizeof(struct wire)) {
+		struct wire w;
+
+		memcpy(&w, buf + off, sizeof(w));
+		if (w.idx >= b->n || results[w.idx].check != REMOVE_CHECK_NOT_RUN)
+			continue;
+		results[w.idx] = (struct remove_result){ (enum remove_status)w.status,
+							 (enum remove_check)w.check, w.err };
+		if (w.status == REMOVE_REMOVED)
+			(*removed)++;
+		(*got)++;
+		if (b->on_result)
+			b->on_result(w.idx, &results[w.idx], b->userdata);
+	}
+	return off;
+}
+
 int remove_batch(struct remove_batch *b, struct remove_result *results)
 {
 	_cleanup_close_ int rfd = -1, pidfd = -1;
@@ -571,21 +595,7 @@ int remove_batch(struct remove_batch *b, struct remove_result *results)
 				break;
 			}
 			have += (size_t)k;
-			for (off = 0; off + sizeof(struct wire) <= have; off += sizeof(struct wire)) {
-				struct wire w;
-
-				memcpy(&w, buf + off, sizeof(w));
-				if (w.idx >= b->n || results[w.idx].check != REMOVE_CHECK_NOT_RUN)
-					continue;
-				results[w.idx] = (struct remove_result){ (enum remove_status)w.status,
-									 (enum remove_check)w.check,
-									 w.err };
-				if (w.status == REMOVE_REMOVED)
-					removed++;
-				got++;
-				if (b->on_result)
-					b->on_result(w.idx, &results[w.idx], b->userdata);
-			}
+			off = take_answers(b, results, buf, have, &got, &removed);
 			memmove(buf, buf + off, have - off);
 			have -= off;
 			if (pidfd < 0)
