@@ -106,6 +106,19 @@ memcg_usage() {
 # memcg_rel DIR: the cgroup path as /proc/PID/cgroup shows it.
 memcg_rel() { local m; m=$(memcg_mnt); echo "${1#"$m"}"; }
 
+# scratch_pids VAR MAX: a scratch pids cgroup (v1) below this process's own, with pids.max
+# MAX; fails where there is none to be had. Run in it with in_memcg (any cgroup.procs).
+scratch_pids() {
+	local __v=$1 __max=$2 __own __d
+	__own=$(awk -F: '$2 == "pids" { print $3 }' /proc/self/cgroup)
+	[ -n "$__own" ] && [ -w "/sys/fs/cgroup/pids${__own%/}/cgroup.procs" ] || return 1
+	__d=/sys/fs/cgroup/pids${__own%/}/tsw-$T_NAME-$$-$RANDOM$RANDOM
+	mkdir "$__d" || return 1
+	at_exit "memcg_remove '$__d'"
+	echo "$__max" >"$__d/pids.max" || return 1
+	printf -v "$__v" '%s' "$__d"
+}
+
 # in_memcg CG CMD...: run CMD in cgroup CG (a child process is moved, never us).
 in_memcg() {
 	local cg=$1; shift

@@ -11,7 +11,9 @@
 #   one by one after its measured batches (a statx for nearly every name, a few enters);
 # - the fallback really stats one by one (no ring set up, a statx per name);
 # - the measured, the batched and the fallback scan print exactly the same entries with the
-#   same figures, and none goes below the inner mount or into the private directories.
+#   same figures, and none goes below the inner mount or into the private directories;
+# - where the ring can make no io-wq worker (a scratch pids cgroup at pids.max 1: io_uring
+#   cancels the statx calls it cannot hand out), the batched scan still lists every entry.
 # Cost: ~3 s.
 source "$(dirname "$0")/../lib.sh"
 need_root
@@ -51,6 +53,18 @@ rc_b=$?
 TMPFS_SWEEP_TEST_NO_URING=1 "$HS" scan --mount "$M" --json >"$T_SCRATCH/plain.json" \
 	2>"$T_SCRATCH/plain.err"
 rc_p=$?
+# Where io_uring can make no worker (a pids cgroup at its pids.max), it cancels the
+# ring's statx calls (-ECANCELED): those names are statted one at a time, not left out.
+if scratch_pids P 1; then
+	TMPFS_SWEEP_TEST_RING=1 in_memcg "$P" "$HS" scan --mount "$M" --json \
+		>"$T_SCRATCH/nopids.json" 2>"$T_SCRATCH/nopids.err"
+	rc_n=$?
+	check "no worker to be had (pids.max 1, $(tr '\n' ' ' <"$P/pids.events")): exit $rc_n, the same entries as one statx at a time" \
+		eval '[ "$rc_n" -eq 0 ] && grep -q "^max [1-9]" "$P/pids.events" &&
+			cmp <(sort "$T_SCRATCH/nopids.json") <(sort "$T_SCRATCH/plain.json")'
+else
+	ok "# SKIP no pids cgroup (v1) of ours to limit"
+fi
 # The system calls, counted (LeakSanitizer cannot work under ptrace: off for these)
 export ASAN_OPTIONS=detect_leaks=0
 traced() { # traced NAME INJECT [VAR=VALUE]: the scan's statx and io_uring calls counted
