@@ -17,7 +17,36 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio_ext.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
+
+/*
+ * --jobs N: N walkers, each a process of its own, split the tree by the names of each
+ * root's entries (walk_opts.share). Processes, not threads: the page attribution maps
+ * files into the walker's address space and a second thread would wait on the same mmap
+ * lock (measured: bench/README.md). Each writes its own lines; stdout's buffer is written
+ * out under a lock they share and only after whole lines, so lines never mix, whatever
+ * stdout is. The default: one walker per CPU the scan may run on, at most JOBS_DEFAULT.
+ */
+#define JOBS_MAX 16
+#define JOBS_DEFAULT 4
+#define OUT_BUF (1 << 17)   /* stdout's buffer */
+#define OUT_FLUSH (1 << 16) /* pending bytes written out (whole lines) from this on */
+
+struct scan_shared {
+	pthread_mutex_t out_lock; /* robust: a walker killed holding it does not hang the rest */
+	struct {
+		uint64_t files, resident, changed;
+		bool incomplete, done;
+		int error;
+	} job[JOBS_MAX];
+};
 
 struct scan_cmd {
 	bool json;
@@ -31,6 +60,12 @@ struct scan_cmd {
 	uint64_t *filter_inos; /* --cgroup: it and its descendants, sorted */
 	size_t n_filter;
 	struct sbuf out;
+	FILE *line;             /* a human line is printed here first, then written whole */
+	char *line_buf;
+	size_t line_len;
+	struct scan_shared *shared; /* --jobs > 1 */
+	pid_t walkers[JOBS_MAX];    /* the first walker's: the others */
+	bool lost;                  /* a walker ended without its figures */
 	struct scan_json jc;
 	uint64_t files, resident;
 	uint64_t changed; /* files that changed while their pages were scanned */
@@ -56,16 +91,54 @@ static const char *cg_name(uint64_t ino, void *userdata)
 	return n ? n->rel : NULL;
 }
 
+static void out_lock(struct scan_cmd *s)
+{
+	if (s->shared && pthread_mutex_lock(&s->shared->out_lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&s->shared->out_lock); /* what it wrote was whole lines */
+}
+
+static void out_unlock(struct scan_cmd *s)
+{
+	if (s->shared)
+		pthread_mutex_unlock(&s->shared->out_lock);
+}
+
+/* What stdout holds (whole lines), written out with no other walker writing. */
+static void out_flush(struct scan_cmd *s)
+{
+	out_lock(s);
+	if (fflush(stdout) != 0 && !s->error)
+		s->error = -errno;
+	out_unlock(s);
+}
+
+/* One whole line into stdout's buffer, which is written out before it would pass OUT_FLUSH:
+ * stdio never writes on its own (OUT_BUF holds OUT_FLUSH and the line), so never half a
+ * line. A line longer than OUT_FLUSH goes out at once, under the lock. */
+static void out_line(struct scan_cmd *s, const char *buf, size_t len)
+{
+	if (__fpending(stdout) + len > OUT_FLUSH)
+		out_flush(s);
+	if (len <= OUT_FLUSH) {
+		fwrite(buf, 1, len, stdout);
+		return;
+	}
+	out_lock(s);
+	if ((fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) && !s->error)
+		s->error = -errno;
+	out_unlock(s);
+}
+
 static void emit_json(struct scan_cmd *s, const struct scan_entry *e, uint64_t charged)
 {
 	scan_json_line(&s->out, &s->jc, e, s->n_filter ? &charged : NULL, cg_name, s);
 	if (sbuf_str(&s->out))
-		fwrite(s->out.buf, 1, s->out.len, stdout);
+		out_line(s, s->out.buf, s->out.len);
 	else
 		s->error = -ENOMEM;
 }
 
-static void emit_human(struct scan_cmd *s, const struct scan_entry *e)
+static void print_human(FILE *f, struct scan_cmd *s, const struct scan_entry *e)
 {
 	const struct statx *x = e->w->stx;
 	char s1[32], s2[32], t[32], u[USER_NAME_MAX + 1];
@@ -76,18 +149,91 @@ static void emit_human(struct scan_cmd *s, const struct scan_entry *e)
 		if (!cg)
 			cg = "?";
 	}
-	printf("%9s %9s  %-10s %-19s  ",
+	fprintf(f, "%9s %9s  %-10s %-19s  ",
 	       fmt_size(s1, sizeof(s1), e->pages ? e->pages->resident_bytes : 0),
 	       fmt_size(s2, sizeof(s2), x->stx_size), fmt_user(u, sizeof(u), x->stx_uid),
 	       fmt_time(t, sizeof(t), (x->stx_mask & STATX_BTIME) ? statx_ts_ns(&x->stx_btime) : 0));
-	print_name_pad(stdout, cg, 24); /* a cgroup's name is anyone's with a delegated tree */
-	putchar(' ');
-	print_name(stdout, e->w->path, e->w->path_len);
+	print_name_pad(f, cg, 24); /* a cgroup's name is anyone's with a delegated tree */
+	fputc(' ', f);
+	print_name(f, e->w->path, e->w->path_len);
 	if (!S_ISREG(x->stx_mode))
-		printf("  [%s]", scan_type_name(x->stx_mode));
+		fprintf(f, "  [%s]", scan_type_name(x->stx_mode));
 	if (e->pages && e->pages->n_charges > 1)
-		printf("  (+%zu more cgroups)", e->pages->n_charges - 1);
-	putchar('\n');
+		fprintf(f, "  (+%zu more cgroups)", e->pages->n_charges - 1);
+	fputc('\n', f);
+}
+
+/* A table line, printed into s->line, then written as one line. */
+static void emit_human(struct scan_cmd *s, const struct scan_entry *e)
+{
+	off_t len;
+
+	if (!s->line) {
+		s->line = open_memstream(&s->line_buf, &s->line_len);
+		if (!s->line) {
+			s->error = -ENOMEM;
+			return;
+		}
+	}
+	rewind(s->line);
+	print_human(s->line, s, e);
+	if (fflush(s->line) != 0 || (len = ftello(s->line)) < 0) {
+		s->error = -ENOMEM;
+		return;
+	}
+	out_line(s, s->line_buf, (size_t)len);
+}
+
+/* A walker's end: its figures where the first finds them. */
+static _Noreturn void end_walker(struct scan_cmd *s, unsigned share, bool incomplete)
+{
+	out_flush(s);
+	s->shared->job[share].files = s->files;
+	s->shared->job[share].resident = s->resident;
+	s->shared->job[share].changed = s->changed;
+	s->shared->job[share].incomplete = incomplete;
+	s->shared->job[share].error = s->error;
+	__atomic_store_n(&s->shared->job[share].done, true, __ATOMIC_RELEASE);
+	_exit(EXIT_OK);
+}
+
+/* The first walker, done with its share: the others' figures added to its own. Returns
+ * whether one was cut short (or ended without its figures: killed). */
+static bool wait_walkers(struct scan_cmd *s, unsigned shares)
+{
+	bool incomplete = false, pipe_gone = false;
+
+	for (unsigned k = 1; k < shares; k++) {
+		const typeof(s->shared->job[0]) *j = &s->shared->job[k];
+		int status = 0;
+
+		while (waitpid(s->walkers[k], &status, 0) < 0 && errno == EINTR)
+			;
+		if (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE) && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGPIPE) {
+			pipe_gone = true; /* the reader went away: as one walker ends then */
+			continue;
+		}
+		if (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) {
+			warnx_("scan: walker %u ended before its share was walked (%s %d)", k,
+			       WIFSIGNALED(status) ? "signal" : "exit status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			incomplete = s->lost = true;
+			continue;
+		}
+		s->files += j->files;
+		s->resident += j->resident;
+		s->changed += j->changed;
+		incomplete |= j->incomplete;
+		if (j->error && !s->error)
+			s->error = j->error;
+	}
+	if (pipe_gone) {
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		s->lost = true;
+	}
+	return incomplete;
 }
 
 static int on_entry(const struct scan_entry *e, void *userdata)
@@ -122,12 +268,124 @@ static int on_entry(const struct scan_entry *e, void *userdata)
 	return s->error ? WALK_STOP : WALK_CONTINUE;
 }
 
+/* Walk every root (this walker's share of each), printing as on_entry says. Returns
+ * whether a walk was cut short. */
+static bool scan_roots(struct scan_cmd *s, struct pages_ctx *pc, const struct roots *roots,
+		       unsigned share, unsigned shares)
+{
+	struct lease_view leases = {0};
+	struct walk_opts wo = {.share = share, .shares = shares};
+	bool incomplete = false;
+
+	for (size_t i = 0; i < roots->n && !s->error; i++) {
+		struct walk_stats st;
+		int r = scan_mount(pc, roots->v[i].fd, roots->v[i].path, &wo, &leases, NULL,
+				   on_entry, s, &st);
+		if (r < 0 || st.incomplete) {
+			incomplete = true;
+			warnx_("scan: %s: incomplete (%s)", roots->v[i].path,
+			       r < 0 ? strerror(-r) : st.incomplete_reason);
+		}
+	}
+	lease_view_done(&leases);
+	return incomplete;
+}
+
+static unsigned default_jobs(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	return (unsigned)MAX(1, MIN(CPU_COUNT(&set), JOBS_DEFAULT));
+}
+
+/* In a walker other than the first: its own page attribution (the first's reads the first's
+ * page tables, /proc/self/pagemap), its own open file description of each root (a shared
+ * one would share the directory's read position). */
+static int walker_setup(struct pages_ctx **pc, struct roots *roots)
+{
+	int r;
+
+	pages_ctx_free(TAKE_PTR(*pc));
+	if ((r = pages_ctx_new(pc)) < 0)
+		return r;
+	for (size_t i = 0; i < roots->n; i++) {
+		int fd = openat(roots->v[i].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return negative_errno();
+		close(roots->v[i].fd);
+		roots->v[i].fd = fd;
+	}
+	return 0;
+}
+
+/* Fork the walkers 1..jobs-1 (the caller is walker 0). They wait until all are forked and
+ * are told how many shares there are: fewer than asked when a fork failed (pids.max). In a
+ * walker, returns with *share its number and pc, roots its own. */
+static int start_walkers(struct scan_cmd *s, struct pages_ctx **pc, struct roots *roots,
+			 unsigned jobs, unsigned *share, unsigned *shares)
+{
+	pthread_mutexattr_t a;
+	pid_t parent = getpid();
+	unsigned forked = 0;
+	int go[2];
+	char n;
+
+	s->shared = mmap(NULL, sizeof(*s->shared), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s->shared == MAP_FAILED) {
+		s->shared = NULL;
+		return negative_errno();
+	}
+	if (pthread_mutexattr_init(&a) || pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) ||
+	    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) ||
+	    pthread_mutex_init(&s->shared->out_lock, &a))
+		return -EINVAL;
+	pthread_mutexattr_destroy(&a);
+	if (fflush(stdout) != 0) /* what is buffered would be written by every walker */
+		return negative_errno();
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return negative_errno();
+	for (unsigned k = 1; k < jobs; k++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			break;
+		if (pid == 0) {
+			close(go[1]);
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
+			    read(go[0], &n, 1) != 1 || (unsigned char)n <= k)
+				_exit(EXIT_FAIL); /* no more shares than were forked: not one of them */
+			close(go[0]);
+			*share = k;
+			*shares = (unsigned char)n;
+			int r = walker_setup(pc, roots);
+			if (r < 0) {
+				warnx_("scan: walker %u: %s", k, strerror(-r));
+				s->error = r;
+				end_walker(s, k, true);
+			}
+			return 0;
+		}
+		s->walkers[++forked] = pid;
+	}
+	close(go[0]);
+	n = (char)(forked + 1);
+	for (unsigned k = 0; k < forked; k++)
+		if (write(go[1], &n, 1) != 1)
+			break;
+	close(go[1]);
+	*shares = forked + 1;
+	return 0;
+}
+
 int cmd_scan(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"mount", required_argument, NULL, 'm'}, {"user", required_argument, NULL, 'u'},
 		{"since", required_argument, NULL, 's'}, {"cgroup", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
+		{"jobs", required_argument, NULL, 'J'},
 		{},
 	};
 	struct scan_cmd s = {.root.fd = -1};
@@ -135,8 +393,8 @@ int cmd_scan(int argc, char **argv)
 	const char *cgroup_arg = NULL, *bad = NULL;
 	struct pages_ctx *pc = NULL;
 	struct roots roots = {0};
-	struct lease_view leases = {0};
 	size_t n_mounts = 0;
+	unsigned jobs = default_jobs(), share = 0, shares = 1;
 	bool incomplete = false;
 	int c, r, ret = EXIT_FAIL;
 
@@ -168,9 +426,21 @@ int cmd_scan(int argc, char **argv)
 		case 'j':
 			s.json = true;
 			break;
+		case 'J': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > JOBS_MAX)
+				return fail(EXIT_USAGE, "scan: --jobs wants 1 to %d, not '%s'", JOBS_MAX,
+					    optarg);
+			jobs = (unsigned)v;
+			break;
+		}
 		case 'h':
 			printf("Usage: tmpfs-sweep scan [--mount M]... [--user U] [--since T] "
-			       "[--cgroup CG] [--json]\n");
+			       "[--cgroup CG] [--json] [--jobs N]\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -181,12 +451,11 @@ int cmd_scan(int argc, char **argv)
 	if (!need_root())
 		return fail(EXIT_NOPERM, "scan: must be run as root (page attribution reads "
 					 "/proc/kpagecgroup)");
-	/* A large buffer: one write per 64 KiB of JSON lines rather than per 4 KiB. glibc
+	/* A large buffer: one write per 64 KiB of lines rather than per 4 KiB, and room for
+	 * out_line's whole lines (on a terminal, written line by line as before). glibc
 	 * ignores the size unless it is given the buffer too. */
-	if (s.json) {
-		static char outbuf[1 << 16];
-		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-	}
+	static char outbuf[OUT_BUF];
+	setvbuf(stdout, outbuf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, sizeof(outbuf));
 	r = cg_root_open(NULL, &s.root);
 	s.have_root = r == 0;
 	if (cgroup_arg) {
@@ -222,15 +491,15 @@ int cmd_scan(int argc, char **argv)
 	if (!s.json)
 		printf("%9s %9s  %-10s %-19s  %-24s %s\n", "RESIDENT", "SIZE", "OWNER", "BORN",
 		       "CGROUP", "PATH");
-	for (size_t i = 0; i < roots.n && !s.error; i++) {
-		struct walk_stats st;
-		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, NULL, &leases, NULL, on_entry, &s, &st);
-		if (r < 0 || st.incomplete) {
-			incomplete = true;
-			warnx_("scan: %s: incomplete (%s)", roots.v[i].path,
-			       r < 0 ? strerror(-r) : st.incomplete_reason);
-		}
+	if (jobs > 1 && (r = start_walkers(&s, &pc, &roots, jobs, &share, &shares)) < 0) {
+		ret = fail(EXIT_FAIL, "scan: %s", strerror(-r));
+		goto out;
 	}
+	incomplete = scan_roots(&s, pc, &roots, share, shares);
+	if (share > 0) /* a walker: its figures to the first, which reports them */
+		end_walker(&s, share, incomplete);
+	if (shares > 1)
+		incomplete |= wait_walkers(&s, shares);
 	if (s.changed) {
 		incomplete = true;
 		warnx_("scan: %" PRIu64 " file%s changed while scanned: incomplete", s.changed,
@@ -240,15 +509,21 @@ int cmd_scan(int argc, char **argv)
 		char b[32];
 		printf("%" PRIu64 " files, %s resident\n", s.files, fmt_size(b, sizeof(b), s.resident));
 	}
-	if (fflush(stdout) != 0 || s.error)
-		ret = fail(EXIT_FAIL, "scan: output: %s", strerror(s.error ? -s.error : errno));
+	if (fflush(stdout) != 0 && !s.error)
+		s.error = -errno;
+	if (s.lost)
+		ret = EXIT_FAIL; /* said by wait_walkers */
+	else if (s.error)
+		ret = fail(EXIT_FAIL, "scan: %s", strerror(-s.error));
 	else
 		ret = incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 out:
 	sbuf_done(&s.out);
+	if (s.line)
+		fclose(s.line);
+	free(s.line_buf);
 	free(s.filter_inos);
 	cg_list_done(&s.all);
-	lease_view_done(&leases);
 	roots_close(&roots);
 	pages_ctx_free(pc);
 	if (s.have_root)

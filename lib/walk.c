@@ -65,6 +65,7 @@ struct batch {
 	uint64_t serial;	      /* the frame the batch came from */
 	unsigned n, next;	      /* entries in the batch, the next one to hand out */
 	uint64_t batched;	      /* entries handed out from ring batches */
+	unsigned share, shares;	      /* walk_opts: the root's entries of other shares are left */
 	size_t off[STATX_RING_BATCH]; /* their offsets in the frame's getdents64 buffer */
 	int res[STATX_RING_BATCH];
 	struct statx stx[STATX_RING_BATCH]; /* a plain batch's results */
@@ -90,6 +91,24 @@ static void sample(struct batch *b, int way, uint64_t ns, unsigned k)
 static bool is_dot(const char *n)
 {
 	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
+}
+
+unsigned walk_name_share(const char *name, unsigned shares)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	assert(name);
+	if (shares <= 1)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return (unsigned)((h ^ (h >> 32)) % shares);
+}
+
+/* An entry of another walker's share (walk_opts.share): the root's frame is serial 0. */
+static bool other_share(const struct batch *b, const struct frame *f, const char *name)
+{
+	return b->shares > 1 && f->serial == 0 && walk_name_share(name, b->shares) != b->share;
 }
 
 /* Answers that are not statx's but the ring's own refusal: io_uring cancels what it
@@ -131,7 +150,7 @@ static int stat_entry(struct batch *b, const struct frame *f, size_t off, const 
 	for (size_t p = off; !b->no_ring && p < f->len && k < STATX_RING_BATCH && k < budget;) {
 		const struct linux_dirent64 *de = (const struct linux_dirent64 *)(f->buf + p);
 		p += de->d_reclen;
-		if (is_dot(de->d_name))
+		if (is_dot(de->d_name) || other_share(b, f, de->d_name))
 			continue;
 		b->off[k] = (size_t)((const char *)de - f->buf);
 		names[k++] = de->d_name;
@@ -308,6 +327,11 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 		batch->decided = true;
 #endif
 	batch->serial = UINT64_MAX; /* no batch yet */
+	assert(!o || o->shares <= 1 || o->share < o->shares);
+	if (o && o->shares > 1) {
+		batch->share = o->share;
+		batch->shares = o->shares;
+	}
 	root_len = strlen(root_path);
 	while (root_len > 1 && root_path[root_len - 1] == '/')
 		root_len--;
@@ -365,7 +389,7 @@ int walk_tree(int root_fd, const char *root_path, const struct walk_opts *o, wal
 		off = f->pos;
 		de = (struct linux_dirent64 *)(f->buf + off);
 		f->pos += de->d_reclen;
-		if (is_dot(de->d_name))
+		if (is_dot(de->d_name) || other_share(batch, f, de->d_name))
 			continue;
 
 		if (++st->entries > max_entries) {

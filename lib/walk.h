@@ -55,6 +55,11 @@ struct walk_opts {
 	uint64_t max_entries;   /* 0: WALK_DEFAULT_MAX_ENTRIES */
 	uint64_t deadline_ns;   /* CLOCK_MONOTONIC absolute; 0: none */
 	unsigned flags;
+	/* Share `share` of `shares` (0 or 1: the whole tree): of the root's own entries only
+	 * those whose name walk_name_share() puts in this share are visited, subtrees
+	 * included; the other shares are other walkers' (scan --jobs). Nothing else differs:
+	 * every share of a tree together visits what one walk of it visits. */
+	unsigned share, shares;
 	/* Tests: called (with the walk's userdata) after each getdents64 of a directory that
 	 * returned names, before any of them is statted: races between readdir and statx. */
 	void (*after_read)(int dirfd, unsigned depth, void *userdata);
@@ -67,6 +72,10 @@ struct walk_stats {
 	bool incomplete;
 	const char *incomplete_reason; /* "depth", "entries", "time", "fds", or NULL */
 };
+
+/* Which of `shares` walkers visits the root's entry `name` (and its subtree): by a hash of
+ * the name, so that walkers that read the root each on their own agree without talking. */
+unsigned walk_name_share(const char *name, unsigned shares);
 
 /* Walk the tree below root_fd (from mounts_open_root). root_path is only for display.
  * Returns 0 (also when incomplete), or -errno if the root cannot be read. */

@@ -12,7 +12,7 @@ opts_of() { grep -oE -- '--[a-z][a-z-]*' | grep -vx -- '--help' | sort -u; }
 # A value an option takes that passes its own check, so that only --help decides.
 value_of() {
 	case $1 in
-	--top) echo 1 ;; --user) echo root ;; --since) echo 1 ;; --cgroup) echo / ;;
+	--top | --jobs) echo 1 ;; --user) echo root ;; --since) echo 1 ;; --cgroup) echo / ;;
 	--mount) echo /dev/shm ;; --conf) echo /nonexistent.conf ;; esac
 }
 

@@ -52,6 +52,9 @@ check "the leased file is listed with an error, its pages not read; the 100 othe
 		"$T_SCRATCH/scan.json")" -eq 1 -a \
 	"$(jq -s '[.[] | select(.type == "file" and .resident_bytes == 4096)] | length' \
 		"$T_SCRATCH/scan.json")" -eq 100
-check "the lease view was read again during the walk ($(grep -c 'openat([0-9]*, "locks"' "$T_SCRATCH/strace.out") reads)" \
-	test "$(grep -c 'openat([0-9]*, "locks"' "$T_SCRATCH/strace.out")" -ge 2
+# Each walker (scan --jobs: one per CPU) reads its own view: counted per process.
+reads=$(awk '/openat\([0-9]*, "locks"/ { n[$1]++ } END { m = 0; for (p in n) if (n[p] > m) m = n[p]; print m }' \
+	"$T_SCRATCH/strace.out")
+check "the lease view was read again during the walk (at most $reads reads by one walker)" \
+	test "$reads" -ge 2
 finish

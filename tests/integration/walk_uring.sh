@@ -56,7 +56,7 @@ rc_p=$?
 # Where io_uring can make no worker (a pids cgroup at its pids.max), it cancels the
 # ring's statx calls (-ECANCELED): those names are statted one at a time, not left out.
 if scratch_pids P 1; then
-	TMPFS_SWEEP_TEST_RING=1 in_memcg "$P" "$HS" scan --mount "$M" --json \
+	TMPFS_SWEEP_TEST_RING=1 in_memcg "$P" "$HS" scan --mount "$M" --json --jobs 1 \
 		>"$T_SCRATCH/nopids.json" 2>"$T_SCRATCH/nopids.err"
 	rc_n=$?
 	check "no worker to be had (pids.max 1, $(tr '\n' ' ' <"$P/pids.events")): exit $rc_n, the same entries as one statx at a time" \
@@ -67,11 +67,11 @@ else
 fi
 # The system calls, counted (LeakSanitizer cannot work under ptrace: off for these)
 export ASAN_OPTIONS=detect_leaks=0
-traced() { # traced NAME INJECT [VAR=VALUE]: the scan's statx and io_uring calls counted
+traced() { # traced NAME INJECT [VAR=VALUE]: the statx and io_uring calls of one walker counted
 	local name=$1 inject=$2
 	shift 2
 	env "$@" strace -f -qq -c -e trace=statx,io_uring_setup,io_uring_enter ${inject:+-e "$inject"} \
-		-o "$T_SCRATCH/$name.strace" "$HS" scan --mount "$M" --json >/dev/null 2>&1
+		-o "$T_SCRATCH/$name.strace" "$HS" scan --mount "$M" --json --jobs 1 >/dev/null 2>&1
 }
 traced slowstatx inject=statx:delay_enter=1000
 traced slowring inject=io_uring_enter:delay_enter=20000

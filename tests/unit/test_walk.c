@@ -1233,6 +1233,63 @@ static bool race_pair_agrees(const struct ctx *p, const struct ctx *b, const str
 	return true;
 }
 
+/* Walkers each given a share of the root's entries (scan --jobs) visit, together, exactly
+ * what one walk visits: each entry in one share only, a subtree in its top entry's share,
+ * both one statx at a time and in ring batches (whose names are picked from the buffer). */
+static void test_walk_shares(void **state)
+{
+	static const unsigned flags[] = {WALK_NO_BATCH, WALK_RING};
+	char path[PATH_MAX];
+	struct walk_stats st;
+	int root;
+
+	alarm(30);
+	root = basic_tree("shares", path, sizeof(path));
+	/* the hash: one share for every name when there is one share, and both shares used */
+	assert_int_equal(walk_name_share("a", 1), 0);
+	assert_int_equal(walk_name_share("a", 0), 0);
+	unsigned used = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(basic_expect); i++)
+		if (basic_expect[i].depth == 1)
+			used |= 1u << walk_name_share(basic_expect[i].rel, 2);
+	assert_int_equal(used, 3u);
+	for (size_t fl = 0; fl < ARRAY_SIZE(flags); fl++)
+		for (unsigned shares = 2; shares <= 3; shares++) {
+			struct ctx all = {0};
+			uint64_t entries = 0, dirs = 0;
+
+			for (unsigned k = 0; k < shares; k++) {
+				struct walk_opts o = {.flags = flags[fl], .share = k, .shares = shares};
+				struct ctx c = {0};
+				assert_int_equal(walk_tree(root, path, &o, record, &c, &st), 0);
+				for (size_t i = 0; i < c.n; i++) {
+					const char *rel = c.v[i].path + strlen(path) + 1;
+					char top[PATH_MAX];
+					size_t n = strcspn(rel, "/");
+					memcpy(top, rel, n);
+					top[n] = '\0';
+					assert_int_equal(walk_name_share(top, shares), k);
+				}
+				/* c's records move to all: a name in two shares is found twice there */
+				all.v = reallocarray(all.v, all.n + c.n, sizeof(*all.v));
+				assert_non_null(all.v);
+				memcpy(all.v + all.n, c.v, c.n * sizeof(*c.v));
+				all.n += c.n;
+				c.n = 0;
+				entries += st.entries;
+				dirs += st.dirs;
+				assert_false(st.incomplete);
+				ctx_free(&c);
+			}
+			check_basic(&all, path);
+			assert_int_equal(entries, 10);
+			assert_int_equal(dirs, 3);
+			ctx_free(&all);
+		}
+	close(root);
+	alarm(0);
+}
+
 static void test_walk_batches_same_as_plain(void **state)
 {
 	struct walk_stats sp, sb;
@@ -1328,6 +1385,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_open_file_replaced, disarm),
 	    cmocka_unit_test_teardown(test_open_file_by_handle, disarm),
 	    cmocka_unit_test_teardown(test_walk_batches_same_as_plain, disarm),
+	    cmocka_unit_test_teardown(test_walk_shares, disarm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
