@@ -102,6 +102,8 @@ unsigned walk_name_share(const char *name, unsigned shares)
 		return 0;
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
 		h = (h ^ *p) * 0x100000001b3ULL;
+	/* Folded: FNV's low bit alone is the parity of the bytes' low bits ("n7-7", "n8-8", ...
+	 * would all be one share's; test_walk). */
 	return (unsigned)((h ^ (h >> 32)) % shares);
 }
 

@@ -1253,6 +1253,25 @@ static void test_walk_shares(void **state)
 		if (basic_expect[i].depth == 1)
 			used |= 1u << walk_name_share(basic_expect[i].rel, 2);
 	assert_int_equal(used, 3u);
+	/* names alike but for a number share out evenly, also where it repeats (the
+	 * bytes' parity the same for all: FNV's low bit alone would put them in one share) */
+	for (int p = 0; p < 3; p++) {
+		unsigned n2[2] = {0}, n4[4] = {0};
+		for (int i = 0; i < 1000; i++) {
+			char nm[32];
+			if (p == 0)
+				snprintf(nm, sizeof(nm), "d%04d", i);
+			else if (p == 1)
+				snprintf(nm, sizeof(nm), "tmux-%d", i);
+			else
+				snprintf(nm, sizeof(nm), "n%d-%d", i, i);
+			n2[walk_name_share(nm, 2)]++;
+			n4[walk_name_share(nm, 4)]++;
+		}
+		assert_in_range(n2[0], 450, 550);
+		for (int k = 0; k < 4; k++)
+			assert_in_range(n4[k], 200, 300);
+	}
 	for (size_t fl = 0; fl < ARRAY_SIZE(flags); fl++)
 		for (unsigned shares = 2; shares <= 3; shares++) {
 			struct ctx all = {0};
