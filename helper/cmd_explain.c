@@ -19,12 +19,14 @@
 #include "scan.h"
 #include "users.h"
 #include "util.h"
+#include "walkers.h"
 
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 struct hit {
 	char *name; /* path, or the description of a memfd / SysV segment */
@@ -188,10 +190,9 @@ static int explain_processes(struct explain *x, struct pages_ctx *pc)
 	return r;
 }
 
-/* The tmpfs mounts of the other mount namespaces of the cgroup's processes, walked as
- * ours are. */
-static int explain_namespaces(struct explain *x, struct pages_ctx *pc, const struct roots *roots,
-			      struct lease_view *leases)
+/* The tmpfs mounts of the other mount namespaces of the cgroup's processes, found before
+ * any walk (every walker walks the same), walked as ours are. */
+static int explain_namespaces(struct explain *x, const struct roots *roots)
 {
 	_cleanup_free_ pid_t *pids = NULL;
 	_cleanup_free_ dev_t *devs = NULL;
@@ -207,20 +208,163 @@ static int explain_namespaces(struct explain *x, struct pages_ctx *pc, const str
 		return -ENOMEM;
 	for (size_t i = 0; i < roots->n; i++)
 		devs[i] = roots->v[i].dev;
-	r = mntns_tmpfs_roots(NULL, pids, n, devs, roots->n, &x->ns);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < x->ns.n && x->error == 0; i++) {
-		struct walk_opts wo = {.flags = WALK_ENTER_PRIVATE};
-		struct walk_stats st;
+	return mntns_tmpfs_roots(NULL, pids, n, devs, roots->n, &x->ns);
+}
 
+/* This walker's share of every tmpfs mount, ours then the other namespaces'. */
+static void explain_walk(struct explain *x, struct pages_ctx *pc, const struct roots *roots,
+			 const struct walkers *w)
+{
+	struct lease_view leases = {0};
+	struct walk_opts wo = {.flags = WALK_ENTER_PRIVATE, .share = w->share, .shares = w->shares};
+	struct walk_stats st;
+	int r;
+
+	for (size_t i = 0; i < roots->n && x->error == 0; i++) {
+		r = scan_mount(pc, roots->v[i].fd, roots->v[i].path, &wo, &leases, NULL, on_file, x,
+			       &st);
+		if (r < 0 || st.incomplete)
+			x->incomplete = true;
+	}
+	for (size_t i = 0; i < x->ns.n && x->error == 0; i++) {
 		x->cur_ns = i + 1;
-		r = scan_mount(pc, x->ns.v[i].fd, x->ns.v[i].path, &wo, leases, NULL, on_file, x,
+		r = scan_mount(pc, x->ns.v[i].fd, x->ns.v[i].path, &wo, &leases, NULL, on_file, x,
 			       &st);
 		if (r < 0 || st.incomplete)
 			x->incomplete = true;
 	}
 	x->cur_ns = 0;
+	lease_view_done(&leases);
+}
+
+/* What a walker sends back to the first: a record per file it found charged, then its
+ * figures (an END record: a walker's pipe without one is a walker lost). */
+enum { BACK_HIT = 1, BACK_END = 2 };
+struct back_rec {
+	uint32_t type;
+	uint32_t uid;
+	uint64_t size, charged, btime_ns, holder_ino, mntns, name_len; /* a hit, its name next */
+	int64_t via;
+	uint64_t unattributed; /* the end */
+	uint32_t unattributed_why;
+	uint32_t incomplete;
+	int32_t error;
+};
+
+/* A walker's end: its hits and figures to the first, through its pipe. */
+static _Noreturn void explain_walker_end(struct explain *x, int fd)
+{
+	struct sbuf b = {0};
+	int r = 0;
+
+	for (size_t i = 0; i < x->n_hits && r == 0; i++) {
+		const struct hit *h = &x->hits[i];
+		struct back_rec rec = {.type = BACK_HIT, .uid = h->uid, .size = h->size,
+				       .charged = h->charged, .btime_ns = h->btime_ns,
+				       .holder_ino = h->holder_ino, .mntns = h->mntns,
+				       .name_len = h->name_len, .via = h->via};
+		sbuf_add(&b, (const char *)&rec, sizeof(rec));
+		sbuf_add(&b, h->name, h->name_len);
+		if (!sbuf_str(&b))
+			r = -ENOMEM;
+		else if (b.len >= 1 << 16) {
+			r = write_all(fd, b.buf, b.len);
+			sbuf_reset(&b);
+		}
+	}
+	struct back_rec end = {.type = BACK_END, .unattributed = x->unattributed,
+			       .unattributed_why = x->unattributed_why,
+			       .incomplete = x->incomplete, .error = r < 0 ? r : x->error};
+	sbuf_add(&b, (const char *)&end, sizeof(end));
+	if (sbuf_str(&b))
+		write_all(fd, b.buf, b.len);
+	_exit(0);
+}
+
+/* n bytes from fd: 0, or -EPIPE when it ended first, or -errno. */
+static int read_exact(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+
+	while (n > 0) {
+		ssize_t k = read(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return negative_errno();
+		if (k == 0)
+			return -EPIPE;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* The first: walker k's hits and figures added to its own. -EPIPE: it ended without
+ * its END (killed), -errno, or 0. */
+static int explain_take(struct explain *x, int fd)
+{
+	struct back_rec rec;
+	int r;
+
+	while ((r = read_exact(fd, &rec, sizeof(rec))) == 0 && rec.type == BACK_HIT) {
+		struct hit *h;
+
+		if (rec.name_len > (1u << 24))
+			return -EBADMSG;
+		if (x->n_hits == x->cap_hits) {
+			size_t nc = x->cap_hits ? x->cap_hits * 2 : 32;
+			h = reallocarray(x->hits, nc, sizeof(*h));
+			if (!h)
+				return -ENOMEM;
+			x->hits = h;
+			x->cap_hits = nc;
+		}
+		h = &x->hits[x->n_hits];
+		*h = (struct hit){.kind = "file", .size = rec.size, .charged = rec.charged,
+				  .btime_ns = rec.btime_ns, .uid = rec.uid,
+				  .holder_ino = rec.holder_ino, .mntns = rec.mntns,
+				  .via = (pid_t)rec.via, .name_len = rec.name_len};
+		h->name = malloc(rec.name_len + 1);
+		if (!h->name)
+			return -ENOMEM;
+		if ((r = read_exact(fd, h->name, rec.name_len)) < 0) {
+			free(h->name);
+			return r;
+		}
+		h->name[rec.name_len] = '\0';
+		x->n_hits++;
+	}
+	if (r < 0)
+		return r;
+	if (rec.type != BACK_END)
+		return -EBADMSG;
+	x->unattributed += rec.unattributed;
+	x->unattributed_why |= rec.unattributed_why;
+	x->incomplete |= rec.incomplete != 0;
+	if (rec.error && !x->error)
+		x->error = rec.error;
+	return 0;
+}
+
+/* Walkers 1..: forked (each with its own pages and roots, the namespaces' too), and in the
+ * first, once its share is walked, their hits taken in. Returns 0 or -errno (the first). */
+static int explain_walkers(struct explain *x, struct walkers *w, unsigned jobs,
+			   struct pages_ctx **pc, struct roots *roots)
+{
+	int r = walkers_start(w, jobs, true);
+
+	if (r < 0 || w->share == 0)
+		return r;
+	r = walkers_own_pages(pc);
+	for (size_t i = 0; i < roots->n && r == 0; i++)
+		r = walkers_own_dir(&roots->v[i].fd);
+	for (size_t i = 0; i < x->ns.n && r == 0; i++)
+		r = walkers_own_dir(&x->ns.v[i].fd);
+	if (r < 0) {
+		x->error = r;
+		explain_walker_end(x, w->back[0]);
+	}
 	return 0;
 }
 
@@ -381,13 +525,15 @@ int cmd_explain(int argc, char **argv)
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"top", required_argument, NULL, 't'},
+		{"jobs", required_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	struct explain x = {.root.fd = -1, .cg.fd = -1};
 	struct pages_ctx *pc = NULL;
 	struct roots roots = {0};
-	struct lease_view leases = {0};
+	struct walkers w = {.shares = 1};
+	unsigned jobs = walkers_default();
 	bool json = false;
 	uint64_t top = 0, usage = 0, shmem = 0, explained = 0;
 	int c, r, ret = EXIT_FAIL;
@@ -401,8 +547,13 @@ int cmd_explain(int argc, char **argv)
 			if (parse_u64(optarg, &top) < 0)
 				return fail(EXIT_USAGE, "explain: --top wants a number, not '%s'", optarg);
 			break;
+		case 'J':
+			if (walkers_parse(optarg, &jobs) < 0)
+				return fail(EXIT_USAGE, "explain: --jobs wants 1 to %d, not '%s'",
+					    WALKERS_MAX, optarg);
+			break;
 		case 'h':
-			printf("Usage: tmpfs-sweep explain CGROUP [--json] [--top N]\n"
+			printf("Usage: tmpfs-sweep explain CGROUP [--json] [--top N] [--jobs N]\n"
 			       "CGROUP: a path under the memory hierarchy (/sys/fs/cgroup/...), a cgroup\n"
 			       "path as /proc/PID/cgroup shows it (/user.slice), or a pid.\n");
 			return EXIT_OK;
@@ -449,15 +600,32 @@ int cmd_explain(int argc, char **argv)
 		ret = fail(EXIT_FAIL, "explain: tmpfs mounts: %s", strerror(-r));
 		goto out;
 	}
-	for (size_t i = 0; i < roots.n && x.error == 0; i++) {
-		struct walk_opts wo = {.flags = WALK_ENTER_PRIVATE};
-		struct walk_stats st;
-		r = scan_mount(pc, roots.v[i].fd, roots.v[i].path, &wo, &leases, NULL, on_file, &x, &st);
-		if (r < 0 || st.incomplete)
-			x.incomplete = true;
+	if ((r = explain_namespaces(&x, &roots)) < 0) {
+		ret = fail(EXIT_FAIL, "explain: mount namespaces: %s", strerror(-r));
+		goto out;
 	}
-	if (x.error == 0)
-		x.error = explain_namespaces(&x, pc, &roots, &leases);
+	fflush(stdout);
+	if (jobs > 1 && (r = explain_walkers(&x, &w, jobs, &pc, &roots)) < 0) {
+		ret = fail(EXIT_FAIL, "explain: %s", strerror(-r));
+		goto out;
+	}
+	explain_walk(&x, pc, &roots, &w);
+	if (w.share > 0)
+		explain_walker_end(&x, w.back[0]);
+	for (unsigned k = 1; k < w.shares; k++) {
+		int status;
+
+		r = explain_take(&x, w.back[k]);
+		w.back[k] = safe_close(w.back[k]);
+		walkers_wait(&w, k, &status);
+		if (r < 0) {
+			ret = fail(EXIT_FAIL, "explain: walker %u ended before its share was walked "
+					      "(%s %d)",
+				   k, WIFSIGNALED(status) ? "signal" : "exit status",
+				   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			goto out;
+		}
+	}
 	if (x.error == 0)
 		x.error = explain_processes(&x, pc);
 	if (x.error < 0) {
@@ -474,7 +642,7 @@ int cmd_explain(int argc, char **argv)
 		print_human(&x, usage, shmem, explained, (size_t)top);
 	ret = x.incomplete ? EXIT_INCOMPLETE : EXIT_OK;
 out:
-	lease_view_done(&leases);
+	walkers_done(&w);
 	roots_close(&roots);
 	pages_ctx_free(pc);
 	explain_done(&x);

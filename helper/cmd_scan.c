@@ -14,28 +14,22 @@
 #include "scan.h"
 #include "users.h"
 #include "util.h"
+#include "walkers.h"
 
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio_ext.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
 /*
- * --jobs N: N walkers, each a process of its own, split the tree by the names of each
- * root's entries (walk_opts.share). Processes, not threads: the page attribution maps
- * files into the walker's address space and a second thread would wait on the same mmap
- * lock (measured: bench/README.md). Each writes its own lines; stdout's buffer is written
+ * --jobs N: N walkers (walkers.h). Each writes its own lines; stdout's buffer is written
  * out under a lock they share and only after whole lines, so lines never mix, whatever
- * stdout is. The default: one walker per CPU the scan may run on, at most JOBS_DEFAULT.
+ * stdout is. Each walker's figures come back through the shared page too.
  */
-#define JOBS_MAX 16
-#define JOBS_DEFAULT 4
 #define OUT_BUF (1 << 17)   /* stdout's buffer */
 #define OUT_FLUSH (1 << 16) /* pending bytes written out (whole lines) from this on */
 
@@ -45,7 +39,7 @@ struct scan_shared {
 		uint64_t files, resident, changed;
 		bool incomplete, done;
 		int error;
-	} job[JOBS_MAX];
+	} job[WALKERS_MAX];
 };
 
 struct scan_cmd {
@@ -64,7 +58,7 @@ struct scan_cmd {
 	char *line_buf;
 	size_t line_len;
 	struct scan_shared *shared; /* --jobs > 1 */
-	pid_t walkers[JOBS_MAX];    /* the first walker's: the others */
+	struct walkers w;
 	bool lost;                  /* a walker ended without its figures */
 	struct scan_json jc;
 	uint64_t files, resident;
@@ -205,10 +199,9 @@ static bool wait_walkers(struct scan_cmd *s, unsigned shares)
 
 	for (unsigned k = 1; k < shares; k++) {
 		const typeof(s->shared->job[0]) *j = &s->shared->job[k];
-		int status = 0;
+		int status;
 
-		while (waitpid(s->walkers[k], &status, 0) < 0 && errno == EINTR)
-			;
+		walkers_wait(&s->w, k, &status);
 		if (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE) && WIFSIGNALED(status) &&
 		    WTERMSIG(status) == SIGPIPE) {
 			pipe_gone = true; /* the reader went away: as one walker ends then */
@@ -291,46 +284,13 @@ static bool scan_roots(struct scan_cmd *s, struct pages_ctx *pc, const struct ro
 	return incomplete;
 }
 
-static unsigned default_jobs(void)
-{
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return 1;
-	return (unsigned)MAX(1, MIN(CPU_COUNT(&set), JOBS_DEFAULT));
-}
-
-/* In a walker other than the first: its own page attribution (the first's reads the first's
- * page tables, /proc/self/pagemap), its own open file description of each root (a shared
- * one would share the directory's read position). */
-static int walker_setup(struct pages_ctx **pc, struct roots *roots)
-{
-	int r;
-
-	pages_ctx_free(TAKE_PTR(*pc));
-	if ((r = pages_ctx_new(pc)) < 0)
-		return r;
-	for (size_t i = 0; i < roots->n; i++) {
-		int fd = openat(roots->v[i].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return negative_errno();
-		close(roots->v[i].fd);
-		roots->v[i].fd = fd;
-	}
-	return 0;
-}
-
-/* Fork the walkers 1..jobs-1 (the caller is walker 0). They wait until all are forked and
- * are told how many shares there are: fewer than asked when a fork failed (pids.max). In a
- * walker, returns with *share its number and pc, roots its own. */
+/* The lock and the figures' page, then the walkers; in a walker, its own page attribution
+ * and roots. Returns 0 in the first and in each walker (s->w.share says which). */
 static int start_walkers(struct scan_cmd *s, struct pages_ctx **pc, struct roots *roots,
-			 unsigned jobs, unsigned *share, unsigned *shares)
+			 unsigned jobs)
 {
 	pthread_mutexattr_t a;
-	pid_t parent = getpid();
-	unsigned forked = 0;
-	int go[2];
-	char n;
+	int r;
 
 	s->shared = mmap(NULL, sizeof(*s->shared), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -345,37 +305,16 @@ static int start_walkers(struct scan_cmd *s, struct pages_ctx **pc, struct roots
 	pthread_mutexattr_destroy(&a);
 	if (fflush(stdout) != 0) /* what is buffered would be written by every walker */
 		return negative_errno();
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return negative_errno();
-	for (unsigned k = 1; k < jobs; k++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			break;
-		if (pid == 0) {
-			close(go[1]);
-			if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
-			    read(go[0], &n, 1) != 1 || (unsigned char)n <= k)
-				_exit(EXIT_FAIL); /* no more shares than were forked: not one of them */
-			close(go[0]);
-			*share = k;
-			*shares = (unsigned char)n;
-			int r = walker_setup(pc, roots);
-			if (r < 0) {
-				warnx_("scan: walker %u: %s", k, strerror(-r));
-				s->error = r;
-				end_walker(s, k, true);
-			}
-			return 0;
-		}
-		s->walkers[++forked] = pid;
+	if ((r = walkers_start(&s->w, jobs, false)) < 0 || s->w.share == 0)
+		return r;
+	r = walkers_own_pages(pc);
+	for (size_t i = 0; i < roots->n && r == 0; i++)
+		r = walkers_own_dir(&roots->v[i].fd);
+	if (r < 0) {
+		warnx_("scan: walker %u: %s", s->w.share, strerror(-r));
+		s->error = r;
+		end_walker(s, s->w.share, true);
 	}
-	close(go[0]);
-	n = (char)(forked + 1);
-	for (unsigned k = 0; k < forked; k++)
-		if (write(go[1], &n, 1) != 1)
-			break;
-	close(go[1]);
-	*shares = forked + 1;
 	return 0;
 }
 
@@ -388,13 +327,13 @@ int cmd_scan(int argc, char **argv)
 		{"jobs", required_argument, NULL, 'J'},
 		{},
 	};
-	struct scan_cmd s = {.root.fd = -1};
+	struct scan_cmd s = {.root.fd = -1, .w.shares = 1};
 	_cleanup_free_ char **mounts = NULL;
 	const char *cgroup_arg = NULL, *bad = NULL;
 	struct pages_ctx *pc = NULL;
 	struct roots roots = {0};
 	size_t n_mounts = 0;
-	unsigned jobs = default_jobs(), share = 0, shares = 1;
+	unsigned jobs = walkers_default();
 	bool incomplete = false;
 	int c, r, ret = EXIT_FAIL;
 
@@ -426,18 +365,11 @@ int cmd_scan(int argc, char **argv)
 		case 'j':
 			s.json = true;
 			break;
-		case 'J': {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > JOBS_MAX)
-				return fail(EXIT_USAGE, "scan: --jobs wants 1 to %d, not '%s'", JOBS_MAX,
-					    optarg);
-			jobs = (unsigned)v;
+		case 'J':
+			if (walkers_parse(optarg, &jobs) < 0)
+				return fail(EXIT_USAGE, "scan: --jobs wants 1 to %d, not '%s'",
+					    WALKERS_MAX, optarg);
 			break;
-		}
 		case 'h':
 			printf("Usage: tmpfs-sweep scan [--mount M]... [--user U] [--since T] "
 			       "[--cgroup CG] [--json] [--jobs N]\n");
@@ -491,15 +423,15 @@ int cmd_scan(int argc, char **argv)
 	if (!s.json)
 		printf("%9s %9s  %-10s %-19s  %-24s %s\n", "RESIDENT", "SIZE", "OWNER", "BORN",
 		       "CGROUP", "PATH");
-	if (jobs > 1 && (r = start_walkers(&s, &pc, &roots, jobs, &share, &shares)) < 0) {
+	if (jobs > 1 && (r = start_walkers(&s, &pc, &roots, jobs)) < 0) {
 		ret = fail(EXIT_FAIL, "scan: %s", strerror(-r));
 		goto out;
 	}
-	incomplete = scan_roots(&s, pc, &roots, share, shares);
-	if (share > 0) /* a walker: its figures to the first, which reports them */
-		end_walker(&s, share, incomplete);
-	if (shares > 1)
-		incomplete |= wait_walkers(&s, shares);
+	incomplete = scan_roots(&s, pc, &roots, s.w.share, s.w.shares);
+	if (s.w.share > 0) /* a walker: its figures to the first, which reports them */
+		end_walker(&s, s.w.share, incomplete);
+	if (s.w.shares > 1)
+		incomplete |= wait_walkers(&s, s.w.shares);
 	if (s.changed) {
 		incomplete = true;
 		warnx_("scan: %" PRIu64 " file%s changed while scanned: incomplete", s.changed,
