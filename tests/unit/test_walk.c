@@ -1292,7 +1292,8 @@ static void test_walk_shares(void **state)
 				/* c's records move to all: a name in two shares is found twice there */
 				all.v = reallocarray(all.v, all.n + c.n, sizeof(*all.v));
 				assert_non_null(all.v);
-				memcpy(all.v + all.n, c.v, c.n * sizeof(*c.v));
+				if (c.n)
+					memcpy(all.v + all.n, c.v, c.n * sizeof(*c.v));
 				all.n += c.n;
 				c.n = 0;
 				entries += st.entries;
