@@ -79,7 +79,8 @@ static uint64_t holder_of(const struct explain *x, const struct page_scan *ps)
 	return 0;
 }
 
-static struct hit *add_hit(struct explain *x, const struct page_scan *ps, uint64_t charged)
+/* A new hit at the end, zeroed; NULL without memory. */
+static struct hit *new_hit(struct explain *x)
 {
 	struct hit *h;
 
@@ -92,7 +93,16 @@ static struct hit *add_hit(struct explain *x, const struct page_scan *ps, uint64
 		x->cap_hits = nc;
 	}
 	h = &x->hits[x->n_hits++];
-	*h = (struct hit){.charged = charged, .holder_ino = holder_of(x, ps)};
+	*h = (struct hit){0};
+	return h;
+}
+
+static struct hit *add_hit(struct explain *x, const struct page_scan *ps, uint64_t charged)
+{
+	struct hit *h = new_hit(x);
+
+	if (h)
+		*h = (struct hit){.charged = charged, .holder_ino = holder_of(x, ps)};
 	return h;
 }
 
@@ -312,28 +322,18 @@ static int explain_take(struct explain *x, int fd)
 
 		if (rec.name_len > (1u << 24))
 			return -EBADMSG;
-		if (x->n_hits == x->cap_hits) {
-			size_t nc = x->cap_hits ? x->cap_hits * 2 : 32;
-			h = reallocarray(x->hits, nc, sizeof(*h));
-			if (!h)
-				return -ENOMEM;
-			x->hits = h;
-			x->cap_hits = nc;
-		}
-		h = &x->hits[x->n_hits];
+		if (!(h = new_hit(x)))
+			return -ENOMEM;
 		*h = (struct hit){.kind = "file", .size = rec.size, .charged = rec.charged,
 				  .btime_ns = rec.btime_ns, .uid = rec.uid,
 				  .holder_ino = rec.holder_ino, .mntns = rec.mntns,
 				  .via = (pid_t)rec.via, .name_len = rec.name_len};
 		h->name = malloc(rec.name_len + 1);
 		if (!h->name)
-			return -ENOMEM;
-		if ((r = read_exact(fd, h->name, rec.name_len)) < 0) {
-			free(h->name);
+			return -ENOMEM; /* explain_done frees the others: this one's name is NULL */
+		if ((r = read_exact(fd, h->name, rec.name_len)) < 0)
 			return r;
-		}
 		h->name[rec.name_len] = '\0';
-		x->n_hits++;
 	}
 	if (r < 0)
 		return r;
