@@ -57,8 +57,8 @@ struct walk_opts {
 	unsigned flags;
 	/* Share `share` of `shares` (0 or 1: the whole tree): of the root's own entries only
 	 * those whose name walk_name_share() puts in this share are visited, subtrees
-	 * included; the other shares are other walkers' (scan --jobs). Nothing else differs:
-	 * every share of a tree together visits what one walk of it visits. */
+	 * included; the other shares are other walkers' (scan and explain --jobs). Nothing
+	 * else differs: every share of a tree together visits what one walk of it visits. */
 	unsigned share, shares;
 	/* Tests: called (with the walk's userdata) after each getdents64 of a directory that
 	 * returned names, before any of them is statted: races between readdir and statx. */
