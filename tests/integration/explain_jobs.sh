@@ -72,8 +72,9 @@ forks() { # forks ARGS...: the processes an explain forks
 f1=$(forks --jobs 1) f3=$(forks --jobs 3)
 check "forked: --jobs 1 none ($f1), --jobs 3 two ($f3)" test "$f1" -eq 0 -a "$f3" -eq 2
 
-# A walker killed while it walks (each directory's open slowed 20 ms under strace).
-strace -f -qq -e trace=openat2 -e inject=openat2:delay_enter=20000 -o /dev/null \
+# A walker killed while it walks (each directory's open slowed 50 ms under strace, so
+# that the least of the shares takes over half a second).
+strace -f -qq -e trace=openat2 -e inject=openat2:delay_enter=50000 -o /dev/null \
 	"$SWEEP" explain "$REL" --json --jobs 3 >"$T_SCRATCH/killed.json" \
 	2>"$T_SCRATCH/killed.err" &
 tracer=$!

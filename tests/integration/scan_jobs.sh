@@ -92,8 +92,9 @@ f1=$(forks --jobs 1) f3=$(forks --jobs 3) fd=$(forks)
 check "forked: --jobs 1 none ($f1), --jobs 3 two ($f3), the default one per CPU up to 4 ($fd for $cpus CPUs)" \
 	test "$f1" -eq 0 -a "$f3" -eq 2 -a "$fd" -eq $((want - 1))
 
-# A walker killed while it walks (each directory's open slowed 20 ms under strace).
-strace -f -qq -e trace=openat2 -e inject=openat2:delay_enter=20000 -o /dev/null \
+# A walker killed while it walks (each directory's open slowed 50 ms under strace, so
+# that the least of the shares takes over half a second).
+strace -f -qq -e trace=openat2 -e inject=openat2:delay_enter=50000 -o /dev/null \
 	"$SWEEP" scan --mount "$M" --json --jobs 3 >"$T_SCRATCH/killed.json" \
 	2>"$T_SCRATCH/killed.err" &
 tracer=$!
