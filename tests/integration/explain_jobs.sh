@@ -39,8 +39,11 @@ tree o || not_ok "the other tree"
 rc1=$?
 "$SWEEP" explain "$REL" --json --jobs 3 >"$T_SCRATCH/three.json" 2>"$T_SCRATCH/three.err"
 rc3=$?
-check "one and three walkers exit 0 ($rc1, $rc3)" test "$rc1" -eq 0 -a "$rc3" -eq 0
-[ "$rc1" -eq 0 ] && [ "$rc3" -eq 0 ] || cat "$T_SCRATCH/one.err" "$T_SCRATCH/three.err"
+# explain walks every tmpfs mount of the host: another test's file changing meanwhile makes
+# it incomplete (exit 7), which says nothing of these files.
+ok01() { [ "$1" -eq 0 ] || [ "$1" -eq 7 ]; }
+check "one and three walkers exit 0 or 7 ($rc1, $rc3)" eval 'ok01 "$rc1" && ok01 "$rc3"'
+ok01 "$rc1" && ok01 "$rc3" || cat "$T_SCRATCH/one.err" "$T_SCRATCH/three.err"
 check_py "the same 320 files, figures and totals from one walker and three" \
 	"$T_SCRATCH/one.json" "$T_SCRATCH/three.json" "$M" <<'PY'
 import json, sys
@@ -53,15 +56,17 @@ mine = [f for f in files(one) if f[0].startswith(m + "/")]
 assert len(mine) == 320, len(mine)
 assert all(f[0].startswith(m + "/c") for f in mine), [f for f in mine if "/o" in f[0]][:3]
 assert files(one) == files(three), (len(files(one)), len(files(three)))
-for k in ("explained_bytes", "unattributed_bytes", "incomplete", "shmem"):
+for k in ("explained_bytes", "shmem"):  # not the host's: unattributed, incomplete
     assert one[k] == three[k], (k, one[k], three[k])
 assert one["explained_bytes"] >= 30 * 10 * 16384 + 20 * 8192
 PY
 "$SWEEP" explain "$REL" --jobs 1 >"$T_SCRATCH/one.txt"
 "$SWEEP" explain "$REL" --jobs 3 >"$T_SCRATCH/three.txt"
-check "the table: the same lines, the same last line ($(grep explained "$T_SCRATCH/three.txt"))" \
-	eval 'cmp <(sort "$T_SCRATCH/one.txt") <(sort "$T_SCRATCH/three.txt") &&
-		[ "$(grep explained "$T_SCRATCH/one.txt")" = "$(grep explained "$T_SCRATCH/three.txt")" ]'
+total() { grep -o '^explained .* shmem ([0-9.]*%)' "$1"; }
+check "the table: the same lines of these files, the same total ($(total "$T_SCRATCH/three.txt"))" \
+	eval 'cmp <(grep -F "$M/" "$T_SCRATCH/one.txt" | sort) <(grep -F "$M/" "$T_SCRATCH/three.txt" | sort) &&
+		[ "$(grep -cF "$M/" "$T_SCRATCH/one.txt")" -eq 320 ] &&
+		[ "$(total "$T_SCRATCH/one.txt")" = "$(total "$T_SCRATCH/three.txt")" ]'
 
 export ASAN_OPTIONS=detect_leaks=0
 forks() { # forks ARGS...: the processes an explain forks
