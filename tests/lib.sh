@@ -119,6 +119,24 @@ scratch_pids() {
 	printf -v "$__v" '%s' "$__d"
 }
 
+# killed_walker VAR CMD...: CMD's exit status in VAR. CMD is a `scan` or `explain` with
+# --jobs 3 (two walkers besides the first), each directory's open slowed 50 ms under strace
+# (the least share then walks for over half a second); one of its walkers is killed (-9)
+# while they walk. CMD's output in $T_SCRATCH/killed.out and killed.err.
+killed_walker() {
+	local __v=$1 __tracer; shift
+	ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat2 \
+		-e inject=openat2:delay_enter=50000 -o /dev/null "$@" \
+		>"$T_SCRATCH/killed.out" 2>"$T_SCRATCH/killed.err" &
+	__tracer=$!
+	at_exit "kill -9 $__tracer"
+	_walkers() { local s; s=$(pgrep -P "$__tracer" -x tmpfs-sweep) && pgrep -P "$s" -x tmpfs-sweep; }
+	wait_for 10 eval '[ "$(_walkers | wc -l)" -eq 2 ]'
+	kill -9 "$(_walkers | head -n1)"
+	wait "$__tracer"
+	printf -v "$__v" '%s' "$?"
+}
+
 # in_memcg CG CMD...: run CMD in cgroup CG (a child process is moved, never us).
 in_memcg() {
 	local cg=$1; shift

@@ -77,21 +77,10 @@ forks() { # forks ARGS...: the processes an explain forks
 f1=$(forks --jobs 1) f3=$(forks --jobs 3)
 check "forked: --jobs 1 none ($f1), --jobs 3 two ($f3)" test "$f1" -eq 0 -a "$f3" -eq 2
 
-# A walker killed while it walks (each directory's open slowed 50 ms under strace, so
-# that the least of the shares takes over half a second).
-strace -f -qq -e trace=openat2 -e inject=openat2:delay_enter=50000 -o /dev/null \
-	"$SWEEP" explain "$REL" --json --jobs 3 >"$T_SCRATCH/killed.json" \
-	2>"$T_SCRATCH/killed.err" &
-tracer=$!
-at_exit "kill -9 $tracer"
-walkers() { local s; s=$(pgrep -P "$tracer" -x tmpfs-sweep) && pgrep -P "$s" -x tmpfs-sweep; }
-wait_for 10 eval '[ "$(walkers | wc -l)" -eq 2 ]'
-victim=$(walkers | head -n1)
-kill -9 "$victim"
-wait "$tracer"
-rck=$?
-check "a killed walker: explain fails (exit $rck), says which, prints nothing ($(grep -v dispatch_event "$T_SCRATCH/killed.err"))" \
-	eval '[ "$rck" -eq 1 ] && [ ! -s "$T_SCRATCH/killed.json" ] &&
-		grep -q "walker [12] ended before its share was walked (signal 9)" "$T_SCRATCH/killed.err"'
 unset ASAN_OPTIONS
+
+killed_walker rck "$SWEEP" explain "$REL" --json --jobs 3
+check "a killed walker: explain fails (exit $rck), says which, prints nothing ($(grep -v dispatch_event "$T_SCRATCH/killed.err"))" \
+	eval '[ "$rck" -eq 1 ] && [ ! -s "$T_SCRATCH/killed.out" ] &&
+		grep -q "walker [12] ended before its share was walked (signal 9)" "$T_SCRATCH/killed.err"'
 finish
