@@ -604,7 +604,6 @@ int cmd_explain(int argc, char **argv)
 		ret = fail(EXIT_FAIL, "explain: mount namespaces: %s", strerror(-r));
 		goto out;
 	}
-	fflush(stdout);
 	if (jobs > 1 && (r = explain_walkers(&x, &w, jobs, &pc, &roots)) < 0) {
 		ret = fail(EXIT_FAIL, "explain: %s", strerror(-r));
 		goto out;
