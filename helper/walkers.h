@@ -32,9 +32,9 @@ int walkers_parse(const char *arg, unsigned *ret);
 /* Fork walkers 1..jobs-1, each with a pipe back to the first when `back`. They wait until
  * all are forked and are told how many shares there are: fewer than asked when a fork
  * failed (pids.max), so the shares still cover the tree. Returns 0 in the first and in
- * each walker (w->share tells which), -errno when nothing was forked. Walkers that write
- * to stdout need it flushed before (each would write what it held). A walker dies with
- * the first (PR_SET_PDEATHSIG). */
+ * each walker (w->share tells which; no fork at all: one share), -errno when the pipe that
+ * starts them could not be made. Walkers that write to stdout need it flushed before
+ * (each would write what it held). A walker dies with the first (PR_SET_PDEATHSIG). */
 int walkers_start(struct walkers *w, unsigned jobs, bool back);
 
 /* In a walker other than the first: a page attribution of its own (the inherited one
