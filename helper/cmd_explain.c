@@ -26,7 +26,6 @@
 #include <inttypes.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 struct hit {
 	char *name; /* path, or the description of a memfd / SysV segment */
@@ -618,10 +617,8 @@ int cmd_explain(int argc, char **argv)
 		w.back[k] = safe_close(w.back[k]);
 		walkers_wait(&w, k, &status);
 		if (r < 0) {
-			ret = fail(EXIT_FAIL, "explain: walker %u ended before its share was walked "
-					      "(%s %d)",
-				   k, WIFSIGNALED(status) ? "signal" : "exit status",
-				   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			walkers_say_lost("explain", k, status);
+			ret = EXIT_FAIL;
 			goto out;
 		}
 	}

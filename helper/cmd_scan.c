@@ -202,16 +202,13 @@ static bool wait_walkers(struct scan_cmd *s, unsigned shares)
 		int status;
 
 		walkers_wait(&s->w, k, &status);
-		if (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE) && WIFSIGNALED(status) &&
-		    WTERMSIG(status) == SIGPIPE) {
-			pipe_gone = true; /* the reader went away: as one walker ends then */
-			continue;
-		}
 		if (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) {
-			warnx_("scan: walker %u ended before its share was walked (%s %d)", k,
-			       WIFSIGNALED(status) ? "signal" : "exit status",
-			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-			incomplete = s->lost = true;
+			if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE)
+				pipe_gone = true; /* the reader went away: as one walker ends then */
+			else {
+				walkers_say_lost("scan", k, status);
+				incomplete = s->lost = true;
+			}
 			continue;
 		}
 		s->files += j->files;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "walkers.h"
 #include "fileio.h"
+#include "helper.h"
 #include "pages.h"
 #include "util.h"
 
@@ -108,6 +109,13 @@ void walkers_wait(struct walkers *w, unsigned k, int *status)
 	*status = 0;
 	while (waitpid(w->pid[k], status, 0) < 0 && errno == EINTR)
 		;
+}
+
+void walkers_say_lost(const char *cmd, unsigned k, int status)
+{
+	warnx_("%s: walker %u ended before its share was walked (%s %d)", cmd, k,
+	       WIFSIGNALED(status) ? "signal" : "exit status",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 }
 
 void walkers_done(struct walkers *w)

@@ -48,6 +48,10 @@ int walkers_own_dir(int *fd);
 /* The first: wait for walker k to end; its wait status in *status. */
 void walkers_wait(struct walkers *w, unsigned k, int *status);
 
+/* "CMD: walker k ended before its share was walked (signal N)" on stderr: walker k ended
+ * (wait status `status`) without handing its share over. */
+void walkers_say_lost(const char *cmd, unsigned k, int status);
+
 /* Close what walkers_start left open in this process (the first: the pipes back). Zero
  * or {.shares = 1} before: nothing. */
 void walkers_done(struct walkers *w);
